@@ -1,0 +1,58 @@
+"""The one API that the CLI and notebooks share.
+
+Each function takes paths or model objects and returns model/analysis
+objects or plain rows; nothing here prints or exits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Optional
+
+from .abi import Abi, get_abi, struct_alignment
+from .layout import DEFAULT_CACHELINE, LayoutStats, layout_stats
+from .model import Build, StructType
+from .readers import read_input
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+
+def bundled_snapshots() -> list[Path]:
+    """The snapshots of real builds shipped in ``data/``, in a stable order."""
+    return sorted(DATA_DIR.glob("*.snapshot.json"))
+
+
+def load(path: str, structs: Optional[Iterable[str]] = None, types: Optional[Iterable[str]] = None,
+         arch: Optional[str] = None, progress: Optional[Callable[[int, int], None]] = None) -> Build:
+    """Read any supported input (DWARF ELF, BTF, snapshot) into a Build."""
+    return read_input(str(path), structs, types, arch, progress)
+
+
+def abi_of(build: Build) -> Abi:
+    return get_abi(build.arch)
+
+
+def struct_stats(build: Build, struct: StructType,
+                 cacheline_size: int = DEFAULT_CACHELINE) -> LayoutStats:
+    """pahole's statistics for one struct of ``build``."""
+    return layout_stats(struct, struct_alignment(abi_of(build), struct), cacheline_size)
+
+
+def show(build: Build, names: Sequence[str],
+         cacheline_size: int = DEFAULT_CACHELINE) -> list[tuple[StructType, LayoutStats]]:
+    """The named structs with their statistics (raises NotFoundError for an unknown name)."""
+    result = []
+    for name in names:
+        struct = build.get_struct(name)
+        result.append((struct, struct_stats(build, struct, cacheline_size)))
+    return result
+
+
+def sizes(build: Build) -> list[tuple[str, int, int]]:
+    """(name, size, holes) for every named struct, like ``pahole --sizes``."""
+    rows = []
+    for struct in build.iter_structs():
+        stats = layout_stats(struct, 1)
+        rows.append((struct.name or "", struct.size_bytes, stats.holes))
+    return rows

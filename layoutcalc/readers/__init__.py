@@ -1,0 +1,86 @@
+"""Readers: every input kind into one :class:`~layoutcalc.model.Build`.
+
+:func:`read_input` picks the reader from the file's content, never from its
+name: ELF with DWARF, ELF with only a ``.BTF`` section, a raw BTF blob (such
+as ``/sys/kernel/btf/vmlinux``) or a layoutcalc snapshot (JSON).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Optional
+
+from ..abi import get_abi
+from ..errors import InputError
+from ..model import Build
+from .inference import infer_alignments
+
+ELF_MAGIC = b"\x7fELF"
+BTF_MAGICS = (b"\x9f\xeb", b"\xeb\x9f")
+
+
+def sniff(path: str) -> str:
+    """The kind of input at ``path``: "elf", "btf" or "snapshot"."""
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(64)
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not an input file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot open ({exc.strerror})") from None
+    if not head:
+        raise InputError(f"{path}: file is empty")
+    if head.startswith(ELF_MAGIC):
+        return "elf"
+    if head[:2] in BTF_MAGICS:
+        return "btf"
+    if head.lstrip()[:1] == b"{":
+        return "snapshot"
+    raise InputError(f"{path}: not an ELF file, a BTF blob or a layoutcalc snapshot")
+
+
+def read_input(path: str, struct_names: Optional[Iterable[str]] = None,
+               type_names: Optional[Iterable[str]] = None, arch: Optional[str] = None,
+               progress: Optional[Callable[[int, int], None]] = None) -> Build:
+    """Read ``path`` (any supported kind) and infer what its debug info leaves out.
+
+    ``struct_names``/``type_names`` limit the work to what is named (None: all
+    structs).  ``arch`` overrides the target the file declares.
+    """
+    kind = sniff(path)
+    structs = list(struct_names) if struct_names is not None else None
+    if kind == "elf":
+        build = _read_elf(path, structs, type_names, arch, progress)
+    elif kind == "btf":
+        from .btf import read_btf
+        with open(path, "rb") as stream:
+            build = read_btf(stream.read(), path, structs, arch)
+    else:
+        from .snapshot import read_snapshot
+        build = read_snapshot(path)
+    if arch is not None:
+        build.arch = get_abi(arch).name
+    infer_alignments(build, get_abi(build.arch))
+    return build
+
+
+def _read_elf(path: str, structs: Optional[list[str]], type_names: Optional[Iterable[str]],
+              arch: Optional[str], progress: Optional[Callable[[int, int], None]]) -> Build:
+    from elftools.elf.elffile import ELFFile
+
+    from .dwarf import read_dwarf
+    try:
+        with open(path, "rb") as stream:
+            elf = ELFFile(stream)
+            has_dwarf = elf.get_section_by_name(".debug_info") is not None
+            btf_section = elf.get_section_by_name(".BTF")
+            btf_data = btf_section.data() if btf_section is not None and not has_dwarf else None
+    except Exception as exc:  # elftools raises many kinds on damaged headers
+        raise InputError(f"{path}: cannot read ELF headers ({exc.__class__.__name__}: {exc})") from None
+    if has_dwarf:
+        return read_dwarf(path, structs, type_names, progress)
+    if btf_data is not None:
+        from .btf import read_btf
+        return read_btf(btf_data, path, structs, arch)
+    raise InputError(f"{path}: ELF file has no debug info (neither .debug_info nor .BTF); "
+                     "build with -g or use the -dbg package")

@@ -1,0 +1,354 @@
+"""DWARF reader: ELF files with debug info (vmlinux, .o, .ko) into the layout model.
+
+The only module that imports elftools.  A linked vmlinux (ET_EXEC/ET_DYN) is
+read without applying ``.rela.debug_*`` relocations: applying them in pure
+Python takes many minutes on a distribution kernel and changes nothing that a
+layout needs.  Relocatable objects (ET_REL) must be relocated, or every
+reference between DIEs of the second and later compile units is wrong.
+"""
+
+from __future__ import annotations
+
+import struct as _struct
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, BinaryIO, Optional
+
+from elftools.common.exceptions import ELFError, ELFParseError
+from elftools.dwarf.compileunit import CompileUnit
+from elftools.dwarf.die import DIE
+from elftools.dwarf.dwarfinfo import DWARFInfo
+from elftools.elf.elffile import ELFFile
+
+from ..abi import abi_name_for_elf
+from ..errors import InputError
+from ..model import (
+    ArrayType, BaseType, Build, EnumType, FunctionType, Member, PointerType,
+    QualifiedType, StructType, Type, TypedefType, VoidType,
+)
+
+_ENCODINGS = {
+    0x02: "bool", 0x04: "float", 0x05: "signed", 0x06: "signed_char",
+    0x07: "unsigned", 0x08: "unsigned_char", 0x10: "unsigned",
+}
+_QUALIFIERS = {
+    "DW_TAG_const_type": "const", "DW_TAG_volatile_type": "volatile",
+    "DW_TAG_restrict_type": "restrict", "DW_TAG_atomic_type": "_Atomic",
+}
+_AGGREGATES = ("DW_TAG_structure_type", "DW_TAG_union_type")
+
+ProgressCallback = Callable[[int, int], None]
+
+
+def _name(die: DIE) -> Optional[str]:
+    attr = die.attributes.get("DW_AT_name")
+    if attr is None:
+        return None
+    value = attr.value
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _int_attr(die: DIE, name: str) -> Optional[int]:
+    attr = die.attributes.get(name)
+    if attr is None:
+        return None
+    value = attr.value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, list):  # DWARF 2 location expression: DW_OP_plus_uconst N
+        if len(value) >= 2 and value[0] == 0x23:
+            return _uleb(value[1:])
+        return None
+    return None
+
+
+def _uleb(data: list[int]) -> int:
+    result, shift = 0, 0
+    for byte in data:
+        result |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            break
+    return result
+
+
+class _Converter:
+    """Turns DIEs into model types, memoised by DIE offset."""
+
+    def __init__(self, address_size: int, little_endian: bool, origin: str) -> None:
+        self.address_size = address_size
+        self.little_endian = little_endian
+        self.origin = origin
+        self.full: dict[int, Type] = {}
+        self.shallow: dict[int, Type] = {}
+
+    def type_of(self, die: DIE, shallow: bool = False) -> Type:
+        """The model type referred to by ``die``'s DW_AT_type (void when absent)."""
+        if "DW_AT_type" not in die.attributes:
+            return VoidType()
+        return self.convert(die.get_DIE_from_attribute("DW_AT_type"), shallow)
+
+    def convert(self, die: DIE, shallow: bool = False) -> Type:
+        memo = self.shallow if shallow else self.full
+        found = memo.get(die.offset) or self.full.get(die.offset)
+        if found is not None:
+            return found
+        tag = die.tag
+        if tag in _AGGREGATES:
+            if shallow:
+                result: Type = self._stub(die)
+            else:
+                return self._aggregate(die)
+        elif tag == "DW_TAG_base_type":
+            result = BaseType(_name(die) or "?", _int_attr(die, "DW_AT_byte_size") or 0,
+                              _ENCODINGS.get(_int_attr(die, "DW_AT_encoding") or 5, "signed"))
+        elif tag == "DW_TAG_pointer_type" or tag in ("DW_TAG_reference_type", "DW_TAG_rvalue_reference_type"):
+            size = _int_attr(die, "DW_AT_byte_size") or self.address_size
+            pointer = PointerType(VoidType(), size)
+            memo[die.offset] = pointer  # break cycles through self-referencing pointers
+            pointer.target = self.type_of(die, shallow=True)
+            return pointer
+        elif tag == "DW_TAG_typedef":
+            typedef = TypedefType(_name(die) or "?", VoidType(), _int_attr(die, "DW_AT_alignment"))
+            memo[die.offset] = typedef
+            typedef.target = self.type_of(die, shallow)
+            return typedef
+        elif tag in _QUALIFIERS:
+            result = QualifiedType(_QUALIFIERS[tag], self.type_of(die, shallow))
+        elif tag == "DW_TAG_array_type":
+            result = self._array(die, shallow)
+        elif tag == "DW_TAG_enumeration_type":
+            result = EnumType(_name(die), _int_attr(die, "DW_AT_byte_size") or 0,
+                              is_declaration="DW_AT_declaration" in die.attributes)
+        elif tag == "DW_TAG_subroutine_type":
+            params = [self.type_of(child, shallow=True) for child in die.iter_children()
+                      if child.tag == "DW_TAG_formal_parameter"]
+            variadic = any(child.tag == "DW_TAG_unspecified_parameters" for child in die.iter_children())
+            result = FunctionType(self.type_of(die, shallow=True), params, variadic)
+        elif tag == "DW_TAG_unspecified_type":
+            result = VoidType()
+        else:
+            raise InputError(f"{self.origin}: unsupported type {tag} at DIE 0x{die.offset:x}")
+        memo[die.offset] = result
+        return result
+
+    def _stub(self, die: DIE) -> StructType:
+        kind = "union" if die.tag == "DW_TAG_union_type" else "struct"
+        return StructType(kind, _name(die), _int_attr(die, "DW_AT_byte_size") or 0, [],
+                          is_declaration=True, origin=f"DIE 0x{die.offset:x}")
+
+    def _array(self, die: DIE, shallow: bool) -> Type:
+        counts: list[Optional[int]] = []
+        for child in die.iter_children():
+            if child.tag not in ("DW_TAG_subrange_type", "DW_TAG_enumeration_type"):
+                continue
+            count = _int_attr(child, "DW_AT_count")
+            if count is None:
+                upper = child.attributes.get("DW_AT_upper_bound")
+                if upper is not None and isinstance(upper.value, int) and upper.form != "DW_FORM_exprloc":
+                    lower = _int_attr(child, "DW_AT_lower_bound") or 0
+                    count = upper.value - lower + 1
+                    if count > 1 << 40:  # [-1] upper bound encoded unsigned: a zero-length array
+                        count = 0
+            counts.append(count)
+        element = self.type_of(die, shallow)
+        result: Type = element
+        for count in reversed(counts or [None]):
+            result = ArrayType(result, count)
+        return result
+
+    def _aggregate(self, die: DIE) -> StructType:
+        kind = "union" if die.tag == "DW_TAG_union_type" else "struct"
+        declaration = "DW_AT_declaration" in die.attributes
+        aggregate = StructType(kind, _name(die), _int_attr(die, "DW_AT_byte_size") or 0, [],
+                               alignment_attr=_int_attr(die, "DW_AT_alignment"),
+                               is_declaration=declaration, origin=f"DIE 0x{die.offset:x}")
+        self.full[die.offset] = aggregate
+        if die.has_children:
+            aggregate.members = [self._member(child, kind) for child in die.iter_children()
+                                 if child.tag == "DW_TAG_member"
+                                 and "DW_AT_external" not in child.attributes]
+        return aggregate
+
+    def _member(self, die: DIE, kind: str) -> Member:
+        member_type = self.type_of(die)
+        byte_location = _int_attr(die, "DW_AT_data_member_location") or 0
+        bit_size = _int_attr(die, "DW_AT_bit_size")
+        bit_offset = byte_location * 8
+        if bit_size is not None:
+            data_bit_offset = _int_attr(die, "DW_AT_data_bit_offset")
+            if data_bit_offset is not None:
+                bit_offset = data_bit_offset
+            elif "DW_AT_bit_offset" in die.attributes:
+                storage = _int_attr(die, "DW_AT_byte_size") or member_type.size_bytes
+                msb_offset = _int_attr(die, "DW_AT_bit_offset") or 0
+                if self.little_endian:
+                    bit_offset = byte_location * 8 + storage * 8 - msb_offset - bit_size
+                else:
+                    bit_offset = byte_location * 8 + msb_offset
+        return Member(_name(die), member_type, bit_offset, bit_size, _int_attr(die, "DW_AT_alignment"))
+
+
+class DwarfFile:
+    """An open ELF file with DWARF; iterate its compile units' named types."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._stream: BinaryIO = open(path, "rb")
+        try:
+            self.elf = ELFFile(self._stream)
+            if not self.elf.has_dwarf_info() or self.elf.get_section_by_name(".debug_info") is None:
+                raise InputError(f"{path}: ELF file has no DWARF debug info (.debug_info); "
+                                 "build with -g or use the -dbg package")
+            relocate = self.elf.header["e_type"] == "ET_REL"
+            self.dwarf: DWARFInfo = self.elf.get_dwarf_info(relocate_dwarf_sections=relocate)
+        except (ELFError, ELFParseError, _struct.error, ValueError, OSError) as exc:
+            self.close()
+            raise InputError(f"{path}: cannot read ELF/DWARF ({exc}); is the file truncated?") from exc
+        except InputError:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def __enter__(self) -> "DwarfFile":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def address_size(self) -> int:
+        return 8 if self.elf.elfclass == 64 else 4
+
+    @property
+    def little_endian(self) -> bool:
+        return self.elf.little_endian
+
+    def arch(self) -> str:
+        name = abi_name_for_elf(self.elf.header["e_machine"], self.elf.elfclass, self.elf.little_endian)
+        if name is None:
+            raise InputError(f"{self.path}: unsupported machine {self.elf.header['e_machine']}")
+        return name
+
+    def num_cus(self) -> int:
+        """Number of compile units, counted from the unit headers (cheap)."""
+        return sum(1 for _ in self.dwarf.iter_CUs())
+
+    def iter_cus(self) -> Iterator[CompileUnit]:
+        try:
+            yield from self.dwarf.iter_CUs()
+        except (ELFError, ELFParseError, _struct.error, ValueError, KeyError, IndexError) as exc:
+            raise InputError(f"{self.path}: corrupt or truncated DWARF ({exc})") from exc
+
+    def build_id(self) -> Optional[str]:
+        for section in self.elf.iter_sections():
+            if section.header["sh_type"] != "SHT_NOTE":
+                continue
+            for note in section.iter_notes():
+                if note["n_type"] == "NT_GNU_BUILD_ID" and note["n_name"] == "GNU":
+                    return str(note["n_desc"])
+        return None
+
+
+def _iter_type_dies(cu: CompileUnit) -> Iterator[DIE]:
+    """Type DIEs at the top level of a compile unit."""
+    top = cu.get_top_DIE()
+    yield from top.iter_children()
+
+
+def read_dwarf(path: str, struct_names: Optional[Iterable[str]] = None,
+               type_names: Optional[Iterable[str]] = None,
+               progress: Optional[ProgressCallback] = None) -> Build:
+    """Read a Build from an ELF file's DWARF.
+
+    With ``struct_names``/``type_names`` the scan stops as soon as every named
+    struct/union (complete definition) and typedef/base type is found; with
+    neither, every named struct and union is read (the first complete
+    definition of a name wins, as in pahole).  ``progress(done, total)`` is
+    called per compile unit when given.
+    """
+    wanted_structs = set(struct_names) if struct_names is not None else None
+    wanted_types = set(type_names or ())
+    with DwarfFile(path) as dwarf_file:
+        build = Build(name=path, arch=dwarf_file.arch(), address_size=dwarf_file.address_size,
+                      byte_order="little" if dwarf_file.little_endian else "big")
+        converter = _Converter(dwarf_file.address_size, dwarf_file.little_endian, path)
+        total = dwarf_file.num_cus() if progress else 0
+        first_cu: Optional[CompileUnit] = None
+        try:
+            for index, cu in enumerate(dwarf_file.iter_cus()):
+                if first_cu is None and _is_c_unit(cu):
+                    first_cu = cu
+                converter.full.clear()
+                converter.shallow.clear()
+                _scan_cu(cu, converter, build, wanted_structs, wanted_types)
+                if progress:
+                    progress(index + 1, total)
+                if wanted_structs is not None and _all_found(build, wanted_structs, wanted_types):
+                    break
+        except (ELFError, ELFParseError, _struct.error, ValueError, KeyError, IndexError) as exc:
+            raise InputError(f"{path}: corrupt or truncated DWARF ({exc.__class__.__name__}: {exc})") from exc
+        build.provenance = _provenance(dwarf_file, first_cu)
+    return build
+
+
+def _is_c_unit(cu: CompileUnit) -> bool:
+    producer = cu.get_top_DIE().attributes.get("DW_AT_producer")
+    return producer is not None and not bytes(producer.value).startswith(b"GNU AS")
+
+
+def _all_found(build: Build, structs: set[str], types: set[str]) -> bool:
+    have = set(build.structs) | set(build.unions)
+    have_types = set(build.typedefs) | set(build.base_types)
+    return structs <= have and types <= have_types
+
+
+def _scan_cu(cu: CompileUnit, converter: _Converter, build: Build,
+             wanted_structs: Optional[set[str]], wanted_types: set[str]) -> None:
+    for die in _iter_type_dies(cu):
+        tag = die.tag
+        if tag in _AGGREGATES:
+            if "DW_AT_declaration" in die.attributes:
+                continue
+            name = _name(die)
+            if name is None:
+                continue
+            table = build.unions if tag == "DW_TAG_union_type" else build.structs
+            if name in table or (wanted_structs is not None and name not in wanted_structs):
+                continue
+            converted = converter.convert(die)
+            assert isinstance(converted, StructType)
+            table[name] = converted
+        elif tag == "DW_TAG_typedef" and wanted_types:
+            name = _name(die)
+            if name in wanted_types and name not in build.typedefs:
+                typedef = converter.convert(die)
+                assert isinstance(typedef, TypedefType)
+                build.typedefs[name] = typedef
+        elif tag == "DW_TAG_base_type":
+            name = _name(die)
+            if name and name not in build.base_types:
+                base = converter.convert(die)
+                assert isinstance(base, BaseType)
+                build.base_types[name] = base
+
+
+def _provenance(dwarf_file: DwarfFile, cu: Optional[CompileUnit]) -> dict[str, Any]:
+    producer = None
+    version = None
+    if cu is not None:
+        version = cu["version"]
+        top = cu.get_top_DIE()
+        attr = top.attributes.get("DW_AT_producer")
+        if attr is not None:
+            producer = attr.value.decode("utf-8", "replace") if isinstance(attr.value, bytes) else attr.value
+    return {
+        "file": dwarf_file.path,
+        "format": "dwarf",
+        "dwarf_version": version,
+        "producer": producer,
+        "build_id": dwarf_file.build_id(),
+        "elf_type": dwarf_file.elf.header["e_type"],
+        "machine": dwarf_file.elf.header["e_machine"],
+    }
