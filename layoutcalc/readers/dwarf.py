@@ -22,9 +22,20 @@ from elftools.elf.elffile import ELFFile
 from ..abi import abi_name_for_elf
 from ..errors import InputError
 from ..model import (
-    ArrayType, BaseType, Build, EnumType, FunctionType, Member, PointerType,
-    QualifiedType, StructType, Type, TypedefType, VoidType,
+    ArrayType,
+    BaseType,
+    Build,
+    EnumType,
+    FunctionType,
+    Member,
+    PointerType,
+    QualifiedType,
+    StructType,
+    Type,
+    TypedefType,
+    VoidType,
 )
+from .riscv_relocs import relocated_image
 
 _ENCODINGS = {
     0x02: "bool", 0x04: "float", 0x05: "signed", 0x06: "signed_char",
@@ -200,6 +211,9 @@ class DwarfFile:
                 raise InputError(f"{path}: ELF file has no DWARF debug info (.debug_info); "
                                  "build with -g or use the -dbg package")
             relocate = self.elf.header["e_type"] == "ET_REL"
+            if relocate and self.elf.header["e_machine"] == "EM_RISCV":
+                self.elf = ELFFile(relocated_image(self._stream))
+                relocate = False
             self.dwarf: DWARFInfo = self.elf.get_dwarf_info(relocate_dwarf_sections=relocate)
         except (ELFError, ELFParseError, _struct.error, ValueError, OSError) as exc:
             self.close()
@@ -211,7 +225,7 @@ class DwarfFile:
     def close(self) -> None:
         self._stream.close()
 
-    def __enter__(self) -> "DwarfFile":
+    def __enter__(self) -> DwarfFile:
         return self
 
     def __exit__(self, *exc: object) -> None:
