@@ -50,9 +50,9 @@ def show(build: Build, names: Sequence[str],
 
 
 def sizes(build: Build) -> list[tuple[str, int, int]]:
-    """(name, size, holes) for every named struct, like ``pahole --sizes``."""
+    """(name, size, holes) for every named struct and union, like ``pahole --sizes``."""
     rows = []
-    for struct in build.iter_structs():
+    for struct in [*build.structs.values(), *build.unions.values()]:
         stats = layout_stats(struct, 1)
         rows.append((struct.name or "", struct.size_bytes, stats.holes))
     return rows

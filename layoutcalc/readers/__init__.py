@@ -76,7 +76,8 @@ def _read_elf(path: str, structs: Optional[list[str]], type_names: Optional[Iter
             btf_section = elf.get_section_by_name(".BTF")
             btf_data = btf_section.data() if btf_section is not None and not has_dwarf else None
     except Exception as exc:  # elftools raises many kinds on damaged headers
-        raise InputError(f"{path}: cannot read ELF headers ({exc.__class__.__name__}: {exc})") from None
+        raise InputError(f"{path}: cannot read ELF headers, truncated or damaged file? "
+                         f"({exc.__class__.__name__}: {exc})") from None
     if has_dwarf:
         return read_dwarf(path, structs, type_names, progress)
     if btf_data is not None:

@@ -297,14 +297,29 @@ def read_dwarf(path: str, struct_names: Optional[Iterable[str]] = None,
                 converter.full.clear()
                 converter.shallow.clear()
                 _scan_cu(cu, converter, build, wanted_structs, wanted_types)
+                _forget_dies(cu)
                 if progress:
                     progress(index + 1, total)
                 if wanted_structs is not None and _all_found(build, wanted_structs, wanted_types):
                     break
-        except (ELFError, ELFParseError, _struct.error, ValueError, KeyError, IndexError) as exc:
+        except InputError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - pyelftools raises many types on damaged DWARF
             raise InputError(f"{path}: corrupt or truncated DWARF ({exc.__class__.__name__}: {exc})") from exc
         build.provenance = _provenance(dwarf_file, first_cu)
     return build
+
+
+def _forget_dies(cu: CompileUnit) -> None:
+    """Drop the DIEs pyelftools cached for a finished unit.
+
+    pyelftools keeps every parsed DIE of every unit alive; on a whole
+    distribution vmlinux that is over 4 GB.  The converted model objects are
+    all we keep, so the unit's cache can go (it is rebuilt if asked again).
+    """
+    if hasattr(cu, "_dielist") and hasattr(cu, "_diemap"):
+        cu._dielist = []
+        cu._diemap = []
 
 
 def _is_c_unit(cu: CompileUnit) -> bool:

@@ -1,0 +1,449 @@
+"""BTF reader: a raw BTF blob (``/sys/kernel/btf/vmlinux``) or an ELF ``.BTF`` section into the model.
+
+BTF (``Documentation/bpf/btf.rst``) is a header, a type section and a string
+section.  Type ids start at 1 (0 is void) and are implicit: the n-th record
+is id n.  Every record is ``name_off, info, size_or_type`` (12 bytes)
+followed by kind-specific data whose length depends on the kind and ``vlen``;
+a first pass finds where each record starts, a second converts only the
+types that are needed, memoised by id (pointers break cycles).
+
+BTF carries no alignment and no pointer size.  The pointer size comes from
+``arch`` when given, otherwise from ``long`` (as wide as a pointer on every
+Linux ABI); the alignments are inferred from the layout by
+:func:`layoutcalc.readers.inference.infer_alignments`.
+"""
+
+from __future__ import annotations
+
+import platform
+import struct as _struct
+from typing import Optional
+
+from ..abi import abi_name_for_elf, get_abi
+from ..errors import InputError
+from ..model import (
+    ArrayType,
+    BaseType,
+    Build,
+    EnumType,
+    FunctionType,
+    Member,
+    PointerType,
+    QualifiedType,
+    StructType,
+    Type,
+    TypedefType,
+    VoidType,
+)
+
+BTF_MAGIC = 0xEB9F
+HEADER_MIN_LEN = 24
+
+# Kinds (include/uapi/linux/btf.h).
+KIND_NAMES = {
+    1: "INT", 2: "PTR", 3: "ARRAY", 4: "STRUCT", 5: "UNION", 6: "ENUM", 7: "FWD",
+    8: "TYPEDEF", 9: "VOLATILE", 10: "CONST", 11: "RESTRICT", 12: "FUNC",
+    13: "FUNC_PROTO", 14: "VAR", 15: "DATASEC", 16: "FLOAT", 17: "DECL_TAG",
+    18: "TYPE_TAG", 19: "ENUM64",
+}
+_INT, _PTR, _ARRAY, _STRUCT, _UNION, _ENUM, _FWD, _TYPEDEF = 1, 2, 3, 4, 5, 6, 7, 8
+_VOLATILE, _CONST, _RESTRICT, _FUNC, _FUNC_PROTO, _VAR, _DATASEC = 9, 10, 11, 12, 13, 14, 15
+_FLOAT, _DECL_TAG, _TYPE_TAG, _ENUM64 = 16, 17, 18, 19
+
+_INT_SIGNED, _INT_CHAR, _INT_BOOL = 1, 2, 4
+_QUALIFIERS = {_VOLATILE: "volatile", _CONST: "const", _RESTRICT: "restrict"}
+
+
+def _extra_len(kind: int, vlen: int) -> int:
+    """Bytes of kind-specific data after the 12-byte common record."""
+    if kind in (_INT, _VAR, _DECL_TAG):
+        return 4
+    if kind == _ARRAY:
+        return 12
+    if kind in (_STRUCT, _UNION, _DATASEC, _ENUM64):
+        return 12 * vlen
+    if kind in (_ENUM, _FUNC_PROTO):
+        return 8 * vlen
+    return 0
+
+
+class BtfHeader:
+    """The BTF header: byte order, and where the type and string sections are (absolute offsets)."""
+
+    def __init__(self, data: bytes, name: str) -> None:
+        if len(data) < HEADER_MIN_LEN:
+            raise InputError(f"{name}: BTF data is {len(data)} bytes, shorter than a BTF header "
+                             f"({HEADER_MIN_LEN} bytes)")
+        if data[:2] == b"\x9f\xeb":
+            self.endian = "<"
+        elif data[:2] == b"\xeb\x9f":
+            self.endian = ">"
+        else:
+            raise InputError(f"{name}: not BTF (magic {data[:2].hex()}, "
+                             "expected 0xeb9f in either byte order)")
+        self.byte_order = "little" if self.endian == "<" else "big"
+        _magic, self.version, self.flags, hdr_len, type_off, type_len, str_off, str_len = _struct.unpack_from(
+            self.endian + "HBBIIIII", data, 0)
+        if self.version != 1:
+            raise InputError(f"{name}: unsupported BTF version {self.version} (only version 1 is known)")
+        if hdr_len < HEADER_MIN_LEN or hdr_len > len(data):
+            raise InputError(f"{name}: BTF header length {hdr_len} is impossible "
+                             f"for {len(data)} bytes of data")
+        self.type_start = hdr_len + type_off
+        self.type_end = self.type_start + type_len
+        self.str_start = hdr_len + str_off
+        self.str_end = self.str_start + str_len
+        for label, end in (("type", self.type_end), ("string", self.str_end)):
+            if end > len(data):
+                raise InputError(f"{name}: BTF {label} section ends at byte {end}, past the end of the "
+                                 f"data ({len(data)} bytes); the file is truncated")
+
+
+class BtfTypes:
+    """Raw access to a BTF blob: record offsets by id, names, kinds; checks bounds as it goes."""
+
+    def __init__(self, data: bytes, name: str) -> None:
+        self.data = data
+        self.name = name
+        self.header = BtfHeader(data, name)
+        self.endian = self.header.endian
+        self._u32 = _struct.Struct(self.endian + "I")
+        self._rec = _struct.Struct(self.endian + "III")
+        self.offsets: list[int] = [0]  # index = type id; id 0 (void) has no record
+        self._index_records()
+
+    def _index_records(self) -> None:
+        pos, end = self.header.type_start, self.header.type_end
+        rec = self._rec
+        while pos < end:
+            type_id = len(self.offsets)
+            if pos + 12 > end:
+                raise InputError(f"{self.name}: BTF type id {type_id} runs past the end of the type section")
+            _name_off, info, _size = rec.unpack_from(self.data, pos)
+            kind = (info >> 24) & 0x1F
+            if kind not in KIND_NAMES:
+                raise InputError(f"{self.name}: BTF type id {type_id} has unknown kind {kind} "
+                                 f"(at byte {pos}); garbled data or a newer BTF than this reader knows")
+            following = pos + 12 + _extra_len(kind, info & 0xFFFF)
+            if following > end:
+                raise InputError(f"{self.name}: BTF type id {type_id} ({KIND_NAMES[kind]}) runs past "
+                                 "the end of the type section")
+            self.offsets.append(pos)
+            pos = following
+
+    @property
+    def num_types(self) -> int:
+        """Number of type ids including void (id 0)."""
+        return len(self.offsets)
+
+    def record(self, type_id: int) -> tuple[int, int, int, bool, int]:
+        """``(name_off, kind, vlen, kind_flag, size_or_type)`` of ``type_id``."""
+        self.check_id(type_id, type_id)
+        name_off, info, size = self._rec.unpack_from(self.data, self.offsets[type_id])
+        return name_off, (info >> 24) & 0x1F, info & 0xFFFF, bool(info >> 31), size
+
+    def check_id(self, type_id: int, referrer: int) -> None:
+        if not 0 < type_id < len(self.offsets):
+            raise InputError(f"{self.name}: BTF type id {referrer} refers to type id {type_id}, but there "
+                             f"are only {len(self.offsets) - 1} types")
+
+    def u32s(self, type_id: int, count: int, index: int = 0) -> tuple[int, ...]:
+        """``count`` u32 words of ``type_id``'s kind-specific data, from word ``index``."""
+        start = self.offsets[type_id] + 12 + 4 * index
+        return _struct.unpack_from(f"{self.endian}{count}I", self.data, start)
+
+    def string(self, offset: int, type_id: int) -> str:
+        """The NUL-terminated string at ``offset`` of the string section."""
+        start = self.header.str_start + offset
+        if offset < 0 or start >= self.header.str_end:
+            raise InputError(f"{self.name}: BTF type id {type_id} has name offset {offset}, outside the "
+                             f"string section ({self.header.str_end - self.header.str_start} bytes)")
+        stop = self.data.find(b"\0", start, self.header.str_end)
+        if stop < 0:
+            raise InputError(f"{self.name}: BTF string at offset {offset} (type id {type_id}) is not "
+                             "NUL-terminated before the end of the string section")
+        return self.data[start:stop].decode("utf-8", "replace")
+
+    def name_of(self, type_id: int) -> str:
+        return self.string(self.record(type_id)[0], type_id)
+
+    def kind_of(self, type_id: int) -> int:
+        return self.record(type_id)[1]
+
+
+class _Converter:
+    """BTF records into model types, memoised by type id."""
+
+    def __init__(self, btf: BtfTypes, pointer_size: int) -> None:
+        self.btf = btf
+        self.pointer_size = pointer_size
+        self.full: dict[int, Type] = {}
+        self.shallow: dict[int, Type] = {}
+        self._depth = 0
+
+    def convert(self, type_id: int, referrer: int = 0, shallow: bool = False) -> Type:
+        """The model type of ``type_id``.
+
+        ``shallow`` (behind pointers) turns structs and unions into member-less
+        stubs, so that converting one struct does not pull in the whole kernel.
+        """
+        if type_id == 0:
+            return VoidType()
+        found = self.full.get(type_id) or (self.shallow.get(type_id) if shallow else None)
+        if found is not None:
+            return found
+        self.btf.check_id(type_id, referrer or type_id)
+        self._depth += 1
+        if self._depth > 150:  # by-value nesting is shallow; only a reference loop gets here
+            raise InputError(f"{self.btf.name}: BTF type id {type_id} is part of a reference loop")
+        try:
+            return self._convert(type_id, shallow)
+        finally:
+            self._depth -= 1
+
+    def _convert(self, type_id: int, shallow: bool) -> Type:
+        btf = self.btf
+        name_off, kind, vlen, kind_flag, size = btf.record(type_id)
+        name = btf.string(name_off, type_id) if name_off else ""
+        memo = self.shallow if shallow else self.full
+        result: Type
+        if kind == _INT:
+            result = BaseType(name, size, _int_encoding(btf.u32s(type_id, 1)[0], name, size))
+        elif kind == _FLOAT:
+            result = BaseType(name, size, "float")
+        elif kind == _PTR:
+            pointer = PointerType(VoidType(), self.pointer_size)
+            memo[type_id] = pointer
+            pointer.target = self.convert(size, type_id, shallow=True)
+            return pointer
+        elif kind == _ARRAY:
+            element, _index_type, nelems = btf.u32s(type_id, 3)
+            result = ArrayType(self.convert(element, type_id, shallow), nelems or None)
+        elif kind in (_STRUCT, _UNION) and shallow:
+            result = StructType("union" if kind == _UNION else "struct", name or None, size,
+                                is_declaration=True, origin=f"BTF id {type_id}")
+        elif kind in (_STRUCT, _UNION):
+            return self._aggregate(type_id, name, kind, vlen, kind_flag, size)
+        elif kind in (_ENUM, _ENUM64):
+            result = EnumType(name or None, size, "signed" if kind_flag else "unsigned",
+                              is_declaration=vlen == 0)
+        elif kind == _FWD:
+            result = StructType("union" if kind_flag else "struct", name or None, 0,
+                                is_declaration=True, origin=f"BTF id {type_id}")
+        elif kind == _TYPEDEF:
+            typedef = TypedefType(name, VoidType())
+            memo[type_id] = typedef
+            typedef.target = self.convert(size, type_id, shallow)
+            return typedef
+        elif kind in _QUALIFIERS:
+            result = QualifiedType(_QUALIFIERS[kind], self.convert(size, type_id, shallow))
+        elif kind == _TYPE_TAG:  # __user, __rcu, __percpu: annotations, not types
+            result = self.convert(size, type_id, shallow)
+        elif kind == _FUNC_PROTO:
+            result = self._function(type_id, vlen, size)
+        elif kind == _FUNC:
+            result = self.convert(size, type_id, shallow=True)
+        else:  # VAR, DATASEC, DECL_TAG describe objects and attributes, not layouts
+            result = VoidType()
+        memo[type_id] = result
+        return result
+
+    def _function(self, type_id: int, vlen: int, return_id: int) -> FunctionType:
+        words = self.btf.u32s(type_id, 2 * vlen) if vlen else ()
+        params: list[Type] = []
+        variadic = False
+        for index in range(vlen):
+            name_off, param_type = words[2 * index], words[2 * index + 1]
+            if param_type == 0 and name_off == 0 and index == vlen - 1:
+                variadic = True
+            else:
+                params.append(self.convert(param_type, type_id, shallow=True))
+        return FunctionType(self.convert(return_id, type_id, shallow=True), params, variadic)
+
+    def _aggregate(self, type_id: int, name: str, kind: int, vlen: int, kind_flag: bool,
+                   size: int) -> StructType:
+        aggregate = StructType("union" if kind == _UNION else "struct", name or None, size,
+                               origin=f"BTF id {type_id}")
+        self.full[type_id] = aggregate
+        words = self.btf.u32s(type_id, 3 * vlen) if vlen else ()
+        for index in range(vlen):
+            name_off, member_type, offset = words[3 * index: 3 * index + 3]
+            member_name = self.btf.string(name_off, type_id) if name_off else None
+            mtype = self.convert(member_type, type_id)
+            bit_size: Optional[int] = None
+            if kind_flag:
+                bit_size = (offset >> 24) or None
+                offset &= 0xFFFFFF
+            else:
+                bit_size, extra = self._int_bitfield(member_type)
+                offset += extra
+            aggregate.members.append(Member(member_name, mtype, offset, bit_size))
+        return aggregate
+
+    def _int_bitfield(self, type_id: int) -> tuple[Optional[int], int]:
+        """Without kind_flag a bitfield is a member of an INT type narrower than its size."""
+        while type_id:
+            _name_off, kind, _vlen, _flag, size = self.btf.record(type_id)
+            if kind in (_TYPEDEF, _VOLATILE, _CONST, _RESTRICT, _TYPE_TAG):
+                type_id = size
+                continue
+            if kind != _INT:
+                return None, 0
+            encoding = self.btf.u32s(type_id, 1)[0]
+            bits, bit_offset = encoding & 0xFF, (encoding >> 16) & 0xFF
+            if bits != size * 8 or bit_offset:
+                return bits, bit_offset
+            return None, 0
+        return None, 0
+
+
+def _int_encoding(word: int, name: str, size: int) -> str:
+    flags = (word >> 24) & 0x0F
+    if flags & _INT_BOOL or name == "_Bool":
+        return "bool"
+    if size == 1 and (flags & _INT_CHAR or "char" in name):
+        return "signed_char" if flags & _INT_SIGNED else "unsigned_char"
+    return "signed" if flags & _INT_SIGNED else "unsigned"
+
+
+_EM_NAMES = {62: "EM_X86_64", 3: "EM_386", 183: "EM_AARCH64", 40: "EM_ARM", 21: "EM_PPC64",
+             22: "EM_S390", 243: "EM_RISCV"}
+
+
+def btf_from_elf(data: bytes, name: str) -> tuple[bytes, Optional[str]]:
+    """The ``.BTF`` section of an ELF image and the ABI its header names (None if unknown).
+
+    A minimal section-header walk, so that only the DWARF reader imports elftools.
+    """
+    if len(data) < 64 or data[:4] != b"\x7fELF":
+        raise InputError(f"{name}: not an ELF file")
+    elfclass, little = data[4], data[5] == 1
+    end = "<" if little else ">"
+    try:
+        machine = _struct.unpack_from(end + "H", data, 18)[0]
+        if elfclass == 2:
+            shoff, = _struct.unpack_from(end + "Q", data, 40)
+            shentsize, shnum, shstrndx = _struct.unpack_from(end + "HHH", data, 58)
+            entry = end + "IIQQQQIIQQ"
+        else:
+            shoff, = _struct.unpack_from(end + "I", data, 32)
+            shentsize, shnum, shstrndx = _struct.unpack_from(end + "HHH", data, 46)
+            entry = end + "IIIIIIIIII"
+        sections = [_struct.unpack_from(entry, data, shoff + i * shentsize) for i in range(shnum)]
+        names_at, names_size = sections[shstrndx][4], sections[shstrndx][5]
+        names = data[names_at:names_at + names_size]
+    except (_struct.error, IndexError):
+        raise InputError(f"{name}: truncated ELF section headers") from None
+    arch = abi_name_for_elf(_EM_NAMES.get(machine, ""), 64 if elfclass == 2 else 32, little)
+    for section in sections:
+        sh_name = section[0]
+        if names[sh_name:names.find(b"\0", sh_name)] == b".BTF":
+            offset, size = section[4], section[5]
+            if offset + size > len(data):
+                raise InputError(f"{name}: .BTF section runs past the end of the file (truncated)")
+            return data[offset:offset + size], arch
+    raise InputError(f"{name}: ELF file has no .BTF section")
+
+
+_LONG_NAMES = ("long int", "long unsigned int", "long", "unsigned long")
+
+
+def _guess_pointer_size(btf: BtfTypes) -> Optional[int]:
+    for type_id in range(1, btf.num_types):
+        _name_off, kind, _vlen, _flag, size = btf.record(type_id)
+        if kind == _INT and btf.name_of(type_id) in _LONG_NAMES:
+            return size
+    return None
+
+
+def _choose_arch(arch: Optional[str], elf_arch: Optional[str], pointer_size: Optional[int],
+                 byte_order: str) -> tuple[str, str]:
+    """The ABI name and how it was chosen."""
+    if arch is not None:
+        return get_abi(arch).name, "given"
+    if elf_arch is not None:
+        return elf_arch, "ELF header"
+    try:
+        host = get_abi(platform.machine()).name
+    except Exception:  # an unknown host says nothing about the file
+        host = None
+    if host is not None:
+        abi = get_abi(host)
+        if (pointer_size in (None, abi.pointer_size)) and abi.byte_order == byte_order:
+            return host, "host machine"
+    guesses = {(8, "little"): "x86_64", (4, "little"): "i386", (8, "big"): "s390x"}
+    return guesses.get((pointer_size or 8, byte_order), "x86_64"), "guessed from pointer size and byte order"
+
+
+def read_btf(data: bytes, name: str, struct_names: Optional[list[str]] = None,
+             arch: Optional[str] = None) -> Build:
+    """Read a :class:`Build` from raw BTF or from an ELF image carrying a ``.BTF`` section.
+
+    ``name`` is used in messages and as the build's name.  With
+    ``struct_names`` only those structs/unions are converted (with whatever
+    they reference); otherwise every named struct and union is.  The first
+    complete definition of a name wins.  Missing requested names are listed
+    in ``provenance["missing_structs"]``; asking the build for them raises
+    :class:`~layoutcalc.errors.NotFoundError`.
+    """
+    elf_arch = None
+    if data[:4] == b"\x7fELF":
+        data, elf_arch = btf_from_elf(data, name)
+    btf = BtfTypes(data, name)
+    pointer_size = _guess_pointer_size(btf)
+    arch_name, arch_source = _choose_arch(arch, elf_arch, pointer_size, btf.header.byte_order)
+    abi = get_abi(arch_name)
+    build = Build(name=name, arch=arch_name, address_size=abi.pointer_size, byte_order=btf.header.byte_order)
+    converter = _Converter(btf, abi.pointer_size)
+    wanted = None if struct_names is None else {n.split(" ", 1)[-1] for n in struct_names}
+    for type_id in range(1, btf.num_types):
+        name_off, kind, _vlen, _flag, _size = btf.record(type_id)
+        if kind in (_STRUCT, _UNION) and name_off:
+            type_name = btf.string(name_off, type_id)
+            table = build.unions if kind == _UNION else build.structs
+            if type_name in table or (wanted is not None and type_name not in wanted):
+                continue
+            converted = converter.convert(type_id)
+            assert isinstance(converted, StructType)
+            table[type_name] = converted
+        elif kind in (_INT, _FLOAT) and name_off:
+            type_name = btf.string(name_off, type_id)
+            base = converter.convert(type_id)
+            if type_name not in build.base_types and isinstance(base, BaseType):
+                build.base_types[type_name] = base
+        elif kind in (_TYPEDEF, _ENUM, _ENUM64) and name_off and wanted is None:
+            _add_named(build, btf.string(name_off, type_id), converter.convert(type_id))
+    build.provenance = {
+        "file": name, "format": "btf", "btf_version": btf.header.version,
+        "num_types": btf.num_types - 1, "arch_source": arch_source,
+        "pointer_size_source": "long" if pointer_size else "ABI default",
+    }
+    if wanted is not None:
+        missing = sorted(wanted - set(build.structs) - set(build.unions))
+        if missing:
+            build.provenance["missing_structs"] = missing
+    _infer(build)
+    return build
+
+
+def _add_named(build: Build, type_name: str, converted: Type) -> None:
+    if isinstance(converted, TypedefType):
+        build.typedefs.setdefault(type_name, converted)
+    elif isinstance(converted, EnumType):
+        build.enums.setdefault(type_name, converted)
+
+
+def _infer(build: Build) -> None:
+    from .inference import infer_alignments
+
+    infer_alignments(build, get_abi(build.arch))
+
+
+def read_btf_file(path: str, struct_names: Optional[list[str]] = None, arch: Optional[str] = None) -> Build:
+    """:func:`read_btf` on the contents of ``path`` (raw BTF or ELF)."""
+    try:
+        with open(path, "rb") as stream:
+            data = stream.read()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    return read_btf(data, path, struct_names, arch)
