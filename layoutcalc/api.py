@@ -29,6 +29,28 @@ def load(path: str, structs: Optional[Iterable[str]] = None, types: Optional[Ite
     return read_input(str(path), structs, types, arch, progress)
 
 
+SEED_STRUCTS = ("task_struct", "signal_struct", "pid")
+# What the default scenarios and the slab model name besides the seed's structs.
+SNAPSHOT_STRUCTS = SEED_STRUCTS + ("upid", "hlist_node", "fpu")
+SNAPSHOT_TYPES = ("pid_t", "int", "unsigned int", "long int", "long unsigned int")
+
+
+def snapshot(path: str, out: str, structs: Sequence[str] = (), types: Sequence[str] = (),
+             provenance: Optional[dict[str, object]] = None) -> Build:
+    """Extract what layout/what-if/slab need from ``path`` into the snapshot file ``out``."""
+    from .snapshot import write_snapshot
+    wanted = list(structs) or list(SNAPSHOT_STRUCTS)
+    build = load(path, structs=wanted, types=list(types) or list(SNAPSHOT_TYPES))
+    missing = [name for name in wanted if not build.has_struct(name) and name in structs]
+    if missing:
+        from .errors import NotFoundError
+        raise NotFoundError(f"{path}: no struct named '{missing[0]}'")
+    abi = abi_of(build)
+    build.provenance.update({"cacheline_size": abi.cacheline_size, **(provenance or {})})
+    write_snapshot(build, out)
+    return build
+
+
 def abi_of(build: Build) -> Abi:
     return get_abi(build.arch)
 

@@ -103,3 +103,18 @@ def _progress_bar(path: str) -> Any:
         if done >= total:
             bar.close()
     return update
+
+
+@main.command()
+@click.argument("input_path", metavar="INPUT")
+@click.option("-o", "--output", required=True, metavar="FILE.json", help="Where to write the snapshot.")
+@click.option("--struct", "structs", multiple=True, metavar="NAME",
+              help="Struct to include (repeatable; default: the seed's three and what the scenarios name).")
+@click.option("--package", help="Source package of INPUT, recorded as provenance.")
+@click.option("--package-version", help="Version of that package.")
+def snapshot(input_path: str, output: str, structs: tuple[str, ...], package: Optional[str],
+             package_version: Optional[str]) -> None:
+    """Extract the structs a report needs from INPUT into a compact JSON snapshot."""
+    provenance = {key: value for key, value in (("package", package), ("version", package_version)) if value}
+    build = api.snapshot(input_path, output, structs, provenance=provenance)
+    click.echo(f"wrote {output}: {len(build.structs) + len(build.unions)} structs, arch {build.arch}")

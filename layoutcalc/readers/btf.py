@@ -299,6 +299,8 @@ class _Converter:
 
 def _int_encoding(word: int, name: str, size: int) -> str:
     flags = (word >> 24) & 0x0F
+    if "float" in name or "double" in name:  # pahole without --btf_gen_floats encodes floats as INT
+        return "float"
     if flags & _INT_BOOL or name == "_Bool":
         return "bool"
     if size == 1 and (flags & _INT_CHAR or "char" in name):

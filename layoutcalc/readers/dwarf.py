@@ -9,6 +9,7 @@ reference between DIEs of the second and later compile units is wrong.
 
 from __future__ import annotations
 
+import os
 import struct as _struct
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, BinaryIO, Optional
@@ -306,6 +307,8 @@ def read_dwarf(path: str, struct_names: Optional[Iterable[str]] = None,
             raise
         except Exception as exc:  # noqa: BLE001 - pyelftools raises many types on damaged DWARF
             raise InputError(f"{path}: corrupt or truncated DWARF ({exc.__class__.__name__}: {exc})") from exc
+        if first_cu is None:
+            first_cu = next((cu for cu in dwarf_file.iter_cus() if _is_c_unit(cu)), None)
         build.provenance = _provenance(dwarf_file, first_cu)
     return build
 
@@ -373,7 +376,7 @@ def _provenance(dwarf_file: DwarfFile, cu: Optional[CompileUnit]) -> dict[str, A
         if attr is not None:
             producer = attr.value.decode("utf-8", "replace") if isinstance(attr.value, bytes) else attr.value
     return {
-        "file": dwarf_file.path,
+        "file": os.path.basename(dwarf_file.path),
         "format": "dwarf",
         "dwarf_version": version,
         "producer": producer,
