@@ -14,8 +14,16 @@ from typing import Optional
 
 from .errors import NotFoundError
 from .model import (
-    ArrayType, BaseType, EnumType, FunctionType, PointerType, QualifiedType,
-    StructType, Type, TypedefType, VoidType,
+    ArrayType,
+    BaseType,
+    EnumType,
+    FunctionType,
+    PointerType,
+    QualifiedType,
+    StructType,
+    Type,
+    TypedefType,
+    VoidType,
 )
 
 
@@ -81,6 +89,8 @@ def abi_name_for_elf(machine: str, elfclass: int, little_endian: bool) -> Option
     """Map an ELF header's machine/class/endianness to an ABI name, or None."""
     if machine == "EM_X86_64" and elfclass == 32:
         return "i386"  # x32 is not a kernel ABI; treat as unknown-ish 32-bit x86
+    if machine == "EM_PPC64" and not little_endian:
+        return None  # big-endian ppc64 (ELFv1) is not the ppc64le ABI
     return _EM_TO_ABI.get(machine)
 
 
