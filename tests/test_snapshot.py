@@ -1,0 +1,99 @@
+"""Snapshots: round trip against the reader, validation, and the bundled files' provenance."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from layoutcalc import api
+from layoutcalc.cli import main
+
+from cc import compile_c
+
+SOURCE = """
+typedef int pid_t;
+struct hlist_node { struct hlist_node *next, **pprev; };
+struct node { struct node *self; pid_t id; struct hlist_node link; unsigned flag:3; char tail[]; };
+struct outer { char c; struct node n __attribute__((aligned(32))); union { int i; float f; }; };
+struct outer instance;
+"""
+
+
+@pytest.fixture(scope="module")
+def obj(tmp_path_factory):
+    return compile_c(SOURCE, tmp_path_factory.mktemp("snap"), "snap", "gcc-m32", ("-gdwarf-5",))
+
+
+def _stats(build, name):
+    return api.show(build, [name])[0][1].as_dict()
+
+
+def test_round_trip_keeps_layout_and_stats(obj, tmp_path):
+    out = tmp_path / "s.json"
+    result = CliRunner().invoke(main, ["snapshot", str(obj), "-o", str(out), "--struct", "outer",
+                                       "--struct", "node", "--package", "fixture", "--package-version", "1"])
+    assert result.exit_code == 0, result.output
+    original = api.load(str(obj), structs=["outer", "node"])
+    restored = api.load(str(out))
+    assert restored.arch == "i386" and restored.address_size == 4
+    for name in ("outer", "node"):
+        assert _stats(restored, name) == _stats(original, name)
+        a, b = original.get_struct(name), restored.get_struct(name)
+        assert [(m.name, m.type.c_name(), m.bit_offset, m.bit_size, m.alignment_attr) for m in a.members] == \
+               [(m.name, m.type.c_name(), m.bit_offset, m.bit_size, m.alignment_attr) for m in b.members]
+    data = json.loads(out.read_text())
+    assert data["build"]["provenance"]["package"] == "fixture"
+    assert data["build"]["provenance"]["dwarf_version"] == 5
+    # the self pointer is stored once, by reference, not expanded
+    assert len(data["types"]) < 40
+
+
+@pytest.mark.parametrize("content, message", [
+    ('{"schema": "layoutcalc-snapshot", "version": 99}', "snapshot version 99 is not supported"),
+    ('{"schema": "other"}', "not a layoutcalc snapshot"),
+    ('{"schema": "layoutcalc-snapshot", "version": 1, "build": {}}', "malformed snapshot"),
+    ('{"schema": "layoutcalc-snapshot", "version": 1, "build": {"name": "x", "arch": "x86_64", '
+     '"address_size": 8, "byte_order": "little"}, "roots": {"structs": {"a": 5}}, "types": []}',
+     "type reference 5 out of range"),
+    ('{"schema": "layoutcalc-snapshot", "version": 1, "build": {"name": "x", "arch": "x86_64", '
+     '"address_size": 8, "byte_order": "little"}, "roots": {"structs": {"a": 0}}, "types": [{"k": "blob"}]}',
+     "unknown kind 'blob'"),
+    ('{"schema": ', "malformed JSON at line 1"),
+])
+def test_bad_snapshot_is_one_line(tmp_path, content, message):
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    result = CliRunner().invoke(main, ["show", "a", "-i", str(path)])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {path}: ")
+    assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_snapshot_failure_leaves_no_file(tmp_path, obj):
+    out = tmp_path / "never.json"
+    result = CliRunner().invoke(main, ["snapshot", str(obj), "-o", str(out), "--struct", "nosuch"])
+    assert result.exit_code == 1
+    assert "no struct named 'nosuch'" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bundled_snapshots_are_real_builds_with_provenance():
+    snapshots = api.bundled_snapshots()
+    assert len(snapshots) >= 4
+    for path in snapshots:
+        assert path.stat().st_size < 1_000_000
+        build = api.load(str(path))
+        for key in ("package", "version", "build_id", "producer", "dwarf_version", "cacheline_size"):
+            assert build.provenance.get(key), (path.name, key)
+        assert build.has_struct("task_struct") and build.has_struct("pid")
+
+
+def test_bundled_amd64_matches_pahole_figures():
+    """pahole 1.24 on the amd64 cloud build gives 9728/1112/96 (shared/real-builds.md)."""
+    (path,) = [p for p in api.bundled_snapshots() if "cloud-amd64" in p.name]
+    build = api.load(str(path))
+    assert [api.show(build, [n])[0][1].size for n in ("task_struct", "signal_struct", "pid")] == [9728, 1112, 96]
+    assert api.show(build, ["task_struct"])[0][1].sum_holes == 146
