@@ -1,0 +1,410 @@
+"""C type names and member declarations, resolved against one Build.
+
+Scenario files and patches name types the way a kernel header does
+(``pid_t``, ``struct hlist_node``, ``unsigned long``, ``u64 *``).  This module
+turns such text into :mod:`layoutcalc.model` types using only what the build
+itself recorded (its typedefs, base types and structs), so no kernel type size
+is ever hard-coded here.  The only sizes known without the build are the C
+language's own base types, which are facts of the target ABI (``int`` is 4
+bytes, ``long`` is pointer-sized on every Linux target), used when the reader
+did not load them.
+
+Declarations are parsed with pycparser.  Header text is full of typedef names
+pycparser has never seen, so a declaration is retried with the fewest of its
+identifiers pre-declared as typedefs until it parses (``pid_t a, b;`` needs
+``pid_t``; ``struct hlist_node n;`` needs none).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
+
+from pycparser import c_ast, c_generator, c_parser
+
+from .abi import Abi
+from .errors import NotFoundError, ScenarioError
+from .model import (
+    ArrayType,
+    BaseType,
+    Build,
+    EnumType,
+    FunctionType,
+    PointerType,
+    QualifiedType,
+    StructType,
+    Type,
+    TypedefType,
+    VoidType,
+)
+
+
+class CDeclarator(NamedTuple):
+    """One member declared by a declaration: ``pid_t a, b;`` gives two.
+
+    ``alignment_attr`` comes from ``__aligned(n)``, ``__attribute__((aligned(n)))``
+    or ``____cacheline_aligned`` written on the declaration.
+    """
+
+    name: str | None
+    type: Type
+    bit_size: int | None
+    alignment_attr: int | None
+
+
+_C_KEYWORDS = frozenset((
+    "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum",
+    "extern", "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict", "return",
+    "short", "signed", "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned", "void",
+    "volatile", "while", "_Bool", "_Complex", "_Atomic", "bool",
+))
+
+# Kernel annotations that change nothing about layout (sparse address spaces, hints).
+_NOISE_WORDS = ("__rcu", "__user", "__iomem", "__percpu", "__force", "__deprecated", "__randomize_layout",
+                "__private", "__attribute_const__", "__read_mostly", "__nocast", "__bitwise")
+
+_BASE_SIZES = {"char": 1, "short": 2, "int": 4, "long long": 8, "float": 4, "double": 8, "_Bool": 1}
+
+_parser = c_parser.CParser()
+
+# Stands in for the target when only names matter (cacheline size is then irrelevant).
+_NO_ABI = Abi("none", 8, "little", 16, 16, 16, False, 64)
+
+
+def resolve_type(build: Build, decl_type: str, abi: Abi) -> Type:
+    """Resolve a C type name (``pid_t``, ``struct pid_namespace *``, ``char [16]``) in ``build``.
+
+    Raises :class:`NotFoundError` naming the type when the build does not know it
+    and its size cannot follow from the ABI alone, and :class:`ScenarioError` when
+    the text is not a C type name.
+    """
+    text, align = _strip_annotations(decl_type, abi)
+    if align:
+        raise ScenarioError(f"'{decl_type.strip()}': an alignment attribute belongs on a member declaration")
+    return _TypeResolver(build, abi).resolve(_parse_type_name(text))
+
+
+def parse_declaration(build: Build, text: str, abi: Abi) -> list[CDeclarator]:
+    """The members declared by one C member declaration (``pid_t a, b;``, ``unsigned x:1;``).
+
+    Raises :class:`ScenarioError` ``cannot parse declaration '...'`` when the text
+    is not a member declaration and :class:`NotFoundError` for an unknown type.
+    """
+    body, align = _strip_annotations(text, abi)
+    resolver = _TypeResolver(build, abi)
+    result = []
+    for decl in _parse_member_decls(body, text):
+        if not isinstance(decl.type, (c_ast.TypeDecl, c_ast.PtrDecl, c_ast.ArrayDecl)):
+            raise ScenarioError(f"cannot parse declaration '{text.strip()}': not a data member")
+        try:
+            bit_size = _eval_const(decl.bitsize) if decl.bitsize is not None else None
+            member_type = resolver.resolve(decl.type)
+        except ScenarioError as exc:
+            raise ScenarioError(f"cannot parse declaration '{text.strip()}': {exc}") from None
+        result.append(CDeclarator(decl.name, member_type, bit_size, align))
+    return result
+
+
+def declared_names(text: str) -> list[str]:
+    """Names a member declaration declares, without resolving types (``[]`` if unparsable).
+
+    Used for context lines of a patch, which only serve as anchors.
+    """
+    body, _ = _strip_annotations(text, _NO_ABI)
+    try:
+        decls = _parse_member_decls(body, text)
+    except ScenarioError:
+        return []
+    return [decl.name for decl in decls if decl.name]
+
+
+def declaration_needs(text: str) -> tuple[set[str], set[str]]:
+    """(structs/unions used by value, typedef names) a member declaration needs from the build.
+
+    Lets a caller ask the reader for just these (``read_input(path, structs, types)``);
+    pointers need nothing, so their targets are not listed.  ``([], [])`` if unparsable.
+    """
+    body, _ = _strip_annotations(text, _NO_ABI)
+    try:
+        decls = _parse_member_decls(body, text)
+    except ScenarioError:
+        return set(), set()
+    structs: set[str] = set()
+    types: set[str] = set()
+    for decl in decls:
+        _collect_needs(decl.type, structs, types)
+    return structs, types
+
+
+def _collect_needs(node: c_ast.Node, structs: set[str], types: set[str]) -> None:
+    if isinstance(node, (c_ast.PtrDecl, c_ast.FuncDecl)):
+        return
+    if isinstance(node, (c_ast.ArrayDecl, c_ast.TypeDecl)):
+        _collect_needs(node.type, structs, types)
+    elif isinstance(node, (c_ast.Struct, c_ast.Union)) and node.name:
+        structs.add(node.name)
+    elif isinstance(node, c_ast.IdentifierType):
+        if len(node.names) == 1 and node.names[0] not in _C_KEYWORDS:
+            types.add(node.names[0])
+
+
+def find_member_index(struct: StructType, name: str) -> int | None:
+    """Index of the top-level member of ``struct`` that is, or contains, the member ``name``.
+
+    Anonymous unions and structs are looked into, so ``__session`` in 2.6.22's
+    ``union { pid_t session; pid_t __session; };`` gives the union's index.
+    """
+    for index, member in enumerate(struct.members):
+        if member.name == name:
+            return index
+        inner = member.type.strip()
+        if not member.name and isinstance(inner, StructType) and find_member_index(inner, name) is not None:
+            return index
+    return None
+
+
+def _strip_annotations(text: str, abi: Abi) -> tuple[str, int | None]:
+    """Drop comments and layout-neutral annotations; return the alignment they asked for."""
+    text = re.sub(r"/\*.*?\*/|//[^\n]*", " ", text, flags=re.DOTALL)
+    align: int | None = None
+    for macro in re.findall(r"\b____cacheline_aligned\w*|\b__cacheline_aligned\w*", text):
+        align = max(align or 0, abi.cacheline_size)
+        text = text.replace(macro, " ")
+    for match in list(re.finditer(r"\b__aligned\s*\(\s*(\d+)\s*\)", text)):
+        align = max(align or 0, int(match.group(1)))
+    text = re.sub(r"\b__aligned\s*\(\s*\d+\s*\)", " ", text)
+    text, attr_align = _strip_gnu_attributes(text)
+    if attr_align:
+        align = max(align or 0, attr_align)
+    for word in _NOISE_WORDS:
+        text = re.sub(rf"\b{word}\b", " ", text)
+    return text.strip(), align
+
+
+def _strip_gnu_attributes(text: str) -> tuple[str, int | None]:
+    """Remove ``__attribute__((...))`` groups (balanced parentheses), keeping ``aligned(n)``."""
+    align: int | None = None
+    while True:
+        match = re.search(r"\b__attribute__\s*\(", text)
+        if not match:
+            return text, align
+        depth, end = 0, match.end() - 1
+        for end in range(match.end() - 1, len(text)):
+            depth += {"(": 1, ")": -1}.get(text[end], 0)
+            if depth == 0:
+                break
+        group = text[match.start():end + 1]
+        found = re.search(r"aligned\s*\(\s*(\d+)\s*\)", group)
+        if found:
+            align = max(align or 0, int(found.group(1)))
+        text = text[:match.start()] + " " + text[end + 1:]
+
+
+def _candidate_typedefs(text: str) -> list[str]:
+    """Identifiers that could be typedef names: not keywords, not struct/union/enum tags."""
+    names: list[str] = []
+    for match in re.finditer(r"[A-Za-z_]\w*", text):
+        word = match.group()
+        before = text[:match.start()].rstrip()
+        if word in _C_KEYWORDS or re.search(r"\b(struct|union|enum)$", before) or word in names:
+            continue
+        names.append(word)
+    return names
+
+
+def _typedef_subsets(names: list[str]) -> Iterator[tuple[str, ...]]:
+    """Subsets of ``names``, smallest first; large sets are only tried up to three names."""
+    limit = len(names) if len(names) <= 8 else 3
+    for size in range(limit + 1):
+        yield from itertools.combinations(names, size)
+
+
+def _parse_with_typedefs(template: str, text: str, accept: Callable[[c_ast.FileAST], bool]) -> c_ast.FileAST:
+    """Parse ``template`` with ``@`` replaced by ``text``, pre-declaring the fewest typedefs needed.
+
+    ``accept`` rejects parses that succeed with the wrong meaning (``sizeof(pid_t)``
+    parses as an expression until ``pid_t`` is declared a typedef).
+    """
+    for subset in _typedef_subsets(_candidate_typedefs(text)):
+        prelude = "".join(f"typedef int {name};\n" for name in subset)
+        try:
+            ast = _parser.parse(prelude + template.replace("@", text), filename="<declaration>")
+        except Exception:  # noqa: BLE001, S112 - any parse failure means "try more typedefs"
+            continue
+        if accept(ast):
+            return ast
+    raise ScenarioError(f"cannot parse declaration '{text.strip()}'")
+
+
+def _parse_member_decls(body: str, original: str) -> list[c_ast.Decl]:
+    body = body.strip()
+    if body and not body.endswith(";"):
+        body += ";"
+    try:
+        ast = _parse_with_typedefs("struct __layoutcalc_probe { @ };", body,
+                                   lambda tree: bool(tree.ext[-1].type.decls))
+    except ScenarioError:
+        raise ScenarioError(f"cannot parse declaration '{original.strip()}'") from None
+    return list(ast.ext[-1].type.decls)
+
+
+def _parse_type_name(text: str) -> c_ast.Node:
+    try:
+        ast = _parse_with_typedefs("int __layoutcalc_probe = sizeof(@);", text,
+                                   lambda tree: isinstance(tree.ext[-1].init.expr, c_ast.Typename))
+    except ScenarioError:
+        raise ScenarioError(f"cannot parse type name '{text.strip()}'") from None
+    return ast.ext[-1].init.expr.type
+
+
+def _eval_const(node: c_ast.Node) -> int:
+    """Value of an integer constant expression (array bounds, bitfield widths)."""
+    if isinstance(node, c_ast.Constant) and node.type in ("int", "unsigned int", "long int",
+                                                          "unsigned long int", "long long int"):
+        return int(node.value.rstrip("uUlL"), 0)
+    if isinstance(node, c_ast.UnaryOp) and node.op in ("-", "+"):
+        value = _eval_const(node.expr)
+        return -value if node.op == "-" else value
+    if isinstance(node, c_ast.BinaryOp) and node.op in ("+", "-", "*", "/", "<<", ">>"):
+        left, right = _eval_const(node.left), _eval_const(node.right)
+        ops = {"+": left + right, "-": left - right, "*": left * right,
+               "<<": left << right, ">>": left >> right}
+        return ops[node.op] if node.op != "/" else left // right
+    raise ScenarioError(f"cannot evaluate '{c_generator.CGenerator().visit(node)}': write the number itself "
+                        "(enumerators and macros are not in the debug info)")
+
+
+def base_type_words(names: list[str]) -> tuple[str, str]:
+    """(signedness, kind) of a C base type spelled any way: ``unsigned long`` == ``long unsigned int``."""
+    words = [w for w in names if w not in ("const", "volatile")]
+    sign = "unsigned" if "unsigned" in words else ("signed" if "signed" in words else "")
+    rest = [w for w in words if w not in ("signed", "unsigned")]
+    if sign == "signed" and "char" not in rest:
+        sign = ""  # only char has three signednesses
+    longs = rest.count("long")
+    if "char" in rest:
+        kind = "char"
+    elif "short" in rest:
+        kind = "short"
+    elif "double" in rest:
+        kind = "long double" if longs else "double"
+    elif longs >= 2:
+        kind = "long long"
+    elif longs == 1:
+        kind = "long"
+    elif "float" in rest:
+        kind = "float"
+    elif "_Bool" in rest or "bool" in rest:
+        kind = "_Bool"
+    else:
+        kind = "int"
+    return sign, kind
+
+
+def _gcc_spelling(sign: str, kind: str) -> str:
+    """The name gcc gives the base type in DWARF (``long unsigned int``)."""
+    if kind in ("char", "float", "double", "long double", "_Bool"):
+        return f"{sign} {kind}".strip()
+    suffix = "" if kind == "int" else " int"
+    if sign == "unsigned":
+        return f"{kind} unsigned{suffix}" if kind != "int" else "unsigned int"
+    return f"{kind}{suffix}"
+
+
+class _TypeResolver:
+    """Turns pycparser type nodes into model types, looking names up in one build."""
+
+    def __init__(self, build: Build, abi: Abi) -> None:
+        self.build = build
+        self.abi = abi
+
+    def resolve(self, node: c_ast.Node, under_pointer: bool = False) -> Type:
+        if isinstance(node, c_ast.TypeDecl):
+            return self._qualify(self._specifier(node.type, under_pointer), node.quals)
+        if isinstance(node, c_ast.PtrDecl):
+            target = self.resolve(node.type, under_pointer=True)
+            return self._qualify(PointerType(target, self.abi.pointer_size), node.quals)
+        if isinstance(node, c_ast.ArrayDecl):
+            element = self.resolve(node.type, under_pointer)
+            count = None if node.dim is None else _eval_const(node.dim)
+            return ArrayType(element, count)
+        if isinstance(node, c_ast.FuncDecl):
+            return FunctionType(self.resolve(node.type, under_pointer=True))
+        raise ScenarioError(f"unsupported C type construct {type(node).__name__}")
+
+    @staticmethod
+    def _qualify(target: Type, quals: list[str]) -> Type:
+        for qual in quals:
+            target = QualifiedType(qual, target)
+        return target
+
+    def _specifier(self, node: c_ast.Node, under_pointer: bool) -> Type:
+        if isinstance(node, c_ast.Struct):
+            return self._aggregate("struct", node.name, under_pointer)
+        if isinstance(node, c_ast.Union):
+            return self._aggregate("union", node.name, under_pointer)
+        if isinstance(node, c_ast.Enum):
+            return self._enum(node.name)
+        if isinstance(node, c_ast.IdentifierType):
+            return self._named(node.names, under_pointer)
+        raise ScenarioError(f"unsupported C type specifier {type(node).__name__}")
+
+    def _aggregate(self, kind: str, name: str | None, under_pointer: bool) -> Type:
+        table = self.build.structs if kind == "struct" else self.build.unions
+        if name is None:
+            raise ScenarioError(f"an anonymous {kind} cannot be defined inline here; "
+                                "define it as a named helper type")
+        found = table.get(name)
+        if found is not None and not found.is_declaration:
+            return found
+        if under_pointer:
+            return found or StructType(kind, name, 0, is_declaration=True)
+        raise NotFoundError(f"{self.build.name}: {kind} {name} is not defined in the build "
+                            "(load it too, or use a pointer to it)")
+
+    def _enum(self, name: str | None) -> Type:
+        found = self.build.enums.get(name or "")
+        return found if found is not None else EnumType(name, 4)
+
+    def _named(self, names: list[str], under_pointer: bool) -> Type:
+        if names == ["void"]:
+            return VoidType()
+        if len(names) == 1 and names[0] not in _C_KEYWORDS:
+            return self._typedef(names[0], under_pointer)
+        return self._base_type(names)
+
+    def _typedef(self, name: str, under_pointer: bool) -> Type:
+        if name in self.build.typedefs:
+            return self.build.typedefs[name]
+        if name in self.build.base_types:
+            return self.build.base_types[name]
+        if under_pointer:
+            return TypedefType(name, VoidType())
+        raise NotFoundError(f"{self.build.name}: unknown type '{name}' (not a typedef or base type "
+                            "in the build's debug info)")
+
+    def _base_type(self, names: list[str]) -> BaseType:
+        sign, kind = base_type_words(names)
+        for base in self.build.base_types.values():
+            if base_type_words(base.name.split()) == (sign, kind):
+                return base
+        return self._abi_base_type(sign, kind)
+
+    def _abi_base_type(self, sign: str, kind: str) -> BaseType:
+        if kind == "long":
+            size = self.abi.pointer_size
+        elif kind == "long double":
+            size = self.abi.long_double_size
+        else:
+            size = _BASE_SIZES[kind]
+        if kind in ("float", "double", "long double"):
+            encoding = "float"
+        elif kind == "_Bool":
+            encoding = "bool"
+        elif kind == "char":
+            encoding = "char" if not sign else sign
+        else:
+            encoding = "unsigned" if sign == "unsigned" else "signed"
+        return BaseType(_gcc_spelling(sign, kind), size, encoding)

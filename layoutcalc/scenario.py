@@ -1,0 +1,421 @@
+"""Scenario files: named designs that add members to kernel structs.
+
+A scenario is a TOML file (bundled ones live in ``data/scenarios`` next to
+the package, like the bundled snapshots, and load by name, e.g. ``flat``)::
+
+    name = "flat"
+    description = "..."
+    [defines]                       # the scenario's own defaults; --define overrides
+    CONFIG_PID_NS_FLAT = true
+
+    [[type]]                        # optional helper types the design introduces
+    name = "upid"                   # laid out under the target ABI like any struct
+    fields = ["int nr;", "struct pid_namespace *ns;"]
+
+    [[change]]
+    struct = "pid"
+    after = ["pid_chain", "level"]  # anchors, first one the build has wins; [] = append
+    condition = "CONFIG_PID_NS_FLAT"  # optional #if expression over the defines
+    remove = ["nr"]                 # optional: members the design moves out
+    fields = ["int vnr;", "struct pid_namespace *ns;"]
+    per_level = "numbers"           # optional: an array field with one element per
+                                    # pid-namespace level; a task at level L gets L more
+
+Field declarations are C, resolved against the build with
+:mod:`layoutcalc.ctype`.  An anchor may name a member inside an anonymous
+union; it resolves to the top-level member that contains it.  Errors name the
+file and line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from .abi import Abi
+from .ctype import declaration_needs, find_member_index, parse_declaration
+from .errors import LayoutcalcError, ScenarioError
+from .model import ArrayType, Build, StructType
+from .patch import StructFields, chain_fields, evaluate_condition
+from .whatif import FieldSpec, WhatIfResult, add_fields, relayout
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python < 3.11 only
+    import tomli as tomllib
+
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "data" / "scenarios"
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """One C member declaration of a scenario, with the line it was written on."""
+
+    text: str
+    line_no: int
+
+
+@dataclass(frozen=True)
+class HelperType:
+    """A struct or union the scenario defines (``struct upid``)."""
+
+    name: str
+    kind: str
+    fields: tuple[Declaration, ...]
+    line_no: int
+
+
+@dataclass(frozen=True)
+class StructChange:
+    """Members a scenario adds to (and optionally removes from) one struct."""
+
+    struct_name: str
+    anchors: tuple[str, ...]
+    fields: tuple[Declaration, ...]
+    line_no: int
+    anchor_line_no: int
+    condition: str = ""
+    remove: tuple[str, ...] = ()
+    per_level: str | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A parsed scenario file."""
+
+    name: str
+    path: str
+    description: str
+    defines: dict[str, bool]
+    types: tuple[HelperType, ...]
+    changes: tuple[StructChange, ...]
+
+
+class ScenarioResult(NamedTuple):
+    """The re-layout of one struct under a scenario.
+
+    ``anchor`` is the member the fields went after (None: appended), and
+    ``anchor_index`` which of the change's anchors it was (0 = the first choice).
+    ``removed`` are members the design moved out; ``level`` the pid-namespace level.
+    """
+
+    struct_name: str
+    anchor: str | None
+    anchor_index: int | None
+    result: WhatIfResult
+    removed: tuple[str, ...] = ()
+    level: int = 0
+
+
+def list_scenarios() -> list[str]:
+    """Names of the bundled scenarios."""
+    return sorted(path.stem for path in SCENARIO_DIR.glob("*.toml"))
+
+
+def load_scenario(name_or_path: str) -> Scenario:
+    """Load a bundled scenario by name (``flat``) or a scenario file by path."""
+    path = Path(name_or_path)
+    if not path.exists() and (SCENARIO_DIR / f"{name_or_path}.toml").exists():
+        path = SCENARIO_DIR / f"{name_or_path}.toml"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        known = ", ".join(list_scenarios())
+        raise ScenarioError(f"{name_or_path}: cannot read scenario ({exc.strerror}); "
+                            f"bundled: {known}") from None
+    return parse_scenario(text, str(path))
+
+
+def parse_scenario(text: str, filename: str) -> Scenario:
+    """Parse scenario TOML ``text``; ``filename`` is used in error messages."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = re.search(r"at line (\d+)", str(exc))
+        where = f"{filename}:{line.group(1)}" if line else filename
+        raise ScenarioError(f"{where}: malformed TOML: {exc}") from None
+    lines = _LineIndex(text, filename)
+    _check_keys(data, {"name", "description", "source", "defines", "type", "change"}, lines.at(1), "file")
+    changes = tuple(_parse_change(entry, lines, index)
+                    for index, entry in enumerate(_tables(data, "change", lines)))
+    if not changes:
+        raise ScenarioError(f"{filename}:1: no [[change]] tables")
+    return Scenario(
+        name=_string(data.get("name", Path(filename).stem), lines.at(1), "name"),
+        path=filename,
+        description=_string(data.get("description", ""), lines.at(1), "description"),
+        defines=_parse_defines(data.get("defines", {}), lines),
+        types=tuple(_parse_type(entry, lines, index)
+                    for index, entry in enumerate(_tables(data, "type", lines))),
+        changes=changes,
+    )
+
+
+def scenario_fields(build: Build, scenario: Scenario, abi: Abi, defines: Mapping[str, bool],
+                    level: int = 0) -> list[StructFields]:
+    """Per changed struct: the anchor the build has and the resolved fields to add after it.
+
+    Changes whose condition is false for ``defines`` (over the scenario's own
+    ``[defines]``) are left out.  ``level`` is the pid-namespace level of the
+    task, used by ``per_level`` array fields.
+    """
+    return [plan.fields for plan in _plan(build, scenario, abi, defines, level)]
+
+
+def apply_scenario(build: Build, scenario: Scenario, abi: Abi, placement: str = "as-patched",
+                   defines: Mapping[str, bool] | None = None, level: int = 0) -> list[ScenarioResult]:
+    """Re-lay out every struct the scenario changes; one :class:`ScenarioResult` each."""
+    results = []
+    for plan in _plan(build, scenario, abi, defines or {}, level):
+        struct = _without(plan.struct, plan.change.remove, abi) if plan.change.remove else plan.struct
+        try:
+            result = add_fields(struct, plan.fields.fields, abi, placement)
+        except LayoutcalcError as exc:
+            raise ScenarioError(f"{scenario.path}:{plan.change.line_no}: {exc}") from None
+        if plan.change.remove:
+            result = dataclasses.replace(result, before=plan.struct)
+        results.append(ScenarioResult(plan.struct.name or "", plan.fields.anchor, plan.anchor_index,
+                                      result, plan.change.remove, level))
+    return results
+
+
+def scenario_needs(scenario: Scenario) -> tuple[list[str], list[str]]:
+    """(struct names, type names) to ask the reader for so that ``scenario`` can be applied."""
+    structs = {change.struct_name for change in scenario.changes}
+    types: set[str] = set()
+    decls = [d for c in scenario.changes for d in c.fields] + [d for t in scenario.types for d in t.fields]
+    for decl in decls:
+        by_value, names = declaration_needs(decl.text)
+        structs |= by_value
+        types |= names
+    structs -= {helper.name for helper in scenario.types}
+    return sorted(structs), sorted(types)
+
+
+class _Plan(NamedTuple):
+    change: StructChange
+    struct: StructType
+    anchor_index: int | None
+    fields: StructFields
+
+
+def _plan(build: Build, scenario: Scenario, abi: Abi, defines: Mapping[str, bool], level: int) -> list[_Plan]:
+    if level < 0:
+        raise ScenarioError(f"namespace level must be 0 or more, not {level}")
+    merged = {**scenario.defines, **defines}
+    typed_build = _with_helper_types(build, scenario, abi)
+    plans = []
+    for change in scenario.changes:
+        if change.condition and not evaluate_condition(change.condition, merged):
+            continue
+        struct = _get_struct(build, scenario, change)
+        anchor_index = _anchor_index(struct, scenario, change)
+        anchor = None if anchor_index is None else change.anchors[anchor_index]
+        specs = _resolve_fields(typed_build, scenario, change, abi, level)
+        _check_new_names(struct, scenario, change, specs)
+        plans.append(_Plan(change, struct, anchor_index, StructFields(struct.name or "", anchor,
+                                                                       chain_fields(anchor, specs))))
+    return plans
+
+
+def _get_struct(build: Build, scenario: Scenario, change: StructChange) -> StructType:
+    try:
+        return build.get_struct(change.struct_name)
+    except LayoutcalcError as exc:
+        raise ScenarioError(f"{scenario.path}:{change.line_no}: {exc}") from None
+
+
+def _anchor_index(struct: StructType, scenario: Scenario, change: StructChange) -> int | None:
+    if not change.anchors:
+        return None
+    for index, anchor in enumerate(change.anchors):
+        if find_member_index(struct, anchor) is not None and anchor not in change.remove:
+            return index
+    raise ScenarioError(f"{scenario.path}:{change.anchor_line_no}: {struct.tag} has none of the anchors "
+                        f"{', '.join(change.anchors)}")
+
+
+def _resolve_fields(build: Build, scenario: Scenario, change: StructChange, abi: Abi,
+                    level: int) -> list[FieldSpec]:
+    specs = []
+    for decl in change.fields:
+        specs.extend(_declaration_specs(build, scenario, decl, abi))
+    if change.per_level:
+        specs = [_grow(spec, level) if spec.name == change.per_level else spec for spec in specs]
+    return specs
+
+
+def _grow(spec: FieldSpec, level: int) -> FieldSpec:
+    """A per-level array with ``level`` more elements (one ``struct upid`` per extra level)."""
+    assert isinstance(spec.type, ArrayType)
+    return dataclasses.replace(spec, type=ArrayType(spec.type.element, (spec.type.count or 0) + level))
+
+
+def _declaration_specs(build: Build, scenario: Scenario, decl: Declaration, abi: Abi) -> list[FieldSpec]:
+    try:
+        declarators = parse_declaration(build, decl.text, abi)
+    except LayoutcalcError as exc:
+        raise ScenarioError(f"{scenario.path}:{decl.line_no}: {exc}") from None
+    return [FieldSpec(d.name or "", d.type, bit_size=d.bit_size, alignment_attr=d.alignment_attr)
+            for d in declarators]
+
+
+def _check_new_names(struct: StructType, scenario: Scenario, change: StructChange,
+                     specs: list[FieldSpec]) -> None:
+    for spec in specs:
+        if spec.name and struct.has_member(spec.name) and spec.name not in change.remove:
+            raise ScenarioError(f"{scenario.path}:{change.line_no}: {struct.tag} already has a member "
+                                f"'{spec.name}' (does this build already contain the change?)")
+    for name in change.remove:
+        if not struct.has_member(name):
+            raise ScenarioError(f"{scenario.path}:{change.line_no}: {struct.tag} has no member '{name}' "
+                                "to remove")
+    if change.per_level and not any(s.name == change.per_level and isinstance(s.type, ArrayType)
+                                    for s in specs):
+        raise ScenarioError(f"{scenario.path}:{change.line_no}: per_level names '{change.per_level}', "
+                            "which is not an array field of this change")
+
+
+def _with_helper_types(build: Build, scenario: Scenario, abi: Abi) -> Build:
+    """``build`` plus the scenario's helper types; they shadow the build's own of the same name."""
+    if not scenario.types:
+        return build
+    typed = dataclasses.replace(build, structs=dict(build.structs), unions=dict(build.unions))
+    for helper in scenario.types:
+        empty = StructType(helper.kind, helper.name, 0, origin=f"{scenario.path}:{helper.line_no}")
+        specs: list[FieldSpec] = []
+        for decl in helper.fields:
+            specs.extend(_declaration_specs(typed, scenario, decl, abi))
+        laid_out = add_fields(empty, chain_fields(None, specs), abi, "as-patched").after
+        (typed.structs if helper.kind == "struct" else typed.unions)[helper.name] = laid_out
+    return typed
+
+
+def _without(struct: StructType, names: tuple[str, ...], abi: Abi) -> StructType:
+    """``struct`` re-laid out without the members ``names``."""
+    return relayout(struct, abi, [m for m in struct.members if m.name not in names])
+
+
+class _LineIndex:
+    """Line numbers of ``[[change]]``/``[[type]]`` tables and the values inside them."""
+
+    def __init__(self, text: str, filename: str) -> None:
+        self.filename = filename
+        self.lines = text.splitlines()
+        self.headers: dict[str, list[int]] = {"change": [], "type": []}
+        for number, line in enumerate(self.lines, start=1):
+            match = re.match(r"^\s*\[\[\s*(change|type)\s*\]\]", line)
+            if match:
+                self.headers[match.group(1)].append(number)
+
+    def at(self, line_no: int) -> str:
+        return f"{self.filename}:{line_no}"
+
+    def table(self, kind: str, index: int) -> int:
+        return self.headers[kind][index] if index < len(self.headers[kind]) else 1
+
+    def find(self, kind: str, index: int, needle: str, key: str = "") -> int:
+        """Line of the quoted ``needle`` within table ``index`` of ``kind`` (else the key's line)."""
+        start = self.table(kind, index)
+        later = [n for heads in self.headers.values() for n in heads if n > start]
+        end = min(later) if later else len(self.lines) + 1
+        for pattern in (f'"{needle}"', f"'{needle}'", f"{key} ="):
+            for number in range(start, end):
+                if pattern.strip() and pattern in self.lines[number - 1]:
+                    return number
+        return start
+
+
+def _tables(data: dict[str, Any], key: str, lines: _LineIndex) -> list[dict[str, Any]]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ScenarioError(f"{lines.at(1)}: '{key}' must be written as [[{key}]] tables")
+    return value
+
+
+def _check_keys(table: dict[str, Any], allowed: set[str], where: str, what: str) -> None:
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        known = ", ".join(sorted(allowed))
+        raise ScenarioError(f"{where}: unknown key '{unknown[0]}' in {what} (known: {known})")
+
+
+def _string(value: object, where: str, key: str) -> str:
+    if not isinstance(value, str):
+        raise ScenarioError(f"{where}: '{key}' must be a string")
+    return value
+
+
+def _strings(value: object, where: str, key: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ScenarioError(f"{where}: '{key}' must be a string or a list of strings")
+    return tuple(value)
+
+
+def _parse_defines(table: object, lines: _LineIndex) -> dict[str, bool]:
+    if not isinstance(table, dict):
+        raise ScenarioError(f"{lines.at(1)}: 'defines' must be a table")
+    defines = {}
+    for name, value in table.items():
+        if isinstance(value, str) and value.lower() in ("y", "n"):
+            value = value.lower() == "y"
+        if not isinstance(value, bool):
+            line = next((n for n, text in enumerate(lines.lines, 1) if text.strip().startswith(name)), 1)
+            raise ScenarioError(f"{lines.at(line)}: define '{name}' must be true/false or \"y\"/\"n\"")
+        defines[name] = value
+    return defines
+
+
+def _declarations(table: dict[str, Any], kind: str, index: int, lines: _LineIndex) -> tuple[Declaration, ...]:
+    where = lines.at(lines.table(kind, index))
+    texts = _strings(table.get("fields", []), where, "fields")
+    if not texts:
+        raise ScenarioError(f"{where}: [[{kind}]] has no fields")
+    return tuple(Declaration(text, lines.find(kind, index, text)) for text in texts)
+
+
+def _parse_type(table: dict[str, Any], lines: _LineIndex, index: int) -> HelperType:
+    line_no = lines.table("type", index)
+    _check_keys(table, {"name", "kind", "fields"}, lines.at(line_no), "[[type]]")
+    kind = _string(table.get("kind", "struct"), lines.at(line_no), "kind")
+    if kind not in ("struct", "union"):
+        raise ScenarioError(f"{lines.at(line_no)}: kind must be struct or union, not '{kind}'")
+    if "name" not in table:
+        raise ScenarioError(f"{lines.at(line_no)}: [[type]] needs a name")
+    name = _string(table["name"], lines.at(line_no), "name").removeprefix(f"{kind} ").strip()
+    return HelperType(name, kind, _declarations(table, "type", index, lines), line_no)
+
+
+def _parse_change(table: dict[str, Any], lines: _LineIndex, index: int) -> StructChange:
+    line_no = lines.table("change", index)
+    where = lines.at(line_no)
+    _check_keys(table, {"struct", "after", "fields", "condition", "remove", "per_level", "note"}, where,
+                "[[change]]")
+    if "struct" not in table:
+        raise ScenarioError(f"{where}: [[change]] needs 'struct'")
+    anchors = _strings(table.get("after", []), where, "after")
+    per_level = table.get("per_level")
+    condition = _string(table.get("condition", ""), where, "condition")
+    if condition:
+        try:
+            evaluate_condition(condition, {})
+        except ScenarioError as exc:
+            line = lines.find("change", index, condition, "condition")
+            raise ScenarioError(f"{lines.at(line)}: {exc}") from None
+    return StructChange(
+        struct_name=_string(table["struct"], where, "struct").removeprefix("struct ").strip(),
+        anchors=anchors,
+        fields=_declarations(table, "change", index, lines),
+        line_no=line_no,
+        anchor_line_no=lines.find("change", index, anchors[0] if anchors else "", "after"),
+        condition=condition,
+        remove=_strings(table.get("remove", []), where, "remove"),
+        per_level=None if per_level is None else _string(per_level, where, "per_level"),
+    )
