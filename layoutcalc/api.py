@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from .abi import Abi, get_abi, struct_alignment
 from .layout import DEFAULT_CACHELINE, LayoutStats, layout_stats
 from .model import Build, StructType
 from .readers import read_input
+
+if TYPE_CHECKING:
+    from .report import BuildReport, Claim, ReportOptions
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
@@ -46,6 +49,7 @@ def snapshot(path: str, out: str, structs: Sequence[str] = (), types: Sequence[s
         from .errors import NotFoundError
         raise NotFoundError(f"{path}: no struct named '{missing[0]}'")
     abi = abi_of(build)
+    build.name = build.name.removeprefix("vmlinux-")
     build.provenance.update({"cacheline_size": abi.cacheline_size, **(provenance or {})})
     write_snapshot(build, out)
     return build
@@ -78,3 +82,19 @@ def sizes(build: Build) -> list[tuple[str, int, int]]:
         stats = layout_stats(struct, 1)
         rows.append((struct.name or "", struct.size_bytes, stats.holes))
     return rows
+
+
+def report(inputs: Sequence[str] = (), scenario: str = "flat",
+           options: Optional["ReportOptions"] = None) -> tuple[list["BuildReport"], list["Claim"]]:
+    """The verdict per build (default: the bundled snapshots) and on each of the seed's claims."""
+    from .report import ReportOptions, build_report, judge_claims
+    from .scenario import load_scenario, scenario_needs
+    options = options or ReportOptions()
+    loaded = load_scenario(scenario)
+    structs, types = scenario_needs(loaded)
+    paths = list(inputs) or [str(p) for p in bundled_snapshots()]
+    reports = []
+    for path in paths:
+        build = load(path, structs=sorted(set(structs) | set(SNAPSHOT_STRUCTS)), types=types)
+        reports.append(build_report(build, loaded, options))
+    return reports, judge_claims(reports)

@@ -118,3 +118,36 @@ def snapshot(input_path: str, output: str, structs: tuple[str, ...], package: Op
     provenance = {key: value for key, value in (("package", package), ("version", package_version)) if value}
     build = api.snapshot(input_path, output, structs, provenance=provenance)
     click.echo(f"wrote {output}: {len(build.structs) + len(build.unions)} structs, arch {build.arch}")
+
+
+@main.command()
+@click.option("-i", "--input", "inputs", multiple=True, metavar="INPUT",
+              help="Build to report on (repeatable; default: every bundled snapshot).")
+@click.option("--scenario", default="flat", show_default=True, metavar="NAME|FILE",
+              help="Bundled scenario name or a scenario file.")
+@click.option("--processes", type=click.IntRange(1), default=10_000, show_default=True,
+              help="How many processes the per-process cost is multiplied by.")
+@click.option("--child-fraction", type=click.FloatRange(0, 1), default=0.1, show_default=True,
+              help="Share of processes living in a child pid namespace (for the hierarchical comparison).")
+@click.option("--cpus", type=click.IntRange(1), default=2, show_default=True, help="CPUs (SLUB min objects).")
+@click.option("--xstate-size", type=click.IntRange(0), default=832, show_default=True,
+              help="x86 XSAVE area per task (832: AVX2, 2432: AVX-512).")
+@click.option("--placement", type=click.Choice(["as-patched", "best-fit", "append"]), default="as-patched",
+              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json", "csv"]), default="text",
+              show_default=True)
+def report(inputs: tuple[str, ...], scenario: str, processes: int, child_fraction: float, cpus: int,
+           xstate_size: int, placement: str, fmt: str) -> None:
+    """The verdict on the seed's claims: what the scenario's fields cost per object and per process."""
+    from . import render_report
+    from .report import ReportOptions
+    options = ReportOptions(processes=processes, child_fraction=child_fraction, cpus=cpus,
+                            xstate_size=xstate_size, placement=placement)
+    reports, claims = api.report(inputs, scenario, options)
+    if fmt == "json":
+        click.echo(render.to_json(render_report.report_payload(reports, claims, options, scenario)), nl=False)
+    elif fmt == "csv":
+        click.echo(render_report.report_csv(reports), nl=False)
+    else:
+        click.echo(render_report.report_text(reports, claims, options, scenario, markdown=fmt == "markdown"),
+                   nl=False)

@@ -286,7 +286,7 @@ def read_dwarf(path: str, struct_names: Optional[Iterable[str]] = None,
     wanted_structs = set(struct_names) if struct_names is not None else None
     wanted_types = set(type_names or ())
     with DwarfFile(path) as dwarf_file:
-        build = Build(name=path, arch=dwarf_file.arch(), address_size=dwarf_file.address_size,
+        build = Build(name=os.path.basename(path), arch=dwarf_file.arch(), address_size=dwarf_file.address_size,
                       byte_order="little" if dwarf_file.little_endian else "big")
         converter = _Converter(dwarf_file.address_size, dwarf_file.little_endian, path)
         total = dwarf_file.num_cus() if progress else 0

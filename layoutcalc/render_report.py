@@ -1,0 +1,117 @@
+"""Presentation of the report: text for people, markdown for reviews, JSON and CSV for tools."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .render import rows_csv, to_json
+from .report import EXTRA_COLUMNS, ROW_COLUMNS, BuildReport, Claim, ReportOptions
+
+
+def report_payload(reports: Sequence[BuildReport], claims: Sequence[Claim],
+                   options: ReportOptions, scenario: str) -> dict[str, Any]:
+    """The JSON document of ``layoutcalc report``."""
+    return {
+        "scenario": scenario,
+        "assumptions": _assumptions(options),
+        "rows": [row.as_dict() for report in reports for row in report.rows],
+        "builds": [_build_summary(report, options) for report in reports],
+        "claims": [claim.as_dict() for claim in claims],
+    }
+
+
+def _assumptions(options: ReportOptions) -> dict[str, Any]:
+    return {"processes": options.processes, "child_namespace_fraction": options.child_fraction,
+            "cpus": options.cpus, "page_size": options.page_size, "x86_xstate_size": options.xstate_size,
+            "placement": options.placement}
+
+
+def _build_summary(report: BuildReport, options: ReportOptions) -> dict[str, Any]:
+    flat = report.flat_bytes_per_process
+    level1 = report.hierarchical_level1
+    return {
+        "build": report.name, "arch": report.arch,
+        "added_integers": report.added.integers, "added_pointers": report.added.pointers,
+        "added_bytes": report.added.bytes,
+        "flat_bytes_per_process": round(flat, 2),
+        "flat_cost_processes": round(flat * options.processes),
+        "hierarchical_bytes_per_child_process": None if level1 is None else round(level1, 2),
+        "hierarchical_cost_processes": None if level1 is None
+        else round(level1 * options.processes * options.child_fraction),
+    }
+
+
+def report_csv(reports: Sequence[BuildReport]) -> str:
+    rows = [row.as_dict() for report in reports for row in report.rows]
+    return rows_csv(rows, ROW_COLUMNS + EXTRA_COLUMNS)
+
+
+def _fmt_bpo(value: float) -> str:
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+
+
+def _table(reports: Sequence[BuildReport], markdown: bool) -> list[str]:
+    header = ["build", "struct", "sizeof off→on", "slab object off→on", "objs/slab off→on",
+              "bytes/object off→on", "verdict"]
+    body = []
+    for report in reports:
+        for row in report.rows:
+            body.append([
+                report.name, row.struct, f"{row.size_off}→{row.size_on}",
+                f"{row.off.slab_size}→{row.on.slab_size}",
+                f"{row.off.objs_per_slab}→{row.on.objs_per_slab}",
+                f"{_fmt_bpo(row.off.bytes_per_object)}→{_fmt_bpo(row.on.bytes_per_object)}",
+                row.verdict,
+            ])
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(cells) + " |" for cells in body]
+        return lines
+    widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(header)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip() for cells in body]
+    return lines
+
+
+def report_text(reports: Sequence[BuildReport], claims: Sequence[Claim], options: ReportOptions,
+                scenario: str, markdown: bool = False) -> str:
+    """The report for people: per-build table, per-process cost, then the claims."""
+    title = f"Memory cost of the '{scenario}' scenario"
+    out = [f"# {title}" if markdown else title, ""]
+    out.append("Each struct lives in a slab cache; 'bytes/object' is slab bytes divided by objects per slab,")
+    out.append("the memory one object really takes. A verdict 'absorbed by alignment' means the new fields")
+    out.append("fit into holes, padding or slab alignment and cost nothing.")
+    out.append("")
+    out.extend(_table(reports, markdown))
+    out.append("")
+    out.append(("## " if markdown else "") + f"Per process (x {options.processes:,} processes)")
+    out.append("")
+    for report in reports:
+        flat = report.flat_bytes_per_process
+        line = (f"{report.name}: the flat model adds {report.added.integers} integers and "
+                f"{report.added.pointers} pointers ({report.added.bytes} bytes of fields); "
+                f"real cost {_fmt_bpo(flat)} B per process, {flat * options.processes / 1024:,.1f} KiB "
+                f"for {options.processes:,}")
+        if report.hierarchical_level1 is not None:
+            share = options.child_fraction
+            hier = report.hierarchical_level1 * options.processes * share
+            line += (f"; hierarchical (merged 2.6.24 design) costs 0 B in the initial namespace and "
+                     f"{_fmt_bpo(report.hierarchical_level1)} B per process one level down: "
+                     f"{hier / 1024:,.1f} KiB if {share:.0%} of them live in a child namespace, "
+                     f"while flat charges every process")
+        out.append(("- " if markdown else "  ") + line)
+    out.append("")
+    out.append(("## " if markdown else "") + "The claims (Pavel Emelianov, 19 June 2007)")
+    out.append("")
+    for claim in claims:
+        where = ""
+        if claim.holds_on and claim.fails_on:
+            where = f" (holds on {', '.join(claim.holds_on)}; not on {', '.join(claim.fails_on)})"
+        out.append(("- " if markdown else "  ") + f"\"{claim.text}\": {claim.verdict.upper()}{where}")
+        out.append(("  " if markdown else "      ") + claim.detail)
+    out.append("")
+    out.append(f"Assumptions: SLUB/SLAB by kernel era, {options.cpus} CPUs, {options.page_size}-byte pages, "
+               f"x86 xstate {options.xstate_size} B, fields placed {options.placement}; "
+               "cache merging with other caches is not modelled here (see 'layoutcalc slab --live').")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,238 @@
+"""The verdict: what a scenario's fields cost in slab memory, per build and struct, and the seed's claims.
+
+For each build, the scenario is applied to every struct it changes (what-if),
+each struct's cache is sized before and after with the slab model of the
+build's era (SLUB for 2.6.23 and later, SLAB before), and the difference in
+real bytes per object (slab bytes / objects per slab) decides the verdict:
+``absorbed by alignment`` when it is zero, ``+N bytes per object`` otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Optional
+
+from .abi import Abi, get_abi
+from .model import ArrayType, Build, PointerType, StructType, Type
+from .scenario import Scenario, ScenarioResult, apply_scenario
+from .slab import CacheSpec, SlabGeometry, cache_specs_for_build, geometry
+
+DEFAULT_PROCESSES = 10_000
+DEFAULT_CHILD_FRACTION = 0.1
+
+ROW_COLUMNS = (
+    "build", "arch", "struct", "cache", "size_off", "size_on", "object_off", "object_on",
+    "objs_per_slab_off", "objs_per_slab_on", "bytes_per_object_off", "bytes_per_object_on",
+    "delta_bytes_per_object", "verdict",
+)
+EXTRA_COLUMNS = ("allocator", "anchor", "order_off", "order_on", "cost_processes")
+
+# The seed's claims, in its own words, and the cache each one is about.
+CLAIMS = (
+    ("task_struct alignment allows for it", "task_struct"),
+    ("so does the alignment of signal structure", "signal_struct"),
+    ("the only problem is with struct pid", "pid"),
+)
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """Parameters of the memory model; defaults describe these machines (2 CPUs, 4 KiB pages)."""
+
+    processes: int = DEFAULT_PROCESSES
+    child_fraction: float = DEFAULT_CHILD_FRACTION
+    cpus: int = 2
+    page_size: int = 4096
+    xstate_size: int = 832  # AVX2 machines (x87+SSE 576 + AVX 256): the CPUs these snapshots ran on
+    placement: str = "as-patched"
+    allocator: Optional[str] = None  # None: the build's era decides
+    defines: Mapping[str, bool] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One build x struct line of the report."""
+
+    build: str
+    arch: str
+    struct: str
+    cache: str
+    allocator: str
+    anchor: Optional[str]
+    size_off: int
+    size_on: int
+    off: SlabGeometry
+    on: SlabGeometry
+    processes: int
+
+    @property
+    def delta_bytes_per_object(self) -> float:
+        return self.on.bytes_per_object - self.off.bytes_per_object
+
+    @property
+    def verdict(self) -> str:
+        delta = self.delta_bytes_per_object
+        if delta == 0:
+            return "absorbed by alignment"
+        return f"{delta:+.{_decimals(delta)}f} bytes per object"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "build": self.build, "arch": self.arch, "struct": self.struct, "cache": self.cache,
+            "size_off": self.size_off, "size_on": self.size_on,
+            "object_off": self.off.slab_size, "object_on": self.on.slab_size,
+            "objs_per_slab_off": self.off.objs_per_slab, "objs_per_slab_on": self.on.objs_per_slab,
+            "bytes_per_object_off": round(self.off.bytes_per_object, 2),
+            "bytes_per_object_on": round(self.on.bytes_per_object, 2),
+            "delta_bytes_per_object": round(self.delta_bytes_per_object, 2),
+            "verdict": self.verdict,
+            "allocator": self.allocator, "anchor": self.anchor,
+            "order_off": self.off.order, "order_on": self.on.order,
+            "cost_processes": round(self.delta_bytes_per_object * self.processes),
+        }
+
+
+def _decimals(value: float) -> int:
+    return 0 if float(value).is_integer() else 1
+
+
+@dataclass(frozen=True)
+class AddedFields:
+    """What a scenario adds per process, counted as the seed's objection counts it."""
+
+    integers: int
+    pointers: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """The report of one build."""
+
+    name: str
+    arch: str
+    rows: list[Row]
+    added: AddedFields
+    hierarchical_level1: Optional[float]  # extra bytes per pid one namespace level down, if known
+
+    def row(self, struct: str) -> Optional[Row]:
+        return next((r for r in self.rows if r.struct == struct), None)
+
+    @property
+    def flat_bytes_per_process(self) -> float:
+        return sum(r.delta_bytes_per_object for r in self.rows)
+
+
+@dataclass(frozen=True)
+class Claim:
+    text: str
+    struct: str
+    holds_on: list[str]
+    fails_on: list[str]
+    detail: str
+
+    @property
+    def verdict(self) -> str:
+        if not self.fails_on:
+            return "holds"
+        if not self.holds_on:
+            return "does not hold"
+        return "holds on some builds"
+
+    def as_dict(self) -> dict[str, object]:
+        return {"claim": self.text, "struct": self.struct, "verdict": self.verdict,
+                "holds_on": self.holds_on, "fails_on": self.fails_on, "detail": self.detail}
+
+
+def era_allocator(specs: Sequence[CacheSpec], build: Build) -> str:
+    """SLUB for kernels with struct upid (2.6.24+; SLUB is the default from 2.6.23), SLAB before."""
+    pid = build.structs.get("pid")
+    if pid is not None and pid.has_member("pid_chain") and not pid.has_member("numbers"):
+        return "slab"
+    return "slub"
+
+
+def build_report(build: Build, scenario: Scenario, options: ReportOptions) -> BuildReport:
+    """Apply ``scenario`` to ``build`` and size every changed struct's cache before and after."""
+    abi = get_abi(build.arch)
+    results = apply_scenario(build, scenario, abi, options.placement, options.defines)
+    specs = {spec.struct_name: spec for spec in
+             cache_specs_for_build(build, abi, xstate_size=options.xstate_size)}
+    allocator = options.allocator or era_allocator(list(specs.values()), build)
+    rows = []
+    for result in results:
+        spec = specs.get(result.struct_name)
+        if spec is None:
+            continue
+        off = _geometry(spec, spec.struct_size, allocator, abi, options)
+        on = _geometry(spec, result.result.size_after, allocator, abi, options)
+        rows.append(Row(build.name, build.arch, result.struct_name, spec.name, allocator, result.anchor,
+                        result.result.size_before, result.result.size_after, off, on, options.processes))
+    return BuildReport(build.name, build.arch, rows, count_added(results, abi),
+                       _hierarchical_level1(build, abi, allocator, options))
+
+
+def _geometry(spec: CacheSpec, struct_size: int, allocator: str, abi: Abi, options: ReportOptions) -> SlabGeometry:
+    return geometry(spec.with_struct_size(struct_size), allocator, options.cpus, options.page_size,
+                    abi.cacheline_size)
+
+
+def _hierarchical_level1(build: Build, abi: Abi, allocator: str, options: ReportOptions) -> Optional[float]:
+    """Extra real bytes for a pid one namespace level down, in a build that has struct upid."""
+    if not build.has_struct("pid") or not build.get_struct("pid").has_member("numbers"):
+        return None
+    level0 = [s for s in cache_specs_for_build(build, abi, options.xstate_size, 0) if s.struct_name == "pid"]
+    level1 = [s for s in cache_specs_for_build(build, abi, options.xstate_size, 1) if s.struct_name == "pid"]
+    if not level0 or not level1:
+        return None
+    g0 = geometry(level0[0], allocator, options.cpus, options.page_size, abi.cacheline_size)
+    g1 = geometry(level1[0], allocator, options.cpus, options.page_size, abi.cacheline_size)
+    return g1.bytes_per_object - g0.bytes_per_object
+
+
+def _leaves(t: Type) -> tuple[int, int]:
+    """(integers, pointers) in a type, counting through structs and arrays."""
+    t = t.strip()
+    if isinstance(t, PointerType):
+        return 0, 1
+    if isinstance(t, ArrayType):
+        ints, ptrs = _leaves(t.element)
+        return ints * (t.count or 0), ptrs * (t.count or 0)
+    if isinstance(t, StructType):
+        totals = [_leaves(m.type) for m in t.members]
+        return sum(i for i, _ in totals), sum(p for _, p in totals)
+    return 1, 0
+
+
+def count_added(results: Sequence[ScenarioResult], abi: Abi) -> AddedFields:
+    """Integers, pointers and bytes the scenario adds to one process's objects."""
+    integers = pointers = size = 0
+    for result in results:
+        for member in result.result.added:
+            ints, ptrs = _leaves(member.type)
+            integers += ints
+            pointers += ptrs
+            size += member.type.size_bytes
+    return AddedFields(integers, pointers, size)
+
+
+def judge_claims(reports: Sequence[BuildReport]) -> list[Claim]:
+    """Each of the seed's claims: on which builds it holds, and by how much it fails elsewhere."""
+    claims = []
+    for text, struct in CLAIMS:
+        holds, fails, details = [], [], []
+        for report in reports:
+            row = report.row(struct)
+            if row is None:
+                continue
+            if struct == "pid":
+                others_free = all(r.delta_bytes_per_object == 0 for r in report.rows if r.struct != "pid")
+                ok = row.delta_bytes_per_object > 0 and others_free
+            else:
+                ok = row.delta_bytes_per_object == 0
+            (holds if ok else fails).append(report.name)
+            details.append(f"{report.name}: sizeof {row.size_off}->{row.size_on}, "
+                           f"{row.delta_bytes_per_object:+.1f} B/object")
+        claims.append(Claim(text, struct, holds, fails, "; ".join(details)))
+    return claims
