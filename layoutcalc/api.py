@@ -17,6 +17,8 @@ from .readers import read_input
 
 if TYPE_CHECKING:
     from .report import BuildReport, Claim, ReportOptions
+    from .scenario import ScenarioResult
+    from .slabview import SlabView
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
@@ -98,3 +100,75 @@ def report(inputs: Sequence[str] = (), scenario: str = "flat",
         build = load(path, structs=sorted(set(structs) | set(SNAPSHOT_STRUCTS)), types=types)
         reports.append(build_report(build, loaded, options))
     return reports, judge_claims(reports)
+
+
+def whatif(path: str, scenario: Optional[str] = None, patch: Optional[str] = None,
+           defines: Sequence[str] = (), placement: str = "as-patched", arch: Optional[str] = None,
+           level: int = 0) -> list["ScenarioResult"]:
+    """Re-lay-out the structs a scenario (default ``flat``) or a header patch changes.
+
+    ``defines`` are ``SYMBOL=y|n`` items; ``arch`` overrides the target the input declares.
+    """
+    from .patch import parse_defines
+    defined = parse_defines(defines)
+    if patch is not None:
+        return _whatif_patch(path, patch, defined, placement, arch)
+    from .scenario import apply_scenario, load_scenario, scenario_needs
+    loaded = load_scenario(scenario or "flat")
+    structs, types = scenario_needs(loaded)
+    build = load(path, structs=structs, types=types, arch=arch)
+    return apply_scenario(build, loaded, abi_of(build), placement, defined, level)
+
+
+def _whatif_patch(path: str, patch: str, defines: dict[str, bool], placement: str,
+                  arch: Optional[str]) -> list["ScenarioResult"]:
+    from .errors import ScenarioError
+    from .patch import parse_patch, patch_fields, patch_needs, patch_symbols
+    from .scenario import ScenarioResult
+    from .slabview import SlabView
+    from .whatif import add_fields
+    try:
+        with open(patch, encoding="utf-8") as stream:
+            text = stream.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{patch}: cannot read patch ({exc})") from None
+    additions = parse_patch(text, patch, defines)
+    if not additions:
+        undefined = sorted(patch_symbols(text) - set(defines))
+        hint = f"; its conditions test {', '.join(undefined)}: try --define {undefined[0]}=y" if undefined else ""
+        raise ScenarioError(f"{patch}: the patch adds no struct members{hint}")
+    structs, types = patch_needs(additions)
+    build = load(path, structs=structs, types=types, arch=arch)
+    abi = abi_of(build)
+    by_struct: dict[str, list] = {}
+    anchors: dict[str, Optional[str]] = {}
+    for group in patch_fields(build, additions, abi):
+        by_struct.setdefault(group.struct_name, []).extend(group.fields)
+        anchors.setdefault(group.struct_name, group.anchor)
+    results = []
+    for name, fields in by_struct.items():
+        result = add_fields(build.get_struct(name), fields, abi, placement)
+        results.append(ScenarioResult(name, anchors[name], 0, result))
+    return results
+
+
+def slab(inputs: Sequence[str] = (), live: bool = False, cpus: int = 2, allocator: str = "slub",
+         xstate_size: Optional[int] = 832, scenario: Optional[str] = "flat") -> tuple[list["SlabView"], str]:
+    """Slab views of the builds (default: bundled snapshots), or of the running kernel with ``live``.
+
+    Returns the views and, when ``live`` could not read the running kernel, the reason (the
+    static views of the inputs are returned instead).
+    """
+    from .scenario import load_scenario, scenario_needs
+    from .slab import SLAB_STRUCTS
+    from .slabview import static_view, try_live_view
+    loaded = load_scenario(scenario) if scenario else None
+    structs, types = scenario_needs(loaded) if loaded else ([], [])
+    wanted = sorted(set(structs) | set(SLAB_STRUCTS))
+
+    def builds() -> list[Build]:
+        paths = list(inputs) or [str(p) for p in bundled_snapshots()]
+        return [load(path, structs=wanted, types=types) for path in paths]
+    if live:
+        return try_live_view(loaded, builds())
+    return [static_view(build, loaded, cpus, xstate_size, allocator) for build in builds()], ""

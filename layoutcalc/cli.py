@@ -151,3 +151,56 @@ def report(inputs: tuple[str, ...], scenario: str, processes: int, child_fractio
     else:
         click.echo(render_report.report_text(reports, claims, options, scenario, markdown=fmt == "markdown"),
                    nl=False)
+
+
+@main.command()
+@_input_option()
+@click.option("--scenario", metavar="NAME|FILE", help="Bundled scenario name or scenario file (default: flat).")
+@click.option("--patch", "patch_path", metavar="FILE", help="Unified diff against kernel headers.")
+@click.option("--define", "defines", multiple=True, metavar="SYMBOL=y|n",
+              help="Preprocessor symbol for #ifdef blocks (repeatable).")
+@click.option("--placement", type=click.Choice(["as-patched", "best-fit", "append"]), default="as-patched",
+              show_default=True)
+@click.option("--arch", help="Target ABI instead of the input's (x86_64, i386, aarch64, arm, ppc64le, s390x, "
+                             "riscv64).")
+@click.option("--level", type=click.IntRange(0), default=0, show_default=True,
+              help="pid namespace level, for scenarios with per-level arrays.")
+@click.option("--full", is_flag=True, help="List every member (text format) instead of eliding unchanged runs.")
+@click.option("--format", "fmt", type=FORMATS_SHOW, default="text", show_default=True)
+def whatif(input_path: Optional[str], scenario: Optional[str], patch_path: Optional[str],
+           defines: tuple[str, ...], placement: str, arch: Optional[str], level: int, full: bool,
+           fmt: str) -> None:
+    """Re-lay-out structs with a scenario's or a patch's fields added, as the compiler would."""
+    from . import render_whatif
+    if scenario and patch_path:
+        raise click.UsageError("give --scenario or --patch, not both")
+    items = api.whatif(_default_input(input_path), scenario, patch_path, defines, placement, arch, level)
+    if fmt == "json":
+        click.echo(render.to_json({"structs": [render_whatif.whatif_dict(i) for i in items]}), nl=False)
+    else:
+        click.echo(render_whatif.whatif_text(items, full), nl=False)
+
+
+@main.command()
+@click.option("-i", "--input", "inputs", multiple=True, metavar="INPUT",
+              help="Build to predict for (repeatable; default: every bundled snapshot).")
+@click.option("--live", is_flag=True, help="Predict the running kernel's caches from its BTF and compare "
+                                           "with /sys/kernel/slab.")
+@click.option("--cpus", type=click.IntRange(1), default=2, show_default=True)
+@click.option("--allocator", type=click.Choice(["slub", "slab"]), default="slub", show_default=True)
+@click.option("--xstate-size", type=click.IntRange(0), default=832, show_default=True,
+              help="x86 XSAVE area per task for static predictions (live mode reads the machine's).")
+@click.option("--scenario", default="flat", show_default=True, metavar="NAME|FILE",
+              help="Scenario whose effect on each cache is shown ('none' to skip).")
+@click.option("--format", "fmt", type=FORMATS_SHOW, default="text", show_default=True)
+def slab(inputs: tuple[str, ...], live: bool, cpus: int, allocator: str, xstate_size: int, scenario: str,
+         fmt: str) -> None:
+    """Slab geometry of the task_struct, signal_cache and pid caches (predicted, and live with --live)."""
+    from . import render_slab
+    views, warning = api.slab(inputs, live, cpus, allocator, xstate_size, None if scenario == "none" else scenario)
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
+    if fmt == "json":
+        click.echo(render.to_json(render_slab.slab_payload(views, warning)), nl=False)
+    else:
+        click.echo(render_slab.slab_text(views), nl=False)

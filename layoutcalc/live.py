@@ -392,12 +392,13 @@ def read_xstate(kmsg: str = DEV_KMSG, cpuinfo: str = PROC_CPUINFO, root: str = S
 # --------------------------------------------------------------------------- BTF and prediction
 
 
-def read_live_btf(struct_names: Optional[list[str]] = None, path: str = LIVE_BTF) -> Build:
+def read_live_btf(struct_names: Optional[list[str]] = None, path: str = LIVE_BTF,
+                  type_names: Optional[Iterable[str]] = None) -> Build:
     """The running kernel's BTF as a Build (for the host's architecture)."""
     from .readers.btf import read_btf
 
     data = _read_bytes(path)
-    return read_btf(data, path, struct_names)
+    return read_btf(data, path, struct_names, type_names=type_names)
 
 
 def _read_bytes(path: str) -> bytes:

@@ -54,7 +54,7 @@ def read_input(path: str, struct_names: Optional[Iterable[str]] = None,
     elif kind == "btf":
         from .btf import read_btf
         with open(path, "rb") as stream:
-            build = read_btf(stream.read(), path, structs, arch)
+            build = read_btf(stream.read(), path, structs, arch, type_names)
     else:
         from .snapshot import read_snapshot
         build = read_snapshot(path)
@@ -82,6 +82,6 @@ def _read_elf(path: str, structs: Optional[list[str]], type_names: Optional[Iter
         return read_dwarf(path, structs, type_names, progress)
     if btf_data is not None:
         from .btf import read_btf
-        return read_btf(btf_data, path, structs, arch)
+        return read_btf(btf_data, path, structs, arch, type_names)
     raise InputError(f"{path}: ELF file has no debug info (neither .debug_info nor .BTF); "
                      "build with -g or use the -dbg package")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import platform
 import struct as _struct
+from collections.abc import Iterable
 from typing import Optional
 
 from ..abi import abi_name_for_elf, get_abi
@@ -378,7 +379,7 @@ def _choose_arch(arch: Optional[str], elf_arch: Optional[str], pointer_size: Opt
 
 
 def read_btf(data: bytes, name: str, struct_names: Optional[list[str]] = None,
-             arch: Optional[str] = None) -> Build:
+             arch: Optional[str] = None, type_names: Optional[Iterable[str]] = None) -> Build:
     """Read a :class:`Build` from raw BTF or from an ELF image carrying a ``.BTF`` section.
 
     ``name`` is used in messages and as the build's name.  With
@@ -398,6 +399,7 @@ def read_btf(data: bytes, name: str, struct_names: Optional[list[str]] = None,
     build = Build(name=name, arch=arch_name, address_size=abi.pointer_size, byte_order=btf.header.byte_order)
     converter = _Converter(btf, abi.pointer_size)
     wanted = None if struct_names is None else {n.split(" ", 1)[-1] for n in struct_names}
+    wanted_types = set(type_names or ())
     for type_id in range(1, btf.num_types):
         name_off, kind, _vlen, _flag, _size = btf.record(type_id)
         if kind in (_STRUCT, _UNION) and name_off:
@@ -413,8 +415,10 @@ def read_btf(data: bytes, name: str, struct_names: Optional[list[str]] = None,
             base = converter.convert(type_id)
             if type_name not in build.base_types and isinstance(base, BaseType):
                 build.base_types[type_name] = base
-        elif kind in (_TYPEDEF, _ENUM, _ENUM64) and name_off and wanted is None:
-            _add_named(build, btf.string(name_off, type_id), converter.convert(type_id))
+        elif kind in (_TYPEDEF, _ENUM, _ENUM64) and name_off:
+            type_name = btf.string(name_off, type_id)
+            if wanted is None or type_name in wanted_types:
+                _add_named(build, type_name, converter.convert(type_id))
     build.provenance = {
         "file": name, "format": "btf", "btf_version": btf.header.version,
         "num_types": btf.num_types - 1, "arch_source": arch_source,

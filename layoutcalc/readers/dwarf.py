@@ -73,6 +73,23 @@ def _int_attr(die: DIE, name: str) -> Optional[int]:
     return None
 
 
+_FORM_BITS = {"DW_FORM_data1": 8, "DW_FORM_data2": 16, "DW_FORM_data4": 32, "DW_FORM_data8": 64}
+
+
+def _signed_attr(die: DIE, name: str) -> int:
+    """A constant that DWARF defines as signed but pyelftools returns unsigned for dataN forms.
+
+    clang writes DW_AT_bit_offset -6 (as 0xff..fa) for a packed bitfield that
+    starts before its storage unit.
+    """
+    attr = die.attributes[name]
+    value = int(attr.value)
+    bits = _FORM_BITS.get(attr.form)
+    if bits and value >= 1 << (bits - 1):
+        value -= 1 << bits
+    return value
+
+
 def _uleb(data: list[int]) -> int:
     result, shift = 0, 0
     for byte in data:
@@ -92,6 +109,7 @@ class _Converter:
         self.origin = origin
         self.full: dict[int, Type] = {}
         self.shallow: dict[int, Type] = {}
+        self.saw_alignment = False  # any DW_AT_alignment: the producer records forced alignments
 
     def type_of(self, die: DIE, shallow: bool = False) -> Type:
         """The model type referred to by ``die``'s DW_AT_type (void when absent)."""
@@ -121,6 +139,7 @@ class _Converter:
             return pointer
         elif tag == "DW_TAG_typedef":
             typedef = TypedefType(_name(die) or "?", VoidType(), _int_attr(die, "DW_AT_alignment"))
+            self.saw_alignment = self.saw_alignment or typedef.alignment_attr is not None
             memo[die.offset] = typedef
             typedef.target = self.type_of(die, shallow)
             return typedef
@@ -171,8 +190,10 @@ class _Converter:
     def _aggregate(self, die: DIE) -> StructType:
         kind = "union" if die.tag == "DW_TAG_union_type" else "struct"
         declaration = "DW_AT_declaration" in die.attributes
+        alignment = _int_attr(die, "DW_AT_alignment")
+        self.saw_alignment = self.saw_alignment or alignment is not None
         aggregate = StructType(kind, _name(die), _int_attr(die, "DW_AT_byte_size") or 0, [],
-                               alignment_attr=_int_attr(die, "DW_AT_alignment"),
+                               alignment_attr=alignment,
                                is_declaration=declaration, origin=f"DIE 0x{die.offset:x}")
         self.full[die.offset] = aggregate
         if die.has_children:
@@ -192,12 +213,14 @@ class _Converter:
                 bit_offset = data_bit_offset
             elif "DW_AT_bit_offset" in die.attributes:
                 storage = _int_attr(die, "DW_AT_byte_size") or member_type.size_bytes
-                msb_offset = _int_attr(die, "DW_AT_bit_offset") or 0
+                msb_offset = _signed_attr(die, "DW_AT_bit_offset")
                 if self.little_endian:
                     bit_offset = byte_location * 8 + storage * 8 - msb_offset - bit_size
                 else:
                     bit_offset = byte_location * 8 + msb_offset
-        return Member(_name(die), member_type, bit_offset, bit_size, _int_attr(die, "DW_AT_alignment"))
+        alignment = _int_attr(die, "DW_AT_alignment")
+        self.saw_alignment = self.saw_alignment or alignment is not None
+        return Member(_name(die), member_type, bit_offset, bit_size, alignment)
 
 
 class DwarfFile:
@@ -310,6 +333,7 @@ def read_dwarf(path: str, struct_names: Optional[Iterable[str]] = None,
         if first_cu is None:
             first_cu = next((cu for cu in dwarf_file.iter_cus() if _is_c_unit(cu)), None)
         build.provenance = _provenance(dwarf_file, first_cu)
+        build.provenance["alignment_attributes"] = converter.saw_alignment
     return build
 
 

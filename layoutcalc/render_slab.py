@@ -1,0 +1,109 @@
+"""Presentation of slab views: a table per build, predicted against actual, and the scenario's effect."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Optional
+
+from .slab import SlabGeometry
+from .slabview import CacheView, SlabView
+
+_KEYS = ("object_size", "slab_size", "objs_per_slab", "order", "align")
+
+
+def _geometry_dict(g: SlabGeometry, name: str) -> dict[str, Any]:
+    return {"object_size": g.object_size, "slab_size": g.slab_size, "objs_per_slab": g.objs_per_slab,
+            "order": g.order, "align": g.align, "bytes_per_object": round(g.bytes_per_object, 2),
+            "merged_into": g.merged_into.unique_id if g.merged_into else None}
+
+
+def _actual_dict(actual: Any) -> Optional[dict[str, Any]]:
+    if actual is None:
+        return None
+    return {"object_size": actual.object_size, "slab_size": actual.slab_size,
+            "objs_per_slab": actual.objs_per_slab, "order": actual.order, "align": actual.align,
+            "merged_into": actual.unique_id if actual.is_merged else None}
+
+
+def _effect_dict(cache: CacheView) -> list[dict[str, Any]]:
+    return [{"allocator": e.allocator,
+             "object_size_off": e.off.own_object_size, "object_size_on": e.on.own_object_size,
+             "slab_size_off": e.off.slab_size, "slab_size_on": e.on.slab_size,
+             "objs_per_slab_off": e.off.objs_per_slab, "objs_per_slab_on": e.on.objs_per_slab,
+             "bytes_per_object_off": round(e.off.bytes_per_object, 2),
+             "bytes_per_object_on": round(e.on.bytes_per_object, 2),
+             "delta_bytes_per_object": round(e.delta_bytes_per_object, 2)} for e in cache.effects]
+
+
+def slab_payload(views: Sequence[SlabView], warning: str = "") -> dict[str, Any]:
+    """The JSON of ``layoutcalc slab``: ``{"caches": [...]}`` (one entry per build x cache)."""
+    caches = []
+    for view in views:
+        for cache in view.caches:
+            caches.append({"build": view.build, "cache": cache.spec.name, "struct": cache.spec.struct_name,
+                           "predicted": _geometry_dict(cache.predicted, cache.spec.name),
+                           "actual": _actual_dict(cache.actual), "match": cache.match,
+                           "mismatches": list(cache.mismatches), "how": cache.spec.note,
+                           "flat_effect": _effect_dict(cache)})
+    payload: dict[str, Any] = {"caches": caches}
+    if warning:
+        payload["warning"] = warning
+    return payload
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+
+
+def _merge_text(cache: CacheView) -> str:
+    g = cache.predicted
+    if g.merged_into is None:
+        return "own cache"
+    return f"merged into {g.merged_into.describe(exclude=cache.spec.name)}"
+
+
+def slab_text(views: Sequence[SlabView], warning: str = "") -> str:
+    out = []
+    if warning:
+        out += [f"warning: {warning}; showing the static prediction instead", ""]
+    for view in views:
+        xstate = f", x86 xstate {view.xstate_size} B" if view.xstate_size else ""
+        out.append(f"{view.build} ({view.arch}; {view.allocator.upper()}, {view.cpus} CPUs, "
+                   f"{view.page_size}-byte pages, cache line {view.cache_line}{xstate})")
+        live = any(c.actual is not None for c in view.caches)
+        header = f"  {'cache':<14}{'':9}{'object':>8}{'slab_size':>11}{'objs/slab':>11}{'order':>7}{'align':>7}" \
+                 f"{'B/object':>10}"
+        out.append(header)
+        for cache in view.caches:
+            g = cache.predicted
+            label = "predicted" if live else ""
+            out.append(f"  {cache.spec.name:<14}{label:<9}{g.object_size:>8}{g.slab_size:>11}{g.objs_per_slab:>11}"
+                       f"{g.order:>7}{g.align:>7}{_fmt(g.bytes_per_object):>10}  {_merge_text(cache)}")
+            if cache.actual is not None:
+                a = cache.actual
+                verdict = "match" if cache.match else "MISMATCH: " + "; ".join(cache.mismatches)
+                where = f"link to {a.unique_id}" if a.is_merged else "own directory"
+                out.append(f"  {'':<14}{'sysfs':<9}{a.object_size or '-':>8}{a.slab_size:>11}{a.objs_per_slab:>11}"
+                           f"{a.order:>7}{a.align or '-':>7}{'':>10}  {where}: {verdict}")
+            out.append(f"  {'':<14}{cache.spec.note}")
+        merged = [c for c in view.caches if c.predicted.merged_into is not None]
+        if merged:
+            out.append("")
+            out.append("  Merging: SLUB lets a new cache share an existing one when neither has a constructor,")
+            out.append("  usercopy region or no-merge flag, the accounting flags match, and the existing object")
+            out.append("  is at least as large and less than a word larger after alignment. sysfs then shows the")
+            out.append("  cache's name as a link to the shared ':A-<size>' directory, whose object_size is the")
+            out.append("  largest of the merged caches.")
+        effects = [c for c in view.caches if c.effects]
+        if effects:
+            out.append("")
+            out.append("  Flat-model effect (fields off -> on):")
+            for cache in effects:
+                for e in cache.effects:
+                    out.append(f"    {cache.spec.name:<14}{e.allocator.upper():<5} object {e.off.own_object_size}"
+                               f"->{e.on.own_object_size}, slab_size {e.off.slab_size}->{e.on.slab_size}, "
+                               f"objs/slab {e.off.objs_per_slab}->{e.on.objs_per_slab}, bytes/object "
+                               f"{_fmt(e.off.bytes_per_object)}->{_fmt(e.on.bytes_per_object)} "
+                               f"({e.delta_bytes_per_object:+.1f})")
+        out.append("")
+    return "\n".join(out)

@@ -1,0 +1,122 @@
+"""Presentation of what-if results: before/after side by side, and the JSON of ``layoutcalc whatif``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Optional
+
+from .abi import struct_alignment
+from .layout import layout_stats, member_byte_size
+from .model import Member, StructType
+from .render import struct_dict
+from .scenario import ScenarioResult
+
+_COLUMN = 52
+
+
+def whatif_dict(item: ScenarioResult, cacheline: int = 64) -> dict[str, Any]:
+    """One entry of ``whatif --format json``."""
+    result = item.result
+    after = result.after
+    stats = layout_stats(after, struct_alignment(result.abi, after), cacheline)
+    return {
+        "name": item.struct_name,
+        "anchor": item.anchor,
+        "anchor_fallback": item.anchor_index,
+        "placement": result.placement,
+        "abi": result.abi.name,
+        "size_before": result.size_before,
+        "size_after": result.size_after,
+        "size_delta": result.size_delta,
+        "alignment_before": result.alignment_before,
+        "alignment_after": result.alignment_after,
+        "added": [{"name": m.name, "type": m.type.c_name(), "offset": m.offset_bytes, "size": member_byte_size(m)}
+                  for m in result.added],
+        "removed": list(item.removed),
+        "layout": struct_dict(after, stats),
+    }
+
+
+def _cell(member: Optional[Member]) -> str:
+    if member is None:
+        return ""
+    decl = member.type.declare(member.name) if member.name else member.type.c_name()
+    if member.bit_size is not None:
+        decl += f":{member.bit_size}"
+        where = f"{member.offset_bytes:5d}:{member.bitfield_offset:<2d}{member_byte_size(member):4d}"
+    else:
+        where = f"{member.offset_bytes:5d} {member_byte_size(member):5d}"
+    room = _COLUMN - len(where) - 2
+    if len(decl) + 1 > room:
+        decl = decl[: room - 2] + "…"
+    return f"{decl + ';':<{room}}  {where}"
+
+
+def _pairs(before: StructType, after: StructType, added: Sequence[Member]) -> list[tuple[str, str, str]]:
+    """(marker, before cell, after cell) rows, matching members by name."""
+    added_ids = {id(m) for m in added}
+    old = {m.name: m for m in before.members if m.name}
+    rows = []
+    for member in after.members:
+        if id(member) in added_ids:
+            rows.append(("+", "", _cell(member)))
+            continue
+        previous = old.get(member.name) if member.name else None
+        if previous is None:  # anonymous aggregate: same position in the list
+            index = after.members.index(member) - sum(1 for m in after.members[: after.members.index(member)]
+                                                     if id(m) in added_ids)
+            previous = before.members[index] if index < len(before.members) else None
+        moved = previous is not None and previous.bit_offset != member.bit_offset
+        delta = (member.bit_offset - previous.bit_offset) // 8 if moved and previous is not None else 0
+        rows.append((f"{delta:+d}" if moved else "", _cell(previous), _cell(member)))
+    kept = {m.name for m in after.members if m.name}
+    for member in before.members:
+        if member.name and member.name not in kept:
+            rows.append(("-", _cell(member), ""))
+    return rows
+
+
+def _collapse(rows: list[tuple[str, str, str]], full: bool) -> list[tuple[str, str, str]]:
+    """Long runs of members with the same shift shrink to their ends (unless ``full``)."""
+    if full:
+        return rows
+    out: list[tuple[str, str, str]] = []
+    start = 0
+    while start < len(rows):
+        end = start
+        while end < len(rows) and rows[end][0] == rows[start][0]:
+            end += 1
+        run = rows[start:end]
+        if len(run) > 6 and run[0][0] not in ("+", "-"):
+            shift = f"shifted {run[0][0]}" if run[0][0] else "unchanged"
+            out += run[:2] + [("", f"... {len(run) - 4} more members, {shift} ...", "")] + run[-2:]
+        else:
+            out += run
+        start = end
+    return out
+
+
+def whatif_text(items: Sequence[ScenarioResult], full: bool = False) -> str:
+    """Before and after, side by side, with added members marked + and moved ones with their shift.
+
+    Long runs of unchanged (or equally shifted) members are elided unless ``full``.
+    """
+    out = []
+    for item in items:
+        result = item.result
+        where = f"after '{item.anchor}'" if item.anchor else "appended"
+        if item.anchor_index:
+            where += f" (fallback anchor {item.anchor_index}: the preferred ones are absent)"
+        out.append(f"struct {item.struct_name}: {len(result.added)} field(s) {where}, {result.placement}, "
+                   f"{result.abi.name}")
+        out.append(f"  size {result.size_before} -> {result.size_after} ({result.size_delta:+d}), "
+                   f"alignment {result.alignment_before} -> {result.alignment_after}, "
+                   f"cachelines {-(-result.size_before // 64)} -> {-(-result.size_after // 64)}")
+        out.append(f"  {'':4} {'before':<{_COLUMN}} | after")
+        rows = _pairs(result.before, result.after, result.added)
+        for marker, left, right in _collapse(rows, full):
+            out.append(f"  {marker:>4} {left:<{_COLUMN}} | {right}".rstrip())
+        moved = sum(1 for marker, _, _ in rows if marker not in ("", "+", "-"))
+        out.append(f"  {len(result.added)} added, {moved} moved; the struct "
+                   + ("grows" if result.size_delta > 0 else "does not grow") + "\n")
+    return "\n".join(out)

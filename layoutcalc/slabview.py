@@ -1,0 +1,101 @@
+"""The ``slab`` view: predicted cache geometry per build, the scenario's effect, and the live check.
+
+Glue between the slab model, the scenario engine and the live readers, so
+that the CLI and notebooks ask one function for one table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Optional
+
+from .abi import get_abi
+from .errors import LiveSystemError
+from .model import Build
+from .scenario import Scenario, apply_scenario
+from .slab import CacheSpec, SlabEffect, SlabGeometry, cache_specs_for_build, geometry, slab_effect
+
+
+@dataclass(frozen=True)
+class CacheView:
+    """One cache: the prediction, what the running kernel says (live only), the scenario's effect."""
+
+    spec: CacheSpec
+    predicted: SlabGeometry
+    actual: Optional[object]  # live.LiveCache when read from sysfs
+    mismatches: tuple[str, ...]
+    effects: tuple[SlabEffect, ...]
+
+    @property
+    def match(self) -> Optional[bool]:
+        return None if self.actual is None else not self.mismatches
+
+
+@dataclass(frozen=True)
+class SlabView:
+    build: str
+    arch: str
+    allocator: str
+    cpus: int
+    page_size: int
+    cache_line: int
+    xstate_size: Optional[int]
+    caches: list[CacheView]
+    note: str = ""
+
+
+def _effects(build: Build, scenario: Optional[Scenario], spec: CacheSpec, cpus: int, page_size: int,
+             cache_line: int) -> tuple[SlabEffect, ...]:
+    if scenario is None:
+        return ()
+    abi = get_abi(build.arch)
+    sizes = {r.struct_name: r.result.size_after for r in apply_scenario(build, scenario, abi)}
+    if spec.struct_name not in sizes:
+        return ()
+    return tuple(slab_effect(spec, sizes[spec.struct_name], None, ("slub", "slab"), cpus, page_size, cache_line))
+
+
+def static_view(build: Build, scenario: Optional[Scenario], cpus: int = 2, xstate_size: Optional[int] = 832,
+                allocator: str = "slub") -> SlabView:
+    """Geometry of the build's task_struct, signal_cache and pid caches, without a running kernel."""
+    abi = get_abi(build.arch)
+    specs = cache_specs_for_build(build, abi, xstate_size)
+    caches = [CacheView(spec, geometry(spec, allocator, cpus, abi.page_size, abi.cacheline_size), None, (),
+                        _effects(build, scenario, spec, cpus, abi.page_size, abi.cacheline_size))
+              for spec in specs]
+    return SlabView(build.name, build.arch, allocator, cpus, abi.page_size, abi.cacheline_size,
+                    xstate_size if build.has_struct("fpu") else None, caches)
+
+
+def live_view(scenario: Optional[Scenario]) -> SlabView:
+    """Predict this machine's caches from its own BTF and compare with /sys/kernel/slab."""
+    from . import live
+    structs, types = _scenario_needs(scenario)
+    build = live.read_live_btf(list(live.SLAB_STRUCTS) + structs, type_names=types)
+    predictions = live.predict_live(build)
+    cpus = live.read_cpus()
+    nr_cpus = cpus.present if cpus.present > 1 else cpus.possible
+    abi = get_abi(build.arch)
+    line = live.read_cache_line(abi.cacheline_size)
+    xstate = live.read_xstate().size if abi.name in ("x86_64", "i386") and build.has_struct("fpu") else None
+    caches = [CacheView(p.spec, p.predicted, p.actual, tuple(p.mismatches()),
+                        _effects(build, scenario, p.spec, nr_cpus, abi.page_size, line))
+              for p in predictions]
+    return SlabView("running kernel (/sys/kernel/btf/vmlinux)", build.arch, "slub", nr_cpus, abi.page_size, line,
+                    xstate, caches)
+
+
+def _scenario_needs(scenario: Optional[Scenario]) -> tuple[list[str], list[str]]:
+    if scenario is None:
+        return [], []
+    from .scenario import scenario_needs
+    return scenario_needs(scenario)
+
+
+def try_live_view(scenario: Optional[Scenario], fallback: Sequence[Build]) -> tuple[list[SlabView], str]:
+    """The live view, or the static views of ``fallback`` with the reason the live one failed."""
+    try:
+        return [live_view(scenario)], ""
+    except LiveSystemError as exc:
+        return [static_view(build, scenario) for build in fallback], str(exc)
