@@ -125,7 +125,6 @@ def _whatif_patch(path: str, patch: str, defines: dict[str, bool], placement: st
     from .errors import ScenarioError
     from .patch import parse_patch, patch_fields, patch_needs, patch_symbols
     from .scenario import ScenarioResult
-    from .slabview import SlabView
     from .whatif import add_fields
     try:
         with open(patch, encoding="utf-8") as stream:

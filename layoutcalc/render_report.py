@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .render import rows_csv, to_json
+from .render import rows_csv
 from .report import EXTRA_COLUMNS, ROW_COLUMNS, BuildReport, Claim, ReportOptions
 
 
