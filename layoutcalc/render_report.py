@@ -80,8 +80,9 @@ def report_text(reports: Sequence[BuildReport], claims: Sequence[Claim], options
     title = f"Memory cost of the '{scenario}' scenario"
     out = [f"# {title}" if markdown else title, ""]
     out.append("Each struct lives in a slab cache; 'bytes/object' is slab bytes divided by objects per slab,")
-    out.append("the memory one object really takes. A verdict 'absorbed by alignment' means the new fields")
-    out.append("fit into holes, padding or slab alignment and cost nothing.")
+    out.append("the memory one object really takes. 'absorbed by alignment': the new fields fit into holes,")
+    out.append("padding or the slab's object alignment; 'absorbed by slab leftover': the object grew but as")
+    out.append("many objects still fit in a slab. Either way they cost nothing.")
     out.append("")
     out.extend(_table(reports, markdown))
     out.append("")

@@ -72,10 +72,14 @@ class Row:
 
     @property
     def verdict(self) -> str:
+        """``absorbed by alignment`` (holes, padding or the slab's object alignment take the fields),
+        ``absorbed by slab leftover`` (the object grew, but as many still fit in a slab), or the cost."""
         delta = self.delta_bytes_per_object
-        if delta == 0:
+        if delta != 0:
+            return f"{delta:+.{_decimals(delta)}f} bytes per object"
+        if self.on.slab_size == self.off.slab_size:
             return "absorbed by alignment"
-        return f"{delta:+.{_decimals(delta)}f} bytes per object"
+        return f"absorbed by slab leftover (object +{self.on.slab_size - self.off.slab_size} B)"
 
     def as_dict(self) -> dict[str, object]:
         return {

@@ -45,7 +45,9 @@ def read_input(path: str, struct_names: Optional[Iterable[str]] = None,
     """Read ``path`` (any supported kind) and infer what its debug info leaves out.
 
     ``struct_names``/``type_names`` limit the work to what is named (None: all
-    structs).  ``arch`` overrides the target the file declares.
+    structs).  ``arch`` re-lays the structs out for another target (see
+    :mod:`layoutcalc.retarget`); for a raw BTF blob, which names no machine,
+    it also says what the blob is.
     """
     kind = sniff(path)
     structs = list(struct_names) if struct_names is not None else None
@@ -58,9 +60,10 @@ def read_input(path: str, struct_names: Optional[Iterable[str]] = None,
     else:
         from .snapshot import read_snapshot
         build = read_snapshot(path)
-    if arch is not None:
-        build.arch = get_abi(arch).name
     infer_alignments(build, get_abi(build.arch))
+    if arch is not None:
+        from ..retarget import retarget
+        build = retarget(build, get_abi(arch))
     return build
 
 

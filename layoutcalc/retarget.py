@@ -1,0 +1,96 @@
+"""The same source on another ABI: re-lay-out a build's structs for a different target.
+
+``--arch`` asks what a struct would look like if the same declarations were
+compiled for another target.  The recorded offsets belong to the build's own
+ABI, so they cannot be explained under the new one; instead every type is
+rebuilt from its declarations: pointers and ``long`` take the target's word
+size, ``long double`` its size, and each struct is laid out afresh under the
+target's rules, keeping what the source said beyond offsets (member order,
+bitfield widths, packing, explicit and inferred alignments).  Hidden gaps
+(unnamed bitfields, which DWARF does not record) are not carried over.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from .abi import Abi
+from .model import (
+    ArrayType, BaseType, Build, EnumType, FunctionType, PointerType, QualifiedType, StructType, Type, TypedefType,
+)
+from .whatif import FieldSpec, add_fields
+
+_WORD_SIZED = {"long int", "long unsigned int", "long", "unsigned long", "long signed int",
+               "unsigned long int", "signed long", "signed long int"}
+
+
+class _Retargeter:
+    def __init__(self, abi: Abi) -> None:
+        self.abi = abi
+        self.done: dict[int, Type] = {}
+
+    def convert(self, t: Type) -> Type:
+        key = id(t)
+        if key in self.done:
+            return self.done[key]
+        result = self._convert(t)
+        self.done[key] = result
+        return result
+
+    def _convert(self, t: Type) -> Type:
+        if isinstance(t, BaseType):
+            return self._base(t)
+        if isinstance(t, PointerType):
+            pointer = PointerType(t.target, self.abi.pointer_size)
+            self.done[id(t)] = pointer
+            pointer.target = self.convert(t.target) if not isinstance(t.target, StructType) else t.target
+            return pointer
+        if isinstance(t, ArrayType):
+            return ArrayType(self.convert(t.element), t.count)
+        if isinstance(t, TypedefType):
+            typedef = TypedefType(t.name, t.target, t.alignment_attr)
+            self.done[id(t)] = typedef
+            typedef.target = self.convert(t.target)
+            return typedef
+        if isinstance(t, QualifiedType):
+            return QualifiedType(t.qualifier, self.convert(t.target))
+        if isinstance(t, StructType) and not t.is_declaration:
+            return self._struct(t)
+        if isinstance(t, (EnumType, FunctionType)):
+            return t
+        return t
+
+    def _base(self, t: BaseType) -> BaseType:
+        if t.name in _WORD_SIZED:
+            return BaseType(t.name, self.abi.pointer_size, t.encoding)
+        if t.name == "long double":
+            return BaseType(t.name, self.abi.long_double_size, t.encoding)
+        return t
+
+    def _struct(self, struct: StructType) -> StructType:
+        empty = StructType(struct.kind, struct.name, 0, [], alignment_attr=struct.forced_alignment,
+                           is_packed=struct.is_packed, origin=struct.origin)
+        specs = [FieldSpec(m.name or "", self.convert(m.type), None, m.bit_size, m.forced_alignment)
+                 for m in struct.members]
+        laid_out = add_fields(empty, specs, self.abi, "append").after
+        for member, spec in zip(laid_out.members, struct.members):
+            member.name = spec.name  # anonymous members stay anonymous
+        return dataclasses.replace(laid_out, alignment_attr=struct.alignment_attr,
+                                   inferred_alignment=struct.inferred_alignment, is_packed=struct.is_packed)
+
+
+def retarget(build: Build, abi: Abi) -> Build:
+    """``build`` as the same declarations would be laid out for ``abi``."""
+    if build.arch == abi.name:
+        return build
+    converter = _Retargeter(abi)
+
+    def table(source: dict[str, Type]) -> dict[str, Type]:
+        return {name: converter.convert(t) for name, t in source.items()}
+
+    return dataclasses.replace(
+        build, arch=abi.name, address_size=abi.pointer_size, byte_order=abi.byte_order,
+        structs=table(build.structs), unions=table(build.unions),  # type: ignore[arg-type]
+        typedefs=table(build.typedefs), base_types=table(build.base_types),  # type: ignore[arg-type]
+        provenance={**build.provenance, "retargeted_from": build.arch},
+    )
