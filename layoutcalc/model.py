@@ -268,6 +268,7 @@ class Build:
     base_types: dict[str, BaseType] = field(default_factory=dict)
     enums: dict[str, EnumType] = field(default_factory=dict)
     provenance: dict[str, object] = field(default_factory=dict)
+    origin: str = ""  # the path it was read from, for messages (not part of a snapshot)
 
     def get_struct(self, name: str) -> StructType:
         """The complete definition of ``struct name`` (or ``union name``)."""
@@ -276,7 +277,7 @@ class Build:
             return self.structs[bare]
         if bare in self.unions:
             return self.unions[bare]
-        raise NotFoundError(f"{self.name}: no struct named '{bare}'")
+        raise NotFoundError(f"{self.origin or self.name}: no struct named '{bare}'")
 
     def has_struct(self, name: str) -> bool:
         try:

@@ -30,6 +30,7 @@ CONFIGS = [
     ("gcc-m32", ("-gdwarf-4",)), ("gcc-m32", ("-gdwarf-4", "-gstrict-dwarf")), ("gcc-m32", ("-gdwarf-5",)),
     ("clang-aarch64", ("-gdwarf-4",)), ("clang-arm", ("-gdwarf-4",)), ("clang-arm", ("-gdwarf-5",)),
     ("clang-s390x", ("-gdwarf-4",)), ("clang-ppc64le", ("-gdwarf-5",)), ("clang-riscv64", ("-gdwarf-5",)),
+    ("gcc-m64", ("-gdwarf-5", "-gz=zlib")), ("gcc-m32", ("-gdwarf-4", "-gz=zlib")),
 ]
 
 

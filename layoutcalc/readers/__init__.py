@@ -60,6 +60,7 @@ def read_input(path: str, struct_names: Optional[Iterable[str]] = None,
     else:
         from .snapshot import read_snapshot
         build = read_snapshot(path)
+    build.origin = path
     infer_alignments(build, get_abi(build.arch))
     if arch is not None:
         from ..retarget import retarget
