@@ -30,8 +30,24 @@ def bundled_snapshots() -> list[Path]:
 
 def load(path: str, structs: Optional[Iterable[str]] = None, types: Optional[Iterable[str]] = None,
          arch: Optional[str] = None, progress: Optional[Callable[[int, int], None]] = None) -> Build:
-    """Read any supported input (DWARF ELF, BTF, snapshot) into a Build."""
-    return read_input(str(path), structs, types, arch, progress)
+    """Read any supported input (DWARF ELF, BTF, snapshot) into a Build ready for analysis.
+
+    Packing and alignments the debug info does not record are inferred
+    (:mod:`layoutcalc.inference`); ``arch`` re-lays the structs out for another
+    target (:mod:`layoutcalc.retarget`; for a raw BTF blob it says what the blob is).
+    """
+    build = read_input(str(path), structs, types, arch, progress)
+    return prepare(build, arch)
+
+
+def prepare(build: Build, arch: Optional[str] = None) -> Build:
+    """Infer what ``build``'s debug info leaves out, then retarget it to ``arch`` if given."""
+    from .inference import infer_alignments
+    infer_alignments(build, get_abi(build.arch))
+    if arch is not None:
+        from .retarget import retarget
+        build = retarget(build, get_abi(arch))
+    return build
 
 
 SEED_STRUCTS = ("task_struct", "signal_struct", "pid")
@@ -86,20 +102,44 @@ def sizes(build: Build) -> list[tuple[str, int, int]]:
     return rows
 
 
-def report(inputs: Sequence[str] = (), scenario: str = "flat",
-           options: Optional["ReportOptions"] = None) -> tuple[list["BuildReport"], list["Claim"]]:
-    """The verdict per build (default: the bundled snapshots) and on each of the seed's claims."""
+def report(inputs: Sequence[str] = (), scenario: str = "flat", options: Optional["ReportOptions"] = None,
+           live: bool = False) -> tuple[list["BuildReport"], list["Claim"]]:
+    """The verdict per build (default: the bundled snapshots) and on each of the seed's claims.
+
+    With ``live`` the running kernel (its BTF, CPU count and xstate size) is
+    reported too, first; raises LiveSystemError when it cannot be read.
+    """
     from .report import ReportOptions, build_report, judge_claims
     from .scenario import load_scenario, scenario_needs
     options = options or ReportOptions()
     loaded = load_scenario(scenario)
     structs, types = scenario_needs(loaded)
-    paths = list(inputs) or [str(p) for p in bundled_snapshots()]
+    wanted = sorted(set(structs) | set(SNAPSHOT_STRUCTS))
     reports = []
-    for path in paths:
-        build = load(path, structs=sorted(set(structs) | set(SNAPSHOT_STRUCTS)), types=types)
-        reports.append(build_report(build, loaded, options))
+    if live:
+        build, live_options = _live_build(wanted, types, options)
+        reports.append(build_report(build, loaded, live_options))
+    if inputs or not live:
+        for path in list(inputs) or [str(p) for p in bundled_snapshots()]:
+            reports.append(build_report(load(path, structs=wanted, types=types), loaded, options))
     return reports, judge_claims(reports)
+
+
+def _live_build(structs: Sequence[str], types: Sequence[str],
+                options: "ReportOptions") -> tuple[Build, "ReportOptions"]:
+    """The running kernel as a build, with the report options its own machine implies."""
+    import dataclasses
+    import os
+
+    from . import live
+    build = live.read_live_btf(list(structs) + list(live.SLAB_STRUCTS), type_names=types)
+    build.name = f"running {os.uname().release}"
+    cpus = live.read_cpus()
+    xstate = options.xstate_size
+    if build.arch in ("x86_64", "i386") and build.has_struct("fpu"):
+        xstate = live.read_xstate().size
+    return build, dataclasses.replace(options, cpus=cpus.present if cpus.present > 1 else cpus.possible,
+                                      xstate_size=xstate)
 
 
 def whatif(path: str, scenario: Optional[str] = None, patch: Optional[str] = None,

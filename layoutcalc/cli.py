@@ -123,6 +123,7 @@ def snapshot(input_path: str, output: str, structs: tuple[str, ...], package: Op
 @main.command()
 @click.option("-i", "--input", "inputs", multiple=True, metavar="INPUT",
               help="Build to report on (repeatable; default: every bundled snapshot).")
+@click.option("--live", is_flag=True, help="Also report on the running kernel (its BTF, CPUs and xstate).")
 @click.option("--scenario", default="flat", show_default=True, metavar="NAME|FILE",
               help="Bundled scenario name or a scenario file.")
 @click.option("--processes", type=click.IntRange(1), default=10_000, show_default=True,
@@ -136,14 +137,19 @@ def snapshot(input_path: str, output: str, structs: tuple[str, ...], package: Op
               show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json", "csv"]), default="text",
               show_default=True)
-def report(inputs: tuple[str, ...], scenario: str, processes: int, child_fraction: float, cpus: int,
+def report(inputs: tuple[str, ...], live: bool, scenario: str, processes: int, child_fraction: float, cpus: int,
            xstate_size: int, placement: str, fmt: str) -> None:
     """The verdict on the seed's claims: what the scenario's fields cost per object and per process."""
     from . import render_report
+    from .errors import LiveSystemError
     from .report import ReportOptions
     options = ReportOptions(processes=processes, child_fraction=child_fraction, cpus=cpus,
                             xstate_size=xstate_size, placement=placement)
-    reports, claims = api.report(inputs, scenario, options)
+    try:
+        reports, claims = api.report(inputs, scenario, options, live)
+    except LiveSystemError as exc:
+        click.echo(f"warning: {exc}; reporting without the running kernel", err=True)
+        reports, claims = api.report(inputs, scenario, options)
     if fmt == "json":
         click.echo(render.to_json(render_report.report_payload(reports, claims, options, scenario)), nl=False)
     elif fmt == "csv":
@@ -174,11 +180,17 @@ def whatif(input_path: Optional[str], scenario: Optional[str], patch_path: Optio
     from . import render_whatif
     if scenario and patch_path:
         raise click.UsageError("give --scenario or --patch, not both")
-    items = api.whatif(_default_input(input_path), scenario, patch_path, defines, placement, arch, level)
+    path = _default_input(input_path)
+    items = api.whatif(path, scenario, patch_path, defines, placement, arch, level)
+    baseline: Optional[dict[str, int]] = None
+    if placement == "best-fit":
+        baseline = {i.struct_name: i.result.size_after
+                    for i in api.whatif(path, scenario, patch_path, defines, "as-patched", arch, level)}
     if fmt == "json":
-        click.echo(render.to_json({"structs": [render_whatif.whatif_dict(i) for i in items]}), nl=False)
+        click.echo(render.to_json({"structs": [render_whatif.whatif_dict(i, (baseline or {}).get(i.struct_name))
+                                               for i in items]}), nl=False)
     else:
-        click.echo(render_whatif.whatif_text(items, full), nl=False)
+        click.echo(render_whatif.whatif_text(items, full, baseline), nl=False)
 
 
 @main.command()

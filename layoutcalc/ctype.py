@@ -69,6 +69,9 @@ _BASE_SIZES = {"char": 1, "short": 2, "int": 4, "long long": 8, "float": 4, "dou
 
 _parser = c_parser.CParser()
 
+# Largest array a declaration may add (a sanity cap: no kernel struct comes close).
+MAX_OBJECT_SIZE = 1 << 32
+
 # Stands in for the target when only names matter (cacheline size is then irrelevant).
 _NO_ABI = Abi("none", 8, "little", 16, 16, 16, False, 64)
 
@@ -90,7 +93,10 @@ def parse_declaration(build: Build, text: str, abi: Abi) -> list[CDeclarator]:
     """The members declared by one C member declaration (``pid_t a, b;``, ``unsigned x:1;``).
 
     Raises :class:`ScenarioError` ``cannot parse declaration '...'`` when the text
-    is not a member declaration and :class:`NotFoundError` for an unknown type.
+    is not a member declaration, ``invalid declaration '...': ...`` when it declares
+    something C does not allow (a negative bound, a bit-field wider than its type,
+    a ``void`` member, an array over :data:`MAX_OBJECT_SIZE`), and
+    :class:`NotFoundError` for an unknown type.
     """
     body, align = _strip_annotations(text, abi)
     resolver = _TypeResolver(build, abi)
@@ -99,12 +105,32 @@ def parse_declaration(build: Build, text: str, abi: Abi) -> list[CDeclarator]:
         if not isinstance(decl.type, (c_ast.TypeDecl, c_ast.PtrDecl, c_ast.ArrayDecl)):
             raise ScenarioError(f"cannot parse declaration '{text.strip()}': not a data member")
         try:
-            bit_size = _eval_const(decl.bitsize) if decl.bitsize is not None else None
             member_type = resolver.resolve(decl.type)
+            if isinstance(member_type.strip(), VoidType):
+                raise ScenarioError(f"member '{decl.name}' has type void")
+            bit_size = None if decl.bitsize is None else _bit_width(decl.name, member_type, decl.bitsize)
         except ScenarioError as exc:
-            raise ScenarioError(f"cannot parse declaration '{text.strip()}': {exc}") from None
+            raise ScenarioError(f"invalid declaration '{text.strip()}': {exc}") from None
         result.append(CDeclarator(decl.name, member_type, bit_size, align))
     return result
+
+
+def _bit_width(name: str | None, member_type: Type, node: c_ast.Node) -> int:
+    """The width of a bit-field, checked against its type as a C compiler does."""
+    width = _eval_const(node)
+    base = member_type.strip()
+    integral = isinstance(base, EnumType) or (isinstance(base, BaseType) and base.encoding != "float")
+    if not integral:
+        raise ScenarioError(f"bit-field '{name}' has non-integer type '{member_type.c_name()}'")
+    if width < 0:
+        raise ScenarioError(f"bit-field '{name}' has negative width {width}")
+    if width == 0 and name:
+        raise ScenarioError(f"bit-field '{name}' has zero width (only an unnamed bit-field may)")
+    bits = 1 if isinstance(base, BaseType) and base.encoding == "bool" else base.size_bytes * 8
+    if width > bits:
+        raise ScenarioError(f"width {width} of bit-field '{name}' exceeds its type "
+                            f"'{member_type.c_name()}' ({bits} bit{'s' if bits > 1 else ''})")
+    return width
 
 
 def declared_names(text: str) -> list[str]:
@@ -121,10 +147,12 @@ def declared_names(text: str) -> list[str]:
 
 
 def declaration_needs(text: str) -> tuple[set[str], set[str]]:
-    """(structs/unions used by value, typedef names) a member declaration needs from the build.
+    """(structs/unions used by value, type names) a member declaration needs from the build.
 
-    Lets a caller ask the reader for just these (``read_input(path, structs, types)``);
-    pointers need nothing, so their targets are not listed.  ``([], [])`` if unparsable.
+    Type names are typedef names and ``enum X`` for enums used by value (the
+    reader fills ``build.enums["X"]`` for those).  Lets a caller ask the reader
+    for just these (``read_input(path, structs, types)``); pointers need nothing,
+    so their targets are not listed.  ``([], [])`` if unparsable.
     """
     body, _ = _strip_annotations(text, _NO_ABI)
     try:
@@ -145,6 +173,8 @@ def _collect_needs(node: c_ast.Node, structs: set[str], types: set[str]) -> None
         _collect_needs(node.type, structs, types)
     elif isinstance(node, (c_ast.Struct, c_ast.Union)) and node.name:
         structs.add(node.name)
+    elif isinstance(node, c_ast.Enum) and node.name:
+        types.add(f"enum {node.name}")
     elif isinstance(node, c_ast.IdentifierType):
         if len(node.names) == 1 and node.names[0] not in _C_KEYWORDS:
             types.add(node.names[0])
@@ -260,20 +290,63 @@ def _parse_type_name(text: str) -> c_ast.Node:
 
 
 def _eval_const(node: c_ast.Node) -> int:
-    """Value of an integer constant expression (array bounds, bitfield widths)."""
-    if isinstance(node, c_ast.Constant) and node.type in ("int", "unsigned int", "long int",
-                                                          "unsigned long int", "long long int"):
-        return int(node.value.rstrip("uUlL"), 0)
+    """Value of an integer constant expression (array bounds, bitfield widths).
+
+    Arithmetic is C's (division truncates toward zero) on values that must fit
+    in 64 bits; anything else is a :class:`ScenarioError` naming the expression.
+    """
+    if isinstance(node, c_ast.Constant) and node.type in ("int", "unsigned int", "long int", "unsigned long int",
+                                                          "long long int", "unsigned long long int"):
+        return _checked(node, _int_literal(node.value))
     if isinstance(node, c_ast.UnaryOp) and node.op in ("-", "+"):
         value = _eval_const(node.expr)
-        return -value if node.op == "-" else value
-    if isinstance(node, c_ast.BinaryOp) and node.op in ("+", "-", "*", "/", "<<", ">>"):
+        return _checked(node, -value if node.op == "-" else value)
+    if isinstance(node, c_ast.BinaryOp) and node.op in _BINARY_OPS:
         left, right = _eval_const(node.left), _eval_const(node.right)
-        ops = {"+": left + right, "-": left - right, "*": left * right,
-               "<<": left << right, ">>": left >> right}
-        return ops[node.op] if node.op != "/" else left // right
-    raise ScenarioError(f"cannot evaluate '{c_generator.CGenerator().visit(node)}': write the number itself "
+        if node.op in ("/", "%") and right == 0:
+            raise ScenarioError(f"division by zero in '{_c_text(node)}'")
+        if node.op in ("<<", ">>") and not 0 <= right < 64:
+            raise ScenarioError(f"shift count {right} out of range 0..63 in '{_c_text(node)}'")
+        return _checked(node, _BINARY_OPS[node.op](left, right))
+    raise ScenarioError(f"cannot evaluate '{_c_text(node)}': write the number itself "
                         "(enumerators and macros are not in the debug info)")
+
+
+def _c_divide(left: int, right: int) -> int:
+    quotient = abs(left) // abs(right)
+    return quotient if (left < 0) == (right < 0) else -quotient
+
+
+_BINARY_OPS: dict[str, Callable[[int, int], int]] = {
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "/": _c_divide,
+    "%": lambda a, b: a - _c_divide(a, b) * b,
+    "<<": lambda a, b: a << b,
+    ">>": lambda a, b: a >> b,
+}
+
+
+def _int_literal(text: str) -> int:
+    digits = text.rstrip("uUlL")
+    if re.fullmatch(r"0[0-7]+", digits):
+        return int(digits, 8)  # C octal; Python's int(..., 0) refuses a leading zero
+    try:
+        return int(digits, 0)
+    except ValueError:
+        raise ScenarioError(f"'{text}' is not a valid integer constant") from None
+
+
+def _checked(node: c_ast.Node, value: int) -> int:
+    """``value``, if it fits in 64 bits (signed or unsigned), as in the C compiler."""
+    if not -(1 << 63) <= value < (1 << 64):
+        raise ScenarioError(f"'{_c_text(node)}' overflows 64 bits")
+    return value
+
+
+def _c_text(node: c_ast.Node) -> str:
+    return str(c_generator.CGenerator().visit(node))
 
 
 def base_type_words(names: list[str]) -> tuple[str, str]:
@@ -327,12 +400,28 @@ class _TypeResolver:
             target = self.resolve(node.type, under_pointer=True)
             return self._qualify(PointerType(target, self.abi.pointer_size), node.quals)
         if isinstance(node, c_ast.ArrayDecl):
-            element = self.resolve(node.type, under_pointer)
-            count = None if node.dim is None else _eval_const(node.dim)
-            return ArrayType(element, count)
+            return self._array(node, under_pointer)
         if isinstance(node, c_ast.FuncDecl):
             return FunctionType(self.resolve(node.type, under_pointer=True))
         raise ScenarioError(f"unsupported C type construct {type(node).__name__}")
+
+    def _array(self, node: c_ast.ArrayDecl, under_pointer: bool) -> ArrayType:
+        element = self.resolve(node.type, under_pointer)
+        count = None if node.dim is None else _eval_const(node.dim)
+        inner = element.strip()
+        if isinstance(inner, FunctionType):
+            raise ScenarioError("an array of functions is not a C type (use an array of function pointers)")
+        if isinstance(inner, ArrayType) and inner.count is None:
+            raise ScenarioError("only the outermost bound of an array may be left out")
+        if isinstance(inner, VoidType) and not under_pointer:
+            raise ScenarioError("an array of void is not a C type")
+        if count is not None and count < 0:
+            raise ScenarioError(f"array bound {count} is negative")
+        array = ArrayType(element, count)
+        if array.size_bytes > MAX_OBJECT_SIZE:
+            raise ScenarioError(f"array of {array.size_bytes} bytes exceeds the {MAX_OBJECT_SIZE}-byte limit "
+                                "on a struct member")
+        return array
 
     @staticmethod
     def _qualify(target: Type, quals: list[str]) -> Type:
@@ -346,7 +435,7 @@ class _TypeResolver:
         if isinstance(node, c_ast.Union):
             return self._aggregate("union", node.name, under_pointer)
         if isinstance(node, c_ast.Enum):
-            return self._enum(node.name)
+            return self._enum(node, under_pointer)
         if isinstance(node, c_ast.IdentifierType):
             return self._named(node.names, under_pointer)
         raise ScenarioError(f"unsupported C type specifier {type(node).__name__}")
@@ -364,9 +453,16 @@ class _TypeResolver:
         raise NotFoundError(f"{self.build.name}: {kind} {name} is not defined in the build "
                             "(load it too, or use a pointer to it)")
 
-    def _enum(self, name: str | None) -> Type:
-        found = self.build.enums.get(name or "")
-        return found if found is not None else EnumType(name, 4)
+    def _enum(self, node: c_ast.Enum, under_pointer: bool) -> Type:
+        if node.name is None or node.values is not None:
+            raise ScenarioError("an enum cannot be defined inline here; name one the build has")
+        found = self.build.enums.get(node.name)
+        if found is not None:
+            return found
+        if under_pointer:
+            return EnumType(node.name, 0, is_declaration=True)
+        raise NotFoundError(f"{self.build.name}: unknown type 'enum {node.name}' (not in the build's debug info; "
+                            "load it too, or use a pointer to it)")
 
     def _named(self, names: list[str], under_pointer: bool) -> Type:
         if names == ["void"]:

@@ -17,7 +17,6 @@ pahole's one for one:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 from .model import ArrayType, Member, StructType
 
@@ -205,21 +204,3 @@ def _forced_alignments(struct: StructType, scan: _HoleScan) -> tuple[int, int, i
             holes += 1
             total += hole
     return count, holes, total
-
-
-def cacheline_of(offset: int, cacheline_size: int = DEFAULT_CACHELINE) -> int:
-    return offset // cacheline_size
-
-
-def holes_of(struct: StructType) -> list[tuple[Optional[str], int]]:
-    """(member name, hole after it in bytes) for every byte hole, in order; the pre-hole names None."""
-    scan = _scan_holes(struct) if not struct.is_union else None
-    if scan is None:
-        return []
-    result: list[tuple[Optional[str], int]] = []
-    if scan.pre_hole:
-        result.append((None, scan.pre_hole))
-    for member, gap in zip(struct.members, scan.gaps):
-        if gap.hole:
-            result.append((member.name, gap.hole))
-    return result

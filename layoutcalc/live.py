@@ -41,6 +41,7 @@ from .slab import (
     SlabGeometry,
     cache_specs_for_build,
     geometry,
+    slub_order_variant,
 )
 
 SYSFS_SLAB = "/sys/kernel/slab"
@@ -397,8 +398,13 @@ def read_live_btf(struct_names: Optional[list[str]] = None, path: str = LIVE_BTF
     """The running kernel's BTF as a Build (for the host's architecture)."""
     from .readers.btf import read_btf
 
+    from .inference import infer_alignments
+
     data = _read_bytes(path)
-    return read_btf(data, path, struct_names, type_names=type_names)
+    build = read_btf(data, path, struct_names, type_names=type_names)
+    build.provenance["release"] = os.uname().release
+    infer_alignments(build, get_abi(build.arch))
+    return build
 
 
 def _read_bytes(path: str) -> bytes:
@@ -453,6 +459,7 @@ def predict_live(build: Optional[Build] = None, xstate: Optional[XstateInfo] = N
         nr_cpus = cpus.present if cpus.present > 1 else cpus.possible
         predicted = geometry(spec, "slub", nr_cpus, abi.page_size, cache_line, candidates,
                              min_objects=params.min_objects, max_order=params.max_order,
-                             min_order=params.min_order, slab_nomerge=params.nomerge)
+                             min_order=params.min_order, slab_nomerge=params.nomerge,
+                             variant=slub_order_variant(build))
         results.append(LivePrediction(spec, predicted, read_live_cache(spec.name, root)))
     return results

@@ -232,12 +232,6 @@ class StructType(Type):
     def has_member(self, name: str) -> bool:
         return any(m.name == name for m in self.members)
 
-    def member_index(self, name: str) -> int:
-        for index, member in enumerate(self.members):
-            if member.name == name:
-                return index
-        raise NotFoundError(f"{self.tag} has no member named '{name}'")
-
     @property
     def forced_alignment(self) -> Optional[int]:
         return self.alignment_attr or self.inferred_alignment

@@ -36,7 +36,7 @@ from typing import NamedTuple
 from .abi import Abi
 from .ctype import declaration_needs, declared_names, find_member_index, parse_declaration
 from .errors import LayoutcalcError, ScenarioError
-from .model import Build, StructType
+from .model import ArrayType, Build, Member, StructType, Type
 from .whatif import FieldSpec
 
 
@@ -119,9 +119,11 @@ def patch_fields(build: Build, additions: list[PatchAddition], abi: Abi) -> list
     group; each group is one :class:`StructFields`, in patch order.
     """
     groups: list[StructFields] = []
+    sources: dict[str, list[tuple[str, str]]] = {}
     for addition in additions:
-        struct = _get_struct(build, addition)
-        fields = _addition_fields(build, addition, abi)
+        struct = get_struct(build, addition.struct_name, _where(addition))
+        fields = declaration_fields(build, addition.decl_text, abi, _where(addition))
+        sources.setdefault(addition.struct_name, []).extend((_where(addition), addition.decl_text) for _ in fields)
         for spec in fields:
             if struct.has_member(spec.name):
                 raise ScenarioError(f"{_where(addition)}: {struct.tag} already has a member '{spec.name}' "
@@ -131,7 +133,11 @@ def patch_fields(build: Build, additions: list[PatchAddition], abi: Abi) -> list
             previous.fields.extend(fields)
             continue
         groups.append(StructFields(addition.struct_name, _anchor_in(struct, addition), fields))
-    return [group._replace(fields=chain_fields(group.anchor, group.fields)) for group in groups]
+    chained = [group._replace(fields=chain_fields(group.anchor, group.fields)) for group in groups]
+    for name, where in sources.items():
+        check_flexible_arrays(build.get_struct(name), [f for g in chained if g.struct_name == name
+                                                       for f in g.fields], where)
+    return chained
 
 
 def patch_needs(additions: list[PatchAddition]) -> tuple[list[str], list[str]]:
@@ -159,20 +165,94 @@ def _where(addition: PatchAddition) -> str:
     return f"{addition.filename}:{addition.line_no}"
 
 
-def _get_struct(build: Build, addition: PatchAddition) -> StructType:
+def get_struct(build: Build, struct_name: str, where: str) -> StructType:
+    """``build``'s struct (or union) ``struct_name``; a missing one is a :class:`ScenarioError` at ``where``."""
     try:
-        return build.get_struct(addition.struct_name)
+        return build.get_struct(struct_name)
     except LayoutcalcError as exc:
-        raise ScenarioError(f"{_where(addition)}: {exc}") from None
+        raise ScenarioError(f"{where}: {exc}") from None
 
 
-def _addition_fields(build: Build, addition: PatchAddition, abi: Abi) -> list[FieldSpec]:
+def declaration_fields(build: Build, text: str, abi: Abi, where: str) -> list[FieldSpec]:
+    """The fields one C member declaration adds; its errors become :class:`ScenarioError` at ``where``."""
     try:
-        declarators = parse_declaration(build, addition.decl_text, abi)
+        declarators = parse_declaration(build, text, abi)
     except LayoutcalcError as exc:
-        raise ScenarioError(f"{_where(addition)}: {exc}") from None
+        raise ScenarioError(f"{where}: {exc}") from None
     return [FieldSpec(d.name or "", d.type, bit_size=d.bit_size, alignment_attr=d.alignment_attr)
             for d in declarators]
+
+
+def check_flexible_arrays(struct: StructType, fields: list[FieldSpec], sources: list[tuple[str, str]]) -> None:
+    """Refuse chained ``fields`` that would leave a flexible array member (``x[]``) before another member.
+
+    ``sources[i]`` is ``(FILE:LINE, declaration text)`` of ``fields[i]``.  The
+    order checked is the one :func:`layoutcalc.whatif.add_fields` gives
+    "as-patched"; a flexible array the build already ends ``struct`` with
+    counts too.  Raises :class:`ScenarioError` at the declaration to blame.
+    """
+    order = _as_patched_order(struct, fields)
+    last = struct.members[-1] if struct.members else None
+    for position, item in enumerate(order):
+        if isinstance(item, int) and _is_flexible(fields[item].type, fields[item].bit_size):
+            where, text = sources[item]
+            if struct.is_union:
+                raise ScenarioError(f"{where}: '{text}': a flexible array member cannot be a member of "
+                                    f"{struct.tag}")
+            if position < len(order) - 1:
+                raise ScenarioError(f"{where}: '{text}': flexible array member '{fields[item].name}' would not "
+                                    f"be the last member of {struct.tag}")
+        follower = order[position + 1] if position < len(order) - 1 else None
+        if item is last and isinstance(item, Member) and isinstance(follower, int) \
+                and _is_flexible(item.type, item.bit_size):
+            where, text = sources[follower]
+            raise ScenarioError(f"{where}: '{text}' would follow the flexible array member '{item.name}', "
+                                f"which must stay the last member of {struct.tag}")
+
+
+def _is_flexible(member_type: Type, bit_size: int | None) -> bool:
+    inner = member_type.strip()
+    return isinstance(inner, ArrayType) and inner.count is None and bit_size is None
+
+
+def _as_patched_order(struct: StructType, fields: list[FieldSpec]) -> list[Member | int]:
+    """The members of ``struct`` with the indexes of ``fields`` where "as-patched" placement puts them.
+
+    Mirrors :func:`layoutcalc.whatif.add_fields`: "the end" is before a trailing
+    ``x[]`` or ``x[0]``, and fields after the same anchor follow each other.
+    """
+    order: list[Member | int] = list(struct.members)
+    last_after: dict[str, int] = {}
+    for index, spec in enumerate(fields):
+        if spec.after is None:
+            tail_type = _item_type(order[-1], fields).strip() if order else None
+            before_tail = isinstance(tail_type, ArrayType) and not tail_type.count
+            order.insert(len(order) - 1 if before_tail else len(order), index)
+            continue
+        previous: Member | int | None = last_after.get(spec.after)
+        if previous is None:
+            previous = _anchor_position(order, fields, spec.after)
+        order.insert(len(order) if previous is None else order.index(previous) + 1, index)
+        last_after[spec.after] = index
+    return order
+
+
+def _item_type(item: Member | int, fields: list[FieldSpec]) -> Type:
+    return fields[item].type if isinstance(item, int) else item.type
+
+
+def _anchor_position(order: list[Member | int], fields: list[FieldSpec], name: str) -> Member | int | None:
+    """The item called ``name``, or the anonymous struct/union member holding it."""
+    for item in order:
+        if isinstance(item, int):
+            if fields[item].name == name:
+                return item
+            continue
+        inner = item.type.strip()
+        if item.name == name or (not item.name and isinstance(inner, StructType)
+                                 and find_member_index(inner, name) is not None):
+            return item
+    return None
 
 
 def _chains(group: StructFields, addition: PatchAddition) -> bool:
@@ -293,7 +373,10 @@ class _HunkReader:
     def _line(self, number: int, raw: str, code: str, added: bool) -> list[PatchAddition]:
         stripped = code.strip()
         if stripped.startswith("#"):
-            self._preprocessor(stripped)
+            try:
+                self._preprocessor(stripped)
+            except ScenarioError as exc:
+                raise ScenarioError(f"{self.filename}:{number}: {exc}") from None
             return []
         if self.scope is None:
             self._outside_struct(stripped)
@@ -419,9 +502,13 @@ def evaluate_condition(expr: str, defines: dict[str, bool]) -> bool:
     """
     tokens = re.findall(r"&&|\|\||[()!]|[A-Za-z_]\w*|\d+|\S", expr)
     parser = _CondParser(tokens, defines)
-    value = parser.parse_or()
-    if parser.pos != len(tokens):
-        raise ScenarioError(f"cannot evaluate preprocessor condition '{expr}'")
+    try:
+        value = parser.parse_or()
+        if parser.pos != len(tokens):
+            raise ScenarioError(f"unexpected '{tokens[parser.pos]}' (understood: defined(), IS_ENABLED(), "
+                                "!, &&, ||, parentheses, 0 and 1)")
+    except ScenarioError as exc:
+        raise ScenarioError(f"cannot evaluate preprocessor condition '{expr}': {exc}") from None
     return value
 
 
@@ -462,21 +549,25 @@ class _CondParser:
         if token == "(":
             value = self.parse_or()
             if self._take() != ")":
-                raise ScenarioError("unbalanced parentheses in preprocessor condition")
+                raise ScenarioError("unbalanced parentheses")
             return value
         if token in ("defined", "IS_ENABLED", "IS_BUILTIN", "IS_MODULE", "IS_REACHABLE"):
             return self._defined()
+        if not token:
+            raise ScenarioError("it ends too early")
         if token.isdigit():
             return int(token) != 0
         if re.fullmatch(r"[A-Za-z_]\w*", token):
             return self.defines.get(token, False)
-        raise ScenarioError(f"unsupported token '{token}' in preprocessor condition")
+        raise ScenarioError(f"unsupported token '{token}'")
 
     def _defined(self) -> bool:
         parenthesised = self._peek() == "("
         if parenthesised:
             self._take()
         name = self._take()
+        if not re.fullmatch(r"[A-Za-z_]\w*", name):
+            raise ScenarioError(f"'{name}' is not a symbol name" if name else "a symbol name is missing")
         if parenthesised and self._take() != ")":
-            raise ScenarioError("unbalanced parentheses in preprocessor condition")
+            raise ScenarioError("unbalanced parentheses")
         return self.defines.get(name, False)

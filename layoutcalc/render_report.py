@@ -29,16 +29,18 @@ def _assumptions(options: ReportOptions) -> dict[str, Any]:
 
 def _build_summary(report: BuildReport, options: ReportOptions) -> dict[str, Any]:
     flat = report.flat_bytes_per_process
-    level1 = report.hierarchical_level1
+    hier = report.hierarchical
     return {
         "build": report.name, "arch": report.arch,
         "added_integers": report.added.integers, "added_pointers": report.added.pointers,
         "added_bytes": report.added.bytes,
         "flat_bytes_per_process": round(flat, 2),
         "flat_cost_processes": round(flat * options.processes),
-        "hierarchical_bytes_per_child_process": None if level1 is None else round(level1, 2),
-        "hierarchical_cost_processes": None if level1 is None
-        else round(level1 * options.processes * options.child_fraction),
+        "hierarchical_bytes_level0": None if hier is None else round(hier.level0, 2),
+        "hierarchical_bytes_level1": None if hier is None else round(hier.level1, 2),
+        "hierarchical_source": None if hier is None else hier.source,
+        "hierarchical_cost_processes": None if hier is None
+        else round(hier.cost(options.processes, options.child_fraction)),
     }
 
 
@@ -90,17 +92,17 @@ def report_text(reports: Sequence[BuildReport], claims: Sequence[Claim], options
     out.append("")
     for report in reports:
         flat = report.flat_bytes_per_process
-        line = (f"{report.name}: the flat model adds {report.added.integers} integers and "
-                f"{report.added.pointers} pointers ({report.added.bytes} bytes of fields); "
+        line = (f"{report.name}: '{scenario}' adds {report.added.integers} integers and "
+                f"{report.added.pointers} pointers ({report.added.bytes} bytes of fields) per process; "
                 f"real cost {_fmt_bpo(flat)} B per process, {flat * options.processes / 1024:,.1f} KiB "
                 f"for {options.processes:,}")
-        if report.hierarchical_level1 is not None:
+        hier = report.hierarchical
+        if hier is not None:
+            basis = "the build already has it" if hier.source == "build" else "hierarchical scenario"
             share = options.child_fraction
-            hier = report.hierarchical_level1 * options.processes * share
-            line += (f"; hierarchical (merged 2.6.24 design) costs 0 B in the initial namespace and "
-                     f"{_fmt_bpo(report.hierarchical_level1)} B per process one level down: "
-                     f"{hier / 1024:,.1f} KiB if {share:.0%} of them live in a child namespace, "
-                     f"while flat charges every process")
+            line += (f". Hierarchical design ({basis}): {_fmt_bpo(hier.level0)} B in the initial namespace, "
+                     f"{_fmt_bpo(hier.level1)} B one level down; {hier.cost(options.processes, share) / 1024:,.1f}"
+                     f" KiB for {options.processes:,} if {share:.0%} live in a child namespace")
         out.append(("- " if markdown else "  ") + line)
     out.append("")
     out.append(("## " if markdown else "") + "The claims (Pavel Emelianov, 19 June 2007)")

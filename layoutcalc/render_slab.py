@@ -55,10 +55,10 @@ def _fmt(value: float) -> str:
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
 
 
-def _merge_text(cache: CacheView) -> str:
+def _merge_text(cache: CacheView, live: bool) -> str:
     g = cache.predicted
     if g.merged_into is None:
-        return "own cache"
+        return "own cache" if live else "merging not predicted (needs the other caches: --live)"
     return f"merged into {g.merged_into.describe(exclude=cache.spec.name)}"
 
 
@@ -78,7 +78,7 @@ def slab_text(views: Sequence[SlabView], warning: str = "") -> str:
             g = cache.predicted
             label = "predicted" if live else ""
             out.append(f"  {cache.spec.name:<14}{label:<9}{g.object_size:>8}{g.slab_size:>11}{g.objs_per_slab:>11}"
-                       f"{g.order:>7}{g.align:>7}{_fmt(g.bytes_per_object):>10}  {_merge_text(cache)}")
+                       f"{g.order:>7}{g.align:>7}{_fmt(g.bytes_per_object):>10}  {_merge_text(cache, live)}")
             if cache.actual is not None:
                 a = cache.actual
                 verdict = "match" if cache.match else "MISMATCH: " + "; ".join(cache.mismatches)

@@ -14,8 +14,8 @@ from .scenario import ScenarioResult
 _COLUMN = 52
 
 
-def whatif_dict(item: ScenarioResult, cacheline: int = 64) -> dict[str, Any]:
-    """One entry of ``whatif --format json``."""
+def whatif_dict(item: ScenarioResult, as_patched_size: Optional[int] = None, cacheline: int = 64) -> dict[str, Any]:
+    """One entry of ``whatif --format json``; ``as_patched_size`` adds what best-fit saves over as-patched."""
     result = item.result
     after = result.after
     stats = layout_stats(after, struct_alignment(result.abi, after), cacheline)
@@ -34,6 +34,7 @@ def whatif_dict(item: ScenarioResult, cacheline: int = 64) -> dict[str, Any]:
                   for m in result.added],
         "removed": list(item.removed),
         "layout": struct_dict(after, stats),
+        **({} if as_patched_size is None else {"saved_vs_as_patched": as_patched_size - result.size_after}),
     }
 
 
@@ -96,7 +97,8 @@ def _collapse(rows: list[tuple[str, str, str]], full: bool) -> list[tuple[str, s
     return out
 
 
-def whatif_text(items: Sequence[ScenarioResult], full: bool = False) -> str:
+def whatif_text(items: Sequence[ScenarioResult], full: bool = False,
+                as_patched: Optional[dict[str, int]] = None) -> str:
     """Before and after, side by side, with added members marked + and moved ones with their shift.
 
     Long runs of unchanged (or equally shifted) members are elided unless ``full``.
@@ -104,9 +106,14 @@ def whatif_text(items: Sequence[ScenarioResult], full: bool = False) -> str:
     out = []
     for item in items:
         result = item.result
-        where = f"after '{item.anchor}'" if item.anchor else "appended"
-        if item.anchor_index:
-            where += f" (fallback anchor {item.anchor_index}: the preferred ones are absent)"
+        if result.placement == "best-fit":
+            where = "into existing holes where they fit, else at the end"
+        elif result.placement == "append" or not item.anchor:
+            where = "appended"
+        else:
+            where = f"after '{item.anchor}'"
+            if item.anchor_index:
+                where += f" (fallback anchor {item.anchor_index}: the preferred ones are absent)"
         out.append(f"struct {item.struct_name}: {len(result.added)} field(s) {where}, {result.placement}, "
                    f"{result.abi.name}")
         out.append(f"  size {result.size_before} -> {result.size_after} ({result.size_delta:+d}), "
@@ -117,6 +124,9 @@ def whatif_text(items: Sequence[ScenarioResult], full: bool = False) -> str:
         for marker, left, right in _collapse(rows, full):
             out.append(f"  {marker:>4} {left:<{_COLUMN}} | {right}".rstrip())
         moved = sum(1 for marker, _, _ in rows if marker not in ("", "+", "-"))
-        out.append(f"  {len(result.added)} added, {moved} moved; the struct "
-                   + ("grows" if result.size_delta > 0 else "does not grow") + "\n")
+        summary = f"  {len(result.added)} added, {moved} moved; the struct " + (
+            "grows" if result.size_delta > 0 else "does not grow")
+        if as_patched and item.struct_name in as_patched:
+            summary += f"; best fit saves {as_patched[item.struct_name] - result.size_after} bytes over as-patched"
+        out.append(summary + "\n")
     return "\n".join(out)

@@ -9,6 +9,7 @@ real bytes per object (slab bytes / objects per slab) decides the verdict:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Optional
@@ -16,7 +17,7 @@ from typing import Optional
 from .abi import Abi, get_abi
 from .model import ArrayType, Build, PointerType, StructType, Type
 from .scenario import Scenario, ScenarioResult, apply_scenario
-from .slab import CacheSpec, SlabGeometry, cache_specs_for_build, geometry
+from .slab import CacheSpec, SlabGeometry, cache_specs_for_build, geometry, slub_order_variant
 
 DEFAULT_PROCESSES = 10_000
 DEFAULT_CHILD_FRACTION = 0.1
@@ -111,6 +112,23 @@ class AddedFields:
 
 
 @dataclass(frozen=True)
+class Hierarchical:
+    """Extra real bytes per process under the hierarchical design, relative to the build as it is.
+
+    ``source`` is "build" when the build already has the design (``struct pid``
+    with ``numbers[]``, 2.6.24 and later: level 0 costs nothing extra), or
+    "scenario" when it was applied to an older build with the hierarchical scenario.
+    """
+
+    level0: float
+    level1: float
+    source: str
+
+    def cost(self, processes: int, child_fraction: float) -> float:
+        return processes * ((1 - child_fraction) * self.level0 + child_fraction * self.level1)
+
+
+@dataclass(frozen=True)
 class BuildReport:
     """The report of one build."""
 
@@ -118,7 +136,7 @@ class BuildReport:
     arch: str
     rows: list[Row]
     added: AddedFields
-    hierarchical_level1: Optional[float]  # extra bytes per pid one namespace level down, if known
+    hierarchical: Optional["Hierarchical"]  # the merged 2.6.24 design's cost, if it can be told
 
     def row(self, struct: str) -> Optional[Row]:
         return next((r for r in self.rows if r.struct == struct), None)
@@ -149,7 +167,7 @@ class Claim:
                 "holds_on": self.holds_on, "fails_on": self.fails_on, "detail": self.detail}
 
 
-def era_allocator(specs: Sequence[CacheSpec], build: Build) -> str:
+def era_allocator(build: Build) -> str:
     """SLUB for kernels with struct upid (2.6.24+; SLUB is the default from 2.6.23), SLAB before."""
     pid = build.structs.get("pid")
     if pid is not None and pid.has_member("pid_chain") and not pid.has_member("numbers"):
@@ -163,36 +181,47 @@ def build_report(build: Build, scenario: Scenario, options: ReportOptions) -> Bu
     results = apply_scenario(build, scenario, abi, options.placement, options.defines)
     specs = {spec.struct_name: spec for spec in
              cache_specs_for_build(build, abi, xstate_size=options.xstate_size)}
-    allocator = options.allocator or era_allocator(list(specs.values()), build)
+    allocator = options.allocator or era_allocator(build)
     rows = []
     for result in results:
         spec = specs.get(result.struct_name)
         if spec is None:
             continue
-        off = _geometry(spec, spec.struct_size, allocator, abi, options)
-        on = _geometry(spec, result.result.size_after, allocator, abi, options)
+        variant = slub_order_variant(build)
+        off = _geometry(spec, allocator, abi, options, variant)
+        on = _geometry(spec.with_struct_size(result.result.size_after), allocator, abi, options, variant)
         rows.append(Row(build.name, build.arch, result.struct_name, spec.name, allocator, result.anchor,
                         result.result.size_before, result.result.size_after, off, on, options.processes))
     return BuildReport(build.name, build.arch, rows, count_added(results, abi),
-                       _hierarchical_level1(build, abi, allocator, options))
+                       _hierarchical(build, abi, allocator, options))
 
 
-def _geometry(spec: CacheSpec, struct_size: int, allocator: str, abi: Abi, options: ReportOptions) -> SlabGeometry:
-    return geometry(spec.with_struct_size(struct_size), allocator, options.cpus, options.page_size,
-                    abi.cacheline_size)
+def _geometry(spec: CacheSpec, allocator: str, abi: Abi, options: ReportOptions, variant: str) -> SlabGeometry:
+    extra = {"variant": variant} if allocator == "slub" else {}
+    return geometry(spec, allocator, options.cpus, options.page_size, abi.cacheline_size, **extra)
 
 
-def _hierarchical_level1(build: Build, abi: Abi, allocator: str, options: ReportOptions) -> Optional[float]:
-    """Extra real bytes for a pid one namespace level down, in a build that has struct upid."""
-    if not build.has_struct("pid") or not build.get_struct("pid").has_member("numbers"):
+def _hierarchical(build: Build, abi: Abi, allocator: str, options: ReportOptions) -> Optional[Hierarchical]:
+    """What a process costs under the merged design at namespace levels 0 and 1."""
+    if not build.has_struct("pid"):
         return None
-    level0 = [s for s in cache_specs_for_build(build, abi, options.xstate_size, 0) if s.struct_name == "pid"]
-    level1 = [s for s in cache_specs_for_build(build, abi, options.xstate_size, 1) if s.struct_name == "pid"]
-    if not level0 or not level1:
-        return None
-    g0 = geometry(level0[0], allocator, options.cpus, options.page_size, abi.cacheline_size)
-    g1 = geometry(level1[0], allocator, options.cpus, options.page_size, abi.cacheline_size)
-    return g1.bytes_per_object - g0.bytes_per_object
+    variant = slub_order_variant(build)
+    if build.get_struct("pid").has_member("numbers"):
+        per_level = [[s for s in cache_specs_for_build(build, abi, options.xstate_size, level)
+                      if s.struct_name == "pid"][0] for level in (0, 1)]
+        g0, g1 = (_geometry(spec, allocator, abi, options, variant) for spec in per_level)
+        return Hierarchical(0.0, g1.bytes_per_object - g0.bytes_per_object, "build")
+    from .scenario import load_scenario
+    spec = [s for s in cache_specs_for_build(build, abi, options.xstate_size) if s.struct_name == "pid"][0]
+    base = _geometry(spec, allocator, abi, options, variant).bytes_per_object
+    extra = []
+    for level in (0, 1):
+        (result,) = [r for r in apply_scenario(build, load_scenario("hierarchical"), abi, options.placement, {}, level)
+                     if r.struct_name == "pid"]
+        # 2.6.24 creates the per-level pid caches with SLAB_HWCACHE_ALIGN
+        merged = dataclasses.replace(spec.with_struct_size(result.result.size_after), hwcache_align=True, align=0)
+        extra.append(_geometry(merged, allocator, abi, options, variant).bytes_per_object - base)
+    return Hierarchical(extra[0], extra[1], "scenario")
 
 
 def _leaves(t: Type) -> tuple[int, int]:

@@ -8,6 +8,13 @@ size, ``long double`` its size, and each struct is laid out afresh under the
 target's rules, keeping what the source said beyond offsets (member order,
 bitfield widths, packing, explicit and inferred alignments).  Hidden gaps
 (unnamed bitfields, which DWARF does not record) are not carried over.
+
+Debug info records an alignment attribute's value, not its expression.  A
+struct aligned to exactly the source's word size is taken to say
+``__aligned(sizeof(void *))`` (``struct callback_head``) and follows the
+target's word; typedef attributes (``aligned_u64``) keep their value.  With
+that rule the amd64 build's ``struct pid`` retargeted to i386 is 52 bytes,
+as in Debian's i386 build.
 """
 
 from __future__ import annotations
@@ -25,9 +32,25 @@ _WORD_SIZED = {"long int", "long unsigned int", "long", "unsigned long", "long s
 
 
 class _Retargeter:
-    def __init__(self, abi: Abi) -> None:
+    def __init__(self, source_word: int, abi: Abi) -> None:
+        self.source_word = source_word
         self.abi = abi
         self.done: dict[int, Type] = {}
+
+    def word_scaled(self, align: "int | None") -> "int | None":
+        """An alignment equal to the source's word size becomes the target's."""
+        if align == self.source_word and self.source_word != self.abi.pointer_size:
+            return self.abi.pointer_size
+        return align
+
+    def member_alignment(self, member_type: Type, align: "int | None") -> "int | None":
+        """A member inherits its struct type's word-sized attribute: scale it with the type's."""
+        inner = member_type.strip()
+        while isinstance(inner, ArrayType):
+            inner = inner.element.strip()
+        if isinstance(inner, StructType) and inner.alignment_attr == align:
+            return self.word_scaled(align)
+        return align
 
     def convert(self, t: Type) -> Type:
         key = id(t)
@@ -68,14 +91,16 @@ class _Retargeter:
         return t
 
     def _struct(self, struct: StructType) -> StructType:
-        empty = StructType(struct.kind, struct.name, 0, [], alignment_attr=struct.forced_alignment,
+        struct_align = self.word_scaled(struct.alignment_attr)
+        empty = StructType(struct.kind, struct.name, 0, [], alignment_attr=struct_align or struct.inferred_alignment,
                            is_packed=struct.is_packed, origin=struct.origin)
-        specs = [FieldSpec(m.name or "", self.convert(m.type), None, m.bit_size, m.forced_alignment)
+        specs = [FieldSpec(m.name or "", self.convert(m.type), None, m.bit_size,
+                           self.member_alignment(m.type, m.alignment_attr) or m.inferred_alignment)
                  for m in struct.members]
         laid_out = add_fields(empty, specs, self.abi, "append").after
         for member, spec in zip(laid_out.members, struct.members):
             member.name = spec.name  # anonymous members stay anonymous
-        return dataclasses.replace(laid_out, alignment_attr=struct.alignment_attr,
+        return dataclasses.replace(laid_out, alignment_attr=struct_align,
                                    inferred_alignment=struct.inferred_alignment, is_packed=struct.is_packed)
 
 
@@ -83,7 +108,7 @@ def retarget(build: Build, abi: Abi) -> Build:
     """``build`` as the same declarations would be laid out for ``abi``."""
     if build.arch == abi.name:
         return build
-    converter = _Retargeter(abi)
+    converter = _Retargeter(build.address_size, abi)
 
     def table(source: dict[str, Type]) -> dict[str, Type]:
         return {name: converter.convert(t) for name, t in source.items()}

@@ -38,10 +38,17 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .abi import Abi
-from .ctype import declaration_needs, find_member_index, parse_declaration
+from .ctype import declaration_needs, find_member_index
 from .errors import LayoutcalcError, ScenarioError
 from .model import ArrayType, Build, StructType
-from .patch import StructFields, chain_fields, evaluate_condition
+from .patch import (
+    StructFields,
+    chain_fields,
+    check_flexible_arrays,
+    declaration_fields,
+    evaluate_condition,
+    get_struct,
+)
 from .whatif import FieldSpec, WhatIfResult, add_fields, relayout
 
 if sys.version_info >= (3, 11):
@@ -123,11 +130,17 @@ def load_scenario(name_or_path: str) -> Scenario:
     if not path.exists() and (SCENARIO_DIR / f"{name_or_path}.toml").exists():
         path = SCENARIO_DIR / f"{name_or_path}.toml"
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         known = ", ".join(list_scenarios())
         raise ScenarioError(f"{name_or_path}: cannot read scenario ({exc.strerror}); "
                             f"bundled: {known}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ScenarioError(f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x}; "
+                            "a scenario file must be UTF-8)") from None
     return parse_scenario(text, str(path))
 
 
@@ -213,21 +226,18 @@ def _plan(build: Build, scenario: Scenario, abi: Abi, defines: Mapping[str, bool
     for change in scenario.changes:
         if change.condition and not evaluate_condition(change.condition, merged):
             continue
-        struct = _get_struct(build, scenario, change)
+        struct = get_struct(build, change.struct_name, f"{scenario.path}:{change.line_no}")
         anchor_index = _anchor_index(struct, scenario, change)
         anchor = None if anchor_index is None else change.anchors[anchor_index]
-        specs = _resolve_fields(typed_build, scenario, change, abi, level)
+        specs, sources = _resolve_fields(typed_build, scenario, change.fields, abi)
         _check_new_names(struct, scenario, change, specs)
-        plans.append(_Plan(change, struct, anchor_index, StructFields(struct.name or "", anchor,
-                                                                       chain_fields(anchor, specs))))
+        if change.per_level:
+            specs = [_grow(spec, level) if spec.name == change.per_level else spec for spec in specs]
+        fields = chain_fields(anchor, specs)
+        kept = _without(struct, change.remove, abi) if change.remove else struct
+        check_flexible_arrays(kept, fields, sources)
+        plans.append(_Plan(change, struct, anchor_index, StructFields(struct.name or "", anchor, fields)))
     return plans
-
-
-def _get_struct(build: Build, scenario: Scenario, change: StructChange) -> StructType:
-    try:
-        return build.get_struct(change.struct_name)
-    except LayoutcalcError as exc:
-        raise ScenarioError(f"{scenario.path}:{change.line_no}: {exc}") from None
 
 
 def _anchor_index(struct: StructType, scenario: Scenario, change: StructChange) -> int | None:
@@ -240,29 +250,23 @@ def _anchor_index(struct: StructType, scenario: Scenario, change: StructChange) 
                         f"{', '.join(change.anchors)}")
 
 
-def _resolve_fields(build: Build, scenario: Scenario, change: StructChange, abi: Abi,
-                    level: int) -> list[FieldSpec]:
-    specs = []
-    for decl in change.fields:
-        specs.extend(_declaration_specs(build, scenario, decl, abi))
-    if change.per_level:
-        specs = [_grow(spec, level) if spec.name == change.per_level else spec for spec in specs]
-    return specs
+def _resolve_fields(build: Build, scenario: Scenario, decls: tuple[Declaration, ...],
+                    abi: Abi) -> tuple[list[FieldSpec], list[tuple[str, str]]]:
+    """The fields ``decls`` declare and, for each, (FILE:LINE, declaration text)."""
+    specs: list[FieldSpec] = []
+    sources: list[tuple[str, str]] = []
+    for decl in decls:
+        where = f"{scenario.path}:{decl.line_no}"
+        added = declaration_fields(build, decl.text, abi, where)
+        specs.extend(added)
+        sources.extend((where, decl.text) for _ in added)
+    return specs, sources
 
 
 def _grow(spec: FieldSpec, level: int) -> FieldSpec:
     """A per-level array with ``level`` more elements (one ``struct upid`` per extra level)."""
     assert isinstance(spec.type, ArrayType)
     return dataclasses.replace(spec, type=ArrayType(spec.type.element, (spec.type.count or 0) + level))
-
-
-def _declaration_specs(build: Build, scenario: Scenario, decl: Declaration, abi: Abi) -> list[FieldSpec]:
-    try:
-        declarators = parse_declaration(build, decl.text, abi)
-    except LayoutcalcError as exc:
-        raise ScenarioError(f"{scenario.path}:{decl.line_no}: {exc}") from None
-    return [FieldSpec(d.name or "", d.type, bit_size=d.bit_size, alignment_attr=d.alignment_attr)
-            for d in declarators]
 
 
 def _check_new_names(struct: StructType, scenario: Scenario, change: StructChange,
@@ -288,10 +292,10 @@ def _with_helper_types(build: Build, scenario: Scenario, abi: Abi) -> Build:
     typed = dataclasses.replace(build, structs=dict(build.structs), unions=dict(build.unions))
     for helper in scenario.types:
         empty = StructType(helper.kind, helper.name, 0, origin=f"{scenario.path}:{helper.line_no}")
-        specs: list[FieldSpec] = []
-        for decl in helper.fields:
-            specs.extend(_declaration_specs(typed, scenario, decl, abi))
-        laid_out = add_fields(empty, chain_fields(None, specs), abi, "as-patched").after
+        specs, sources = _resolve_fields(typed, scenario, helper.fields, abi)
+        fields = chain_fields(None, specs)
+        check_flexible_arrays(empty, fields, sources)
+        laid_out = add_fields(empty, fields, abi, "as-patched").after
         (typed.structs if helper.kind == "struct" else typed.unions)[helper.name] = laid_out
     return typed
 

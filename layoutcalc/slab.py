@@ -20,6 +20,7 @@ Two allocators are modelled, without any debugging option:
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Optional
@@ -160,6 +161,30 @@ def calculate_order(size: int, cpus: int = 2, page_size: int = 4096, min_objects
         if order <= max_order:
             return order
     return get_order(size, page_size)
+
+
+_RELEASE = re.compile(r"(?<![\d.])(\d+)\.(\d+)(?:[.-]|$)")
+
+
+def kernel_release(build: Build) -> Optional[tuple[int, int]]:
+    """(major, minor) of the kernel a build comes from, if its name or provenance says."""
+    for text in (build.name, str(build.provenance.get("file", "")), str(build.provenance.get("release", ""))):
+        match = _RELEASE.search(text)
+        if match:
+            return int(match.group(1)), int(match.group(2))
+    return None
+
+
+def slub_order_variant(build: Build) -> str:
+    """Which ``calculate_order`` the build's kernel uses: "legacy" before 6.7, "current" from 6.7.
+
+    The 1/2-waste search ("mm/slub: attempt to find layouts up to 1/2 waste in
+    calculate_order()", Sept 2023) entered with 6.7.  Nothing in the structs
+    we read tells the two apart, so the release in the file name decides;
+    unknown releases get the current search.
+    """
+    release = kernel_release(build)
+    return "legacy" if release is not None and release < (6, 7) else "current"
 
 
 def _legacy_calculate_order(size: int, min_objects: int, page_size: int, max_order: int,
@@ -605,7 +630,8 @@ class SlabEffect(NamedTuple):
 def slab_effect(spec: CacheSpec, struct_size_on: int, struct_size_off: Optional[int] = None,
                 allocators: Sequence[str] = ("slub", "slab"), cpus: int = 2, page_size: int = 4096,
                 cache_line: int = 64,
-                candidates: Optional[Sequence[MergeCandidate]] = None) -> list[SlabEffect]:
+                candidates: Optional[Sequence[MergeCandidate]] = None,
+                variant: str = "current") -> list[SlabEffect]:
     """The flat-model effect of ``sizeof(spec.struct_name)`` going from off to on, per allocator.
 
     ``struct_size_off`` defaults to the spec's own struct size.  Merge
@@ -616,7 +642,8 @@ def slab_effect(spec: CacheSpec, struct_size_on: int, struct_size_off: Optional[
     effects = []
     for allocator in allocators:
         pool = candidates if allocator == "slub" else None
+        options = {"variant": variant} if allocator == "slub" else {}
         effects.append(SlabEffect(allocator,
-                                  geometry(off_spec, allocator, cpus, page_size, cache_line, pool),
-                                  geometry(on_spec, allocator, cpus, page_size, cache_line, pool)))
+                                  geometry(off_spec, allocator, cpus, page_size, cache_line, pool, **options),
+                                  geometry(on_spec, allocator, cpus, page_size, cache_line, pool, **options)))
     return effects

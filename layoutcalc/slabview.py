@@ -14,7 +14,9 @@ from .abi import get_abi
 from .errors import LiveSystemError
 from .model import Build
 from .scenario import Scenario, apply_scenario
-from .slab import CacheSpec, SlabEffect, SlabGeometry, cache_specs_for_build, geometry, slab_effect
+from .slab import (
+    CacheSpec, SlabEffect, SlabGeometry, cache_specs_for_build, geometry, slab_effect, slub_order_variant,
+)
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,8 @@ def _effects(build: Build, scenario: Optional[Scenario], spec: CacheSpec, cpus: 
     sizes = {r.struct_name: r.result.size_after for r in apply_scenario(build, scenario, abi)}
     if spec.struct_name not in sizes:
         return ()
-    return tuple(slab_effect(spec, sizes[spec.struct_name], None, ("slub", "slab"), cpus, page_size, cache_line))
+    return tuple(slab_effect(spec, sizes[spec.struct_name], None, ("slub", "slab"), cpus, page_size, cache_line,
+                             variant=slub_order_variant(build)))
 
 
 def static_view(build: Build, scenario: Optional[Scenario], cpus: int = 2, xstate_size: Optional[int] = 832,
@@ -61,7 +64,8 @@ def static_view(build: Build, scenario: Optional[Scenario], cpus: int = 2, xstat
     """Geometry of the build's task_struct, signal_cache and pid caches, without a running kernel."""
     abi = get_abi(build.arch)
     specs = cache_specs_for_build(build, abi, xstate_size)
-    caches = [CacheView(spec, geometry(spec, allocator, cpus, abi.page_size, abi.cacheline_size), None, (),
+    extra = {"variant": slub_order_variant(build)} if allocator == "slub" else {}
+    caches = [CacheView(spec, geometry(spec, allocator, cpus, abi.page_size, abi.cacheline_size, **extra), None, (),
                         _effects(build, scenario, spec, cpus, abi.page_size, abi.cacheline_size))
               for spec in specs]
     return SlabView(build.name, build.arch, allocator, cpus, abi.page_size, abi.cacheline_size,

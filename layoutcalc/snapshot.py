@@ -25,6 +25,7 @@ import os
 import tempfile
 from typing import Any, Callable
 
+from .abi import ABIS
 from .errors import InputError, ScenarioError
 from .model import (
     ArrayType, BaseType, Build, EnumType, FunctionType, Member, PointerType, QualifiedType,
@@ -100,6 +101,7 @@ def build_to_dict(build: Build) -> dict[str, Any]:
         "unions": {name: encoder.ref(t) for name, t in build.unions.items()},
         "typedefs": {name: encoder.ref(t) for name, t in build.typedefs.items()},
         "base_types": {name: encoder.ref(t) for name, t in build.base_types.items()},
+        "enums": {name: encoder.ref(t) for name, t in build.enums.items()},
     }
     return {
         "schema": SCHEMA, "version": VERSION,
@@ -154,8 +156,8 @@ class _Decoder:
         kind = e["k"]
         builders: dict[str, Callable[[], Type]] = {
             "void": VoidType,
-            "base": lambda: BaseType(str(e["n"]), int(e["s"]), str(e.get("e", "signed"))),
-            "enum": lambda: EnumType(e.get("n"), int(e["s"])),
+            "base": lambda: BaseType(str(e["n"]), self.count(index, e["s"], "size"), str(e.get("e", "signed"))),
+            "enum": lambda: EnumType(e.get("n"), self.count(index, e["s"], "size")),
             "qual": lambda: QualifiedType(str(e["q"]), self.get(e["t"])),
             "func": lambda: FunctionType(self.get(e["t"]), [self.get(p) for p in e.get("p", [])],
                                          bool(e.get("v", False))),
@@ -163,12 +165,12 @@ class _Decoder:
         if kind in builders:
             result = builders[kind]()
         elif kind == "ptr":
-            result = PointerType(VoidType(), int(e["s"]))
+            result = PointerType(VoidType(), self.count(index, e["s"], "size"))
             self.done[index] = result
             result.target = self.get(e["t"])
         elif kind == "array":
             count = e.get("c")
-            result = ArrayType(self.get(e["t"]), None if count is None else int(count))
+            result = ArrayType(self.get(e["t"]), self.count(index, count, "count", optional=True))
         elif kind == "typedef":
             result = TypedefType(str(e["n"]), VoidType(), e.get("a"))
             self.done[index] = result
@@ -180,16 +182,35 @@ class _Decoder:
         self.done[index] = result
         return result
 
+    def count(self, index: int, value: Any, what: str, optional: bool = False) -> Any:
+        """A non-negative integer field (or None when ``optional``)."""
+        if value is None and optional:
+            return None
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise self.fail(index, f"{what} must be a non-negative integer, not {value!r}")
+        return value
+
+    def alignment(self, index: int, value: Any) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0 or value & (value - 1):
+            raise self.fail(index, f"alignment must be a power of two, not {value!r}")
+        return value
+
     def _aggregate(self, index: int, kind: str, e: dict[str, Any]) -> StructType:
-        struct = StructType(kind, e.get("n"), int(e["s"]), [], alignment_attr=e.get("a"),
+        struct = StructType(kind, e.get("n"), self.count(index, e["s"], "size"), [],
+                            alignment_attr=self.alignment(index, e.get("a")),
                             is_declaration=bool(e.get("d", False)), origin=f"snapshot type {index}")
         self.done[index] = struct
         for raw in e.get("m", []):
             if not isinstance(raw, list) or len(raw) != 5:
                 raise self.fail(index, "member is not [name, type, bit_offset, bit_size, alignment]")
             name, type_ref, bit_offset, bit_size, align = raw
-            struct.members.append(Member(name, self.get(type_ref), int(bit_offset),
-                                         None if bit_size is None else int(bit_size), align))
+            if name is not None and not isinstance(name, str):
+                raise self.fail(index, f"member name must be a string, not {name!r}")
+            struct.members.append(Member(name, self.get(type_ref), self.count(index, bit_offset, "bit_offset"),
+                                         self.count(index, bit_size, "bit_size", optional=True),
+                                         self.alignment(index, align)))
         return struct
 
 
@@ -209,9 +230,34 @@ def build_from_dict(data: Any, path: str) -> Build:
         build.unions = _roots(decoder, roots.get("unions", {}), StructType)
         build.typedefs = _roots(decoder, roots.get("typedefs", {}), TypedefType)
         build.base_types = _roots(decoder, roots.get("base_types", {}), BaseType)
+        build.enums = _roots(decoder, roots.get("enums", {}), EnumType)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ScenarioError(f"{path}: malformed snapshot ({exc.__class__.__name__}: {exc})") from None
+    if build.arch not in ABIS:
+        raise ScenarioError(f"{path}: malformed snapshot: unknown arch '{build.arch}' "
+                            f"(known: {', '.join(sorted(ABIS))})")
+    _reject_by_value_cycles(build, path)
     return build
+
+
+def _reject_by_value_cycles(build: Build, path: str) -> None:
+    """A struct cannot contain itself by value; a snapshot claiming so would make every analysis loop."""
+    done: set[int] = set()
+
+    def visit(t: Type, stack: tuple[int, ...]) -> None:
+        t = t.strip()
+        while isinstance(t, ArrayType):
+            t = t.element.strip()
+        if not isinstance(t, StructType) or id(t) in done:
+            return
+        if id(t) in stack:
+            raise ScenarioError(f"{path}: malformed snapshot: {t.tag} contains itself by value")
+        for member in t.members:
+            visit(member.type, stack + (id(t),))
+        done.add(id(t))
+
+    for struct in [*build.structs.values(), *build.unions.values()]:
+        visit(struct, ())
 
 
 def _roots(decoder: _Decoder, names: dict[str, Any], expected: type) -> dict[str, Any]:

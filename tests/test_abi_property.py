@@ -42,7 +42,7 @@ from hypothesis import strategies as st
 from layoutcalc.abi import get_abi
 from layoutcalc.model import Build, Member, StructType
 from layoutcalc.readers.dwarf import read_dwarf
-from layoutcalc.readers.inference import infer_alignments
+from layoutcalc.inference import infer_alignments
 from layoutcalc.whatif import FieldSpec, add_fields, check_layout_matches, layout_alignment, relayout
 
 COMPILERS: dict[str, list[str]] = {
@@ -307,7 +307,7 @@ def _run(infer: bool, capsys: pytest.CaptureFixture[str]) -> None:
 
     check()
     with capsys.disabled():
-        print(f"\n{'after readers.inference' if infer else 'raw DWARF'}:"
+        print(f"\n{'after inference' if infer else 'raw DWARF'}:"
               "\nABI        structs  what-ifs  mismatches")
         for abi_name in COMPILERS:
             print(f"{abi_name:<10} {tally.structs[abi_name]:>7}  {tally.whatifs[abi_name]:>8}"

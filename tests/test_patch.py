@@ -142,6 +142,14 @@ def test_anchor_falls_back_when_context_member_is_configured_out() -> None:
     (_diff("+\tint first;", " \tpid_t tgid;"), r"t.patch:4: cannot tell where in struct task_struct"),
     (_diff(" \tunion {", " \t\tint a;", "+\t\tint b;", " \t};"), r"t.patch:6: adding members inside a"),
     ("--- a\n+++ b\n@@ -1 +1 @ x\n", r"t.patch:3: malformed hunk header"),
+    (_diff(" \tpid_t tgid;", "+#if CONFIG_X > 1", "+\tint x;", "+#endif"),
+     r"t.patch:5: cannot evaluate preprocessor condition 'CONFIG_X > 1': unexpected '>'"),
+    (_diff(" \tpid_t tgid;", "+#if CONFIG_X", "+\tint x;", "+#elif CONFIG_Y &&", "+#endif"),
+     r"t.patch:7: cannot evaluate preprocessor condition 'CONFIG_Y &&': it ends too early"),
+    (_diff(" \tpid_t tgid;", "+#if (CONFIG_X", "+#endif"),
+     r"t.patch:5: cannot evaluate preprocessor condition '\(CONFIG_X': unbalanced parentheses"),
+    (_diff(" \tpid_t tgid;", "+#if CONFIG_X == 2", "+#endif"), r"t.patch:5: cannot evaluate .*unexpected '='"),
+    (_diff(" \tpid_t tgid;", "+#ifdef", "+#endif"), r"t.patch:5: cannot evaluate .*'\)' is not a symbol name"),
 ])
 def test_parse_errors(text: str, message: str) -> None:
     with pytest.raises(ScenarioError, match=message):
@@ -167,6 +175,38 @@ def test_patch_fields_errors() -> None:
                         "t.patch", {})
     with pytest.raises(ScenarioError, match=r"t.patch:5: 'int x;' would become the first member of"):
         patch_fields(build, first, ABI)
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    (("+\tint a[1/0];",), r"t.patch:5: invalid declaration 'int a\[1/0\];': division by zero in '1 / 0'"),
+    (("+\tint a[1<<70];",), r"t.patch:5: invalid declaration 'int a\[1<<70\];': shift count 70 out of range"),
+    (("+\tint x[-1];",), r"t.patch:5: invalid declaration 'int x\[-1\];': array bound -1 is negative"),
+    (("+\tunsigned int x:40;",), r"t.patch:5: invalid declaration 'unsigned int x:40;': width 40 of bit-field"),
+    (("+\tint x:-1;",), r"t.patch:5: invalid declaration 'int x:-1;': bit-field 'x' has negative width"),
+    (("+\tvoid x;",), r"t.patch:5: invalid declaration 'void x;': member 'x' has type void"),
+    (("+\tlong x[1<<31];",), r"t.patch:5: invalid declaration 'long x\[1<<31\];': array of 17179869184 bytes"),
+    (("+\tenum pid_type type;",), r"t.patch:5: .*unknown type 'enum pid_type'"),
+    (("+\tchar data[];",), r"t.patch:5: 'char data\[\];': flexible array member 'data' would not be the last "
+                           r"member of struct task_struct"),
+    (("+\tchar data[];", "+\tint n;"), r"t.patch:5: 'char data\[\];': flexible array member 'data' would not"),
+])
+def test_patch_fields_refuses_impossible_declarations(body: tuple[str, ...], message: str) -> None:
+    additions = parse_patch(_diff(" \tpid_t tgid;", *body), "t.patch", {})
+    with pytest.raises(ScenarioError, match=message):
+        patch_fields(build_2622(), additions, ABI)
+
+
+def test_patch_flexible_array_at_the_end() -> None:
+    additions = parse_patch(_diff(" \tunsigned long stack_canary;", "+\tint n;", "+\tchar data[];"), "t.patch", {})
+    (group,) = patch_fields(build_2622(), additions, ABI)
+    result = add_fields(build_2622().structs["task_struct"], group.fields, ABI)
+    assert [(m.name, m.bit_offset // 8) for m in result.after.members][-3:] == [
+        ("stack_canary", 24), ("n", 32), ("data", 36)]
+
+
+def test_patch_needs_enum() -> None:
+    additions = parse_patch(_diff(" \tpid_t tgid;", "+\tenum pid_type type;", "+\tenum other *p;"), "t.patch", {})
+    assert patch_needs(additions) == (["task_struct"], ["enum pid_type"])
 
 
 def test_evaluate_condition() -> None:

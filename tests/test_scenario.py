@@ -16,6 +16,7 @@ from layoutcalc.model import (
     ArrayType,
     BaseType,
     Build,
+    EnumType,
     Member,
     PointerType,
     StructType,
@@ -164,6 +165,11 @@ fields = ["pid_t vpid;"]
 """
 
 
+def _field(decl: str, quoted: bool = False) -> str:
+    """GOOD with ``decl`` (already TOML if ``quoted``) in place of its one field."""
+    return GOOD.replace('"pid_t vpid;"', decl if quoted else f'"{decl}"')
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("name = \n", r"s.toml:1: malformed TOML"),
     (GOOD.replace('after = ["tgid"]', 'afer = ["tgid"]'), r"s.toml:2: unknown key 'afer' in \[\[change\]\]"),
@@ -176,10 +182,58 @@ fields = ["pid_t vpid;"]
     (GOOD + 'condition = "CONFIG_X &&"\n', r"s.toml:6: .*preprocessor condition"),
     ("name = \"t\"\n", r"s.toml:1: no \[\[change\]\] tables"),
     (GOOD.replace('"pid_t vpid;"', '"pid_t tgid;"'), r"s.toml:2: struct task_struct already has a member"),
+    (_field("int a[1/0];"), r"s.toml:5: invalid declaration 'int a\[1/0\];': division by zero"),
+    (_field("int a[1<<70];"), r"s.toml:5: invalid declaration 'int a\[1<<70\];': shift count 70"),
+    (_field("int a[1 << -2];"), r"s.toml:5: invalid declaration .*shift count -2"),
+    (_field("int x[-1];"), r"s.toml:5: invalid declaration 'int x\[-1\];': array bound -1 is negative"),
+    (_field("int x:40;"), r"s.toml:5: invalid declaration 'int x:40;': width 40 .*exceeds"),
+    (_field("int x:-1;"), r"s.toml:5: invalid declaration 'int x:-1;': .*negative width"),
+    (_field("void x;"), r"s.toml:5: invalid declaration 'void x;': member 'x' has type void"),
+    (_field("int x[1<<40];"), r"s.toml:5: invalid declaration 'int x\[1<<40\];': array of 4398046511104 bytes exc"),
+    (_field("char data[];"), r"s.toml:5: 'char data\[\];': flexible array member 'data' "
+                             r"would not be the last member of struct task_struct"),
+    (_field('\n  "char data[];",\n  "int after;",\n', quoted=True).replace('after = ["tgid"]\n', ""),
+     r"s.toml:5: 'char data\[\];': flexible array member 'data' would not be the last"),
+    (_field("enum pid_type type;"), r"s.toml:5: .*unknown type 'enum pid_type'"),
+    (GOOD + 'per_level = "vpid"\n', r"s.toml:2: per_level names 'vpid', which is not an array field"),
+    (GOOD + 'per_level = "nothere"\n', r"s.toml:2: per_level names 'nothere', which is not an array field"),
+    (_field("struct h *p;") + '[[type]]\nname = "h"\nfields = [\n  "char d[];",\n  "int n;",\n]\n',
+     r"s.toml:9: 'char d\[\];': flexible array member 'd' would not be the last member of struct h"),
 ])
 def test_errors_name_file_and_line(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ScenarioError, match=message):
         scenario_fields(build_2622(), load_scenario(_write(tmp_path, text)), ABI, {})
+
+
+def test_flexible_array_member_placement(tmp_path: Path) -> None:
+    appended = GOOD.replace('after = ["tgid"]\n', "").replace('"pid_t vpid;"', '"char data[];"')
+    (result,) = apply_scenario(build_2622(), load_scenario(_write(tmp_path, appended)), ABI)
+    assert _layout(result.result.after)[-2:] == [("stack_canary", 24), ("data", 32)]
+    build = build_2622()
+    build.structs["task_struct"].members.append(Member("tail", ArrayType(build.base_types["int"], None), 32 * 8))
+    (before_tail,) = apply_scenario(build, load_scenario(_write(tmp_path, appended.replace("data[]", "c"))), ABI)
+    assert [m.name for m in before_tail.result.after.members][-2:] == ["c", "tail"]
+    after_tail = GOOD.replace('["tgid"]', '["tail"]').replace('"pid_t vpid;"', '"int late;"')
+    with pytest.raises(ScenarioError, match=r"s.toml:5: 'int late;' would follow the flexible array member 'tail', "
+                                            r"which must stay the last member of struct task_struct"):
+        apply_scenario(build, load_scenario(_write(tmp_path, after_tail)), ABI)
+
+
+def test_scenario_that_is_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(GOOD.replace('name = "t"', 'name = "t"\n# caf\xe9').encode("latin-1"))
+    with pytest.raises(ScenarioError, match=r"latin1.toml:2: not UTF-8 text \(byte 0xe9"):
+        load_scenario(str(path))
+
+
+def test_enum_member_sized_by_the_build(tmp_path: Path) -> None:
+    build = build_2622()
+    build.enums["pid_type"] = EnumType("pid_type", 2)
+    scenario = load_scenario(_write(tmp_path, GOOD.replace('"pid_t vpid;"', '"enum pid_type type;"')))
+    (result,) = apply_scenario(build, scenario, ABI)
+    assert result.result.after.get_member("type").type is build.enums["pid_type"]
+    assert _layout(result.result.after)[-2:] == [("type", 20), ("stack_canary", 24)]
+    assert scenario_needs(scenario) == (["task_struct"], ["enum pid_type"])
 
 
 def test_unknown_scenario_lists_bundled() -> None:

@@ -24,7 +24,7 @@ from cc import TARGETS, compile_c, have
 from layoutcalc.abi import get_abi
 from layoutcalc.model import Build, StructType
 from layoutcalc.patch import parse_patch, patch_fields
-from layoutcalc.readers import read_input
+from layoutcalc.api import load as read_input
 from layoutcalc.scenario import apply_scenario, load_scenario
 from layoutcalc.whatif import add_fields
 

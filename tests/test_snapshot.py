@@ -97,3 +97,36 @@ def test_bundled_amd64_matches_pahole_figures():
     build = api.load(str(path))
     assert [api.show(build, [n])[0][1].size for n in ("task_struct", "signal_struct", "pid")] == [9728, 1112, 96]
     assert api.show(build, ["task_struct"])[0][1].sum_holes == 146
+
+
+_BUILD = ('"build": {"name": "x", "arch": "x86_64", "address_size": 8, "byte_order": "little"}, '
+          '"roots": {"structs": {"a": 0}}, ')
+
+
+@pytest.mark.parametrize("types, message", [
+    ('[{"k": "struct", "n": "a", "s": 8, "m": [["self", 0, 0, null, null]]}]', "struct a contains itself by value"),
+    ('[{"k": "struct", "n": "a", "s": 8, "m": [["x", 1, -8, null, null]]}, {"k": "base", "n": "int", "s": 4}]',
+     "bit_offset must be a non-negative integer, not -8"),
+    ('[{"k": "struct", "n": "a", "s": 8, "m": [["x", 1, 0, null, "x"]]}, {"k": "base", "n": "int", "s": 4}]',
+     "alignment must be a power of two, not 'x'"),
+    ('[{"k": "struct", "n": "a", "s": 8, "a": 3, "m": []}]', "alignment must be a power of two, not 3"),
+    ('[{"k": "struct", "n": "a", "s": 8, "m": [["x", 1, 0, null, null]]}, {"k": "array", "t": 0, "c": -2}]',
+     "count must be a non-negative integer, not -2"),
+])
+def test_snapshot_values_are_validated(tmp_path, types, message):
+    path = tmp_path / "bad.json"
+    path.write_text('{"schema": "layoutcalc-snapshot", "version": 1, ' + _BUILD + '"types": ' + types + "}")
+    result = CliRunner().invoke(main, ["show", "a", "-i", str(path)])
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith(f"Error: {path}: malformed snapshot")
+    assert message in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_snapshot_unknown_arch_names_the_file(tmp_path):
+    path = tmp_path / "arch.json"
+    path.write_text('{"schema": "layoutcalc-snapshot", "version": 1, "build": {"name": "x", "arch": "vax", '
+                    '"address_size": 4, "byte_order": "little"}, "roots": {}, "types": []}')
+    result = CliRunner().invoke(main, ["show", "a", "-i", str(path)])
+    assert result.exit_code == 1
+    assert result.output.strip() == f"Error: {path}: malformed snapshot: unknown arch 'vax' (known: aarch64, arm, " \
+                                    "i386, ppc64le, riscv64, s390x, x86_64)"

@@ -10,10 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Optional
 
-from ..abi import get_abi
 from ..errors import InputError
 from ..model import Build
-from .inference import infer_alignments
 
 ELF_MAGIC = b"\x7fELF"
 BTF_MAGICS = (b"\x9f\xeb", b"\xeb\x9f")
@@ -42,12 +40,12 @@ def sniff(path: str) -> str:
 def read_input(path: str, struct_names: Optional[Iterable[str]] = None,
                type_names: Optional[Iterable[str]] = None, arch: Optional[str] = None,
                progress: Optional[Callable[[int, int], None]] = None) -> Build:
-    """Read ``path`` (any supported kind) and infer what its debug info leaves out.
+    """Read ``path`` (any supported kind) as recorded: no inference, no retargeting.
 
     ``struct_names``/``type_names`` limit the work to what is named (None: all
-    structs).  ``arch`` re-lays the structs out for another target (see
-    :mod:`layoutcalc.retarget`); for a raw BTF blob, which names no machine,
-    it also says what the blob is.
+    structs).  ``arch`` matters only for a raw BTF blob, which names no
+    machine (default: this machine's).  :func:`layoutcalc.api.load` adds what
+    the debug info leaves out.
     """
     kind = sniff(path)
     structs = list(struct_names) if struct_names is not None else None
@@ -61,10 +59,6 @@ def read_input(path: str, struct_names: Optional[Iterable[str]] = None,
         from .snapshot import read_snapshot
         build = read_snapshot(path)
     build.origin = path
-    infer_alignments(build, get_abi(build.arch))
-    if arch is not None:
-        from ..retarget import retarget
-        build = retarget(build, get_abi(arch))
     return build
 
 

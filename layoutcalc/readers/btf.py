@@ -10,7 +10,7 @@ types that are needed, memoised by id (pointers break cycles).
 BTF carries no alignment and no pointer size.  The pointer size comes from
 ``arch`` when given, otherwise from ``long`` (as wide as a pointer on every
 Linux ABI); the alignments are inferred from the layout by
-:func:`layoutcalc.readers.inference.infer_alignments`.
+:func:`layoutcalc.inference.infer_alignments`.
 """
 
 from __future__ import annotations
@@ -417,7 +417,7 @@ def read_btf(data: bytes, name: str, struct_names: Optional[list[str]] = None,
                 build.base_types[type_name] = base
         elif kind in (_TYPEDEF, _ENUM, _ENUM64) and name_off:
             type_name = btf.string(name_off, type_id)
-            if wanted is None or type_name in wanted_types:
+            if wanted is None or type_name in wanted_types or f"enum {type_name}" in wanted_types:
                 _add_named(build, type_name, converter.convert(type_id))
     build.provenance = {
         "file": name, "format": "btf", "btf_version": btf.header.version,
@@ -428,7 +428,6 @@ def read_btf(data: bytes, name: str, struct_names: Optional[list[str]] = None,
         missing = sorted(wanted - set(build.structs) - set(build.unions))
         if missing:
             build.provenance["missing_structs"] = missing
-    _infer(build)
     return build
 
 
@@ -439,17 +438,3 @@ def _add_named(build: Build, type_name: str, converted: Type) -> None:
         build.enums.setdefault(type_name, converted)
 
 
-def _infer(build: Build) -> None:
-    from .inference import infer_alignments
-
-    infer_alignments(build, get_abi(build.arch))
-
-
-def read_btf_file(path: str, struct_names: Optional[list[str]] = None, arch: Optional[str] = None) -> Build:
-    """:func:`read_btf` on the contents of ``path`` (raw BTF or ELF)."""
-    try:
-        with open(path, "rb") as stream:
-            data = stream.read()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
-    return read_btf(data, path, struct_names, arch)

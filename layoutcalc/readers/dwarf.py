@@ -14,7 +14,8 @@ import struct as _struct
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, BinaryIO, Optional
 
-from elftools.common.exceptions import ELFError, ELFParseError
+from elftools.common.exceptions import DWARFError, ELFError, ELFParseError
+from elftools.construct import ConstructError
 from elftools.dwarf.compileunit import CompileUnit
 from elftools.dwarf.die import DIE
 from elftools.dwarf.dwarfinfo import DWARFInfo
@@ -49,6 +50,11 @@ _QUALIFIERS = {
 _AGGREGATES = ("DW_TAG_structure_type", "DW_TAG_union_type")
 
 ProgressCallback = Callable[[int, int], None]
+
+# What pyelftools raises on damaged or truncated debug sections (programming errors are left alone).
+# pyelftools also checks its input with assert statements (address size, string offsets section).
+_DAMAGED_DWARF = (ELFError, ELFParseError, DWARFError, ConstructError, _struct.error, ValueError, KeyError,
+                  IndexError, UnicodeDecodeError, EOFError, AssertionError, RecursionError, OverflowError)
 
 
 def _name(die: DIE) -> Optional[str]:
@@ -239,7 +245,7 @@ class DwarfFile:
                 self.elf = ELFFile(relocated_image(self._stream))
                 relocate = False
             self.dwarf: DWARFInfo = self.elf.get_dwarf_info(relocate_dwarf_sections=relocate)
-        except (ELFError, ELFParseError, _struct.error, ValueError, OSError) as exc:
+        except (*_DAMAGED_DWARF, OSError) as exc:
             self.close()
             raise InputError(f"{path}: cannot read ELF/DWARF ({exc}); is the file truncated?") from exc
         except InputError:
@@ -276,7 +282,7 @@ class DwarfFile:
     def iter_cus(self) -> Iterator[CompileUnit]:
         try:
             yield from self.dwarf.iter_CUs()
-        except (ELFError, ELFParseError, _struct.error, ValueError, KeyError, IndexError) as exc:
+        except _DAMAGED_DWARF as exc:
             raise InputError(f"{self.path}: corrupt or truncated DWARF ({exc})") from exc
 
     def build_id(self) -> Optional[str]:
@@ -326,9 +332,7 @@ def read_dwarf(path: str, struct_names: Optional[Iterable[str]] = None,
                     progress(index + 1, total)
                 if wanted_structs is not None and _all_found(build, wanted_structs, wanted_types):
                     break
-        except InputError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - pyelftools raises many types on damaged DWARF
+        except _DAMAGED_DWARF as exc:
             raise InputError(f"{path}: corrupt or truncated DWARF ({exc.__class__.__name__}: {exc})") from exc
         if first_cu is None:
             first_cu = next((cu for cu in dwarf_file.iter_cus() if _is_c_unit(cu)), None)
@@ -351,12 +355,12 @@ def _forget_dies(cu: CompileUnit) -> None:
 
 def _is_c_unit(cu: CompileUnit) -> bool:
     producer = cu.get_top_DIE().attributes.get("DW_AT_producer")
-    return producer is not None and not bytes(producer.value).startswith(b"GNU AS")
+    return producer is not None and isinstance(producer.value, bytes) and not producer.value.startswith(b"GNU AS")
 
 
 def _all_found(build: Build, structs: set[str], types: set[str]) -> bool:
     have = set(build.structs) | set(build.unions)
-    have_types = set(build.typedefs) | set(build.base_types)
+    have_types = set(build.typedefs) | set(build.base_types) | {f"enum {name}" for name in build.enums}
     return structs <= have and types <= have_types
 
 
@@ -382,6 +386,20 @@ def _scan_cu(cu: CompileUnit, converter: _Converter, build: Build,
                 typedef = converter.convert(die)
                 assert isinstance(typedef, TypedefType)
                 build.typedefs[name] = typedef
+        elif tag == "DW_TAG_enumeration_type" and wanted_types:
+            name = _name(die)
+            if name and f"enum {name}" in wanted_types and name not in build.enums \
+                    and "DW_AT_declaration" not in die.attributes:
+                enum = converter.convert(die)
+                assert isinstance(enum, EnumType)
+                build.enums[name] = enum
+        elif tag == "DW_TAG_enumeration_type" and wanted_types:
+            name = _name(die)
+            if name and f"enum {name}" in wanted_types and name not in build.enums \
+                    and "DW_AT_declaration" not in die.attributes:
+                enum = converter.convert(die)
+                assert isinstance(enum, EnumType)
+                build.enums[name] = enum
         elif tag == "DW_TAG_base_type":
             name = _name(die)
             if name and name not in build.base_types:

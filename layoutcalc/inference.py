@@ -18,14 +18,14 @@ compiler chose are the evidence:
 * tail padding beyond the alignment of the members means the struct itself
   carries an alignment attribute; chosen the same way from its size.
 
-Every reader calls :func:`infer_alignments` after loading, so the what-if
-engine sees the same model whatever the input format.
+:func:`layoutcalc.api.load` calls :func:`infer_alignments` after every
+reader, so the analyses see the same model whatever the input format.
 """
 
 from __future__ import annotations
 
-from ..abi import Abi, member_alignment, struct_alignment, type_alignment
-from ..model import ArrayType, Build, StructType, Type
+from .abi import Abi, member_alignment, struct_alignment, type_alignment
+from .model import ArrayType, Build, StructType, Type
 
 
 def _round_up(value: int, align: int) -> int:
