@@ -119,9 +119,8 @@ def report(inputs: Sequence[str] = (), scenario: str = "flat", options: Optional
     if live:
         build, live_options = _live_build(wanted, types, options)
         reports.append(build_report(build, loaded, live_options))
-    if inputs or not live:
-        for path in list(inputs) or [str(p) for p in bundled_snapshots()]:
-            reports.append(build_report(load(path, structs=wanted, types=types), loaded, options))
+    for path in list(inputs) or [str(p) for p in bundled_snapshots()]:
+        reports.append(build_report(load(path, structs=wanted, types=types), loaded, options))
     return reports, judge_claims(reports)
 
 

@@ -166,3 +166,29 @@ def test_slab_leftover_is_told_apart_from_alignment(tmp_path):
     assert (row.off.objs_per_slab, row.on.objs_per_slab) == (9, 9)
     assert row.delta_bytes_per_object == 0
     assert row.verdict == "absorbed by slab leftover (object +192 B)"
+
+
+@pytest.mark.live
+def test_report_live_adds_the_running_kernel():
+    import os
+    if not os.path.exists("/sys/kernel/btf/vmlinux") or not os.path.isdir("/sys/kernel/slab"):
+        pytest.skip("no /sys/kernel/btf/vmlinux or /sys/kernel/slab on this machine")
+    code, output = _run(["report", "--live", "--format", "json"])
+    assert code == 0, output
+    payload = json.loads(output)
+    running = [r for r in payload["rows"] if r["build"].startswith("running ")]
+    assert {r["struct"] for r in running} == {"task_struct", "signal_struct", "pid"}
+    assert len(payload["rows"]) == 15  # the running kernel and the four bundled builds
+    from layoutcalc import live
+    task = next(r for r in running if r["struct"] == "task_struct")
+    # the running kernel's own task_struct cache, as sysfs reports it
+    assert task["object_off"] == live.read_slab_cache("task_struct").slab_size
+
+
+def test_report_live_without_btf_warns_and_goes_on(monkeypatch):
+    from layoutcalc import live
+    monkeypatch.setattr(live.read_live_btf, "__defaults__", (None, "/nonexistent/btf", None))
+    result = CliRunner().invoke(main, ["report", "--live", "--format", "csv"])
+    assert result.exit_code == 0
+    assert "warning: " in result.stderr and "/nonexistent/btf" in result.stderr
+    assert len(result.stdout.strip().splitlines()) == 13  # header and the 12 bundled rows
