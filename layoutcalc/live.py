@@ -56,16 +56,22 @@ _INT_ATTRS = ("object_size", "slab_size", "objs_per_slab", "order", "align", "al
 _BOOL_ATTRS = ("destroy_by_rcu", "hwcache_align", "reclaim_account", "poison")
 
 
-def _read_text(path: str) -> str:
+def _read_raw(path: str, missing_hint: str, permission_hint: str = "") -> bytes:
+    """The bytes of a kernel interface file; every failure is a LiveSystemError naming ``path``."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as stream:
+        with open(path, "rb") as stream:
             return stream.read()
     except PermissionError:
-        raise LiveSystemError(f"{path}: permission denied (run as root to read the slab caches)") from None
+        raise LiveSystemError(f"{path}: permission denied{permission_hint}") from None
     except FileNotFoundError:
-        raise LiveSystemError(f"{path}: not found (not Linux, or the kernel lacks this interface)") from None
+        raise LiveSystemError(f"{path}: not found ({missing_hint})") from None
     except OSError as exc:
         raise LiveSystemError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def _read_text(path: str) -> str:
+    return _read_raw(path, "not Linux, or the kernel lacks this interface",
+                     " (run as root to read the slab caches)").decode("utf-8", "replace")
 
 
 class LiveCache(NamedTuple):
@@ -408,15 +414,7 @@ def read_live_btf(struct_names: Optional[list[str]] = None, path: str = LIVE_BTF
 
 
 def _read_bytes(path: str) -> bytes:
-    try:
-        with open(path, "rb") as stream:
-            return stream.read()
-    except PermissionError:
-        raise LiveSystemError(f"{path}: permission denied") from None
-    except FileNotFoundError:
-        raise LiveSystemError(f"{path}: not found (kernel built without CONFIG_DEBUG_INFO_BTF?)") from None
-    except OSError as exc:
-        raise LiveSystemError(f"{path}: cannot read ({exc.strerror})") from None
+    return _read_raw(path, "kernel built without CONFIG_DEBUG_INFO_BTF?")
 
 
 class LivePrediction(NamedTuple):

@@ -393,13 +393,6 @@ def _scan_cu(cu: CompileUnit, converter: _Converter, build: Build,
                 enum = converter.convert(die)
                 assert isinstance(enum, EnumType)
                 build.enums[name] = enum
-        elif tag == "DW_TAG_enumeration_type" and wanted_types:
-            name = _name(die)
-            if name and f"enum {name}" in wanted_types and name not in build.enums \
-                    and "DW_AT_declaration" not in die.attributes:
-                enum = converter.convert(die)
-                assert isinstance(enum, EnumType)
-                build.enums[name] = enum
         elif tag == "DW_TAG_base_type":
             name = _name(die)
             if name and name not in build.base_types:
