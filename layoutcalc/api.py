@@ -168,8 +168,11 @@ def _whatif_patch(path: str, patch: str, defines: dict[str, bool], placement: st
     try:
         with open(patch, encoding="utf-8") as stream:
             text = stream.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{patch}: cannot read patch ({exc})") from None
+    except OSError as exc:
+        raise ScenarioError(f"{patch}: cannot read patch ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{patch}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})") \
+            from None
     additions = parse_patch(text, patch, defines)
     if not additions:
         undefined = sorted(patch_symbols(text) - set(defines))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from .abi import get_abi
-from .errors import LiveSystemError
+from .errors import LiveSystemError, NotFoundError
 from .model import Build
 from .scenario import Scenario, apply_scenario
 from .slab import (
@@ -64,6 +64,9 @@ def static_view(build: Build, scenario: Optional[Scenario], cpus: int = 2, xstat
     """Geometry of the build's task_struct, signal_cache and pid caches, without a running kernel."""
     abi = get_abi(build.arch)
     specs = cache_specs_for_build(build, abi, xstate_size)
+    if not specs:
+        raise NotFoundError(f"{build.origin or build.name}: none of task_struct, signal_struct, pid "
+                            "(the structs whose caches layoutcalc models)")
     extra = {"variant": slub_order_variant(build)} if allocator == "slub" else {}
     caches = [CacheView(spec, geometry(spec, allocator, cpus, abi.page_size, abi.cacheline_size, **extra), None, (),
                         _effects(build, scenario, spec, cpus, abi.page_size, abi.cacheline_size))

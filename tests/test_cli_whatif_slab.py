@@ -199,3 +199,21 @@ def test_arch_override_on_real_amd64_pid_matches_real_i386_build():
     real = api.load(snapshots["debian-6.1.0-50-686-pae.snapshot.json"]).get_struct("pid")
     assert retargeted.size_bytes == real.size_bytes == 52
     assert [(m.name, m.bit_offset) for m in retargeted.members] == [(m.name, m.bit_offset) for m in real.members]
+
+
+def test_slab_on_input_without_the_modelled_structs(tmp_path):
+    obj = compile_c("struct other { int a; };\nstruct other o;\n", tmp_path, "other", "gcc-m64", ("-gdwarf-4",))
+    code, output = _run(["slab", "-i", str(obj)])
+    assert code == 1
+    assert output.strip() == f"Error: {obj}: none of task_struct, signal_struct, pid " \
+                             "(the structs whose caches layoutcalc models)"
+
+
+def test_patch_that_is_not_text_or_missing(tmp_path):
+    binary = tmp_path / "bin.patch"
+    binary.write_bytes(b"\xff\xfe--- a\n")
+    code, output = _run(["whatif", "--patch", str(binary)])
+    assert (code, output.strip()) == (1, f"Error: {binary}: not UTF-8 text (byte 0xff at offset 0)")
+    code, output = _run(["whatif", "--patch", str(tmp_path / "absent.patch")])
+    assert (code, output.strip()) == (1, f"Error: {tmp_path / 'absent.patch'}: cannot read patch "
+                                         "(No such file or directory)")
