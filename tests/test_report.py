@@ -152,6 +152,14 @@ def test_report_on_compiled_fixture_predicts_the_on_object(tmp_path):
         assert rows[name]["size_on"] == real_on.get_struct(name).size_bytes, name
     # the 2.6.22-shaped fixture (pid_chain, no upid) is sized with SLAB, as that kernel was
     assert rows["pid"]["allocator"] == "slab"
+    # Hierarchical design applied by its scenario: pid loses nr and pid_chain, gains level and
+    # numbers[1] (upid: 32 B): 88 B at level 0, 120 B at level 1; 2.6.24 creates the pid caches with
+    # SLAB_HWCACHE_ALIGN, so both round to 128 B: (4096 - 48) / (128 + 4) = 30 per page, 136.5 B,
+    # against 59 per page (69.4 B) for today's 64-byte pid: +67.1 B at both levels.
+    (summary,) = json.loads(output)["builds"]
+    assert summary["hierarchical_source"] == "scenario"
+    assert summary["hierarchical_bytes_level0"] == pytest.approx(4096 / 30 - 4096 / 59, abs=0.01)
+    assert summary["hierarchical_bytes_level1"] == pytest.approx(4096 / 30 - 4096 / 59, abs=0.01)
 
 
 def test_slab_leftover_is_told_apart_from_alignment(tmp_path):
