@@ -36,8 +36,6 @@ class Type:
 def _join(base: str, declarator: str) -> str:
     if not declarator:
         return base
-    if declarator.startswith("["):
-        return base + declarator
     if declarator.startswith("*"):
         return f"{base} {declarator}" if not base.endswith("*") else base + declarator
     return f"{base} {declarator}"
