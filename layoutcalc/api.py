@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 from .abi import Abi, get_abi, struct_alignment
-from .layout import DEFAULT_CACHELINE, LayoutStats, layout_stats
+from .analysis.layout import DEFAULT_CACHELINE, LayoutStats, layout_stats
 from .model import Build, StructType
 from .readers import read_input
 
 if TYPE_CHECKING:
-    from .report import BuildReport, Claim, ReportOptions
-    from .scenario import ScenarioResult
-    from .slabview import SlabView
+    from .analysis.report import BuildReport, Claim, ReportOptions
+    from .changes.scenario import ScenarioResult
+    from .slab.view import SlabView
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
@@ -33,8 +33,8 @@ def load(path: str, structs: Optional[Iterable[str]] = None, types: Optional[Ite
     """Read any supported input (DWARF ELF, BTF, snapshot) into a Build ready for analysis.
 
     Packing and alignments the debug info does not record are inferred
-    (:mod:`layoutcalc.inference`); ``arch`` re-lays the structs out for another
-    target (:mod:`layoutcalc.retarget`; for a raw BTF blob it says what the blob is).
+    (:mod:`layoutcalc.analysis.inference`); ``arch`` re-lays the structs out for another
+    target (:mod:`layoutcalc.analysis.retarget`; for a raw BTF blob it says what the blob is).
     """
     build = read_input(str(path), structs, types, arch, progress)
     return prepare(build, arch)
@@ -42,10 +42,10 @@ def load(path: str, structs: Optional[Iterable[str]] = None, types: Optional[Ite
 
 def prepare(build: Build, arch: Optional[str] = None) -> Build:
     """Infer what ``build``'s debug info leaves out, then retarget it to ``arch`` if given."""
-    from .inference import infer_alignments
+    from .analysis.inference import infer_alignments
     infer_alignments(build, get_abi(build.arch))
     if arch is not None:
-        from .retarget import retarget
+        from .analysis.retarget import retarget
         build = retarget(build, get_abi(arch))
     return build
 
@@ -59,7 +59,7 @@ SNAPSHOT_TYPES = ("pid_t", "int", "unsigned int", "long int", "long unsigned int
 def snapshot(path: str, out: str, structs: Sequence[str] = (), types: Sequence[str] = (),
              provenance: Optional[dict[str, object]] = None) -> Build:
     """Extract what layout/what-if/slab need from ``path`` into the snapshot file ``out``."""
-    from .snapshot import write_snapshot
+    from .readers.snapshot import write_snapshot
     wanted = list(structs) or list(SNAPSHOT_STRUCTS)
     build = load(path, structs=wanted, types=list(types) or list(SNAPSHOT_TYPES))
     missing = [name for name in wanted if not build.has_struct(name) and name in structs]
@@ -109,8 +109,8 @@ def report(inputs: Sequence[str] = (), scenario: str = "flat", options: Optional
     With ``live`` the running kernel (its BTF, CPU count and xstate size) is
     reported too, first; raises LiveSystemError when it cannot be read.
     """
-    from .report import ReportOptions, build_report, judge_claims
-    from .scenario import load_scenario, scenario_needs
+    from .analysis.report import ReportOptions, build_report, judge_claims
+    from .changes.scenario import load_scenario, scenario_needs
     options = options or ReportOptions()
     loaded = load_scenario(scenario)
     structs, types = scenario_needs(loaded)
@@ -130,7 +130,7 @@ def _live_build(structs: Sequence[str], types: Sequence[str],
     import dataclasses
     import os
 
-    from . import live
+    from .slab import live
     build = live.read_live_btf(list(structs) + list(live.SLAB_STRUCTS), type_names=types)
     build.name = f"running {os.uname().release}"
     cpus = live.read_cpus()
@@ -148,11 +148,11 @@ def whatif(path: str, scenario: Optional[str] = None, patch: Optional[str] = Non
 
     ``defines`` are ``SYMBOL=y|n`` items; ``arch`` overrides the target the input declares.
     """
-    from .patch import parse_defines
+    from .changes.patch import parse_defines
     defined = parse_defines(defines)
     if patch is not None:
         return _whatif_patch(path, patch, defined, placement, arch)
-    from .scenario import apply_scenario, load_scenario, scenario_needs
+    from .changes.scenario import apply_scenario, load_scenario, scenario_needs
     loaded = load_scenario(scenario or "flat")
     structs, types = scenario_needs(loaded)
     build = load(path, structs=structs, types=types, arch=arch)
@@ -161,10 +161,10 @@ def whatif(path: str, scenario: Optional[str] = None, patch: Optional[str] = Non
 
 def _whatif_patch(path: str, patch: str, defines: dict[str, bool], placement: str,
                   arch: Optional[str]) -> list["ScenarioResult"]:
+    from .analysis.whatif import add_fields
+    from .changes.patch import parse_patch, patch_fields, patch_needs, patch_symbols
+    from .changes.scenario import ScenarioResult
     from .errors import ScenarioError
-    from .patch import parse_patch, patch_fields, patch_needs, patch_symbols
-    from .scenario import ScenarioResult
-    from .whatif import add_fields
     try:
         with open(patch, encoding="utf-8") as stream:
             text = stream.read()
@@ -200,9 +200,9 @@ def slab(inputs: Sequence[str] = (), live: bool = False, cpus: int = 2, allocato
     Returns the views and, when ``live`` could not read the running kernel, the reason (the
     static views of the inputs are returned instead).
     """
-    from .scenario import load_scenario, scenario_needs
-    from .slab import SLAB_STRUCTS
-    from .slabview import static_view, try_live_view
+    from .changes.scenario import load_scenario, scenario_needs
+    from .slab.geometry import SLAB_STRUCTS
+    from .slab.view import static_view, try_live_view
     loaded = load_scenario(scenario) if scenario else None
     structs, types = scenario_needs(loaded) if loaded else ([], [])
     wanted = sorted(set(structs) | set(SLAB_STRUCTS))

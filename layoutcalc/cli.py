@@ -7,8 +7,9 @@ from typing import Any, Optional
 
 import click
 
-from . import api, render
+from . import api
 from .errors import LayoutcalcError
+from .render import structs as render
 
 FORMATS_SHOW = click.Choice(["text", "json"])
 
@@ -140,9 +141,9 @@ def snapshot(input_path: str, output: str, structs: tuple[str, ...], package: Op
 def report(inputs: tuple[str, ...], live: bool, scenario: str, processes: int, child_fraction: float, cpus: int,
            xstate_size: int, placement: str, fmt: str) -> None:
     """The verdict on the seed's claims: what the scenario's fields cost per object and per process."""
-    from . import render_report
+    from .analysis.report import ReportOptions
     from .errors import LiveSystemError
-    from .report import ReportOptions
+    from .render import report as render_report
     options = ReportOptions(processes=processes, child_fraction=child_fraction, cpus=cpus,
                             xstate_size=xstate_size, placement=placement)
     try:
@@ -177,7 +178,7 @@ def whatif(input_path: Optional[str], scenario: Optional[str], patch_path: Optio
            defines: tuple[str, ...], placement: str, arch: Optional[str], level: int, full: bool,
            fmt: str) -> None:
     """Re-lay-out structs with a scenario's or a patch's fields added, as the compiler would."""
-    from . import render_whatif
+    from .render import whatif as render_whatif
     if scenario and patch_path:
         raise click.UsageError("give --scenario or --patch, not both")
     path = _default_input(input_path)
@@ -208,7 +209,7 @@ def whatif(input_path: Optional[str], scenario: Optional[str], patch_path: Optio
 def slab(inputs: tuple[str, ...], live: bool, cpus: int, allocator: str, xstate_size: int, scenario: str,
          fmt: str) -> None:
     """Slab geometry of the task_struct, signal_cache and pid caches (predicted, and live with --live)."""
-    from . import render_slab
+    from .render import slab as render_slab
     views, warning = api.slab(inputs, live, cpus, allocator, xstate_size, None if scenario == "none" else scenario)
     if warning:
         click.echo(f"warning: {warning}", err=True)

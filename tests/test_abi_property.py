@@ -40,10 +40,10 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from layoutcalc.abi import get_abi
+from layoutcalc.analysis.inference import infer_alignments
+from layoutcalc.analysis.whatif import FieldSpec, add_fields, check_layout_matches, layout_alignment, relayout
 from layoutcalc.model import Build, Member, StructType
 from layoutcalc.readers.dwarf import read_dwarf
-from layoutcalc.inference import infer_alignments
-from layoutcalc.whatif import FieldSpec, add_fields, check_layout_matches, layout_alignment, relayout
 
 COMPILERS: dict[str, list[str]] = {
     "x86_64": ["gcc", "-m64"],

@@ -5,11 +5,10 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from cc import compile_c
 from click.testing import CliRunner
 
 from layoutcalc.cli import main
-
-from cc import compile_c
 
 SOURCE = "struct s { char a; long b; };\nstruct s instance;\n"
 

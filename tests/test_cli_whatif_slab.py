@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from cc import compile_c
 from click.testing import CliRunner
 
 from layoutcalc import api
+from layoutcalc.analysis.layout import layout_stats
 from layoutcalc.cli import main
-from layoutcalc.layout import layout_stats
-
-from cc import compile_c
 
 
 def _run(args):
@@ -149,7 +148,7 @@ def test_slab_static_json_shape():
 
 
 def test_slab_live_without_sysfs_falls_back(monkeypatch):
-    from layoutcalc import live
+    from layoutcalc.slab import live
     monkeypatch.setattr(live, "LIVE_BTF", "/nonexistent/btf/vmlinux")
     monkeypatch.setattr(live.read_live_btf, "__defaults__", (None, "/nonexistent/btf/vmlinux", None))
     result = CliRunner().invoke(main, ["slab", "--live"])

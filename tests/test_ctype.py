@@ -8,7 +8,7 @@ import pytest
 from test_scenario import build_2622
 
 from layoutcalc.abi import get_abi
-from layoutcalc.ctype import declaration_needs, parse_declaration, resolve_type
+from layoutcalc.changes.ctype import declaration_needs, parse_declaration, resolve_type
 from layoutcalc.errors import NotFoundError, ScenarioError
 from layoutcalc.model import Build, EnumType
 

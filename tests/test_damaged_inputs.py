@@ -6,12 +6,11 @@ import io
 import random
 
 import pytest
+from cc import compile_c
 from click.testing import CliRunner
 from elftools.elf.elffile import ELFFile
 
 from layoutcalc.cli import main
-
-from cc import compile_c
 
 SOURCE = """
 typedef int pid_t;

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from layoutcalc.errors import LiveSystemError
-from layoutcalc.live import (
+from layoutcalc.slab.live import (
     LIVE_BTF,
     SYSFS_SLAB,
     LivePrediction,

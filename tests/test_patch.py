@@ -8,9 +8,9 @@ import pytest
 from test_scenario import build_2622
 
 from layoutcalc.abi import get_abi
-from layoutcalc.ctype import parse_declaration, resolve_type
-from layoutcalc.errors import NotFoundError, ScenarioError
-from layoutcalc.patch import (
+from layoutcalc.analysis.whatif import add_fields
+from layoutcalc.changes.ctype import parse_declaration, resolve_type
+from layoutcalc.changes.patch import (
     evaluate_condition,
     parse_defines,
     parse_patch,
@@ -18,7 +18,7 @@ from layoutcalc.patch import (
     patch_needs,
     patch_symbols,
 )
-from layoutcalc.whatif import add_fields
+from layoutcalc.errors import NotFoundError, ScenarioError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SEED = (FIXTURES / "flat_pid.patch").read_text()

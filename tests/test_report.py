@@ -8,14 +8,13 @@ import json
 from pathlib import Path
 
 import pytest
+from cc import compile_c
 from click.testing import CliRunner
 
 from layoutcalc import api
+from layoutcalc.analysis.report import ROW_COLUMNS, ReportOptions
 from layoutcalc.cli import main
-from layoutcalc.report import ROW_COLUMNS, ReportOptions
-from layoutcalc.slab import calculate_alignment, calculate_order, calculate_sizes, order_objects
-
-from cc import compile_c
+from layoutcalc.slab.geometry import calculate_alignment, calculate_order, calculate_sizes, order_objects
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -187,14 +186,14 @@ def test_report_live_adds_the_running_kernel():
     running = [r for r in payload["rows"] if r["build"].startswith("running ")]
     assert {r["struct"] for r in running} == {"task_struct", "signal_struct", "pid"}
     assert len(payload["rows"]) == 15  # the running kernel and the four bundled builds
-    from layoutcalc import live
+    from layoutcalc.slab import live
     task = next(r for r in running if r["struct"] == "task_struct")
     # the running kernel's own task_struct cache, as sysfs reports it
     assert task["object_off"] == live.read_slab_cache("task_struct").slab_size
 
 
 def test_report_live_without_btf_warns_and_goes_on(monkeypatch):
-    from layoutcalc import live
+    from layoutcalc.slab import live
     monkeypatch.setattr(live.read_live_btf, "__defaults__", (None, "/nonexistent/btf", None))
     result = CliRunner().invoke(main, ["report", "--live", "--format", "csv"])
     assert result.exit_code == 0

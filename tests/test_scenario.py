@@ -11,6 +11,14 @@ from pathlib import Path
 import pytest
 
 from layoutcalc.abi import get_abi
+from layoutcalc.changes.scenario import (
+    apply_scenario,
+    list_scenarios,
+    load_scenario,
+    parse_scenario,
+    scenario_fields,
+    scenario_needs,
+)
 from layoutcalc.errors import ScenarioError
 from layoutcalc.model import (
     ArrayType,
@@ -21,14 +29,6 @@ from layoutcalc.model import (
     PointerType,
     StructType,
     TypedefType,
-)
-from layoutcalc.scenario import (
-    apply_scenario,
-    list_scenarios,
-    load_scenario,
-    parse_scenario,
-    scenario_fields,
-    scenario_needs,
 )
 
 ABI = get_abi("x86_64")

@@ -22,11 +22,11 @@ import pytest
 from cc import TARGETS, compile_c, have
 
 from layoutcalc.abi import get_abi
-from layoutcalc.model import Build, StructType
-from layoutcalc.patch import parse_patch, patch_fields
+from layoutcalc.analysis.whatif import add_fields
 from layoutcalc.api import load as read_input
-from layoutcalc.scenario import apply_scenario, load_scenario
-from layoutcalc.whatif import add_fields
+from layoutcalc.changes.patch import parse_patch, patch_fields
+from layoutcalc.changes.scenario import apply_scenario, load_scenario
+from layoutcalc.model import Build, StructType
 
 FIXTURES = Path(__file__).parent / "fixtures"
 STRUCTS = ["pid", "signal_struct", "task_struct", "hlist_node"]

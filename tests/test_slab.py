@@ -16,7 +16,7 @@ import pytest
 from layoutcalc.abi import get_abi
 from layoutcalc.errors import ScenarioError
 from layoutcalc.model import ArrayType, BaseType, Build, Member, PointerType, StructType, VoidType
-from layoutcalc.slab import (
+from layoutcalc.slab.geometry import (
     CacheSpec,
     MergeCandidate,
     cache_specs_for_build,

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from cc import compile_c
 from click.testing import CliRunner
 
 from layoutcalc import api
 from layoutcalc.cli import main
-
-from cc import compile_c
 
 SOURCE = """
 typedef int pid_t;

@@ -11,9 +11,9 @@ from typing import Optional
 import pytest
 
 from layoutcalc.abi import get_abi
+from layoutcalc.analysis.whatif import FieldSpec, add_fields, check_layout_matches, layout_alignment, relayout
 from layoutcalc.errors import NotFoundError
 from layoutcalc.model import ArrayType, BaseType, Member, StructType, Type
-from layoutcalc.whatif import FieldSpec, add_fields, check_layout_matches, layout_alignment, relayout
 
 CHAR = BaseType("char", 1)
 SHORT = BaseType("short", 2)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Optional
 
-from .abi import struct_alignment
-from .layout import layout_stats, member_byte_size
-from .model import Member, StructType
-from .render import struct_dict
-from .scenario import ScenarioResult
+from ..abi import struct_alignment
+from ..analysis.layout import layout_stats, member_byte_size
+from ..changes.scenario import ScenarioResult
+from ..model import Member, StructType
+from .structs import struct_dict
 
 _COLUMN = 52
 

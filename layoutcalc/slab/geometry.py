@@ -25,9 +25,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Optional
 
-from .abi import Abi, struct_alignment
-from .errors import ScenarioError
-from .model import ArrayType, Build, StructType
+from ..abi import Abi, struct_alignment
+from ..errors import ScenarioError
+from ..model import ArrayType, Build, StructType
 
 SLUB_MAX_ORDER = 3  # PAGE_ALLOC_COSTLY_ORDER
 MAX_OBJS_PER_PAGE = 32767

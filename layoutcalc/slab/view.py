@@ -10,12 +10,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Optional
 
-from .abi import get_abi
-from .errors import LiveSystemError, NotFoundError
-from .model import Build
-from .scenario import Scenario, apply_scenario
-from .slab import (
-    CacheSpec, SlabEffect, SlabGeometry, cache_specs_for_build, geometry, slab_effect, slub_order_variant,
+from ..abi import get_abi
+from ..changes.scenario import Scenario, apply_scenario
+from ..errors import LiveSystemError, NotFoundError
+from ..model import Build
+from .geometry import (
+    CacheSpec,
+    SlabEffect,
+    SlabGeometry,
+    cache_specs_for_build,
+    geometry,
+    slab_effect,
+    slub_order_variant,
 )
 
 
@@ -96,7 +102,7 @@ def live_view(scenario: Optional[Scenario]) -> SlabView:
 def _scenario_needs(scenario: Optional[Scenario]) -> tuple[list[str], list[str]]:
     if scenario is None:
         return [], []
-    from .scenario import scenario_needs
+    from ..changes.scenario import scenario_needs
     return scenario_needs(scenario)
 
 

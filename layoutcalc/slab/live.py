@@ -31,10 +31,10 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple, Optional
 
-from .abi import get_abi
-from .errors import LiveSystemError
-from .model import Build
-from .slab import (
+from ..abi import get_abi
+from ..errors import LiveSystemError
+from ..model import Build
+from .geometry import (
     SLAB_STRUCTS,
     CacheSpec,
     MergeCandidate,
@@ -402,9 +402,8 @@ def read_xstate(kmsg: str = DEV_KMSG, cpuinfo: str = PROC_CPUINFO, root: str = S
 def read_live_btf(struct_names: Optional[list[str]] = None, path: str = LIVE_BTF,
                   type_names: Optional[Iterable[str]] = None) -> Build:
     """The running kernel's BTF as a Build (for the host's architecture)."""
-    from .readers.btf import read_btf
-
-    from .inference import infer_alignments
+    from ..analysis.inference import infer_alignments
+    from ..readers.btf import read_btf
 
     data = _read_bytes(path)
     build = read_btf(data, path, struct_names, type_names=type_names)

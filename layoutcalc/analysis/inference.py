@@ -24,8 +24,8 @@ reader, so the analyses see the same model whatever the input format.
 
 from __future__ import annotations
 
-from .abi import Abi, member_alignment, struct_alignment, type_alignment
-from .model import ArrayType, Build, StructType, Type
+from ..abi import Abi, member_alignment, struct_alignment, type_alignment
+from ..model import ArrayType, Build, StructType, Type
 
 
 def _round_up(value: int, align: int) -> int:

@@ -11,8 +11,8 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any, Optional
 
-from .layout import LayoutStats, member_byte_size
-from .model import ArrayType, Member, StructType
+from ..analysis.layout import LayoutStats, member_byte_size
+from ..model import ArrayType, Member, StructType
 
 _TYPE_WIDTH = 26
 _NAME_WIDTH = 21
@@ -86,7 +86,7 @@ def _is_inline_aggregate(member: Member) -> bool:
 
 def _render_members(struct: StructType, stats: Optional[LayoutStats], indent: str, base: int,
                     cacheline: int, state: dict[str, int], lines: list[str]) -> None:
-    from .layout import layout_stats  # local: only nested anonymous aggregates need it
+    from ..analysis.layout import layout_stats  # local: only nested anonymous aggregates need it
     if stats is not None and stats.pre_hole:
         lines.append(f"\n{indent}/* XXX {_plural(stats.pre_hole, 'byte')} hole, try to pack */\n")
     for index, member in enumerate(struct.members):

@@ -33,9 +33,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional
 
-from .abi import Abi, type_alignment
-from .errors import NotFoundError
-from .model import ArrayType, Member, QualifiedType, StructType, Type, TypedefType
+from ..abi import Abi, type_alignment
+from ..errors import NotFoundError
+from ..model import ArrayType, Member, QualifiedType, StructType, Type, TypedefType
 
 PLACEMENTS = ("as-patched", "best-fit", "append")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .render import rows_csv
-from .report import EXTRA_COLUMNS, ROW_COLUMNS, BuildReport, Claim, ReportOptions
+from ..analysis.report import EXTRA_COLUMNS, ROW_COLUMNS, BuildReport, Claim, ReportOptions
+from .structs import rows_csv
 
 
 def report_payload(reports: Sequence[BuildReport], claims: Sequence[Claim],

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .layout import LayoutStats, member_byte_size
-from .model import StructType
+from ..analysis.layout import LayoutStats, member_byte_size
+from ..model import StructType
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .report import BuildReport
+    from ..analysis.report import BuildReport
 
 
 def layout_frame(struct: StructType, stats: LayoutStats) -> "pd.DataFrame":

@@ -24,9 +24,9 @@ from typing import NamedTuple
 
 from pycparser import c_ast, c_generator, c_parser
 
-from .abi import Abi
-from .errors import NotFoundError, ScenarioError
-from .model import (
+from ..abi import Abi
+from ..errors import NotFoundError, ScenarioError
+from ..model import (
     ArrayType,
     BaseType,
     Build,

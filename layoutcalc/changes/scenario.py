@@ -22,7 +22,7 @@ the package, like the bundled snapshots, and load by name, e.g. ``flat``)::
                                     # pid-namespace level; a task at level L gets L more
 
 Field declarations are C, resolved against the build with
-:mod:`layoutcalc.ctype`.  An anchor may name a member inside an anonymous
+:mod:`layoutcalc.changes.ctype`.  An anchor may name a member inside an anonymous
 union; it resolves to the top-level member that contains it.  Errors name the
 file and line.
 """
@@ -37,10 +37,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .abi import Abi
+from ..abi import Abi
+from ..analysis.whatif import FieldSpec, WhatIfResult, add_fields, relayout
+from ..errors import LayoutcalcError, ScenarioError
+from ..model import ArrayType, Build, StructType
 from .ctype import declaration_needs, find_member_index
-from .errors import LayoutcalcError, ScenarioError
-from .model import ArrayType, Build, StructType
 from .patch import (
     StructFields,
     chain_fields,
@@ -49,14 +50,13 @@ from .patch import (
     evaluate_condition,
     get_struct,
 )
-from .whatif import FieldSpec, WhatIfResult, add_fields, relayout
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python < 3.11 only
     import tomli as tomllib
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "data" / "scenarios"
+SCENARIO_DIR = Path(__file__).resolve().parent.parent.parent / "data" / "scenarios"
 
 
 @dataclass(frozen=True)

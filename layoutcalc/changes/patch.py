@@ -33,11 +33,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from .abi import Abi
+from ..abi import Abi
+from ..analysis.whatif import FieldSpec
+from ..errors import LayoutcalcError, ScenarioError
+from ..model import ArrayType, Build, Member, StructType, Type
 from .ctype import declaration_needs, declared_names, find_member_index, parse_declaration
-from .errors import LayoutcalcError, ScenarioError
-from .model import ArrayType, Build, Member, StructType, Type
-from .whatif import FieldSpec
 
 
 class PatchAddition(NamedTuple):
@@ -59,7 +59,7 @@ class PatchAddition(NamedTuple):
 
 
 class StructFields(NamedTuple):
-    """The fields to add to one struct, ready for :func:`layoutcalc.whatif.add_fields`."""
+    """The fields to add to one struct, ready for :func:`layoutcalc.analysis.whatif.add_fields`."""
 
     struct_name: str
     anchor: str | None
@@ -187,7 +187,7 @@ def check_flexible_arrays(struct: StructType, fields: list[FieldSpec], sources: 
     """Refuse chained ``fields`` that would leave a flexible array member (``x[]``) before another member.
 
     ``sources[i]`` is ``(FILE:LINE, declaration text)`` of ``fields[i]``.  The
-    order checked is the one :func:`layoutcalc.whatif.add_fields` gives
+    order checked is the one :func:`layoutcalc.analysis.whatif.add_fields` gives
     "as-patched"; a flexible array the build already ends ``struct`` with
     counts too.  Raises :class:`ScenarioError` at the declaration to blame.
     """
@@ -218,7 +218,7 @@ def _is_flexible(member_type: Type, bit_size: int | None) -> bool:
 def _as_patched_order(struct: StructType, fields: list[FieldSpec]) -> list[Member | int]:
     """The members of ``struct`` with the indexes of ``fields`` where "as-patched" placement puts them.
 
-    Mirrors :func:`layoutcalc.whatif.add_fields`: "the end" is before a trailing
+    Mirrors :func:`layoutcalc.analysis.whatif.add_fields`: "the end" is before a trailing
     ``x[]`` or ``x[0]``, and fields after the same anchor follow each other.
     """
     order: list[Member | int] = list(struct.members)

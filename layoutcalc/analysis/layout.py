@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .model import ArrayType, Member, StructType
+from ..model import ArrayType, Member, StructType
 
 DEFAULT_CACHELINE = 64
 

@@ -14,10 +14,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Optional
 
-from .abi import Abi, get_abi
-from .model import ArrayType, Build, PointerType, StructType, Type
-from .scenario import Scenario, ScenarioResult, apply_scenario
-from .slab import CacheSpec, SlabGeometry, cache_specs_for_build, geometry, slub_order_variant
+from ..abi import Abi, get_abi
+from ..changes.scenario import Scenario, ScenarioResult, apply_scenario
+from ..model import ArrayType, Build, PointerType, StructType, Type
+from ..slab.geometry import CacheSpec, SlabGeometry, cache_specs_for_build, geometry, slub_order_variant
 
 DEFAULT_PROCESSES = 10_000
 DEFAULT_CHILD_FRACTION = 0.1
@@ -211,7 +211,7 @@ def _hierarchical(build: Build, abi: Abi, allocator: str, options: ReportOptions
                       if s.struct_name == "pid"][0] for level in (0, 1)]
         g0, g1 = (_geometry(spec, allocator, abi, options, variant) for spec in per_level)
         return Hierarchical(0.0, g1.bytes_per_object - g0.bytes_per_object, "build")
-    from .scenario import load_scenario
+    from ..changes.scenario import load_scenario
     spec = [s for s in cache_specs_for_build(build, abi, options.xstate_size) if s.struct_name == "pid"][0]
     base = _geometry(spec, allocator, abi, options, variant).bytes_per_object
     extra = []

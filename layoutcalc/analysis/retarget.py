@@ -21,9 +21,18 @@ from __future__ import annotations
 
 import dataclasses
 
-from .abi import Abi
-from .model import (
-    ArrayType, BaseType, Build, EnumType, FunctionType, PointerType, QualifiedType, StructType, Type, TypedefType,
+from ..abi import Abi
+from ..model import (
+    ArrayType,
+    BaseType,
+    Build,
+    EnumType,
+    FunctionType,
+    PointerType,
+    QualifiedType,
+    StructType,
+    Type,
+    TypedefType,
 )
 from .whatif import FieldSpec, add_fields
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from .report import BuildReport
+    from ..analysis.report import BuildReport
 
 
 def bytes_per_object_figure(reports: Sequence["BuildReport"]) -> "Figure":

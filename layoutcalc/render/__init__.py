@@ -1,0 +1,1 @@
+"""Presentation: pahole-style text, JSON, CSV, markdown; DataFrames and figures (imported lazily)."""
