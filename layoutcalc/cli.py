@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import signal
 import sys
 from typing import Any, Optional
 
@@ -14,20 +16,66 @@ from .render import structs as render
 FORMATS_SHOW = click.Choice(["text", "json"])
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised as an exception so that pending safe writes remove their temporary files."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated()
+
+
+def one_line(text: str) -> str:
+    """``text`` with newlines and other control characters escaped, so an error stays one line."""
+    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+                   for ch in text)
+
+
 class _Group(click.Group):
-    """Turns LayoutcalcError into one line on stderr and exit status 1."""
+    """The one error boundary: every failure is one line ``Error: ...`` on stderr and exit status 1.
+
+    LayoutcalcError is the user's problem and says what is wrong; anything else is our bug and says
+    so (``--traceback`` shows it in full).  Click's own usage errors keep their exit status 2.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
         try:
             return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
         except LayoutcalcError as exc:
-            if ctx.obj and ctx.obj.get("traceback"):
-                raise
-            click.echo(f"Error: {exc}", err=True)
-            sys.exit(1)
+            self._fail(ctx, one_line(str(exc)), 1)
         except KeyboardInterrupt:
-            click.echo("Error: interrupted", err=True)
-            sys.exit(130)
+            self._fail(ctx, "interrupted", 130)
+        except _Terminated:
+            self._fail(ctx, "terminated", 143)
+        except BrokenPipeError:
+            sys.stderr.close()
+            sys.exit(1)
+        except Exception as exc:  # the boundary: an internal bug, still one line unless --traceback
+            self._fail(ctx, f"internal error, please report it ({exc.__class__.__name__}: {one_line(str(exc))}); "
+                            "run with --traceback for details", 1)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+    @staticmethod
+    def _fail(ctx: click.Context, message: str, status: int) -> None:
+        if ctx.obj and ctx.obj.get("traceback"):
+            raise
+        click.echo(f"Error: {message}", err=True)
+        sys.exit(status)
+
+
+class FiniteFloatRange(click.FloatRange):
+    """A FloatRange that also refuses nan and infinities (nan passes every comparison check)."""
+
+    name = "finite float range"
+
+    def convert(self, value: Any, param: Optional[click.Parameter], ctx: Optional[click.Context]) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
 
 
 @click.group(cls=_Group)
@@ -129,7 +177,7 @@ def snapshot(input_path: str, output: str, structs: tuple[str, ...], package: Op
               help="Bundled scenario name or a scenario file.")
 @click.option("--processes", type=click.IntRange(1), default=10_000, show_default=True,
               help="How many processes the per-process cost is multiplied by.")
-@click.option("--child-fraction", type=click.FloatRange(0, 1), default=0.1, show_default=True,
+@click.option("--child-fraction", type=FiniteFloatRange(0, 1), default=0.1, show_default=True,
               help="Share of processes living in a child pid namespace (for the hierarchical comparison).")
 @click.option("--cpus", type=click.IntRange(1), default=2, show_default=True, help="CPUs (SLUB min objects).")
 @click.option("--xstate-size", type=click.IntRange(0), default=832, show_default=True,

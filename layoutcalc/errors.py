@@ -26,3 +26,7 @@ class ScenarioError(LayoutcalcError):
 
 class LiveSystemError(LayoutcalcError):
     """The running kernel's sysfs/BTF cannot be read (not Linux, no permission...)."""
+
+
+class OutputError(LayoutcalcError):
+    """An output file cannot be written safely (not a regular file, directory, full disk...)."""

@@ -21,8 +21,6 @@ bit_size, alignment]``.  Missing optional keys mean null/false.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from typing import Any, Callable
 
 from ..abi import ABIS
@@ -123,21 +121,18 @@ def build_to_dict(build: Build) -> dict[str, Any]:
 
 
 def write_snapshot(build: Build, path: str) -> None:
-    """Write ``build`` to ``path`` atomically: a failure leaves no partial file behind."""
+    """Write ``build`` to ``path`` atomically, checked by reading it back (see :mod:`layoutcalc.safe_write`)."""
+    from ..safe_write import write_text
     text = json.dumps(build_to_dict(build), separators=(",", ":"), sort_keys=False)
-    directory = os.path.dirname(os.path.abspath(path))
+    write_text(path, text + "\n", validate=lambda data: _validate_written(data, path))
+
+
+def _validate_written(data: bytes, path: str) -> None:
     try:
-        handle, temp = tempfile.mkstemp(prefix=".snapshot-", dir=directory)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write ({exc.strerror})") from None
-    try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text + "\n")
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    except BaseException:
-        os.unlink(temp)
-        raise
+        decoded = json.loads(data)
+    except ValueError as exc:
+        raise ScenarioError(f"{path}: the snapshot written does not read back ({exc})") from None
+    build_from_dict(decoded, path)
 
 
 class _Decoder:
