@@ -18,6 +18,7 @@ from .readers import read_input
 if TYPE_CHECKING:
     from .analysis.report import BuildReport, Claim, ReportOptions
     from .changes.scenario import ScenarioResult
+    from .readers.kernel_source import SourceResult
     from .slab.view import SlabView
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -213,3 +214,31 @@ def slab(inputs: Sequence[str] = (), live: bool = False, cpus: int = 2, allocato
     if live:
         return try_live_view(loaded, builds())
     return [static_view(build, loaded, cpus, xstate_size, allocator) for build in builds()], ""
+
+
+def source_snapshot(tree: str, arch: str = "x86_64", config: Optional[str] = None,
+                    structs: Sequence[str] = (), out: Optional[str] = None,
+                    debug_flags: Optional[Sequence[str]] = None,
+                    defines: Sequence[str] = ()) -> "SourceResult":
+    """Snapshot of ``structs`` (default: the seed's and what scenarios need) compiled from a kernel tree.
+
+    ``config`` is a full ``.config`` (default: the tree's defconfig for ``arch``).
+    """
+    from .readers.kernel_source import DEFAULT_DEBUG_FLAGS, SourceRequest
+    from .readers.kernel_source import source_snapshot as compile_snapshot
+    wanted = tuple(dict.fromkeys([*SNAPSHOT_STRUCTS, *structs]))
+    request = SourceRequest(tree, arch, config, wanted, tuple(debug_flags or DEFAULT_DEBUG_FLAGS), tuple(defines),
+                            types=SNAPSHOT_TYPES)
+    return compile_snapshot(request, out)
+
+
+def resolve_input(path: str, arch: Optional[str] = None, config: Optional[str] = None,
+                  structs: Sequence[str] = ()) -> str:
+    """``path`` itself, or for a kernel source tree (a directory) the snapshot source mode makes of it."""
+    import os
+    if not os.path.isdir(path):
+        if config is not None:
+            from .errors import InputError
+            raise InputError(f"{config}: --config applies only to a kernel source tree (-i DIRECTORY)")
+        return path
+    return str(source_snapshot(path, arch or "x86_64", config, structs).path)

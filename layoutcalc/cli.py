@@ -103,15 +103,37 @@ def _input_option(**kwargs: Any) -> Any:
                              "(default: the bundled amd64 snapshot).", **kwargs)
 
 
+def _source_options(command: Any) -> Any:
+    """``--config``/``--defconfig`` for an input that is a kernel source tree (a directory)."""
+    command = click.option("--defconfig", is_flag=True,
+                           help="Kernel source tree: use the tree's defconfig for --arch (the default).")(command)
+    return click.option("--config", "config", metavar="FILE",
+                        help="Kernel source tree: the full .config to compile with.")(command)
+
+
+def _source_input(path: str, arch: Optional[str], config: Optional[str], defconfig: bool,
+                  structs: tuple[str, ...] = ()) -> tuple[str, Optional[str]]:
+    """(input to read, arch to retarget to): a source tree becomes its compiled snapshot for ``arch``."""
+    import os
+    if config and defconfig:
+        raise click.UsageError("give --config or --defconfig, not both")
+    if os.path.isdir(path):
+        return api.resolve_input(path, arch, config, structs), None
+    return api.resolve_input(path, None, config), arch
+
+
 @main.command()
 @click.argument("structs", nargs=-1, required=True)
 @_input_option()
 @click.option("--format", "fmt", type=FORMATS_SHOW, default="text", show_default=True)
 @click.option("--cacheline-size", type=click.IntRange(1), default=64, show_default=True)
-def show(structs: tuple[str, ...], input_path: Optional[str], fmt: str, cacheline_size: int) -> None:
-    """Show struct layouts with pahole's statistics."""
-    path = _default_input(input_path)
-    build = api.load(path, structs=structs)
+@click.option("--arch", help="Target ABI: for a source tree, the one to compile for; otherwise re-lay out for it.")
+@_source_options
+def show(structs: tuple[str, ...], input_path: Optional[str], fmt: str, cacheline_size: int,
+         arch: Optional[str], config: Optional[str], defconfig: bool) -> None:
+    """Show struct layouts with pahole's statistics (-i may be a kernel source tree)."""
+    path, arch = _source_input(_default_input(input_path), arch, config, defconfig, structs)
+    build = api.load(path, structs=structs, arch=arch)
     shown = api.show(build, structs, cacheline_size)
     if fmt == "json":
         click.echo(render.to_json({"structs": [render.struct_dict(s, st) for s, st in shown]}), nl=False)
@@ -155,15 +177,30 @@ def _progress_bar(path: str) -> Any:
 
 
 @main.command()
-@click.argument("input_path", metavar="INPUT")
+@click.argument("input_path", metavar="INPUT", required=False)
 @click.option("-o", "--output", required=True, metavar="FILE.json", help="Where to write the snapshot.")
 @click.option("--struct", "structs", multiple=True, metavar="NAME",
               help="Struct to include (repeatable; default: the seed's three and what the scenarios name).")
 @click.option("--package", help="Source package of INPUT, recorded as provenance.")
 @click.option("--package-version", help="Version of that package.")
-def snapshot(input_path: str, output: str, structs: tuple[str, ...], package: Optional[str],
-             package_version: Optional[str]) -> None:
-    """Extract the structs a report needs from INPUT into a compact JSON snapshot."""
+@click.option("--kernel-source", metavar="TREE", help="Compile the structs from this kernel source tree "
+                                                      "instead of reading INPUT.")
+@click.option("--arch", default="x86_64", show_default=True, help="With --kernel-source: the ABI to compile for.")
+@_source_options
+def snapshot(input_path: Optional[str], output: str, structs: tuple[str, ...], package: Optional[str],
+             package_version: Optional[str], kernel_source: Optional[str], arch: str, config: Optional[str],
+             defconfig: bool) -> None:
+    """Extract the structs a report needs from INPUT (or a kernel source tree) into a compact JSON snapshot."""
+    if (input_path is None) == (kernel_source is None):
+        raise click.UsageError("give INPUT or --kernel-source TREE (one of them)")
+    if kernel_source is not None:
+        if config and defconfig:
+            raise click.UsageError("give --config or --defconfig, not both")
+        result = api.source_snapshot(kernel_source, arch, config, structs, output)
+        how = "from the cache" if result.cached else f"compiled in {result.seconds:.1f} s"
+        click.echo(f"wrote {output}: structs from {kernel_source} for {arch} ({how})")
+        return
+    assert input_path is not None
     provenance = {key: value for key, value in (("package", package), ("version", package_version)) if value}
     build = api.snapshot(input_path, output, structs, provenance=provenance)
     click.echo(f"wrote {output}: {len(build.structs) + len(build.unions)} structs, arch {build.arch}")
@@ -186,9 +223,12 @@ def snapshot(input_path: str, output: str, structs: tuple[str, ...], package: Op
               show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json", "csv"]), default="text",
               show_default=True)
+@click.option("--arch", default="x86_64", show_default=True, help="For a kernel source tree: the ABI to compile for.")
+@_source_options
 def report(inputs: tuple[str, ...], live: bool, scenario: str, processes: int, child_fraction: float, cpus: int,
-           xstate_size: int, placement: str, fmt: str) -> None:
+           xstate_size: int, placement: str, fmt: str, arch: str, config: Optional[str], defconfig: bool) -> None:
     """The verdict on the seed's claims: what the scenario's fields cost per object and per process."""
+    inputs = tuple(_source_input(path, arch, config, defconfig)[0] for path in inputs)
     from .analysis.report import ReportOptions
     from .errors import LiveSystemError
     from .render import report as render_report
@@ -222,14 +262,15 @@ def report(inputs: tuple[str, ...], live: bool, scenario: str, processes: int, c
               help="pid namespace level, for scenarios with per-level arrays.")
 @click.option("--full", is_flag=True, help="List every member (text format) instead of eliding unchanged runs.")
 @click.option("--format", "fmt", type=FORMATS_SHOW, default="text", show_default=True)
+@_source_options
 def whatif(input_path: Optional[str], scenario: Optional[str], patch_path: Optional[str],
            defines: tuple[str, ...], placement: str, arch: Optional[str], level: int, full: bool,
-           fmt: str) -> None:
+           fmt: str, config: Optional[str], defconfig: bool) -> None:
     """Re-lay-out structs with a scenario's or a patch's fields added, as the compiler would."""
     from .render import whatif as render_whatif
     if scenario and patch_path:
         raise click.UsageError("give --scenario or --patch, not both")
-    path = _default_input(input_path)
+    path, arch = _source_input(_default_input(input_path), arch, config, defconfig)
     items = api.whatif(path, scenario, patch_path, defines, placement, arch, level)
     baseline: Optional[dict[str, int]] = None
     if placement == "best-fit":
@@ -254,9 +295,12 @@ def whatif(input_path: Optional[str], scenario: Optional[str], patch_path: Optio
 @click.option("--scenario", default="flat", show_default=True, metavar="NAME|FILE",
               help="Scenario whose effect on each cache is shown ('none' to skip).")
 @click.option("--format", "fmt", type=FORMATS_SHOW, default="text", show_default=True)
+@click.option("--arch", default="x86_64", show_default=True, help="For a kernel source tree: the ABI to compile for.")
+@_source_options
 def slab(inputs: tuple[str, ...], live: bool, cpus: int, allocator: str, xstate_size: int, scenario: str,
-         fmt: str) -> None:
+         fmt: str, arch: str, config: Optional[str], defconfig: bool) -> None:
     """Slab geometry of the task_struct, signal_cache and pid caches (predicted, and live with --live)."""
+    inputs = tuple(_source_input(path, arch, config, defconfig)[0] for path in inputs)
     from .render import slab as render_slab
     views, warning = api.slab(inputs, live, cpus, allocator, xstate_size, None if scenario == "none" else scenario)
     if warning:
