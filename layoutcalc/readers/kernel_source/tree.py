@@ -68,7 +68,7 @@ def open_tree(path: str) -> KernelTree:
     try:
         text = makefile.read_text(encoding="utf-8", errors="replace")[:4096]
     except OSError:
-        raise InputError(f"{path}: not a kernel source tree (no readable Makefile)") from None
+        raise InputError(f"{path}: is a directory, but not a kernel source tree (no readable Makefile)") from None
     values = dict(_MAKEFILE_VAR.findall(text))
     if not all(values.get(key, "").isdigit() for key in ("VERSION", "PATCHLEVEL", "SUBLEVEL")):
         raise InputError(f"{makefile}: no VERSION/PATCHLEVEL/SUBLEVEL, not a kernel source tree")
