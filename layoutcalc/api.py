@@ -16,6 +16,7 @@ from .model import Build, StructType
 from .readers import read_input
 
 if TYPE_CHECKING:
+    from .analysis.reorganize import Reorganized
     from .analysis.report import BuildReport, Claim, ReportOptions
     from .changes.scenario import ScenarioResult
     from .readers.kernel_source import SourceResult
@@ -242,3 +243,11 @@ def resolve_input(path: str, arch: Optional[str] = None, config: Optional[str] =
             raise InputError(f"{config}: --config applies only to a kernel source tree (-i DIRECTORY)")
         return path
     return str(source_snapshot(path, arch or "x86_64", config, structs).path)
+
+
+def reorganize(build: Build, names: Sequence[str],
+               cacheline_size: int = DEFAULT_CACHELINE) -> list["Reorganized"]:
+    """The named structs repacked for the smallest size (like ``pahole --reorganize``)."""
+    from .analysis.reorganize import reorganize as repack
+    abi = abi_of(build)
+    return [repack(build.get_struct(name), abi, cacheline_size) for name in names]

@@ -206,6 +206,24 @@ def snapshot(input_path: Optional[str], output: str, structs: tuple[str, ...], p
     click.echo(f"wrote {output}: {len(build.structs) + len(build.unions)} structs, arch {build.arch}")
 
 
+
+@main.command()
+@click.argument("structs", nargs=-1, required=True)
+@_input_option()
+@click.option("--format", "fmt", type=FORMATS_SHOW, default="text", show_default=True)
+@click.option("--cacheline-size", type=click.IntRange(1), default=64, show_default=True)
+def reorganize(structs: tuple[str, ...], input_path: Optional[str], fmt: str, cacheline_size: int) -> None:
+    """Repack structs for the smallest size, then fewest cachelines, then fewest moves (pahole -R)."""
+    from .render.reorganize import reorganize_dict, reorganize_text
+    path = _default_input(input_path)
+    build = api.load(path, structs=structs)
+    items = [(item, api.struct_stats(build, item.after, cacheline_size))
+             for item in api.reorganize(build, structs, cacheline_size)]
+    if fmt == "json":
+        click.echo(render.to_json({"structs": [reorganize_dict(i, s) for i, s in items]}), nl=False)
+    else:
+        click.echo(reorganize_text(items), nl=False)
+
 @main.command()
 @click.option("-i", "--input", "inputs", multiple=True, metavar="INPUT",
               help="Build to report on (repeatable; default: every bundled snapshot).")

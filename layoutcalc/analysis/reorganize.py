@@ -1,0 +1,259 @@
+"""Repack a struct's members to remove holes: the job of ``pahole --reorganize``.
+
+The goal, in order: the smallest size, then the fewest cachelines, then the
+fewest moved members.  Every candidate order is laid out by
+:func:`layoutcalc.analysis.whatif.relayout`, the same engine that re-lays out
+what-if structs, so alignment attributes, hidden gaps (unnamed bitfields),
+packing and the struct's own alignment are respected exactly as the compiler
+would respect them.
+
+Members move in *blocks*: an ordinary member is a block of its own, and a run
+of consecutive bitfields is one block, so no bitfield leaves the storage units
+it shares with its neighbours.  A trailing flexible array member stays last.
+
+Candidates tried (the best one wins):
+
+* the original order (nothing moved);
+* pahole's idea, done right: walk the holes from the front and move into each
+  the largest later block that fits there without growing the struct,
+  repeated until no hole can be filled;
+* blocks sorted by alignment, largest first (no holes between naturally
+  aligned members), then the same hole filling;
+* from the best of those, blocks put back one by one where they were as long
+  as the size does not grow (fewer moved members for the same size).
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import NamedTuple
+
+from ..abi import Abi, type_alignment
+from ..model import ArrayType, Member, StructType
+from .whatif import layout_alignment, relayout
+
+Block = tuple[Member, ...]
+
+
+class Reorganized(NamedTuple):
+    """A struct before and after repacking."""
+
+    before: StructType
+    after: StructType
+    moved: list[str]  # names of the members that moved (``<anonymous>`` for unnamed ones)
+    cacheline_size: int
+
+    @property
+    def size_before(self) -> int:
+        return self.before.size_bytes
+
+    @property
+    def size_after(self) -> int:
+        return self.after.size_bytes
+
+    @property
+    def saved_bytes(self) -> int:
+        return self.before.size_bytes - self.after.size_bytes
+
+    @property
+    def cachelines_before(self) -> int:
+        return cachelines(self.before.size_bytes, self.cacheline_size)
+
+    @property
+    def cachelines_after(self) -> int:
+        return cachelines(self.after.size_bytes, self.cacheline_size)
+
+
+def cachelines(size_bytes: int, cacheline_size: int) -> int:
+    """pahole's ``cachelines``: how many cache lines ``size_bytes`` spans."""
+    return -(-size_bytes // cacheline_size)
+
+
+def _is_flexible(member: Member) -> bool:
+    t = member.type.strip()
+    return isinstance(t, ArrayType) and not t.count and member.bit_size is None
+
+
+def _blocks(members: list[Member]) -> list[Block]:
+    """Members grouped so that a run of consecutive bitfields moves as one."""
+    blocks: list[list[Member]] = []
+    for member in members:
+        if member.bit_size is not None and blocks and blocks[-1][-1].bit_size is not None:
+            blocks[-1].append(member)
+        else:
+            blocks.append([member])
+    return [tuple(b) for b in blocks]
+
+
+def _flatten(blocks: list[Block]) -> list[Member]:
+    return [m for block in blocks for m in block]
+
+
+class _Evaluator:
+    """Lays out block orders of one struct, remembering the sizes already computed."""
+
+    def __init__(self, struct: StructType, abi: Abi, tail: list[Member]) -> None:
+        self.struct = struct
+        self.abi = abi
+        self.tail = tail
+        self._layouts: dict[tuple[int, ...], StructType] = {}
+        self._index = {id(m): i for i, m in enumerate(struct.members)}
+
+    def layout(self, order: list[Block]) -> StructType:
+        key = tuple(self._index[id(block[0])] for block in order)
+        laid = self._layouts.get(key)
+        if laid is None:
+            laid = relayout(self.struct, self.abi, _flatten(order) + self.tail)
+            self._layouts[key] = laid
+        return laid
+
+    def size(self, order: list[Block]) -> int:
+        return self.layout(order).size_bytes
+
+
+def _moved(original: list[Block], order: list[Block]) -> list[Block]:
+    """The blocks to move to turn ``original`` into ``order``: those outside a longest kept subsequence."""
+    position = {id(block[0]): i for i, block in enumerate(original)}
+    sequence = [position[id(block[0])] for block in order]
+    # Longest increasing subsequence (patience sorting), keeping predecessors to recover it.
+    tails: list[int] = []
+    tails_at: list[int] = []
+    previous = [-1] * len(sequence)
+    for i, value in enumerate(sequence):
+        k = bisect.bisect_left(tails, value)
+        if k == len(tails):
+            tails.append(value)
+            tails_at.append(i)
+        else:
+            tails[k] = value
+            tails_at[k] = i
+        previous[i] = tails_at[k - 1] if k else -1
+    kept: set[int] = set()
+    i = tails_at[-1] if tails_at else -1
+    while i >= 0:
+        kept.add(i)
+        i = previous[i]
+    return [block for i, block in enumerate(order) if i not in kept]
+
+
+def _fill_holes(evaluator: _Evaluator, order: list[Block]) -> list[Block]:
+    """Move later blocks into earlier holes while the struct shrinks or its slack moves to the tail.
+
+    Each accepted move either makes the struct smaller or, at the same size, turns
+    interior hole bytes into tail padding, so the loop ends.
+    """
+    order = list(order)
+    for _ in range(len(order)):
+        moved = _next_move(evaluator, order)
+        if moved is None:
+            break
+        order = moved
+    return order
+
+
+def _next_move(evaluator: _Evaluator, order: list[Block]) -> "list[Block] | None":
+    laid = evaluator.layout(order)
+    starts, ends = _block_spans(order, laid)
+    size, holes = laid.size_bytes, _interior_holes(starts, ends)
+    aligns = [max(_alignment(m, evaluator.abi) for m in block) for block in order]
+    for gap in range(1, len(order)):
+        hole_start, hole_end = ends[gap - 1], starts[gap]
+        if hole_end <= hole_start:
+            continue
+        fitting = [i for i in range(gap + 1, len(order))
+                   if _round_up(hole_start, aligns[i]) + ends[i] - starts[i] <= hole_end]
+        fitting.sort(key=lambda i: (starts[i] - ends[i], -i))  # widest first, then the last one
+        for source in fitting[:_TRIALS_PER_HOLE]:
+            trial = order[:gap] + [order[source]] + order[gap:source] + order[source + 1:]
+            trial_laid = evaluator.layout(trial)
+            trial_starts, trial_ends = _block_spans(trial, trial_laid)
+            if (trial_laid.size_bytes, _interior_holes(trial_starts, trial_ends)) < (size, holes):
+                return trial
+    return None
+
+
+_TRIALS_PER_HOLE = 4
+
+
+def _round_up(value: int, align: int) -> int:
+    return -(-value // align) * align if align > 1 else value
+
+
+def _interior_holes(starts: list[int], ends: list[int]) -> int:
+    return sum(max(0, starts[i] - ends[i - 1]) for i in range(1, len(starts)))
+
+
+def _block_spans(order: list[Block], laid: StructType) -> tuple[list[int], list[int]]:
+    """Byte start and end of each block in ``laid`` (whose members follow ``order``)."""
+    starts: list[int] = []
+    ends: list[int] = []
+    index = 0
+    for block in order:
+        members = laid.members[index:index + len(block)]
+        index += len(block)
+        starts.append(members[0].bit_offset // 8)
+        end_bits = max(m.bit_offset + (m.bit_size if m.bit_size is not None else 8 * m.type.size_bytes)
+                       for m in members)
+        ends.append(-(-end_bits // 8))
+    return starts, ends
+
+
+def _alignment(member: Member, abi: Abi) -> int:
+    """The alignment a member asks for: its type's (explained, for structs) or its attribute."""
+    t = member.type.strip()
+    while isinstance(t, ArrayType):
+        t = t.element.strip()
+    natural = layout_alignment(t, abi) if isinstance(t, StructType) else type_alignment(abi, member.type)
+    return max(natural, member.alignment_attr or 0, member.inferred_alignment or 0)
+
+
+def _by_alignment(evaluator: _Evaluator, blocks: list[Block]) -> list[Block]:
+    """Blocks sorted by alignment, then width, largest first (stable otherwise)."""
+    laid = evaluator.layout(blocks)
+    starts, ends = _block_spans(blocks, laid)
+
+    def key(item: tuple[int, Block]) -> tuple[int, int, int]:
+        index, block = item
+        return (-max(_alignment(m, evaluator.abi) for m in block), -(ends[index] - starts[index]), index)
+    return [block for _, block in sorted(enumerate(blocks), key=key)]
+
+
+def _restore(evaluator: _Evaluator, original: list[Block], order: list[Block], target: int) -> list[Block]:
+    """Put moved blocks back in their original place where the size stays at ``target``."""
+    for block in _moved(original, order):
+        without = [b for b in order if b is not block]
+        home = original.index(block)
+        # Insert right after the nearest original predecessor still in place.
+        predecessors = {id(b[0]) for b in original[:home]}
+        at = 0
+        for i, b in enumerate(without):
+            if id(b[0]) in predecessors:
+                at = i + 1
+        trial = without[:at] + [block] + without[at:]
+        if evaluator.size(trial) <= target:
+            order = trial
+    return order
+
+
+def reorganize(struct: StructType, abi: Abi, cacheline_size: int = 64) -> Reorganized:
+    """Repack ``struct`` under ``abi``: smallest size, then fewest cachelines, then fewest moves."""
+    members = list(struct.members)
+    tail = [members.pop()] if members and _is_flexible(members[-1]) else []
+    if struct.is_union or struct.is_packed or len(members) < 2:
+        return Reorganized(struct, relayout(struct, abi, struct.members), [], cacheline_size)
+    original = _blocks(members)
+    evaluator = _Evaluator(struct, abi, tail)
+    candidates = [original, _fill_holes(evaluator, original)]
+    sorted_order = _by_alignment(evaluator, original)
+    candidates += [sorted_order, _fill_holes(evaluator, sorted_order)]
+
+    def cost(order: list[Block]) -> tuple[int, int, int]:
+        size = evaluator.size(order)
+        return size, cachelines(size, cacheline_size), len(_moved(original, order))
+
+    best = min(candidates, key=cost)
+    best = _restore(evaluator, original, best, evaluator.size(best))
+    best = min([best] + candidates, key=cost)
+    after = evaluator.layout(best)
+    moved = [m.name or "<anonymous>" for block in _moved(original, best) for m in block]
+    return Reorganized(struct, after, moved, cacheline_size)
