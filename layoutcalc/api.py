@@ -135,12 +135,9 @@ def _live_build(structs: Sequence[str], types: Sequence[str],
     from .slab import live
     build = live.read_live_btf(list(structs) + list(live.SLAB_STRUCTS), type_names=types)
     build.name = f"running {os.uname().release}"
-    cpus = live.read_cpus()
-    xstate = options.xstate_size
-    if build.arch in ("x86_64", "i386") and build.has_struct("fpu"):
-        xstate = live.read_xstate().size
-    return build, dataclasses.replace(options, cpus=cpus.present if cpus.present > 1 else cpus.possible,
-                                      xstate_size=xstate)
+    machine = live.read_machine(build)
+    xstate = options.xstate_size if machine.xstate_size is None else machine.xstate_size
+    return build, dataclasses.replace(options, cpus=machine.nr_cpus, xstate_size=xstate)
 
 
 def whatif(path: str, scenario: Optional[str] = None, patch: Optional[str] = None,

@@ -438,23 +438,41 @@ class LivePrediction(NamedTuple):
                 if real is not None and mine != real]
 
 
+class LiveMachine(NamedTuple):
+    """What the running machine contributes to the slab model, read in one place."""
+
+    cpus: LiveCpus
+    cache_line: int
+    xstate_size: Optional[int]  # x86 only, and only when the build has a ``struct fpu``
+    boot: "BootParams"
+
+    @property
+    def nr_cpus(self) -> int:
+        """The CPU count SLUB sizes its slabs for: present CPUs, or nr_cpu_ids on a 1-CPU boot."""
+        return self.cpus.present if self.cpus.present > 1 else self.cpus.possible
+
+
+def read_machine(build: Build, xstate: Optional[XstateInfo] = None) -> LiveMachine:
+    """CPUs, cache line, xstate size and slub_* boot parameters of this machine, for ``build``'s ABI."""
+    abi = get_abi(build.arch)
+    xstate_size = None
+    if abi.name in ("x86_64", "i386") and build.has_struct("fpu"):
+        xstate_size = (xstate or read_xstate()).size
+    return LiveMachine(read_cpus(), read_cache_line(abi.cacheline_size), xstate_size, read_boot_params())
+
+
 def predict_live(build: Optional[Build] = None, xstate: Optional[XstateInfo] = None,
                  root: str = SYSFS_SLAB) -> list[LivePrediction]:
     """Predict task_struct, signal_cache and pid on this machine and read what sysfs says."""
     if build is None:
         build = read_live_btf(list(SLAB_STRUCTS))
     abi = get_abi(build.arch)
-    xstate_size = None
-    if abi.name in ("x86_64", "i386") and build.has_struct("fpu"):
-        xstate_size = (xstate or read_xstate()).size
-    cpus = read_cpus()
-    cache_line = read_cache_line(abi.cacheline_size)
-    params = read_boot_params()
+    machine = read_machine(build, xstate)
+    params = machine.boot
     candidates = merge_candidates(root) if os.path.isdir(root) else []
     results = []
-    for spec in cache_specs_for_build(build, abi, xstate_size):
-        nr_cpus = cpus.present if cpus.present > 1 else cpus.possible
-        predicted = geometry(spec, "slub", nr_cpus, abi.page_size, cache_line, candidates,
+    for spec in cache_specs_for_build(build, abi, machine.xstate_size):
+        predicted = geometry(spec, "slub", machine.nr_cpus, abi.page_size, machine.cache_line, candidates,
                              min_objects=params.min_objects, max_order=params.max_order,
                              min_order=params.min_order, slab_nomerge=params.nomerge,
                              variant=slub_order_variant(build))

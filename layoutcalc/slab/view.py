@@ -86,17 +86,14 @@ def live_view(scenario: Optional[Scenario]) -> SlabView:
     from . import live
     structs, types = _scenario_needs(scenario)
     build = live.read_live_btf(list(live.SLAB_STRUCTS) + structs, type_names=types)
+    machine = live.read_machine(build)
     predictions = live.predict_live(build)
-    cpus = live.read_cpus()
-    nr_cpus = cpus.present if cpus.present > 1 else cpus.possible
     abi = get_abi(build.arch)
-    line = live.read_cache_line(abi.cacheline_size)
-    xstate = live.read_xstate().size if abi.name in ("x86_64", "i386") and build.has_struct("fpu") else None
     caches = [CacheView(p.spec, p.predicted, p.actual, tuple(p.mismatches()),
-                        _effects(build, scenario, p.spec, nr_cpus, abi.page_size, line))
+                        _effects(build, scenario, p.spec, machine.nr_cpus, abi.page_size, machine.cache_line))
               for p in predictions]
-    return SlabView("running kernel (/sys/kernel/btf/vmlinux)", build.arch, "slub", nr_cpus, abi.page_size, line,
-                    xstate, caches)
+    return SlabView("running kernel (/sys/kernel/btf/vmlinux)", build.arch, "slub", machine.nr_cpus, abi.page_size,
+                    machine.cache_line, machine.xstate_size, caches)
 
 
 def _scenario_needs(scenario: Optional[Scenario]) -> tuple[list[str], list[str]]:
