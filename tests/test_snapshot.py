@@ -129,3 +129,26 @@ def test_snapshot_unknown_arch_names_the_file(tmp_path):
     assert result.exit_code == 1
     assert result.output.strip() == f"Error: {path}: malformed snapshot: unknown arch 'vax' (known: aarch64, arm, " \
                                     "i386, ppc64le, riscv64, s390x, x86_64)"
+
+
+POINTERS_SOURCE = "\n".join(
+    [f"struct target{i} {{ long a{i}; int b; }};" for i in range(40)]
+    + ["struct sched_class { int (*pick)(void); };",
+       "typedef struct target0 t0_t;",
+       "struct holder {"]
+    + [f"  struct target{i} *p{i};" for i in range(40)]
+    + ["  const struct sched_class *sched_class;", "  const t0_t *typed;", "  struct holder *self;",
+       "  struct target1 by_value;", "};", "struct holder instance;"])
+
+
+def test_round_trip_keeps_every_pointer_type(tmp_path):
+    """Many pointers to distinct structs: each keeps its own target (ids of temporaries were reused)."""
+    obj = compile_c(POINTERS_SOURCE, tmp_path, "pointers", "gcc-m64", ("-gdwarf-5",))
+    out = tmp_path / "p.json"
+    original = api.load(str(obj), structs=["holder"])
+    api.snapshot(str(obj), str(out), ["holder"])
+    restored = api.load(str(out))
+    want = [m.type.c_name() for m in original.get_struct("holder").members]
+    assert want[:2] == ["struct target0 *", "struct target1 *"]
+    assert want[40:43] == ["const struct sched_class *", "const t0_t *", "struct holder *"]
+    assert [m.type.c_name() for m in restored.get_struct("holder").members] == want

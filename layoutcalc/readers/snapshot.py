@@ -21,7 +21,7 @@ bit_size, alignment]``.  Missing optional keys mean null/false.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from ..abi import ABIS
 from ..errors import InputError, ScenarioError
@@ -45,20 +45,53 @@ VERSION = 1
 
 
 class _Encoder:
+    """Builds the type table.
+
+    Entries are memoised by the identity of the model objects, which the
+    build keeps alive for the whole encoding, so an identity is never reused.
+    A pointer's target is stored "shallow" (structs by name only) in a
+    separate memo keyed by the same original object, not by a temporary copy.
+    """
+
     def __init__(self) -> None:
-        self.ids: dict[int, int] = {}
+        self.full: dict[int, int] = {}
+        self.shallow: dict[int, int] = {}
+        self.alive: list[Type] = []  # pins every memoised object: ids stay unique
         self.table: list[dict[str, Any]] = []
 
-    def ref(self, t: Type) -> int:
-        key = id(t)
-        if key in self.ids:
-            return self.ids[key]
-        index = len(self.table)
-        self.ids[key] = index
+    def _slot(self, memo: dict[int, int], t: Type) -> tuple[int, Optional[dict[str, Any]]]:
+        """The table index for ``t`` in ``memo``, and a fresh entry to fill when it is new."""
+        if id(t) in memo:
+            return memo[id(t)], None
+        self.alive.append(t)
+        index = memo[id(t)] = len(self.table)
         entry: dict[str, Any] = {}
         self.table.append(entry)
-        entry.update(self._encode(t))
+        return index, entry
+
+    def ref(self, t: Type) -> int:
+        index, entry = self._slot(self.full, t)
+        if entry is not None:
+            entry.update(self._encode(t))
         return index
+
+    def shallow_ref(self, t: Type) -> int:
+        """A pointer target: a struct with members is stored as a declaration of its name."""
+        if isinstance(t, StructType) and t.members:
+            index, entry = self._slot(self.shallow, t)
+            if entry is not None:
+                entry.update(_compact({"k": t.kind, "n": t.name, "s": t.size_bytes, "d": True}))
+            return index
+        if isinstance(t, (TypedefType, QualifiedType)):
+            index, entry = self._slot(self.shallow, t)
+            if entry is not None:
+                target = self.shallow_ref(t.target)
+                if isinstance(t, TypedefType):
+                    entry.update(_compact({"k": "typedef", "n": t.name, "t": target, "a": t.alignment_attr}))
+                else:
+                    entry.update({"k": "qual", "q": t.qualifier, "t": target})
+            return index
+        return self.ref(t)
 
     def _encode(self, t: Type) -> dict[str, Any]:
         if isinstance(t, BaseType):
@@ -66,7 +99,7 @@ class _Encoder:
         if isinstance(t, EnumType):
             return {"k": "enum", "n": t.name, "s": t.size_bytes}
         if isinstance(t, PointerType):
-            return {"k": "ptr", "t": self.ref(_shallow(t.target)), "s": t.size_bytes}
+            return {"k": "ptr", "t": self.shallow_ref(t.target), "s": t.size_bytes}
         if isinstance(t, ArrayType):
             return {"k": "array", "t": self.ref(t.element), "c": t.count}
         if isinstance(t, TypedefType):
@@ -88,17 +121,6 @@ class _Encoder:
 
 def _compact(entry: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in entry.items() if value is not None}
-
-
-def _shallow(t: Type) -> Type:
-    """Pointer targets keep only their name: a snapshot does not follow pointers."""
-    if isinstance(t, StructType) and t.members:
-        return StructType(t.kind, t.name, t.size_bytes, [], is_declaration=True)
-    if isinstance(t, TypedefType):
-        return TypedefType(t.name, _shallow(t.target), t.alignment_attr)
-    if isinstance(t, QualifiedType):
-        return QualifiedType(t.qualifier, _shallow(t.target))
-    return t
 
 
 def build_to_dict(build: Build) -> dict[str, Any]:
