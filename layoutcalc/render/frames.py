@@ -1,32 +1,255 @@
-"""pandas views of the API's results, for notebooks.  pandas is imported only here, lazily."""
+"""pandas views of the API's results, for notebooks.  pandas is imported only here, lazily.
+
+Column names are snake_case and carry their unit: ``_bytes``, ``_bits``, or a
+count (``objs_per_slab``, ``cacheline``, ``order``).  One row per member, per
+report row, per slab cache, per diff entry, per build of a history.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Optional
 
-from ..analysis.layout import LayoutStats, member_byte_size
-from ..model import StructType
+from ..abi import Abi, member_alignment, type_alignment
+from ..analysis.layout import DEFAULT_CACHELINE, LayoutStats, member_byte_size
+from ..model import QualifiedType, StructType, TypedefType
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..analysis.report import BuildReport
+    from ..analysis.report import BuildReport, Claim
+    from ..changes.scenario import ScenarioResult
+    from ..slab.geometry import SlabGeometry
+    from ..slab.view import SlabView
+
+MEMBER_COLUMNS = (
+    "member", "type", "offset_bytes", "size_bytes", "bit_offset", "bit_size", "hole_before_bytes",
+    "bit_hole_before_bits", "cacheline", "alignment_bytes", "alignment_source",
+)
 
 
-def layout_frame(struct: StructType, stats: LayoutStats) -> "pd.DataFrame":
-    """One row per member: offset, size, bit offset/size and the hole that follows it (pahole's columns)."""
+def alignment_source(abi: Abi, struct: StructType, index: int) -> str:
+    """Where member ``index``'s alignment comes from.
+
+    ``attribute`` (an explicit ``__aligned__`` on the member), ``inferred``
+    (deduced from the recorded offsets where the debug info has no attribute),
+    ``packed`` (the struct is packed: 1), ``typedef attribute`` (an aligned
+    typedef), or ``type`` (the ABI's rule for the member's type).
+    """
+    member = struct.members[index]
+    natural = 1 if struct.is_packed else type_alignment(abi, member.type)
+    if member.alignment_attr and member.alignment_attr >= natural:
+        return "attribute"
+    if member.inferred_alignment and member.inferred_alignment > natural:
+        return "inferred"
+    if struct.is_packed:
+        return "packed"
+    declared = member.type
+    while isinstance(declared, (TypedefType, QualifiedType)):
+        if isinstance(declared, TypedefType) and declared.alignment_attr:
+            return "typedef attribute"
+        declared = declared.target
+    return "type"
+
+
+def member_rows(struct: StructType, stats: LayoutStats, abi: Abi,
+                cacheline_size: int = DEFAULT_CACHELINE) -> list[dict[str, Any]]:
+    """The rows of :func:`member_frame` as plain dicts."""
+    rows = []
+    for index, member in enumerate(struct.members):
+        if index == 0:
+            hole, bit_hole = stats.pre_hole, stats.pre_bit_hole
+        else:
+            previous = stats.gaps[index - 1]
+            hole, bit_hole = previous.hole, previous.bit_hole
+        rows.append({
+            "member": member.name or "",
+            "type": member.type.c_name(),
+            "offset_bytes": member.offset_bytes,
+            "size_bytes": member_byte_size(member),
+            "bit_offset": member.bitfield_offset if member.bit_size is not None else None,
+            "bit_size": member.bit_size,
+            "hole_before_bytes": hole,
+            "bit_hole_before_bits": bit_hole,
+            "cacheline": member.offset_bytes // cacheline_size,
+            "alignment_bytes": member_alignment(abi, struct, index),
+            "alignment_source": alignment_source(abi, struct, index),
+        })
+    return rows
+
+
+def _frame(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], nullable: Iterable[str] = ()) -> "pd.DataFrame":
     import pandas as pd
-    rows: list[dict[str, Any]] = []
-    for member, gap in zip(struct.members, stats.gaps):
-        rows.append({"member": member.name, "type": member.type.c_name(), "offset": member.offset_bytes,
-                     "size": member_byte_size(member), "bit_offset": member.bitfield_offset
-                     if member.bit_size is not None else None, "bit_size": member.bit_size,
-                     "hole_after": gap.hole, "bit_hole_after": gap.bit_hole})
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(list(rows), columns=list(columns))
+    for column in nullable:
+        frame[column] = frame[column].astype("Int64")
+    return frame
+
+
+def member_frame(struct: StructType, stats: LayoutStats, abi: Abi,
+                 cacheline_size: int = DEFAULT_CACHELINE) -> "pd.DataFrame":
+    """One row per member: offset, size, bit offset/size, the hole before it, cacheline, alignment and source.
+
+    ``bit_offset`` is pahole's: the bit inside the storage unit at
+    ``offset_bytes`` (null for an ordinary member).  ``frame.attrs`` holds the
+    struct's ``size_bytes``, ``padding_bytes`` and ``bit_padding_bits``, so
+    that members + holes + padding add up to the size::
+
+        8 * size_bytes == sum(bit_size or 8 * size_bytes) + 8 * sum(hole_before_bytes)
+                          + sum(bit_hole_before_bits) + 8 * padding_bytes + bit_padding_bits
+    """
+    frame = _frame(member_rows(struct, stats, abi, cacheline_size), MEMBER_COLUMNS, ("bit_offset", "bit_size"))
+    frame.attrs.update({"struct": struct.name or "", "size_bytes": struct.size_bytes,
+                        "padding_bytes": stats.padding, "bit_padding_bits": stats.bit_padding,
+                        "cacheline_size": cacheline_size})
+    return frame
+
+
+def whatif_member_frame(item: "ScenarioResult", cacheline_size: int = DEFAULT_CACHELINE) -> "pd.DataFrame":
+    """:func:`member_frame` of the re-laid-out struct, plus ``added`` and ``moved_bytes`` (0: in place)."""
+    from ..abi import struct_alignment
+    from ..analysis.layout import layout_stats
+    from .layoutmap import member_shifts
+    result = item.result
+    stats = layout_stats(result.after, struct_alignment(result.abi, result.after), cacheline_size)
+    frame = member_frame(result.after, stats, result.abi, cacheline_size)
+    added = {id(m) for m in result.added}
+    shifts = member_shifts(result.before, result.after, added)
+    frame["added"] = [id(m) in added for m in result.after.members]
+    frame["moved_bytes"] = [shifts.get(id(m), 0) for m in result.after.members]
+    return frame
+
+
+WHATIF_COLUMNS = (
+    "struct", "abi", "placement", "anchor", "added_fields", "moved_members", "size_before_bytes",
+    "size_after_bytes", "size_delta_bytes", "alignment_before_bytes", "alignment_after_bytes",
+    "cachelines_before", "cachelines_after",
+)
+
+
+def whatif_frame(items: Sequence["ScenarioResult"], cacheline_size: int = DEFAULT_CACHELINE) -> "pd.DataFrame":
+    """One row per re-laid-out struct: sizes, alignments and cachelines before and after."""
+    from .layoutmap import member_shifts
+    rows = []
+    for item in items:
+        result = item.result
+        added = {id(m) for m in result.added}
+        rows.append({
+            "struct": item.struct_name, "abi": result.abi.name, "placement": result.placement,
+            "anchor": item.anchor, "added_fields": len(result.added),
+            "moved_members": len(member_shifts(result.before, result.after, added)),
+            "size_before_bytes": result.size_before, "size_after_bytes": result.size_after,
+            "size_delta_bytes": result.size_delta,
+            "alignment_before_bytes": result.alignment_before, "alignment_after_bytes": result.alignment_after,
+            "cachelines_before": -(-result.size_before // cacheline_size),
+            "cachelines_after": -(-result.size_after // cacheline_size),
+        })
+    return _frame(rows, WHATIF_COLUMNS)
+
+
+REPORT_COLUMNS = (
+    "build", "arch", "struct", "cache", "allocator", "anchor", "size_off_bytes", "size_on_bytes",
+    "object_off_bytes", "object_on_bytes", "objs_per_slab_off", "objs_per_slab_on", "order_off", "order_on",
+    "bytes_per_object_off", "bytes_per_object_on", "delta_bytes_per_object", "processes", "cost_bytes", "verdict",
+)
 
 
 def report_frame(reports: Sequence["BuildReport"]) -> "pd.DataFrame":
-    """The report rows (as ``layoutcalc report --format csv``) as a DataFrame."""
-    import pandas as pd
-    return pd.DataFrame([row.as_dict() for report in reports for row in report.rows])
+    """One row per build x struct of ``layoutcalc report``.
+
+    ``object_*_bytes`` is the slab's per-object stride, ``bytes_per_object_*``
+    the slab's bytes divided by its objects (what an object really costs),
+    ``cost_bytes`` the delta times ``processes``.
+    """
+    rows = []
+    for report in reports:
+        for row in report.rows:
+            rows.append({
+                "build": row.build, "arch": row.arch, "struct": row.struct, "cache": row.cache,
+                "allocator": row.allocator, "anchor": row.anchor,
+                "size_off_bytes": row.size_off, "size_on_bytes": row.size_on,
+                "object_off_bytes": row.off.slab_size, "object_on_bytes": row.on.slab_size,
+                "objs_per_slab_off": row.off.objs_per_slab, "objs_per_slab_on": row.on.objs_per_slab,
+                "order_off": row.off.order, "order_on": row.on.order,
+                "bytes_per_object_off": row.off.bytes_per_object, "bytes_per_object_on": row.on.bytes_per_object,
+                "delta_bytes_per_object": row.delta_bytes_per_object, "processes": row.processes,
+                "cost_bytes": row.delta_bytes_per_object * row.processes, "verdict": row.verdict,
+            })
+    return _frame(rows, REPORT_COLUMNS)
+
+
+def claims_frame(claims: Sequence["Claim"]) -> "pd.DataFrame":
+    """One row per claim of the seed: its words, the struct, the verdict and where it holds or fails."""
+    rows = [{"claim": c.text, "struct": c.struct, "verdict": c.verdict, "holds_on": ", ".join(c.holds_on),
+             "fails_on": ", ".join(c.fails_on)} for c in claims]
+    return _frame(rows, ("claim", "struct", "verdict", "holds_on", "fails_on"))
+
+
+def leftover_bytes(geometry: "SlabGeometry") -> int:
+    """Bytes of a slab that hold no object (SLAB's on-slab management counts as used)."""
+    used = geometry.objs_per_slab * geometry.slab_size
+    if geometry.allocator == "slab" and geometry.mgmt_on_slab:
+        used += geometry.mgmt_bytes
+    return geometry.slab_bytes - used
+
+
+SLAB_COLUMNS = (
+    "build", "arch", "allocator", "cache", "struct", "struct_size_bytes", "object_size_bytes", "slab_size_bytes",
+    "objs_per_slab", "order", "slab_bytes", "leftover_bytes", "bytes_per_object", "merged_into",
+    "struct_size_on_bytes", "slab_size_on_bytes", "objs_per_slab_on", "order_on", "leftover_on_bytes",
+    "bytes_per_object_on", "delta_bytes_per_object",
+)
+
+
+def slab_frame(views: Sequence["SlabView"]) -> "pd.DataFrame":
+    """One row per build x cache: the predicted geometry and, with a scenario, the geometry with its fields on.
+
+    ``slab_size_bytes`` is the per-object stride, ``slab_bytes`` one slab
+    (``page_size << order``); the ``*_on`` columns are null without a scenario.
+    """
+    rows = []
+    for view in views:
+        for cache in view.caches:
+            g = cache.predicted
+            effect = next((e for e in cache.effects if e.allocator == view.allocator), None)
+            row: dict[str, Any] = {
+                "build": view.build, "arch": view.arch, "allocator": view.allocator, "cache": cache.spec.name,
+                "struct": cache.spec.struct_name, "struct_size_bytes": cache.spec.struct_size,
+                "object_size_bytes": g.object_size, "slab_size_bytes": g.slab_size,
+                "objs_per_slab": g.objs_per_slab, "order": g.order, "slab_bytes": g.slab_bytes,
+                "leftover_bytes": leftover_bytes(g), "bytes_per_object": g.bytes_per_object,
+                "merged_into": g.merged_into.unique_id if g.merged_into else None,
+            }
+            if effect is not None:
+                on = effect.on
+                row.update({"struct_size_on_bytes": cache.spec.struct_size + effect.delta_object_size,
+                            "slab_size_on_bytes": on.slab_size, "objs_per_slab_on": on.objs_per_slab,
+                            "order_on": on.order, "leftover_on_bytes": leftover_bytes(on),
+                            "bytes_per_object_on": on.bytes_per_object,
+                            "delta_bytes_per_object": effect.delta_bytes_per_object})
+            rows.append(row)
+    return _frame(rows, SLAB_COLUMNS, ("struct_size_on_bytes", "slab_size_on_bytes", "objs_per_slab_on",
+                                       "order_on", "leftover_on_bytes"))
+
+
+def records_frame(rows: Iterable[Mapping[str, Any]], columns: Optional[Sequence[str]] = None) -> "pd.DataFrame":
+    """A frame from plain records (diff entries, history points), keeping ``columns``' order when given."""
+    listed = list(rows)
+    if columns is None:
+        columns = list(dict.fromkeys(key for row in listed for key in row))
+    return _frame(listed, columns)
+
+
+HISTORY_COLUMNS = ("build", "struct", "size_bytes", "delta_bytes")
+
+
+def history_frame(points: Sequence[tuple[str, str, int]]) -> "pd.DataFrame":
+    """One row per build x struct of a history: (build, struct, size_bytes) in build order, with the growth
+    from the previous build that has the struct (``delta_bytes``, null for the first)."""
+    last: dict[str, int] = {}
+    rows = []
+    for build, struct, size in points:
+        rows.append({"build": build, "struct": struct, "size_bytes": size,
+                     "delta_bytes": size - last[struct] if struct in last else None})
+        last[struct] = size
+    return _frame(rows, HISTORY_COLUMNS, ("delta_bytes",))

@@ -1,34 +1,324 @@
-"""matplotlib figures of the API's results, for notebooks.  matplotlib is imported only here, lazily."""
+"""matplotlib figures of the API's results.  matplotlib is imported only here, lazily.
+
+Each function returns a :class:`matplotlib.figure.Figure` (no pyplot state);
+:func:`save_figure` writes one as PNG or SVG without leaving a partial file.
+
+* :func:`cacheline_figure`: a struct's cacheline map, fields off against on;
+* :func:`bytes_per_object_figure`: real bytes per object off and on, per struct and build;
+* :func:`slab_figure`: one slab per cache and build, objects and leftover, off against on;
+* :func:`history_figure`: struct sizes across builds.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import LayoutcalcError
+from .layoutmap import ADDED, BIT_HOLE, BIT_PADDING, FLEXIBLE, HOLE, MEMBER, PADDING, Segment, split_rows
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from ..analysis.report import BuildReport
+    from ..changes.scenario import ScenarioResult
+    from ..slab.view import SlabView
 
+PLOT_FORMATS = ("png", "svg")
+OFF_COLOUR, ON_COLOUR = "#4c78a8", "#f58518"
+_FILL = {MEMBER: ("#9ec3ef", "#6b9bd6"), ADDED: ("#ffb000", "#ffb000"), HOLE: ("#f4b6b0", "#f4b6b0"),
+         BIT_HOLE: ("#dcc3ea", "#dcc3ea"), PADDING: ("#dddddd", "#dddddd"), BIT_PADDING: ("#dddddd", "#dddddd")}
+_HATCH = {HOLE: "////", BIT_HOLE: "\\\\\\\\", PADDING: "xxx", BIT_PADDING: "xxx"}
+_EDGE = {HOLE: "#c0392b", BIT_HOLE: "#7d3c98", PADDING: "#7f7f7f", BIT_PADDING: "#7f7f7f"}
+
+
+def check_plot_path(path: str) -> str:
+    """The format (``png`` or ``svg``) of ``path``, from its suffix; raises for anything else."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in PLOT_FORMATS:
+        raise LayoutcalcError(f"{path}: a plot is written as .png or .svg, not '{Path(path).suffix or 'no suffix'}'")
+    return suffix
+
+
+def save_figure(figure: "Figure", path: str, dpi: int = 110) -> None:
+    """Write ``figure`` to ``path`` (PNG or SVG by suffix) atomically: all of it or nothing."""
+    import io
+    import os
+    import tempfile
+    fmt = check_plot_path(path)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=fmt, dpi=dpi)
+    target = Path(path)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent if str(target.parent)
+                                             else ".")
+        try:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(temporary, 0o666 & ~umask)  # as open() would have made it, not mkstemp's 0600
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(buffer.getvalue())
+            os.replace(temporary, target)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except OSError as exc:
+        raise LayoutcalcError(f"{path}: cannot write the plot ({exc.strerror or exc})") from None
+
+
+def _new_figure(width: float, height: float) -> "Figure":
+    from matplotlib.figure import Figure
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def _short_build(name: str) -> str:
+    return name.removeprefix("debian-").removeprefix("vmlinux-")
+
+
+# --- cacheline map ---------------------------------------------------------------------------------------------
+
+def _draw_map(axes: "Axes", segments: Sequence[Segment], rows: int, title: str) -> list[tuple[float, float, str]]:
+    """Draw one layout as 64-byte rows; returns (x, y, name) of each added field's first piece."""
+    labels: list[tuple[float, float, str]] = []
+    for row, pieces in enumerate(split_rows(list(segments))):
+        for segment, first_bit, width in pieces:
+            x, w = first_bit / 8, width / 8
+            if segment.kind == FLEXIBLE:
+                axes.plot([x, x], [row - 0.45, row + 0.45], color="#1b7f3b", linewidth=2.5)
+                axes.text(x + 0.4, row, f"{segment.name}[]", va="center", fontsize=7, color="#1b7f3b")
+                continue
+            fill = _FILL[segment.kind][segment.index % 2 if segment.kind == MEMBER else 0]
+            moved = bool(segment.shift_bytes)
+            axes.add_patch(_rectangle(x, row, w, fill, segment.kind, moved))
+            if segment.kind == ADDED and segment.name not in {name for _, _, name in labels}:
+                labels.append((x + w / 2, row, segment.name))
+    axes.set_xlim(0, 64)
+    axes.set_ylim(rows - 0.5, -0.5)
+    axes.set_xticks(range(0, 65, 8))
+    step = max(1, -(-rows // 30))
+    axes.set_yticks(range(0, rows, step), [f"CL {r}" for r in range(0, rows, step)], fontsize=8)
+    axes.set_xlabel("byte within the 64-byte cacheline", fontsize=8)
+    axes.tick_params(axis="x", labelsize=8)
+    axes.set_title(title, fontsize=9)
+    return labels
+
+
+def _rectangle(x: float, row: int, width: float, fill: str, kind: str, moved: bool) -> Any:
+    from matplotlib.patches import Rectangle
+    edge = _EDGE.get(kind, "#8a5a00" if kind == ADDED else "white")
+    patch = Rectangle((x, row - 0.42), width, 0.84, facecolor=fill, edgecolor=edge, linewidth=0.6,
+                      hatch=_HATCH.get(kind))
+    if moved:
+        patch.set_edgecolor("#1f2d3d")
+        patch.set_linestyle((0, (2, 1.5)))
+        patch.set_linewidth(0.9)
+    return patch
+
+
+def _label_added(axes: "Axes", labels: list[tuple[float, float, str]], rows: int, gap: float) -> None:
+    """Names of the added fields in the right margin, spread so they never overlap, with leader lines."""
+    if not labels:
+        return
+    labels.sort(key=lambda item: item[1])
+    placed: list[float] = []
+    for _, y, _ in labels:
+        placed.append(max(y, placed[-1] + gap) if placed else y)
+    overflow = placed[-1] - (rows - 0.5)
+    if overflow > 0:
+        placed = [p - overflow for p in placed]
+    for (x, y, name), label_y in zip(labels, placed):
+        axes.annotate(f"+{name}", xy=(x, y), xytext=(66, label_y), textcoords="data", fontsize=8, va="center",
+                      color="#5c3c00", fontweight="bold", annotation_clip=False,
+                      arrowprops={"arrowstyle": "-", "color": "#8a5a00", "linewidth": 0.8})
+
+
+def _map_legend(figure: "Figure") -> None:
+    from matplotlib.patches import Patch
+    handles = [Patch(facecolor=_FILL[MEMBER][0], edgecolor="white", label="member"),
+               Patch(facecolor=_FILL[ADDED][0], edgecolor="#8a5a00", label="added field"),
+               Patch(facecolor=_FILL[MEMBER][0], edgecolor="#1f2d3d", linestyle=(0, (2, 1.5)), label="moved member"),
+               Patch(facecolor=_FILL[HOLE][0], edgecolor=_EDGE[HOLE], hatch=_HATCH[HOLE], label="hole"),
+               Patch(facecolor=_FILL[BIT_HOLE][0], edgecolor=_EDGE[BIT_HOLE], hatch=_HATCH[BIT_HOLE],
+                     label="bit hole"),
+               Patch(facecolor=_FILL[PADDING][0], edgecolor=_EDGE[PADDING], hatch=_HATCH[PADDING], label="padding")]
+    figure.legend(handles=handles, loc="outside lower center", ncols=6, fontsize=8, frameon=False)
+
+
+def cacheline_figure(items: Sequence["ScenarioResult"]) -> "Figure":
+    """Each struct's cacheline map with the fields off (left) and on (right).
+
+    Added fields are amber and named in the right margin, moved members have a
+    dashed outline, holes/bit holes/padding are hatched.
+    """
+    from .. import abi as abi_module
+    from ..analysis.layout import layout_stats
+    from .layoutmap import layout_segments, member_shifts
+    panels = []
+    for item in items:
+        result = item.result
+        before_stats = layout_stats(result.before, abi_module.struct_alignment(result.abi, result.before))
+        after_stats = layout_stats(result.after, abi_module.struct_alignment(result.abi, result.after))
+        added = {id(m) for m in result.added}
+        shifts = member_shifts(result.before, result.after, added)
+        before = layout_segments(result.before, before_stats)
+        after = layout_segments(result.after, after_stats, added, shifts)
+        rows = max(len(split_rows(before)), len(split_rows(after)))
+        panels.append((item, before, after, rows, len(shifts)))
+    # inches per cacheline row: roomy for small structs, a 12-inch panel at most for big ones
+    row_inches = [min(0.22, 12.0 / max(panel[3], 1)) for panel in panels]
+    heights = [1.25 + max(panel[3], 2) * step for panel, step in zip(panels, row_inches)] or [1.0]
+    figure = _new_figure(11.5, 0.45 + sum(heights))
+    subfigures = figure.subfigures(len(panels), 1, height_ratios=heights, squeeze=False)[:, 0] if panels else []
+    for subfigure, (item, before, after, rows, moved), step in zip(subfigures, panels, row_inches):
+        result = item.result
+        left, right = subfigure.subplots(1, 2, sharey=True)
+        _draw_map(left, before, rows, f"fields off: {result.size_before} bytes, {-(-result.size_before // 64)} "
+                                      "cachelines")
+        labels = _draw_map(right, after, rows, f"fields on: {result.size_after} bytes ({result.size_delta:+d}), "
+                                              f"{-(-result.size_after // 64)} cachelines")
+        _label_added(right, labels, rows, 0.15 / step)
+        subfigure.suptitle(f"struct {item.struct_name} ({result.abi.name}, {result.placement}): "
+                           f"{len(result.added)} added, {moved} moved", fontsize=10, fontweight="bold")
+    _map_legend(figure)
+    return figure
+
+
+# --- bytes per object -------------------------------------------------------------------------------------------
 
 def bytes_per_object_figure(reports: Sequence["BuildReport"]) -> "Figure":
-    """Grouped bars: real bytes per object with the scenario's fields off and on, per build and struct."""
-    from matplotlib.figure import Figure
-    rows = [(report.name, row) for report in reports for row in report.rows]
-    figure = Figure(figsize=(max(6.0, 0.9 * len(rows)), 4.0), layout="constrained")
-    axes = figure.subplots()
-    positions = range(len(rows))
-    off = [row.off.bytes_per_object for _, row in rows]
-    on = [row.on.bytes_per_object for _, row in rows]
-    axes.bar([p - 0.2 for p in positions], off, width=0.4, label="fields off")
-    axes.bar([p + 0.2 for p in positions], on, width=0.4, label="fields on")
-    axes.set_xticks(list(positions), [f"{row.struct}\n{name}" for name, row in rows], fontsize=7, rotation=30,
-                    ha="right")
-    axes.set_yscale("log")
-    axes.set_ylabel("bytes per object (slab bytes / objects per slab)")
-    axes.legend()
-    for position, (_, row) in zip(positions, rows):
-        if row.delta_bytes_per_object:
-            axes.annotate(f"{row.delta_bytes_per_object:+.0f} B", (position + 0.2, row.on.bytes_per_object),
-                          ha="center", va="bottom", fontsize=7)
+    """Real bytes per object (slab bytes / objects per slab), fields off and on, one panel per struct.
+
+    Horizontal bars on a linear axis from zero, one pair per build, with the
+    delta written at the end of each pair.
+    """
+    structs = list(dict.fromkeys(row.struct for report in reports for row in report.rows))
+    builds = [report.name for report in reports]
+    figure = _new_figure(max(4.2 * len(structs), 6.0), 1.4 + 0.55 * len(builds))
+    axes_list = figure.subplots(1, max(len(structs), 1), squeeze=False)[0]
+    for axes, struct in zip(axes_list, structs):
+        ys, off, on, deltas = [], [], [], []
+        for position, report in enumerate(reports):
+            row = report.row(struct)
+            if row is None:
+                continue
+            ys.append(position)
+            off.append(row.off.bytes_per_object)
+            on.append(row.on.bytes_per_object)
+            deltas.append(row.delta_bytes_per_object)
+        axes.barh([y - 0.19 for y in ys], off, height=0.36, color=OFF_COLOUR, label="fields off")
+        axes.barh([y + 0.19 for y in ys], on, height=0.36, color=ON_COLOUR, label="fields on")
+        top = max(on + off, default=1.0)
+        for y, value, delta in zip(ys, on, deltas):
+            text = f"{delta:+.0f} B" if delta else "±0 B"
+            axes.text(value + top * 0.02, y + 0.19, text, va="center", fontsize=8,
+                      fontweight="bold" if delta else "normal", color="#8a3b00" if delta else "#333333")
+        axes.set_xlim(0, top * 1.28)
+        axes.set_ylim(len(builds) - 0.5, -0.5)
+        axes.set_yticks(range(len(builds)), [_short_build(b) for b in builds], fontsize=8)
+        axes.tick_params(axis="x", labelsize=8)
+        axes.set_title(f"struct {struct}", fontsize=10)
+        axes.set_xlabel("bytes per object (slab bytes / objects per slab)", fontsize=8)
+        axes.grid(axis="x", color="#dddddd", linewidth=0.6)
+        axes.set_axisbelow(True)
+    for axes in axes_list[1:]:
+        axes.tick_params(labelleft=False)
+    handles, labels = axes_list[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside lower center", ncols=2, fontsize=8, frameon=False)
+    figure.suptitle("What the fields cost per object, per build", fontsize=11)
+    return figure
+
+
+# --- slab -------------------------------------------------------------------------------------------------------
+
+def _slab_bar(axes: "Axes", y: float, geometry: Any, colour: str, shade: str) -> None:
+    from .frames import leftover_bytes
+    kib = 1024.0
+    stride = geometry.slab_size / kib
+    start = 0.0
+    if geometry.allocator == "slab" and geometry.mgmt_on_slab and geometry.mgmt_bytes:
+        axes.broken_barh([(0, geometry.mgmt_bytes / kib)], (y - 0.35, 0.7), facecolor="#555555")
+        start = geometry.mgmt_bytes / kib
+    spans = [(start + i * stride, stride) for i in range(geometry.objs_per_slab)]
+    axes.broken_barh(spans[0::2], (y - 0.35, 0.7), facecolor=colour, edgecolor="white", linewidth=0.3)
+    axes.broken_barh(spans[1::2], (y - 0.35, 0.7), facecolor=shade, edgecolor="white", linewidth=0.3)
+    leftover = leftover_bytes(geometry)
+    if leftover:
+        axes.broken_barh([(geometry.slab_bytes / kib - leftover / kib, leftover / kib)], (y - 0.35, 0.7),
+                         facecolor="#eeeeee", edgecolor="#7f7f7f", hatch="xxx", linewidth=0.5)
+    axes.text(geometry.slab_bytes / kib, y, f"  {geometry.objs_per_slab} × {geometry.slab_size} B, "
+              f"{leftover} B left, order {geometry.order}", va="center", fontsize=8)
+
+
+def slab_figure(views: Sequence["SlabView"]) -> "Figure":
+    """One slab of each cache per build, fields off and on: the objects it holds and the bytes left over.
+
+    Objects alternate two shades (off: blue, on: orange), leftover is hatched
+    grey, SLAB's on-slab management dark grey; each bar says objects x stride,
+    leftover and order, and each ``on`` label the change in real bytes per object.
+    """
+    from matplotlib.patches import Patch
+    caches = list(dict.fromkeys(cache.spec.name for view in views for cache in view.caches))
+    figure = _new_figure(11.0, 1.2 + sum(0.9 + 0.5 * len(views) * 2 for _ in caches) * 0.75)
+    axes_list = figure.subplots(max(len(caches), 1), 1, squeeze=False)[:, 0]
+    for axes, cache_name in zip(axes_list, caches):
+        labels, y, widest = [], 0, 0
+        for view in views:
+            cache = next((c for c in view.caches if c.spec.name == cache_name), None)
+            if cache is None:
+                continue
+            effect = next((e for e in cache.effects if e.allocator == view.allocator), None)
+            _slab_bar(axes, y, cache.predicted, OFF_COLOUR, "#72a0d0")
+            labels.append(f"{_short_build(view.build)} · off")
+            widest = max(widest, cache.predicted.slab_bytes)
+            y += 1
+            if effect is not None:
+                _slab_bar(axes, y, effect.on, ON_COLOUR, "#f8ad62")
+                delta = effect.delta_bytes_per_object
+                labels.append(f"on ({delta:+.0f} B/object)" if delta else "on (±0 B/object)")
+                widest = max(widest, effect.on.slab_bytes)
+                y += 1
+        axes.set_ylim(y - 0.5, -0.5)
+        axes.set_yticks(range(len(labels)), labels, fontsize=8)
+        axes.set_xlim(0, widest / 1024 * 1.55)
+        axes.set_xlabel("bytes in one slab (KiB)", fontsize=8)
+        axes.tick_params(axis="x", labelsize=8)
+        axes.set_title(f"cache {cache_name} ({views[0].allocator if views else ''})", fontsize=10)
+    handles = [Patch(facecolor=OFF_COLOUR, label="object, fields off"),
+               Patch(facecolor=ON_COLOUR, label="object, fields on"),
+               Patch(facecolor="#eeeeee", edgecolor="#7f7f7f", hatch="xxx", label="leftover"),
+               Patch(facecolor="#555555", label="SLAB management")]
+    figure.legend(handles=handles, loc="outside lower center", ncols=4, fontsize=8, frameon=False)
+    return figure
+
+
+# --- history ----------------------------------------------------------------------------------------------------
+
+def history_figure(points: Sequence[tuple[str, str, int]]) -> "Figure":
+    """Size of each struct across builds (in the order given): one panel per struct, growth labelled.
+
+    ``points`` are (build, struct, size_bytes), as :func:`layoutcalc.render.frames.history_frame` takes.
+    """
+    builds = list(dict.fromkeys(build for build, _, _ in points))
+    structs = list(dict.fromkeys(struct for _, struct, _ in points))
+    figure = _new_figure(max(6.0, 1.1 * len(builds) + 2.5), 1.2 + 2.4 * max(len(structs), 1))
+    axes_list = figure.subplots(max(len(structs), 1), 1, squeeze=False, sharex=True)[:, 0]
+    for axes, struct in zip(axes_list, structs):
+        series = [(builds.index(b), size) for b, s, size in points if s == struct]
+        xs, ys = [x for x, _ in series], [y for _, y in series]
+        axes.plot(xs, ys, marker="o", color=OFF_COLOUR, label=f"sizeof(struct {struct})")
+        for (_, y0), (x1, y1) in zip(series, series[1:]):
+            if y1 != y0:
+                axes.annotate(f"{y1 - y0:+d} B", (x1, y1), textcoords="offset points", xytext=(0, 7),
+                              ha="center", fontsize=8, color="#8a3b00")
+        low, high = min(ys, default=0), max(ys, default=1)
+        margin = max((high - low) * 0.25, 8)
+        axes.set_ylim(max(low - margin, 0), high + margin)
+        axes.set_ylabel("bytes", fontsize=8)
+        axes.set_title(f"struct {struct}", fontsize=10)
+        axes.legend(loc="upper left", fontsize=8)
+        axes.grid(color="#dddddd", linewidth=0.6)
+        axes.tick_params(labelsize=8)
+    axes_list[-1].set_xticks(range(len(builds)), [_short_build(b) for b in builds], rotation=25, ha="right")
     return figure

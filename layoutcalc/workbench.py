@@ -1,0 +1,337 @@
+"""The notebook and script API: ``layoutcalc.load(...)`` and the objects it hands back.
+
+Every method calls the functions of :mod:`layoutcalc.api` that the CLI calls,
+with the same arguments, so a notebook shows what ``layoutcalc show``,
+``whatif``, ``slab`` and ``report`` print.  Results know how to become a
+DataFrame (``.frame()``), a matplotlib figure (``.figure()``, ``.plot(FILE)``)
+and, for layouts, an HTML cacheline grid in Jupyter (``_repr_html_``)::
+
+    import layoutcalc
+    amd64 = layoutcalc.load("cloud-amd64")          # a bundled snapshot, or any INPUT path
+    amd64.struct("pid")                              # the grid of struct pid
+    flat = amd64.whatif()                            # the seed's fields (scenario "flat")
+    flat["pid"].frame()                              # one row per member, with added/moved
+    amd64.report().figure()                          # bytes per object, off and on
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Union
+
+from . import api
+from .analysis.layout import DEFAULT_CACHELINE, LayoutStats
+from .errors import NotFoundError
+from .model import Build as ModelBuild
+from .model import StructType
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from .analysis.report import BuildReport, Claim, ReportOptions
+    from .changes.scenario import ScenarioResult
+    from .slab.view import SlabView
+
+
+def resolve_input(source: Union[str, Path]) -> str:
+    """A path for ``source``: an existing file, else the one bundled snapshot whose name contains it.
+
+    ``"debian-6.1.0-50-686-pae"``, ``"686-pae"`` and ``"cloud-arm64"`` all name
+    bundled snapshots; a fragment that fits several, or none, raises NotFoundError.
+    """
+    text = str(source)
+    if Path(text).exists():
+        return text
+    bundled = api.bundled_snapshots()
+    exact = [p for p in bundled if p.name.removesuffix(".snapshot.json") == text]
+    matches = exact or [p for p in bundled if text in p.name]
+    if len(matches) == 1:
+        return str(matches[0])
+    names = ", ".join(p.name.removesuffix(".snapshot.json") for p in bundled)
+    if not matches:
+        raise NotFoundError(f"{text}: no such file, and no bundled snapshot by that name (bundled: {names})")
+    raise NotFoundError(f"{text}: names {len(matches)} bundled snapshots; say which ({names})")
+
+
+def load(source: Union[str, Path]) -> "Build":
+    """Open a build: a vmlinux/.o/.ko with DWARF, a BTF blob, a snapshot JSON, or a bundled snapshot's name.
+
+    Reading is lazy: each method reads what it needs (a vmlinux is scanned only
+    for the structs asked for), exactly as the CLI's commands do.
+    """
+    return Build(resolve_input(source))
+
+
+class StructLayout(NamedTuple):
+    """One struct of a build with pahole's statistics; shows as a cacheline grid in Jupyter."""
+
+    struct: StructType
+    stats: LayoutStats
+    build: ModelBuild
+    cacheline_size: int = DEFAULT_CACHELINE
+
+    @property
+    def name(self) -> str:
+        return self.struct.name or ""
+
+    def text(self) -> str:
+        """pahole's listing, as ``layoutcalc show`` prints it."""
+        from .render.structs import struct_text
+        return struct_text(self.struct, self.stats, self.cacheline_size)
+
+    def frame(self) -> "pd.DataFrame":
+        """One row per member (:func:`layoutcalc.render.frames.member_frame`)."""
+        from .render.frames import member_frame
+        return member_frame(self.struct, self.stats, api.abi_of(self.build), self.cacheline_size)
+
+    def segments(self) -> list[Any]:
+        """Members, holes, bit holes and padding in order (:mod:`layoutcalc.render.layoutmap`)."""
+        from .render.layoutmap import layout_segments
+        return layout_segments(self.struct, self.stats)
+
+    def _repr_html_(self) -> str:
+        from .render.html import struct_html
+        return struct_html(self.struct, self.stats, self.segments(),
+                           f"{self.build.name} ({self.build.arch})")
+
+    def __repr__(self) -> str:
+        return f"<StructLayout {self.struct.tag}: {self.stats.size} bytes, {self.stats.holes} holes>"
+
+
+class WhatIfLayout(NamedTuple):
+    """One struct re-laid out with fields added; shows as a cacheline grid with the changes marked."""
+
+    item: "ScenarioResult"
+
+    @property
+    def name(self) -> str:
+        return self.item.struct_name
+
+    @property
+    def result(self) -> Any:
+        """The :class:`layoutcalc.analysis.whatif.WhatIfResult` (before, after, added, placement, abi)."""
+        return self.item.result
+
+    def text(self) -> str:
+        """Before and after side by side, as ``layoutcalc whatif --full`` prints it."""
+        from .render.whatif import whatif_text
+        return whatif_text([self.item], full=True)
+
+    def frame(self) -> "pd.DataFrame":
+        """The new layout, one row per member, with ``added`` and ``moved_bytes`` columns."""
+        from .render.frames import whatif_member_frame
+        return whatif_member_frame(self.item)
+
+    def figure(self) -> "Figure":
+        """The cacheline map, fields off against on."""
+        from .render.plots import cacheline_figure
+        return cacheline_figure([self.item])
+
+    def _repr_html_(self) -> str:
+        from .abi import struct_alignment
+        from .analysis.layout import layout_stats
+        from .render.html import stats_line, whatif_html
+        from .render.layoutmap import layout_segments, member_shifts
+        result = self.item.result
+        added = {id(m) for m in result.added}
+        shifts = member_shifts(result.before, result.after, added)
+        before_stats = layout_stats(result.before, struct_alignment(result.abi, result.before))
+        after_stats = layout_stats(result.after, struct_alignment(result.abi, result.after))
+        where = f"after '{self.item.anchor}'" if self.item.anchor and result.placement == "as-patched" else \
+            result.placement
+        title = (f"struct {self.name}: {len(result.added)} field(s) {where} ({result.abi.name}): "
+                 f"{result.size_before} → {result.size_after} bytes ({result.size_delta:+d})")
+        notes = ["added: " + ", ".join(f"{m.name} at {m.offset_bytes} ({m.type.c_name()})" for m in result.added),
+                 f"moved: {len(shifts)} member(s)" + (
+                     f", by {', '.join(sorted({f'{s:+d}' for s in shifts.values()}))} bytes" if shifts else "")]
+        return whatif_html(title, "after: " + stats_line(after_stats),
+                           layout_segments(result.after, after_stats, added, shifts),
+                           layout_segments(result.before, before_stats), notes)
+
+
+class WhatIf(Sequence[WhatIfLayout]):
+    """The structs a scenario or patch changed, in order; index by position or struct name."""
+
+    def __init__(self, items: Sequence["ScenarioResult"]) -> None:
+        self.items = list(items)
+        self._layouts = [WhatIfLayout(item) for item in self.items]
+
+    def __len__(self) -> int:
+        return len(self._layouts)
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            for layout in self._layouts:
+                if layout.name == key:
+                    return layout
+            raise NotFoundError(f"the what-if changed no struct named '{key}' "
+                                f"(it changed {', '.join(x.name for x in self._layouts) or 'none'})")
+        return self._layouts[key]
+
+    def __iter__(self) -> Iterator[WhatIfLayout]:
+        return iter(self._layouts)
+
+    def frame(self) -> "pd.DataFrame":
+        """One row per struct: sizes, alignments, cachelines before and after."""
+        from .render.frames import whatif_frame
+        return whatif_frame(self.items)
+
+    def figure(self) -> "Figure":
+        """Every changed struct's cacheline map, off against on."""
+        from .render.plots import cacheline_figure
+        return cacheline_figure(self.items)
+
+    def plot(self, path: str) -> None:
+        """Write :meth:`figure` to ``path`` (.png or .svg)."""
+        _save(self.figure(), path)
+
+    def text(self) -> str:
+        from .render.whatif import whatif_text
+        return whatif_text(self.items)
+
+    def _repr_html_(self) -> str:
+        return "".join(layout._repr_html_() for layout in self._layouts)
+
+    def __repr__(self) -> str:
+        return f"<WhatIf {', '.join(f'{x.name} {x.result.size_delta:+d}' for x in self._layouts)}>"
+
+
+class Report(NamedTuple):
+    """``layoutcalc report`` as objects: per build and struct, the cost of the scenario's fields."""
+
+    reports: list["BuildReport"]
+    claims: list["Claim"]
+    options: "ReportOptions"
+    scenario: str
+
+    def frame(self) -> "pd.DataFrame":
+        """One row per build x struct (:func:`layoutcalc.render.frames.report_frame`)."""
+        from .render.frames import report_frame
+        return report_frame(self.reports)
+
+    def claims_frame(self) -> "pd.DataFrame":
+        """One row per claim of the seed, with its verdict."""
+        from .render.frames import claims_frame
+        return claims_frame(self.claims)
+
+    def figure(self) -> "Figure":
+        """Bytes per object off and on, per struct and build, on a linear axis with the delta labelled."""
+        from .render.plots import bytes_per_object_figure
+        return bytes_per_object_figure(self.reports)
+
+    def plot(self, path: str) -> None:
+        _save(self.figure(), path)
+
+    def text(self, markdown: bool = False) -> str:
+        """The verdict as ``layoutcalc report`` prints it."""
+        from .render.report import report_text
+        return report_text(self.reports, self.claims, self.options, self.scenario, markdown=markdown)
+
+
+class Slab(NamedTuple):
+    """``layoutcalc slab`` as objects: the caches of each build and what the scenario's fields do to them."""
+
+    views: list["SlabView"]
+    warning: str
+
+    def frame(self) -> "pd.DataFrame":
+        """One row per build x cache (:func:`layoutcalc.render.frames.slab_frame`)."""
+        from .render.frames import slab_frame
+        return slab_frame(self.views)
+
+    def figure(self) -> "Figure":
+        """One slab per cache and build: objects and leftover, fields off against on."""
+        from .render.plots import slab_figure
+        return slab_figure(self.views)
+
+    def plot(self, path: str) -> None:
+        _save(self.figure(), path)
+
+    def text(self) -> str:
+        from .render.slab import slab_text
+        return slab_text(self.views)
+
+
+def _save(figure: "Figure", path: str) -> None:
+    from .render.plots import save_figure
+    save_figure(figure, path)
+
+
+class Build:
+    """One input, opened by :func:`load`.  Methods mirror the CLI's commands on this input."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._model: Optional[ModelBuild] = None
+
+    @property
+    def model(self) -> ModelBuild:
+        """The whole build (every struct), read on first use."""
+        if self._model is None:
+            self._model = api.load(self.path)
+        return self._model
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    @property
+    def arch(self) -> str:
+        return self.model.arch
+
+    def struct(self, name: str, cacheline_size: int = DEFAULT_CACHELINE) -> StructLayout:
+        """``layoutcalc show NAME``: the struct with pahole's statistics."""
+        build = self._model or api.load(self.path, structs=[name])
+        ((struct, stats),) = api.show(build, [name], cacheline_size)
+        return StructLayout(struct, stats, build, cacheline_size)
+
+    def whatif(self, scenario: Optional[str] = None, patch: Optional[str] = None, defines: Sequence[str] = (),
+               placement: str = "as-patched", arch: Optional[str] = None, level: int = 0) -> WhatIf:
+        """``layoutcalc whatif``: the structs re-laid out with a scenario's (default ``flat``) or patch's fields."""
+        return WhatIf(api.whatif(self.path, scenario, patch, defines, placement, arch, level))
+
+    def report(self, scenario: str = "flat", options: Optional["ReportOptions"] = None, **option_values: Any
+               ) -> Report:
+        """``layoutcalc report -i THIS``; ``option_values`` are :class:`ReportOptions` fields (processes=...)."""
+        return report([self.path], scenario, options, **option_values)
+
+    def slab(self, cpus: int = 2, allocator: str = "slub", xstate_size: Optional[int] = 832,
+             scenario: Optional[str] = "flat") -> Slab:
+        """``layoutcalc slab -i THIS``: the modelled caches, and what ``scenario``'s fields do to them."""
+        return slabs([self.path], cpus, allocator, xstate_size, scenario)
+
+    def diff(self, other: Union["Build", str, Path]) -> Any:
+        """What changed from this build to ``other`` (needs :mod:`layoutcalc.analysis.diff`)."""
+        raise NotImplementedError("build diffs arrive with layoutcalc.analysis.diff")
+
+    def __repr__(self) -> str:
+        return f"<layoutcalc.Build {self.path}>"
+
+
+def report(inputs: Sequence[Union[str, Path, Build]] = (), scenario: str = "flat",
+           options: Optional["ReportOptions"] = None, **option_values: Any) -> Report:
+    """``layoutcalc report``: the verdict on several builds at once (default: every bundled snapshot)."""
+    import dataclasses
+
+    from .analysis.report import ReportOptions
+    chosen = dataclasses.replace(options or ReportOptions(), **option_values)
+    reports, claims = api.report([_path(i) for i in inputs], scenario, chosen)
+    return Report(reports, claims, chosen, scenario)
+
+
+def slabs(inputs: Sequence[Union[str, Path, Build]] = (), cpus: int = 2, allocator: str = "slub",
+         xstate_size: Optional[int] = 832, scenario: Optional[str] = "flat") -> Slab:
+    """``layoutcalc slab``: the modelled caches of several builds (default: every bundled snapshot)."""
+    views, warning = api.slab([_path(i) for i in inputs], False, cpus, allocator, xstate_size, scenario)
+    return Slab(views, warning)
+
+
+def bundled() -> list[Build]:
+    """Every bundled snapshot, opened."""
+    return [Build(str(path)) for path in api.bundled_snapshots()]
+
+
+def _path(source: Union[str, Path, Build]) -> str:
+    return source.path if isinstance(source, Build) else resolve_input(source)
