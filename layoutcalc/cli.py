@@ -224,6 +224,36 @@ def reorganize(structs: tuple[str, ...], input_path: Optional[str], fmt: str, ca
     else:
         click.echo(reorganize_text(items), nl=False)
 
+
+def _plot_option(what: str) -> Any:
+    """``--plot FILE.png|svg``: also draw ``what`` (the path is checked before any work is done)."""
+    return click.option("--plot", "plot_path", metavar="FILE.png|svg", callback=_check_plot_path,
+                        help=f"Also draw {what} into FILE (PNG or SVG, by its suffix).")
+
+
+def _check_plot_path(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> Optional[str]:
+    if value is not None:
+        from .render.plots import check_plot_path
+        from .safe_write import check_target
+        check_plot_path(value)
+        check_target(value)
+    return value
+
+
+def _plots() -> Any:
+    from .render import plots
+    return plots
+
+
+def _write_plot(path: Optional[str], draw: Any) -> None:
+    """Draw the figure ``draw()`` returns into ``path`` (matplotlib is imported only here)."""
+    if path is None:
+        return
+    from .render.plots import save_figure
+    save_figure(draw(), path)
+    click.echo(f"wrote {path}", err=True)
+
+
 @main.command()
 @click.option("-i", "--input", "inputs", multiple=True, metavar="INPUT",
               help="Build to report on (repeatable; default: every bundled snapshot).")
@@ -243,8 +273,10 @@ def reorganize(structs: tuple[str, ...], input_path: Optional[str], fmt: str, ca
               show_default=True)
 @click.option("--arch", default="x86_64", show_default=True, help="For a kernel source tree: the ABI to compile for.")
 @_source_options
+@_plot_option("bytes per object, fields off and on, per struct and build")
 def report(inputs: tuple[str, ...], live: bool, scenario: str, processes: int, child_fraction: float, cpus: int,
-           xstate_size: int, placement: str, fmt: str, arch: str, config: Optional[str], defconfig: bool) -> None:
+           xstate_size: int, placement: str, fmt: str, arch: str, config: Optional[str], defconfig: bool,
+           plot_path: Optional[str]) -> None:
     """The verdict on the seed's claims: what the scenario's fields cost per object and per process."""
     inputs = tuple(_source_input(path, arch, config, defconfig)[0] for path in inputs)
     from .analysis.report import ReportOptions
@@ -264,6 +296,7 @@ def report(inputs: tuple[str, ...], live: bool, scenario: str, processes: int, c
     else:
         click.echo(render_report.report_text(reports, claims, options, scenario, markdown=fmt == "markdown"),
                    nl=False)
+    _write_plot(plot_path, lambda: _plots().bytes_per_object_figure(reports))
 
 
 @main.command()
@@ -281,9 +314,10 @@ def report(inputs: tuple[str, ...], live: bool, scenario: str, processes: int, c
 @click.option("--full", is_flag=True, help="List every member (text format) instead of eliding unchanged runs.")
 @click.option("--format", "fmt", type=FORMATS_SHOW, default="text", show_default=True)
 @_source_options
+@_plot_option("each changed struct's cacheline map, fields off against on,")
 def whatif(input_path: Optional[str], scenario: Optional[str], patch_path: Optional[str],
            defines: tuple[str, ...], placement: str, arch: Optional[str], level: int, full: bool,
-           fmt: str, config: Optional[str], defconfig: bool) -> None:
+           fmt: str, config: Optional[str], defconfig: bool, plot_path: Optional[str]) -> None:
     """Re-lay-out structs with a scenario's or a patch's fields added, as the compiler would."""
     from .render import whatif as render_whatif
     if scenario and patch_path:
@@ -299,6 +333,7 @@ def whatif(input_path: Optional[str], scenario: Optional[str], patch_path: Optio
                                                for i in items]}), nl=False)
     else:
         click.echo(render_whatif.whatif_text(items, full, baseline), nl=False)
+    _write_plot(plot_path, lambda: _plots().cacheline_figure(items))
 
 
 @main.command()
@@ -315,8 +350,9 @@ def whatif(input_path: Optional[str], scenario: Optional[str], patch_path: Optio
 @click.option("--format", "fmt", type=FORMATS_SHOW, default="text", show_default=True)
 @click.option("--arch", default="x86_64", show_default=True, help="For a kernel source tree: the ABI to compile for.")
 @_source_options
+@_plot_option("one slab per cache and build, its objects and leftover, fields off against on,")
 def slab(inputs: tuple[str, ...], live: bool, cpus: int, allocator: str, xstate_size: int, scenario: str,
-         fmt: str, arch: str, config: Optional[str], defconfig: bool) -> None:
+         fmt: str, arch: str, config: Optional[str], defconfig: bool, plot_path: Optional[str]) -> None:
     """Slab geometry of the task_struct, signal_cache and pid caches (predicted, and live with --live)."""
     inputs = tuple(_source_input(path, arch, config, defconfig)[0] for path in inputs)
     from .render import slab as render_slab
@@ -327,3 +363,4 @@ def slab(inputs: tuple[str, ...], live: bool, cpus: int, allocator: str, xstate_
         click.echo(render.to_json(render_slab.slab_payload(views, warning)), nl=False)
     else:
         click.echo(render_slab.slab_text(views), nl=False)
+    _write_plot(plot_path, lambda: _plots().slab_figure(views))

@@ -129,6 +129,11 @@ class WhatIfLayout(NamedTuple):
         from .render.plots import cacheline_figure
         return cacheline_figure([self.item])
 
+    def __repr__(self) -> str:
+        result = self.item.result
+        return (f"<WhatIfLayout struct {self.name}: {result.size_before} -> {result.size_after} bytes, "
+                f"{len(result.added)} added>")
+
     def _repr_html_(self) -> str:
         from .abi import struct_alignment
         from .analysis.layout import layout_stats
@@ -188,6 +193,7 @@ class WhatIf(Sequence[WhatIfLayout]):
         _save(self.figure(), path)
 
     def text(self) -> str:
+        """Before and after, as ``layoutcalc whatif`` prints it."""
         from .render.whatif import whatif_text
         return whatif_text(self.items)
 
@@ -229,6 +235,10 @@ class Report(NamedTuple):
         from .render.report import report_text
         return report_text(self.reports, self.claims, self.options, self.scenario, markdown=markdown)
 
+    def __repr__(self) -> str:
+        verdicts = ", ".join(f"{c.struct}: {c.verdict}" for c in self.claims)
+        return f"<Report '{self.scenario}' on {len(self.reports)} build(s); {verdicts}>"
+
 
 class Slab(NamedTuple):
     """``layoutcalc slab`` as objects: the caches of each build and what the scenario's fields do to them."""
@@ -250,8 +260,12 @@ class Slab(NamedTuple):
         _save(self.figure(), path)
 
     def text(self) -> str:
+        """The tables ``layoutcalc slab`` prints."""
         from .render.slab import slab_text
         return slab_text(self.views)
+
+    def __repr__(self) -> str:
+        return f"<Slab {len(self.views)} build(s): {', '.join(v.build for v in self.views)}>"
 
 
 def _save(figure: "Figure", path: str) -> None:

@@ -85,7 +85,7 @@ def _ruler() -> str:
     return f'<div class="lc-row lc-ruler"><div class="lc-label">byte</div><div class="lc-grid">{ticks}</div></div>'
 
 
-def _piece(segment: Segment, number: int, first_bit: int, width: int) -> str:
+def _piece(segment: Segment, number: int, first_bit: int, width: int, grid: str) -> str:
     classes = ["lc-seg", f"lc-{segment.kind}"]
     if segment.kind == MEMBER and segment.index % 2:
         classes.append("lc-alt")
@@ -97,7 +97,7 @@ def _piece(segment: Segment, number: int, first_bit: int, width: int) -> str:
         label = "+" + label
     if segment.kind == FLEXIBLE:
         label = segment.name + "[]"
-    data = (f'data-kind="{segment.kind}" data-seg="{number}" data-bit-start="{segment.bit_start}" '
+    data = (f'data-grid="{grid}" data-kind="{segment.kind}" data-seg="{number}" data-bit-start="{segment.bit_start}" '
             f'data-bit-size="{segment.bit_size}" data-name="{escape(segment.name)}"'
             + (f' data-shift="{segment.shift_bytes}"' if segment.shift_bytes else ""))
     return (f'<div class="{" ".join(classes)}" style="grid-column:{first_bit + 1} / span {span}" '
@@ -108,9 +108,12 @@ def _row_label(row: int) -> str:
     return f"CL {row} · {row * _ROW_BYTES}"
 
 
-def grid_html(segments: Sequence[Segment], elide: Optional[Sequence[str]] = None) -> str:
-    """The rows of the grid.  A run of two or more rows with the same non-empty ``elide`` entry
-    becomes one line saying so (``unchanged``, ``shifted +8 bytes``)."""
+def grid_html(segments: Sequence[Segment], elide: Optional[Sequence[str]] = None, grid: str = "layout") -> str:
+    """The rows of the grid, each piece tagged ``data-grid=grid``.
+
+    A run of two or more rows with the same non-empty ``elide`` entry becomes
+    one line saying so (``unchanged``, ``members shifted +8 bytes``).
+    """
     numbers = {id(segment): number for number, segment in enumerate(segments)}
     rows = split_rows(list(segments), _ROW_BYTES)
     reasons = list(elide or []) + [""] * (len(rows) - len(elide or []))
@@ -125,7 +128,7 @@ def grid_html(segments: Sequence[Segment], elide: Optional[Sequence[str]] = None
                        f'(bytes {row * _ROW_BYTES}–{end * _ROW_BYTES - 1}): {escape(reasons[row])} …</div>')
             row = end
             continue
-        pieces = "".join(_piece(s, numbers[id(s)], first, width) for s, first, width in rows[row])
+        pieces = "".join(_piece(s, numbers[id(s)], first, width, grid) for s, first, width in rows[row])
         out.append(f'<div class="lc-row"><div class="lc-label">{_row_label(row)}</div>'
                    f'<div class="lc-grid">{pieces}</div></div>')
         row += 1
@@ -184,8 +187,9 @@ def whatif_html(title: str, subtitle: str, after: Sequence[Segment], before: Seq
     Runs of cachelines away from the added fields are elided (:func:`whatif_elisions`).
     """
     note_html = "".join(f"<div>{escape(note)}</div>" for note in notes)
+    after_grid = grid_html(after, whatif_elisions(after), "after")
     return (f'{STYLE}<div class="lc-map"><div class="lc-title">{escape(title)}</div>'
-            f'<div class="lc-sub">{escape(subtitle)}</div>{_legend()}{grid_html(after, whatif_elisions(after))}'
+            f'<div class="lc-sub">{escape(subtitle)}</div>{_legend()}{after_grid}'
             f'<div class="lc-notes">{note_html}</div>'
-            f'<details><summary>before</summary>{grid_html(before)}</details></div>')
+            f'<details><summary>before</summary>{grid_html(before, grid="before")}</details></div>')
 

@@ -11,11 +11,12 @@ Each function returns a :class:`matplotlib.figure.Figure` (no pyplot state);
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import LayoutcalcError
+from ..errors import LayoutcalcError, OutputError
 from .layoutmap import ADDED, BIT_HOLE, BIT_PADDING, FLEXIBLE, HOLE, MEMBER, PADDING, Segment, split_rows
 
 if TYPE_CHECKING:
@@ -38,39 +39,45 @@ def check_plot_path(path: str) -> str:
     """The format (``png`` or ``svg``) of ``path``, from its suffix; raises for anything else."""
     suffix = Path(path).suffix.lower().lstrip(".")
     if suffix not in PLOT_FORMATS:
-        raise LayoutcalcError(f"{path}: a plot is written as .png or .svg, not '{Path(path).suffix or 'no suffix'}'")
+        raise OutputError(f"{path}: a plot is written as .png or .svg, not '{Path(path).suffix or 'no suffix'}'")
     return suffix
 
 
 def save_figure(figure: "Figure", path: str, dpi: int = 110) -> None:
-    """Write ``figure`` to ``path`` (PNG or SVG by suffix) atomically: all of it or nothing."""
-    import io
-    import os
-    import tempfile
+    """Write ``figure`` to ``path`` (PNG or SVG by suffix) through :mod:`layoutcalc.safe_write`:
+    all of it or nothing, checked on read-back."""
+    from ..safe_write import write_with
     fmt = check_plot_path(path)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format=fmt, dpi=dpi)
-    target = Path(path)
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent if str(target.parent)
-                                             else ".")
-        try:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(temporary, 0o666 & ~umask)  # as open() would have made it, not mkstemp's 0600
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(buffer.getvalue())
-            os.replace(temporary, target)
-        except BaseException:
-            os.unlink(temporary)
-            raise
-    except OSError as exc:
-        raise LayoutcalcError(f"{path}: cannot write the plot ({exc.strerror or exc})") from None
+    write_with(path, lambda stream: figure.savefig(stream, format=fmt, dpi=dpi),
+               validate=lambda data: _check_image(data, fmt, path))
+
+
+def _check_image(data: bytes, fmt: str, path: str) -> None:
+    looks_right = data.startswith(b"\x89PNG\r\n\x1a\n") if fmt == "png" else b"<svg" in data[:4096]
+    if not looks_right:
+        raise LayoutcalcError(f"{path}: matplotlib did not produce a {fmt.upper()} image")
 
 
 def _new_figure(width: float, height: float) -> "Figure":
+    figure: "Figure" = _figure_class()(figsize=(width, height), layout="constrained")
+    return figure
+
+
+@functools.lru_cache(maxsize=None)
+def _figure_class() -> Any:
+    """matplotlib's Figure, plus ``_repr_png_`` so Jupyter shows it without pyplot or ``%matplotlib``."""
     from matplotlib.figure import Figure
-    return Figure(figsize=(width, height), layout="constrained")
+
+    class NotebookFigure(Figure):
+        """A :class:`matplotlib.figure.Figure` that displays itself as a PNG in IPython."""
+
+        def _repr_png_(self) -> bytes:
+            import io
+            buffer = io.BytesIO()
+            self.savefig(buffer, format="png", dpi=96)
+            return buffer.getvalue()
+
+    return NotebookFigure
 
 
 def _short_build(name: str) -> str:
@@ -178,7 +185,7 @@ def cacheline_figure(items: Sequence["ScenarioResult"]) -> "Figure":
                                       "cachelines")
         labels = _draw_map(right, after, rows, f"fields on: {result.size_after} bytes ({result.size_delta:+d}), "
                                               f"{-(-result.size_after // 64)} cachelines")
-        _label_added(right, labels, rows, 0.15 / step)
+        _label_added(right, labels, rows, 0.2 / step)
         subfigure.suptitle(f"struct {item.struct_name} ({result.abi.name}, {result.placement}): "
                            f"{len(result.added)} added, {moved} moved", fontsize=10, fontweight="bold")
     _map_legend(figure)
