@@ -164,14 +164,10 @@ def _whatif_patch(path: str, patch: str, defines: dict[str, bool], placement: st
     from .changes.patch import parse_patch, patch_fields, patch_needs, patch_symbols
     from .changes.scenario import ScenarioResult
     from .errors import ScenarioError
-    try:
-        with open(patch, encoding="utf-8") as stream:
-            text = stream.read()
-    except OSError as exc:
-        raise ScenarioError(f"{patch}: cannot read patch ({exc.strerror})") from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{patch}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})") \
-            from None
+    from .changes.limits import check_patch
+    from .safe_read import read_text
+    text = read_text(patch, "patch", error=ScenarioError)
+    check_patch(text, patch)
     additions = parse_patch(text, patch, defines)
     if not additions:
         undefined = sorted(patch_symbols(text) - set(defines))

@@ -28,8 +28,11 @@ target.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import copy
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -394,14 +397,34 @@ def add_fields(
     if placement not in PLACEMENTS:
         raise ValueError(f"placement must be one of {', '.join(PLACEMENTS)}, not '{placement}'")
     new = [_member_for(spec) for spec in fields]
-    explainer = _Explainer(abi)
+    shared = _shared_explainer.get()
+    explainer = shared if shared is not None and shared.abi is abi else _Explainer(abi)
     if placement == "best-fit":
         after, added = _best_fit(explainer, struct, new)
     else:
         order = _appended(struct.members, new) if placement == "append" else _as_patched(struct, fields, new)
         after = _relayout(explainer, struct, order)
-        added = [after.members[order.index(m)] for m in new]
+        position = {id(m): index for index, m in enumerate(order)}
+        added = [after.members[position[id(m)]] for m in new]
     return WhatIfResult(before=struct, after=after, added=added, placement=placement, abi=abi)
+
+
+_shared_explainer: contextvars.ContextVar[Optional[_Explainer]] = contextvars.ContextVar("explainer", default=None)
+
+
+@contextlib.contextmanager
+def shared_explanations(abi: Abi) -> Iterator[None]:
+    """Within the block, :func:`add_fields` under ``abi`` explains each struct once, not once per call.
+
+    For many changes to the same structs (a scenario's ``[[change]]`` tables): the cost
+    per change becomes the re-layout alone, linear in the struct's members.  The structs
+    must not change inside the block.
+    """
+    token = _shared_explainer.set(_Explainer(abi))
+    try:
+        yield
+    finally:
+        _shared_explainer.reset(token)
 
 
 def _member_for(spec: FieldSpec) -> Member:

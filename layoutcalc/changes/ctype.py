@@ -17,6 +17,7 @@ identifiers pre-declared as typedefs until it parses (``pid_t a, b;`` needs
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Callable, Iterator
@@ -39,6 +40,7 @@ from ..model import (
     TypedefType,
     VoidType,
 )
+from .limits import check_declaration
 
 
 class CDeclarator(NamedTuple):
@@ -68,6 +70,7 @@ _NOISE_WORDS = ("__rcu", "__user", "__iomem", "__percpu", "__force", "__deprecat
 _BASE_SIZES = {"char": 1, "short": 2, "int": 4, "long long": 8, "float": 4, "double": 8, "_Bool": 1}
 
 _parser = c_parser.CParser()
+MAX_TYPEDEF_GUESSES = 300
 
 # Largest array a declaration may add (a sanity cap: no kernel struct comes close).
 MAX_OBJECT_SIZE = 1 << 32
@@ -247,15 +250,17 @@ def _candidate_typedefs(text: str) -> list[str]:
 def _typedef_subsets(names: list[str]) -> Iterator[tuple[str, ...]]:
     """Subsets of ``names``, smallest first; large sets are only tried up to three names."""
     limit = len(names) if len(names) <= 8 else 3
-    for size in range(limit + 1):
-        yield from itertools.combinations(names, size)
+    subsets = itertools.chain.from_iterable(itertools.combinations(names, size) for size in range(limit + 1))
+    yield from itertools.islice(subsets, MAX_TYPEDEF_GUESSES)  # each guess is a parse: keep garbage cheap
 
 
+@functools.lru_cache(maxsize=1024)  # a scenario repeats its declarations; parsing dominates otherwise
 def _parse_with_typedefs(template: str, text: str, accept: Callable[[c_ast.FileAST], bool]) -> c_ast.FileAST:
     """Parse ``template`` with ``@`` replaced by ``text``, pre-declaring the fewest typedefs needed.
 
     ``accept`` rejects parses that succeed with the wrong meaning (``sizeof(pid_t)``
-    parses as an expression until ``pid_t`` is declared a typedef).
+    parses as an expression until ``pid_t`` is declared a typedef); it must be the same
+    function for the same template (the result is cached).  Callers must not modify the tree.
     """
     for subset in _typedef_subsets(_candidate_typedefs(text)):
         prelude = "".join(f"typedef int {name};\n" for name in subset)
@@ -268,22 +273,30 @@ def _parse_with_typedefs(template: str, text: str, accept: Callable[[c_ast.FileA
     raise ScenarioError(f"cannot parse declaration '{text.strip()}'")
 
 
+def _has_member_decls(tree: c_ast.FileAST) -> bool:
+    return bool(tree.ext[-1].type.decls)
+
+
+def _is_type_name(tree: c_ast.FileAST) -> bool:
+    return isinstance(tree.ext[-1].init.expr, c_ast.Typename)
+
+
 def _parse_member_decls(body: str, original: str) -> list[c_ast.Decl]:
     body = body.strip()
     if body and not body.endswith(";"):
         body += ";"
+    check_declaration(body)
     try:
-        ast = _parse_with_typedefs("struct __layoutcalc_probe { @ };", body,
-                                   lambda tree: bool(tree.ext[-1].type.decls))
+        ast = _parse_with_typedefs("struct __layoutcalc_probe { @ };", body, _has_member_decls)
     except ScenarioError:
         raise ScenarioError(f"cannot parse declaration '{original.strip()}'") from None
     return list(ast.ext[-1].type.decls)
 
 
 def _parse_type_name(text: str) -> c_ast.Node:
+    check_declaration(text)
     try:
-        ast = _parse_with_typedefs("int __layoutcalc_probe = sizeof(@);", text,
-                                   lambda tree: isinstance(tree.ext[-1].init.expr, c_ast.Typename))
+        ast = _parse_with_typedefs("int __layoutcalc_probe = sizeof(@);", text, _is_type_name)
     except ScenarioError:
         raise ScenarioError(f"cannot parse type name '{text.strip()}'") from None
     return ast.ext[-1].init.expr.type

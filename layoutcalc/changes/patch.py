@@ -38,6 +38,7 @@ from ..analysis.whatif import FieldSpec
 from ..errors import LayoutcalcError, ScenarioError
 from ..model import ArrayType, Build, Member, StructType, Type
 from .ctype import declaration_needs, declared_names, find_member_index, parse_declaration
+from .limits import check_condition
 
 
 class PatchAddition(NamedTuple):
@@ -503,6 +504,7 @@ def evaluate_condition(expr: str, defines: dict[str, bool]) -> bool:
     tokens = re.findall(r"&&|\|\||[()!]|[A-Za-z_]\w*|\d+|\S", expr)
     parser = _CondParser(tokens, defines)
     try:
+        check_condition(expr)
         value = parser.parse_or()
         if parser.pos != len(tokens):
             raise ScenarioError(f"unexpected '{tokens[parser.pos]}' (understood: defined(), IS_ENABLED(), "

@@ -38,9 +38,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..abi import Abi
-from ..analysis.whatif import FieldSpec, WhatIfResult, add_fields, relayout
+from ..analysis.whatif import FieldSpec, WhatIfResult, add_fields, relayout, shared_explanations
 from ..errors import LayoutcalcError, ScenarioError
 from ..model import ArrayType, Build, StructType
+from ..safe_read import STDIN, read_bytes
 from .ctype import declaration_needs, find_member_index
 from .patch import (
     StructFields,
@@ -129,12 +130,11 @@ def load_scenario(name_or_path: str) -> Scenario:
     path = Path(name_or_path)
     if not path.exists() and (SCENARIO_DIR / f"{name_or_path}.toml").exists():
         path = SCENARIO_DIR / f"{name_or_path}.toml"
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
+    if not path.exists() and str(path) != STDIN:
         known = ", ".join(list_scenarios())
-        raise ScenarioError(f"{name_or_path}: cannot read scenario ({exc.strerror}); "
-                            f"bundled: {known}") from None
+        raise ScenarioError(f"{name_or_path}: cannot read scenario (No such file or directory); "
+                            f"bundled: {known}")
+    data = read_bytes(str(path), "scenario", error=ScenarioError)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -184,16 +184,17 @@ def apply_scenario(build: Build, scenario: Scenario, abi: Abi, placement: str = 
                    defines: Mapping[str, bool] | None = None, level: int = 0) -> list[ScenarioResult]:
     """Re-lay out every struct the scenario changes; one :class:`ScenarioResult` each."""
     results = []
-    for plan in _plan(build, scenario, abi, defines or {}, level):
-        struct = _without(plan.struct, plan.change.remove, abi) if plan.change.remove else plan.struct
-        try:
-            result = add_fields(struct, plan.fields.fields, abi, placement)
-        except LayoutcalcError as exc:
-            raise ScenarioError(f"{scenario.path}:{plan.change.line_no}: {exc}") from None
-        if plan.change.remove:
-            result = dataclasses.replace(result, before=plan.struct)
-        results.append(ScenarioResult(plan.struct.name or "", plan.fields.anchor, plan.anchor_index,
-                                      result, plan.change.remove, level))
+    with shared_explanations(abi):  # many changes to one struct: explain its recorded layout once
+        for plan in _plan(build, scenario, abi, defines or {}, level):
+            struct = _without(plan.struct, plan.change.remove, abi) if plan.change.remove else plan.struct
+            try:
+                result = add_fields(struct, plan.fields.fields, abi, placement)
+            except LayoutcalcError as exc:
+                raise ScenarioError(f"{scenario.path}:{plan.change.line_no}: {exc}") from None
+            if plan.change.remove:
+                result = dataclasses.replace(result, before=plan.struct)
+            results.append(ScenarioResult(plan.struct.name or "", plan.fields.anchor, plan.anchor_index,
+                                          result, plan.change.remove, level))
     return results
 
 

@@ -7,18 +7,24 @@ as ``/sys/kernel/btf/vmlinux``) or a layoutcalc snapshot (JSON).
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
+import tempfile
 from collections.abc import Callable, Iterable
 from typing import Optional
 
-from ..errors import InputError
+from ..errors import InputError, LayoutcalcError
 from ..model import Build
+from ..safe_read import STDIN, check_regular_file
 
 ELF_MAGIC = b"\x7fELF"
 BTF_MAGICS = (b"\x9f\xeb", b"\xeb\x9f")
 
 
 def sniff(path: str) -> str:
-    """The kind of input at ``path``: "elf", "btf" or "snapshot"."""
+    """The kind of input at ``path``: "elf", "btf" or "snapshot".  Only regular files are inputs."""
+    check_regular_file(path)
     try:
         with open(path, "rb") as stream:
             head = stream.read(64)
@@ -45,8 +51,10 @@ def read_input(path: str, struct_names: Optional[Iterable[str]] = None,
     ``struct_names``/``type_names`` limit the work to what is named (None: all
     structs).  ``arch`` matters only for a raw BTF blob, which names no
     machine (default: this machine's).  :func:`layoutcalc.api.load` adds what
-    the debug info leaves out.
+    the debug info leaves out.  ``-`` reads standard input.
     """
+    if path == STDIN:
+        return _read_stdin(struct_names, type_names, arch, progress)
     kind = sniff(path)
     structs = list(struct_names) if struct_names is not None else None
     if kind == "elf":
@@ -54,7 +62,8 @@ def read_input(path: str, struct_names: Optional[Iterable[str]] = None,
     elif kind == "btf":
         from .btf import read_btf
         with open(path, "rb") as stream:
-            build = read_btf(stream.read(), path, structs, arch, type_names)
+            data = stream.read()
+        build = read_btf(data, path, structs, arch, type_names)
     else:
         from .snapshot import read_snapshot
         build = read_snapshot(path)
@@ -67,12 +76,16 @@ def _read_elf(path: str, structs: Optional[list[str]], type_names: Optional[Iter
     from elftools.elf.elffile import ELFFile
 
     from .dwarf import read_dwarf
+    from .dwarf import check_sections
     try:
         with open(path, "rb") as stream:
             elf = ELFFile(stream)
+            check_sections(elf, path, os.fstat(stream.fileno()).st_size)
             has_dwarf = elf.get_section_by_name(".debug_info") is not None
             btf_section = elf.get_section_by_name(".BTF")
             btf_data = btf_section.data() if btf_section is not None and not has_dwarf else None
+    except InputError:
+        raise
     except Exception as exc:  # elftools raises many kinds on damaged headers
         raise InputError(f"{path}: cannot read ELF headers, truncated or damaged file? "
                          f"({exc.__class__.__name__}: {exc})") from None
@@ -83,3 +96,18 @@ def _read_elf(path: str, structs: Optional[list[str]], type_names: Optional[Iter
         return read_btf(btf_data, path, structs, arch, type_names)
     raise InputError(f"{path}: ELF file has no debug info (neither .debug_info nor .BTF); "
                      "build with -g or use the -dbg package")
+
+
+def _read_stdin(struct_names: Optional[Iterable[str]], type_names: Optional[Iterable[str]],
+                arch: Optional[str], progress: Optional[Callable[[int, int], None]]) -> Build:
+    """Standard input, spooled to a temporary file (the ELF reader seeks), named ``-`` in messages."""
+    with tempfile.TemporaryDirectory(prefix="layoutcalc-stdin-") as directory:
+        spool = os.path.join(directory, "stdin")
+        with open(spool, "wb") as stream:
+            shutil.copyfileobj(sys.stdin.buffer, stream)
+        try:
+            build = read_input(spool, struct_names, type_names, arch, progress)
+        except LayoutcalcError as exc:
+            raise exc.__class__(str(exc).replace(spool, STDIN)) from None
+    build.origin = STDIN
+    return build

@@ -22,6 +22,7 @@ from typing import Optional
 
 from ..abi import abi_name_for_elf, get_abi
 from ..errors import InputError
+from ..typegraph import MAX_TYPE_DEPTH, check_type_graph
 from ..model import (
     ArrayType,
     BaseType,
@@ -195,8 +196,9 @@ class _Converter:
             return found
         self.btf.check_id(type_id, referrer or type_id)
         self._depth += 1
-        if self._depth > 150:  # by-value nesting is shallow; only a reference loop gets here
-            raise InputError(f"{self.btf.name}: BTF type id {type_id} is part of a reference loop")
+        if self._depth > MAX_TYPE_DEPTH:  # by-value nesting is shallow; only a loop or damage gets here
+            raise InputError(f"{self.btf.name}: BTF type id {type_id} is part of a reference loop "
+                             f"or nests types more than {MAX_TYPE_DEPTH} levels deep")
         try:
             return self._convert(type_id, shallow)
         finally:
@@ -283,7 +285,9 @@ class _Converter:
 
     def _int_bitfield(self, type_id: int) -> tuple[Optional[int], int]:
         """Without kind_flag a bitfield is a member of an INT type narrower than its size."""
-        while type_id:
+        for _step in range(MAX_TYPE_DEPTH):
+            if not type_id:
+                break
             _name_off, kind, _vlen, _flag, size = self.btf.record(type_id)
             if kind in (_TYPEDEF, _VOLATILE, _CONST, _RESTRICT, _TYPE_TAG):
                 type_id = size
@@ -295,6 +299,9 @@ class _Converter:
             if bits != size * 8 or bit_offset:
                 return bits, bit_offset
             return None, 0
+        else:
+            raise InputError(f"{self.btf.name}: BTF type id {type_id} is part of a typedef or qualifier loop "
+                             f"(or a chain over {MAX_TYPE_DEPTH} long)")
         return None, 0
 
 
@@ -428,6 +435,7 @@ def read_btf(data: bytes, name: str, struct_names: Optional[list[str]] = None,
         missing = sorted(wanted - set(build.structs) - set(build.unions))
         if missing:
             build.provenance["missing_structs"] = missing
+    check_type_graph(build, name)
     return build
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import struct as _struct
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, BinaryIO, Optional
 
@@ -23,6 +24,7 @@ from elftools.elf.elffile import ELFFile
 
 from ..abi import abi_name_for_elf
 from ..errors import InputError
+from ..typegraph import MAX_TYPE_DEPTH, check_type_graph
 from ..model import (
     ArrayType,
     BaseType,
@@ -54,7 +56,40 @@ ProgressCallback = Callable[[int, int], None]
 # What pyelftools raises on damaged or truncated debug sections (programming errors are left alone).
 # pyelftools also checks its input with assert statements (address size, string offsets section).
 _DAMAGED_DWARF = (ELFError, ELFParseError, DWARFError, ConstructError, _struct.error, ValueError, KeyError,
-                  IndexError, UnicodeDecodeError, EOFError, AssertionError, RecursionError, OverflowError)
+                  IndexError, UnicodeDecodeError, EOFError, AssertionError, RecursionError, OverflowError,
+                  zlib.error, TypeError, NotImplementedError)
+
+# A compressed section cannot honestly expand more than zlib's best ratio (about 1032:1).
+MAX_COMPRESSION_RATIO = 1100
+# Names read back empty: a compiler never writes them, a damaged string section does.
+MAX_EMPTY_NAMES = 8
+
+
+def check_sections(elf: ELFFile, path: str, file_size: int) -> None:
+    """Refuse section headers whose sizes would make us read or allocate more than the file holds.
+
+    pyelftools allocates ``sh_size`` bytes for a section (zeros for SHT_NOBITS) and
+    decompresses up to the compression header's ``ch_size``; a damaged header claiming
+    2^62 bytes must be an error, not a MemoryError.
+    """
+    for index in range(elf.num_sections()):
+        header = elf._get_section_header(index)
+        size, offset = header["sh_size"], header["sh_offset"]
+        if header["sh_type"] == "SHT_NOBITS" or header["sh_type"] == "SHT_NULL":
+            if size > file_size and index:
+                section = elf.get_section(index)
+                if section.name.startswith((".debug", ".BTF")):
+                    raise InputError(f"{path}: section {section.name} claims {size} bytes of zeros, more than "
+                                     f"the file's {file_size} bytes; damaged section headers")
+            continue
+        if offset > file_size or size > file_size - offset:
+            name = elf.get_section(index).name if index else "0"
+            raise InputError(f"{path}: section {name or index} claims {size} bytes at offset {offset}, past the "
+                             f"end of the file ({file_size} bytes); truncated or damaged file")
+        section = elf.get_section(index)
+        if section.compressed and section.data_size > MAX_COMPRESSION_RATIO * max(size, 1):
+            raise InputError(f"{path}: compressed section {section.name} claims to expand from {size} to "
+                             f"{section.data_size} bytes, more than zlib can; damaged compression header")
 
 
 def _name(die: DIE) -> Optional[str]:
@@ -116,6 +151,8 @@ class _Converter:
         self.full: dict[int, Type] = {}
         self.shallow: dict[int, Type] = {}
         self.saw_alignment = False  # any DW_AT_alignment: the producer records forced alignments
+        self.empty_names = 0
+        self._depth = 0
 
     def type_of(self, die: DIE, shallow: bool = False) -> Type:
         """The model type referred to by ``die``'s DW_AT_type (void when absent)."""
@@ -128,6 +165,16 @@ class _Converter:
         found = memo.get(die.offset) or self.full.get(die.offset)
         if found is not None:
             return found
+        self._depth += 1
+        try:
+            if self._depth > MAX_TYPE_DEPTH:
+                raise InputError(f"{self.origin}: DIE 0x{die.offset:x} nests types more than {MAX_TYPE_DEPTH} "
+                                 "levels deep or refers to itself; damaged debug info?")
+            return self._convert(die, shallow, memo)
+        finally:
+            self._depth -= 1
+
+    def _convert(self, die: DIE, shallow: bool, memo: dict[int, Type]) -> Type:
         tag = die.tag
         if tag in _AGGREGATES:
             if shallow:
@@ -237,6 +284,7 @@ class DwarfFile:
         self._stream: BinaryIO = open(path, "rb")
         try:
             self.elf = ELFFile(self._stream)
+            check_sections(self.elf, path, os.fstat(self._stream.fileno()).st_size)
             if not self.elf.has_dwarf_info() or self.elf.get_section_by_name(".debug_info") is None:
                 raise InputError(f"{path}: ELF file has no DWARF debug info (.debug_info); "
                                  "build with -g or use the -dbg package")
@@ -338,6 +386,7 @@ def read_dwarf(path: str, struct_names: Optional[Iterable[str]] = None,
             first_cu = next((cu for cu in dwarf_file.iter_cus() if _is_c_unit(cu)), None)
         build.provenance = _provenance(dwarf_file, first_cu)
         build.provenance["alignment_attributes"] = converter.saw_alignment
+    check_type_graph(build, path)
     return build
 
 
@@ -368,6 +417,13 @@ def _scan_cu(cu: CompileUnit, converter: _Converter, build: Build,
              wanted_structs: Optional[set[str]], wanted_types: set[str]) -> None:
     for die in _iter_type_dies(cu):
         tag = die.tag
+        name_attr = die.attributes.get("DW_AT_name")
+        if name_attr is not None and not name_attr.value:
+            converter.empty_names += 1
+            if converter.empty_names >= MAX_EMPTY_NAMES:
+                raise InputError(f"{converter.origin}: {converter.empty_names} type names read back empty "
+                                 f"(last at DIE 0x{die.offset:x}, form {name_attr.form}); the string section "
+                                 "(.debug_str) is damaged")
         if tag in _AGGREGATES:
             if "DW_AT_declaration" in die.attributes:
                 continue

@@ -25,6 +25,7 @@ from typing import Any, Callable, Optional
 
 from ..abi import ABIS
 from ..errors import InputError, ScenarioError
+from ..typegraph import MAX_TYPE_DEPTH, check_type_graph
 from ..model import (
     ArrayType,
     BaseType,
@@ -162,6 +163,7 @@ class _Decoder:
         self.table = table
         self.path = path
         self.done: dict[int, Type] = {}
+        self.depth = 0
 
     def fail(self, index: int, problem: str) -> ScenarioError:
         return ScenarioError(f"{self.path}: malformed snapshot: type {index}: {problem}")
@@ -174,10 +176,15 @@ class _Decoder:
         entry = self.table[index]
         if not isinstance(entry, dict) or "k" not in entry:
             raise self.fail(index, "not an object with a kind 'k'")
+        self.depth += 1
         try:
+            if self.depth > MAX_TYPE_DEPTH:
+                raise self.fail(index, f"types nest more than {MAX_TYPE_DEPTH} levels deep")
             return self._decode(index, entry)
         except (KeyError, TypeError, ValueError) as exc:
             raise self.fail(index, f"bad or missing field ({exc})") from None
+        finally:
+            self.depth -= 1
 
     def _decode(self, index: int, e: dict[str, Any]) -> Type:
         kind = e["k"]
@@ -263,28 +270,11 @@ def build_from_dict(data: Any, path: str) -> Build:
     if build.arch not in ABIS:
         raise ScenarioError(f"{path}: malformed snapshot: unknown arch '{build.arch}' "
                             f"(known: {', '.join(sorted(ABIS))})")
-    _reject_by_value_cycles(build, path)
+    try:
+        check_type_graph(build, f"{path}: malformed snapshot")
+    except InputError as exc:
+        raise ScenarioError(str(exc)) from None
     return build
-
-
-def _reject_by_value_cycles(build: Build, path: str) -> None:
-    """A struct cannot contain itself by value; a snapshot claiming so would make every analysis loop."""
-    done: set[int] = set()
-
-    def visit(t: Type, stack: tuple[int, ...]) -> None:
-        t = t.strip()
-        while isinstance(t, ArrayType):
-            t = t.element.strip()
-        if not isinstance(t, StructType) or id(t) in done:
-            return
-        if id(t) in stack:
-            raise ScenarioError(f"{path}: malformed snapshot: {t.tag} contains itself by value")
-        for member in t.members:
-            visit(member.type, stack + (id(t),))
-        done.add(id(t))
-
-    for struct in [*build.structs.values(), *build.unions.values()]:
-        visit(struct, ())
 
 
 def _roots(decoder: _Decoder, names: dict[str, Any], expected: type) -> dict[str, Any]:

@@ -1,0 +1,69 @@
+"""Safe reads: what every input file must be before layoutcalc opens it.
+
+An input is a regular file.  A FIFO would block ``open`` forever, ``/dev/zero``
+would be read without bound, and a directory or socket has nothing to read;
+all are refused with one line naming the path.  ``-`` means standard input and
+is read explicitly, with the same size cap as a file.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+
+from .errors import InputError, LayoutcalcError
+
+STDIN = "-"
+# Caps on text inputs: far above any real scenario, patch or snapshot, far below memory trouble.
+MAX_TEXT_BYTES = 64 << 20
+
+
+def check_regular_file(path: str, error: type[LayoutcalcError] = InputError, what: str = "") -> int:
+    """The size of the regular file at ``path``; ``error`` naming the path if it is anything else.
+
+    ``what`` (``"patch"``) makes a missing file "cannot read patch" instead of "cannot open".
+    """
+    if not path:
+        raise error("'': empty file name")
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise error(f"{path}: cannot {'read ' + what if what else 'open'} ({exc.strerror})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise error(f"{path}: is a directory, not an input file")
+    if not stat.S_ISREG(info.st_mode):
+        kind = ("a FIFO" if stat.S_ISFIFO(info.st_mode) else "a character device" if stat.S_ISCHR(info.st_mode)
+                else "a block device" if stat.S_ISBLK(info.st_mode) else "a socket" if stat.S_ISSOCK(info.st_mode)
+                else "not a regular file")
+        raise error(f"{path}: is {kind}, not a regular file (use '-' to read standard input)")
+    return info.st_size
+
+
+def read_bytes(path: str, what: str, max_bytes: int = MAX_TEXT_BYTES,
+               error: type[LayoutcalcError] = InputError) -> bytes:
+    """The bytes of the regular file ``path`` (or of standard input for ``-``), at most ``max_bytes``."""
+    if path == STDIN:
+        data = sys.stdin.buffer.read(max_bytes + 1)
+    else:
+        size = check_regular_file(path, error, what)
+        if size > max_bytes:
+            raise error(f"{path}: {size} bytes is too large for a {what} (limit {max_bytes} bytes)")
+        try:
+            with open(path, "rb") as stream:
+                data = stream.read(max_bytes + 1)
+        except OSError as exc:
+            raise error(f"{path}: cannot read {what} ({exc.strerror})") from None
+    if len(data) > max_bytes:
+        raise error(f"{path}: too large for a {what} (limit {max_bytes} bytes)")
+    return data
+
+
+def read_text(path: str, what: str, max_bytes: int = MAX_TEXT_BYTES,
+              error: type[LayoutcalcError] = InputError) -> str:
+    """:func:`read_bytes` decoded as UTF-8; a decoding error names the offset."""
+    data = read_bytes(path, what, max_bytes, error)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None

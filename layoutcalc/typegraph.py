@@ -1,0 +1,149 @@
+"""Limits on the type graph a reader hands to the analyses: no loops, no absurd depth.
+
+Every analysis walks types recursively (sizes, names, alignments, re-layout).
+Real debug info makes those walks short and finite; damaged or hostile input
+can make them loop forever (a typedef naming itself, a struct containing
+itself, a pointer to itself) or overflow Python's stack (1000 stacked
+qualifiers or nested arrays, 1000 ``*`` in a declaration).  The readers call
+:func:`check_type_graph` on what they produce, and :func:`check_type` covers
+types built from declarations (patches, scenarios), so that the analyses can
+trust the graph.  The walk here is iterative: it cannot overflow itself.
+
+Edges are *by value* (a struct's members, an array's element, the target of
+a typedef or qualifier) or *by reference* (a pointer's target, a function's
+return and parameter types).  Allowed: cycles that pass through a struct or
+union by reference (``struct list_head { struct list_head *next; }``).
+Refused: any cycle of by-value edges, any cycle that meets no struct, union
+or enum (only those end a name walk), and chains deeper than
+:data:`MAX_TYPE_DEPTH`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+
+from .errors import InputError
+from .model import (
+    ArrayType,
+    Build,
+    EnumType,
+    FunctionType,
+    PointerType,
+    QualifiedType,
+    StructType,
+    Type,
+    TypedefType,
+)
+
+# The deepest chain in the Debian 6.1 kernels is below 40 (struct nesting with typedefs,
+# qualifiers and array dimensions); 100 leaves room and keeps every recursive walk well
+# inside Python's default recursion limit.
+MAX_TYPE_DEPTH = 100
+
+
+def _by_value(t: Type) -> Iterator[Type]:
+    if isinstance(t, StructType):
+        for member in t.members:
+            yield member.type
+    elif isinstance(t, ArrayType):
+        yield t.element
+    elif isinstance(t, (TypedefType, QualifiedType)):
+        yield t.target
+
+
+def _name_walk(t: Type) -> Iterator[Type]:
+    """The edges a name or size walk follows without stopping at an aggregate."""
+    if isinstance(t, (StructType, EnumType)):
+        return
+    if isinstance(t, ArrayType):
+        yield t.element
+    elif isinstance(t, (TypedefType, QualifiedType, PointerType)):
+        yield t.target
+    elif isinstance(t, FunctionType):
+        yield t.return_type
+        yield from t.params
+
+
+def describe(t: Type) -> str:
+    """A short name for ``t`` that never walks the graph."""
+    if isinstance(t, StructType):
+        return t.tag
+    if isinstance(t, TypedefType):
+        return f"typedef {t.name}"
+    if isinstance(t, EnumType):
+        return f"enum {t.name or '<anonymous>'}"
+    return {PointerType: "a pointer", ArrayType: "an array", QualifiedType: f"a {getattr(t, 'qualifier', '')} "
+            "qualifier", FunctionType: "a function type"}.get(type(t), type(t).__name__)
+
+
+def _where(t: Type) -> str:
+    return f" (at {t.origin})" if isinstance(t, StructType) and t.origin else ""
+
+
+def check_type_graph(build: Build, origin: str) -> None:
+    """Raise InputError naming ``origin`` if ``build``'s types loop or nest too deeply."""
+    roots: list[Type] = [*build.structs.values(), *build.unions.values(), *build.typedefs.values(),
+                         *build.base_types.values(), *build.enums.values()]
+    check_types(roots, origin)
+
+
+def check_type(t: Type, origin: str) -> None:
+    """:func:`check_type_graph` for one type (one built from a declaration)."""
+    check_types([t], origin)
+
+
+def check_types(roots: Iterable[Type], origin: str) -> None:
+    """Check the graph reachable from ``roots``: by-value loops, name-walk loops, depth."""
+    roots = list(roots)
+    _walk(roots, origin, _by_value, "contains itself by value")
+    _walk(_all_reachable(roots), origin, _name_walk, "refers to itself through pointers, typedefs or qualifiers")
+
+
+def _all_reachable(roots: list[Type]) -> list[Type]:
+    """Every type reachable from ``roots`` over any edge (pointers included)."""
+    seen: dict[int, Type] = {}
+    stack = list(roots)
+    while stack:
+        t = stack.pop()
+        if id(t) in seen:
+            continue
+        seen[id(t)] = t
+        stack.extend(_by_value(t))
+        stack.extend(_name_walk(t))
+    return list(seen.values())
+
+
+def _walk(roots: Iterable[Type], origin: str, edges: Callable[[Type], Iterator[Type]], loop_text: str) -> None:
+    """Iterative depth-first search: raise on a cycle or on a chain deeper than MAX_TYPE_DEPTH.
+
+    ``height`` memoises the longest chain below each finished node, so the walk is linear.
+    """
+    height: dict[int, int] = {}
+    on_path: set[int] = set()
+    for root in roots:
+        if id(root) in height:
+            continue
+        # stack of (node, iterator over its children)
+        stack: list[tuple[Type, Iterator[Type]]] = [(root, edges(root))]
+        on_path.add(id(root))
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                on_path.discard(id(node))
+                height[id(node)] = 1 + max((height[id(c)] for c in edges(node)), default=0)
+                if height[id(node)] > MAX_TYPE_DEPTH:
+                    raise InputError(f"{origin}: {describe(node)} nests types more than {MAX_TYPE_DEPTH} levels "
+                                     f"deep{_where(node)}; damaged or hostile debug info?")
+                continue
+            if id(child) in on_path:
+                raise InputError(f"{origin}: {describe(child)} {loop_text}{_where(child)}; "
+                                 "damaged or hostile debug info?")
+            if id(child) in height:
+                continue
+            if len(stack) >= MAX_TYPE_DEPTH:
+                raise InputError(f"{origin}: {describe(root)} nests types more than {MAX_TYPE_DEPTH} levels deep; "
+                                 "damaged or hostile debug info?")
+            on_path.add(id(child))
+            stack.append((child, edges(child)))

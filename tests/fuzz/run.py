@@ -1,0 +1,260 @@
+"""Run the fuzz campaign: ``python3 -m tests.fuzz.run --cases 10000 --seed 1`` (from the repository root).
+
+Each case is one mutated input and one command that reads it, run in a
+forked child (layoutcalc is imported once, in the parent) with an address
+space limit of 2 GiB and a wall-clock limit of 5 s.  Outcomes:
+
+- ``ok``: exit 0;
+- ``clean error``: exit 1 (or click's usage exit 2) with exactly one line ``Error: ...`` on stderr;
+- ``traceback``: an uncaught exception, or the boundary's "internal error" line (a bug either way);
+- ``hang``: still running after the time limit (killed);
+- ``memory``: MemoryError, or a peak resident size over 1 GiB;
+- ``multi-line error``: a failure that is not exactly one line.
+
+The summary gives counts per input kind and outcome; every case that is not
+ok or clean error is saved under ``--keep`` (default ``fuzz-failures/``)
+with the command to reproduce it.  ``--kinds`` restricts the input kinds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import random
+import resource
+import select
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import NamedTuple, Optional
+
+from .corpus import Seed, build_seeds
+from .mutators import MUTATORS, mutate
+
+TIME_LIMIT = 5.0
+MEMORY_LIMIT = 2 << 30
+MEMORY_REPORT = 1 << 30
+OUTCOMES = ("ok", "clean error", "traceback", "hang", "memory", "multi-line error")
+EXTENSIONS = {"dwarf": ".o", "compressed": ".o", "btf_elf": ".o", "btf_raw": ".btf", "snapshot": ".json",
+              "scenario": ".toml", "patch": ".patch", "budget": ".toml", "baseline": ".json"}
+STRUCTS = ["task_struct", "signal_struct", "pid", "upid", "thread_struct", "fpu", "hlist_node"]
+
+
+class Case(NamedTuple):
+    index: int
+    kind: str
+    mutator: str
+    args: list[str]
+    input_path: str
+
+
+class Outcome(NamedTuple):
+    case: Case
+    outcome: str
+    seconds: float
+    max_rss: int
+    stderr: str
+
+
+def commands_for(kind: str, path: str, snapshot: str, out_dir: str, rng: random.Random) -> list[str]:
+    """A command line that makes layoutcalc read ``path`` as ``kind``."""
+    if kind in ("dwarf", "compressed", "btf_elf", "btf_raw", "snapshot"):
+        return rng.choice([
+            ["show", rng.choice(STRUCTS), "-i", path],
+            ["show", "task_struct", "pid", "--format", "json", "-i", path],
+            ["sizes", "-i", path],
+            ["snapshot", path, "-o", os.path.join(out_dir, "out.json")],
+            ["whatif", "-i", path, "--scenario", rng.choice(["flat", "hierarchical"])],
+            ["whatif", "-i", path, "--scenario", "flat", "--arch", rng.choice(["i386", "aarch64", "s390x"])],
+            ["slab", "-i", path, "--scenario", rng.choice(["flat", "none"])],
+            ["report", "-i", path, "--format", rng.choice(["text", "json"])],
+        ])
+    if kind == "scenario":
+        return rng.choice([["whatif", "-i", snapshot, "--scenario", path],
+                           ["report", "-i", snapshot, "--scenario", path],
+                           ["slab", "-i", snapshot, "--scenario", path]])
+    if kind == "patch":
+        return ["whatif", "-i", snapshot, "--patch", path] + rng.choice(
+            [[], ["--define", "CONFIG_PID_NS_FLAT=y"], ["--placement", "best-fit"]])
+    raise ValueError(kind)
+
+
+def classify(status: int, stderr: str, timed_out: bool, max_rss: int) -> str:
+    if timed_out:
+        return "hang"
+    if "MemoryError" in stderr or max_rss > MEMORY_REPORT:
+        return "memory"
+    if "Traceback (most recent call last)" in stderr or "internal error" in stderr or status not in (0, 1, 2):
+        return "traceback"
+    if status == 0:
+        return "ok"
+    lines = [line for line in stderr.splitlines() if line.strip() and not line.startswith("warning:")]
+    if status == 2 and lines and lines[-1].startswith("Error:"):
+        return "clean error"  # click usage error: its usage lines, then one Error line
+    if len(lines) == 1 and lines[0].startswith("Error: "):
+        return "clean error"
+    return "multi-line error"
+
+
+def _child(args: list[str], out_fd: int) -> None:
+    """In the forked child: limits, then the CLI exactly as a user runs it."""
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+        devnull = os.open(os.devnull, os.O_RDWR)
+        os.dup2(devnull, 0)
+        os.dup2(devnull, 1)
+        os.dup2(out_fd, 2)
+        sys.stdin = open(0, closefd=False)
+        sys.stdout = open(1, "w", closefd=False)
+        sys.stderr = open(2, "w", closefd=False)
+        from layoutcalc.cli import main
+        try:
+            main(args=args, prog_name="layoutcalc", standalone_mode=True)
+            status = 0
+        except SystemExit as exc:
+            status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    except BaseException:  # noqa: B036 - anything escaping the CLI is a traceback outcome
+        import traceback
+        traceback.print_exc()
+        sys.stderr.flush()
+        os._exit(70)
+
+
+def run_case(case: Case) -> Outcome:
+    """Fork, run ``case`` with the limits, and classify what happened."""
+    read_fd, write_fd = os.pipe()
+    start = time.monotonic()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_fd)
+        _child(case.args, write_fd)
+    os.close(write_fd)
+    chunks: list[bytes] = []
+    timed_out = False
+    while True:
+        remaining = TIME_LIMIT - (time.monotonic() - start)
+        if remaining <= 0:
+            timed_out = True
+            os.kill(pid, signal.SIGKILL)
+            break
+        ready, _, _ = select.select([read_fd], [], [], remaining)
+        if ready:
+            chunk = os.read(read_fd, 65536)
+            if not chunk:
+                break
+            if sum(map(len, chunks)) < 1 << 20:
+                chunks.append(chunk)
+    _, status, usage = os.wait4(pid, 0)
+    os.close(read_fd)
+    seconds = time.monotonic() - start
+    if not timed_out and seconds > TIME_LIMIT:
+        timed_out = True
+    code = os.waitstatus_to_exitcode(status)
+    stderr = b"".join(chunks).decode("utf-8", "replace")
+    max_rss = usage.ru_maxrss * 1024
+    return Outcome(case, classify(code, stderr, timed_out, max_rss), seconds, max_rss, stderr)
+
+
+def make_cases(seeds: list[Seed], count: int, seed: int, work: Path, kinds: Optional[list[str]] = None):
+    """Yield ``count`` cases, kinds in turn, each from its own RNG (case i is reproducible alone)."""
+    by_kind: dict[str, list[Seed]] = collections.defaultdict(list)
+    for s in seeds:
+        by_kind[s.kind].append(s)
+    snapshot = work / "base.snapshot.json"
+    snapshot.write_bytes(next(s for s in seeds if s.kind == "snapshot").data)
+    order = [k for k in MUTATORS if k in by_kind and (not kinds or k in kinds)]
+    for index in range(count):
+        rng = random.Random(f"{seed}:{index}")
+        kind = order[index % len(order)]
+        base = rng.choice(by_kind[kind])
+        data, mutator = mutate(kind, base.data, rng)
+        case_dir = work / f"case{index % 4}"
+        case_dir.mkdir(exist_ok=True)
+        path = case_dir / f"input{EXTENSIONS[kind]}"
+        path.write_bytes(data)
+        args = commands_for(kind, str(path), str(snapshot), str(case_dir), rng)
+        yield Case(index, kind, f"{base.label}/{mutator}", args, str(path))
+
+
+def campaign(cases: int, seed: int, kinds: Optional[list[str]] = None, keep: Optional[Path] = None,
+             progress: bool = False) -> list[Outcome]:
+    """Build the seeds, run ``cases`` cases, save the failures under ``keep``; return every outcome."""
+    results: list[Outcome] = []
+    with tempfile.TemporaryDirectory(prefix="layoutcalc-fuzz-") as temp:
+        work = Path(temp)
+        seeds = build_seeds(work)
+        started = time.monotonic()
+        for case in make_cases(seeds, cases, seed, work, kinds):
+            outcome = run_case(case)
+            results.append(outcome)
+            if outcome.outcome not in ("ok", "clean error") and keep is not None:
+                _save(outcome, keep)
+            if progress and (case.index + 1) % 250 == 0:
+                print(f"  {case.index + 1} cases, {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+    return results
+
+
+def _save(outcome: Outcome, keep: Path) -> None:
+    keep.mkdir(parents=True, exist_ok=True)
+    case = outcome.case
+    name = f"{case.index:05d}-{case.kind}-{outcome.outcome.replace(' ', '-')}"
+    data = Path(case.input_path).read_bytes()
+    (keep / (name + EXTENSIONS[case.kind])).write_bytes(data)
+    (keep / (name + ".txt")).write_text(json.dumps({
+        "mutator": case.mutator, "args": case.args, "seconds": round(outcome.seconds, 2),
+        "max_rss_mb": outcome.max_rss >> 20, "stderr": outcome.stderr[-4000:]}, indent=1) + "\n")
+
+
+def summary(results: list[Outcome]) -> str:
+    """Counts per input kind and outcome, as a markdown table, plus the slowest and largest runs."""
+    counts: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    for r in results:
+        counts[r.case.kind][r.outcome] += 1
+    lines = ["| input kind | " + " | ".join(OUTCOMES) + " | total |", "|---" * (len(OUTCOMES) + 2) + "|"]
+    total: collections.Counter[str] = collections.Counter()
+    for kind in sorted(counts):
+        total.update(counts[kind])
+        lines.append(f"| {kind} | " + " | ".join(str(counts[kind][o]) for o in OUTCOMES)
+                     + f" | {sum(counts[kind].values())} |")
+    lines.append("| **all** | " + " | ".join(str(total[o]) for o in OUTCOMES) + f" | {sum(total.values())} |")
+    commands = collections.Counter(r.case.args[0] for r in results)
+    lines.append("")
+    lines.append("commands: " + ", ".join(f"{c} {n}" for c, n in sorted(commands.items())))
+    if results:
+        slowest = max(results, key=lambda r: r.seconds)
+        largest = max(results, key=lambda r: r.max_rss)
+        lines.append(f"slowest run: {slowest.seconds:.2f} s (case {slowest.case.index}, {slowest.case.kind}, "
+                     f"{slowest.case.args[0]}); peak memory: {largest.max_rss >> 20} MiB "
+                     f"(case {largest.case.index})")
+    return "\n".join(lines)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--kinds", help="comma-separated input kinds (default: all): " + ", ".join(MUTATORS))
+    parser.add_argument("--keep", type=Path, default=Path("fuzz-failures"),
+                        help="where failing inputs are saved (default: fuzz-failures/)")
+    options = parser.parse_args(argv)
+    kinds = options.kinds.split(",") if options.kinds else None
+    started = time.monotonic()
+    results = campaign(options.cases, options.seed, kinds, options.keep, progress=True)
+    print(summary(results))
+    print(f"\n{len(results)} cases in {time.monotonic() - started:.0f} s, seed {options.seed}")
+    bad = [r for r in results if r.outcome not in ("ok", "clean error")]
+    for r in bad[:30]:
+        print(f"case {r.case.index} {r.case.kind} {r.case.mutator} {r.outcome}: {' '.join(r.case.args[:2])} "
+              f"{r.stderr.strip().splitlines()[-1:] if r.stderr.strip() else ''}")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
