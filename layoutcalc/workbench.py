@@ -311,9 +311,12 @@ class Build:
         """``layoutcalc report -i THIS``; ``option_values`` are :class:`ReportOptions` fields (processes=...)."""
         return report([self.path], scenario, options, **option_values)
 
-    def slab(self, cpus: int = 2, allocator: str = "slub", xstate_size: Optional[int] = 832,
+    def slab(self, cpus: int = 2, allocator: Optional[str] = None, xstate_size: Optional[int] = 832,
              scenario: Optional[str] = "flat") -> Slab:
-        """``layoutcalc slab -i THIS``: the modelled caches, and what ``scenario``'s fields do to them."""
+        """``layoutcalc slab -i THIS``: the modelled caches, and what ``scenario``'s fields do to them.
+
+        ``allocator`` ("slub" or "slab") overrides the one the CLI picks by default.
+        """
         return slabs([self.path], cpus, allocator, xstate_size, scenario)
 
     def diff(self, other: Union["Build", str, Path]) -> Any:
@@ -335,10 +338,15 @@ def report(inputs: Sequence[Union[str, Path, Build]] = (), scenario: str = "flat
     return Report(reports, claims, chosen, scenario)
 
 
-def slabs(inputs: Sequence[Union[str, Path, Build]] = (), cpus: int = 2, allocator: str = "slub",
-         xstate_size: Optional[int] = 832, scenario: Optional[str] = "flat") -> Slab:
-    """``layoutcalc slab``: the modelled caches of several builds (default: every bundled snapshot)."""
-    views, warning = api.slab([_path(i) for i in inputs], False, cpus, allocator, xstate_size, scenario)
+def slabs(inputs: Sequence[Union[str, Path, Build]] = (), cpus: int = 2, allocator: Optional[str] = None,
+          xstate_size: Optional[int] = 832, scenario: Optional[str] = "flat") -> Slab:
+    """``layoutcalc slab``: the modelled caches of several builds (default: every bundled snapshot).
+
+    ``allocator`` ("slub" or "slab") overrides the one the CLI picks by default.
+    """
+    chosen = {"allocator": allocator} if allocator else {}
+    views, warning = api.slab([_path(i) for i in inputs], False, cpus, xstate_size=xstate_size, scenario=scenario,
+                              **chosen)
     return Slab(views, warning)
 
 

@@ -255,7 +255,7 @@ def _slab_bar(axes: "Axes", y: float, geometry: Any, colour: str, shade: str) ->
         axes.broken_barh([(geometry.slab_bytes / kib - leftover / kib, leftover / kib)], (y - 0.35, 0.7),
                          facecolor="#eeeeee", edgecolor="#7f7f7f", hatch="xxx", linewidth=0.5)
     axes.text(geometry.slab_bytes / kib, y, f"  {geometry.objs_per_slab} × {geometry.slab_size} B, "
-              f"{leftover} B left, order {geometry.order}", va="center", fontsize=8)
+              f"{leftover} B left, order {geometry.order} ({geometry.allocator.upper()})", va="center", fontsize=8)
 
 
 def slab_figure(views: Sequence["SlabView"]) -> "Figure":
@@ -288,10 +288,10 @@ def slab_figure(views: Sequence["SlabView"]) -> "Figure":
                 y += 1
         axes.set_ylim(y - 0.5, -0.5)
         axes.set_yticks(range(len(labels)), labels, fontsize=8)
-        axes.set_xlim(0, widest / 1024 * 1.55)
+        axes.set_xlim(0, widest / 1024 * 1.62)
         axes.set_xlabel("bytes in one slab (KiB)", fontsize=8)
         axes.tick_params(axis="x", labelsize=8)
-        axes.set_title(f"cache {cache_name} ({views[0].allocator if views else ''})", fontsize=10)
+        axes.set_title(f"cache {cache_name}", fontsize=10)
     handles = [Patch(facecolor=OFF_COLOUR, label="object, fields off"),
                Patch(facecolor=ON_COLOUR, label="object, fields on"),
                Patch(facecolor="#eeeeee", edgecolor="#7f7f7f", hatch="xxx", label="leftover"),
