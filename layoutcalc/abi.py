@@ -95,7 +95,7 @@ def abi_name_for_elf(machine: str, elfclass: int, little_endian: bool) -> Option
 
 
 def type_alignment(abi: Abi, t: Type) -> int:
-    """In-struct alignment of ``t`` under ``abi``, honouring explicit and inferred alignment."""
+    """In-struct alignment of ``t`` under ``abi`` from recorded attributes only (see analysis.facts)."""
     if isinstance(t, TypedefType):
         inner = type_alignment(abi, t.target)
         return max(inner, t.alignment_attr) if t.alignment_attr else inner
@@ -120,7 +120,7 @@ def member_alignment(abi: Abi, struct: StructType, index: int) -> int:
     """Alignment the compiler applies to member ``index`` of ``struct``."""
     member = struct.members[index]
     natural = 1 if struct.is_packed else type_alignment(abi, member.type)
-    forced = member.forced_alignment
+    forced = member.alignment_attr
     return max(natural, forced) if forced else natural
 
 
@@ -129,9 +129,9 @@ def natural_struct_alignment(abi: Abi, struct: StructType) -> int:
     align = 1
     for index, member in enumerate(struct.members):
         if member.is_bitfield and not member.name and not abi.unnamed_bitfield_aligns_struct:
-            if not member.forced_alignment:
+            if not member.alignment_attr:
                 continue
-        if member.is_bitfield and struct.is_packed and not member.forced_alignment:
+        if member.is_bitfield and struct.is_packed and not member.alignment_attr:
             continue
         align = max(align, member_alignment(abi, struct, index))
     return align
@@ -140,5 +140,5 @@ def natural_struct_alignment(abi: Abi, struct: StructType) -> int:
 def struct_alignment(abi: Abi, struct: StructType) -> int:
     """Alignment of a struct/union: its members' and any forced alignment."""
     natural = natural_struct_alignment(abi, struct)
-    forced = struct.forced_alignment
+    forced = struct.alignment_attr
     return max(natural, forced) if forced else natural

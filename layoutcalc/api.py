@@ -10,12 +10,13 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
-from .abi import Abi, get_abi, struct_alignment
+from .abi import Abi, get_abi
 from .analysis.layout import DEFAULT_CACHELINE, LayoutStats, layout_stats
 from .model import Build, StructType
 from .readers import read_input
 
 if TYPE_CHECKING:
+    from .analysis.facts import StructFacts
     from .analysis.reorganize import Reorganized
     from .analysis.report import BuildReport, Claim, ReportOptions
     from .changes.scenario import ScenarioResult
@@ -34,8 +35,8 @@ def load(path: str, structs: Optional[Iterable[str]] = None, types: Optional[Ite
          arch: Optional[str] = None, progress: Optional[Callable[[int, int], None]] = None) -> Build:
     """Read any supported input (DWARF ELF, BTF, snapshot) into a Build ready for analysis.
 
-    Packing and alignments the debug info does not record are inferred
-    (:mod:`layoutcalc.analysis.inference`); ``arch`` re-lays the structs out for another
+    The build is the debug info as recorded; what it leaves unsaid (packing,
+    alignments) is in :func:`facts_of`.  ``arch`` re-lays the structs out for another
     target (:mod:`layoutcalc.analysis.retarget`; for a raw BTF blob it says what the blob is).
     """
     build = read_input(str(path), structs, types, arch, progress)
@@ -43,9 +44,7 @@ def load(path: str, structs: Optional[Iterable[str]] = None, types: Optional[Ite
 
 
 def prepare(build: Build, arch: Optional[str] = None) -> Build:
-    """Infer what ``build``'s debug info leaves out, then retarget it to ``arch`` if given."""
-    from .analysis.inference import infer_alignments
-    infer_alignments(build, get_abi(build.arch))
+    """``build`` retargeted to ``arch`` if given (a new build; ``build`` itself is left as read)."""
     if arch is not None:
         from .analysis.retarget import retarget
         build = retarget(build, get_abi(arch))
@@ -79,10 +78,17 @@ def abi_of(build: Build) -> Abi:
     return get_abi(build.arch)
 
 
+def facts_of(build: Build, struct: StructType) -> "StructFacts":
+    """The layout facts (alignments and their sources) of one struct of ``build``."""
+    from .analysis.facts import debug_info_of, struct_facts
+    return struct_facts(struct, abi_of(build), debug_info_of(build))
+
+
 def struct_stats(build: Build, struct: StructType,
                  cacheline_size: int = DEFAULT_CACHELINE) -> LayoutStats:
     """pahole's statistics for one struct of ``build``."""
-    return layout_stats(struct, struct_alignment(abi_of(build), struct), cacheline_size)
+    facts = facts_of(build, struct)
+    return layout_stats(struct, facts.alignment, cacheline_size, [m.pahole_forced for m in facts.members])
 
 
 def show(build: Build, names: Sequence[str],
@@ -160,6 +166,7 @@ def whatif(path: str, scenario: Optional[str] = None, patch: Optional[str] = Non
 
 def _whatif_patch(path: str, patch: str, defines: dict[str, bool], placement: str,
                   arch: Optional[str]) -> list["ScenarioResult"]:
+    from .analysis.facts import debug_info_of
     from .analysis.whatif import add_fields
     from .changes.patch import parse_patch, patch_fields, patch_needs, patch_symbols
     from .changes.scenario import ScenarioResult
@@ -183,7 +190,7 @@ def _whatif_patch(path: str, patch: str, defines: dict[str, bool], placement: st
         anchors.setdefault(group.struct_name, group.anchor)
     results = []
     for name, fields in by_struct.items():
-        result = add_fields(build.get_struct(name), fields, abi, placement)
+        result = add_fields(build.get_struct(name), fields, abi, placement, debug_info_of(build))
         results.append(ScenarioResult(name, anchors[name], 0, result))
     return results
 

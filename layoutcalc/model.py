@@ -155,9 +155,8 @@ class Member:
 
     ``bit_offset`` counts from the start of the enclosing aggregate;
     ``bit_size`` is set only for bitfields.  ``alignment_attr`` is an explicit
-    alignment on the member (DW_AT_alignment, ``__aligned__``);
-    ``inferred_alignment`` is what a reader deduced from holes when the debug
-    info carries no such attribute.
+    alignment on the member as the debug info records it (DW_AT_alignment);
+    what the layout implies beyond that is in :mod:`layoutcalc.analysis.facts`.
     """
 
     name: Optional[str]
@@ -165,7 +164,6 @@ class Member:
     bit_offset: int
     bit_size: Optional[int] = None
     alignment_attr: Optional[int] = None
-    inferred_alignment: Optional[int] = None
 
     @property
     def is_bitfield(self) -> bool:
@@ -193,10 +191,6 @@ class Member:
             return 0
         return self.bit_offset - self.offset_bytes * 8
 
-    @property
-    def forced_alignment(self) -> Optional[int]:
-        return self.alignment_attr or self.inferred_alignment
-
 
 @dataclass(eq=False)
 class StructType(Type):
@@ -207,7 +201,6 @@ class StructType(Type):
     size_bytes: int
     members: list[Member] = field(default_factory=list)
     alignment_attr: Optional[int] = None
-    inferred_alignment: Optional[int] = None
     is_packed: bool = False
     is_declaration: bool = False
     origin: str = ""  # where it was read from: "DIE 0x1234", "BTF id 42"
@@ -231,10 +224,6 @@ class StructType(Type):
 
     def has_member(self, name: str) -> bool:
         return any(m.name == name for m in self.members)
-
-    @property
-    def forced_alignment(self) -> Optional[int]:
-        return self.alignment_attr or self.inferred_alignment
 
 
 AnyType = Union[

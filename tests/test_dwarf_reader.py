@@ -8,7 +8,6 @@ import pytest
 from cc import TARGETS, compile_c, have, layout_probe, set_bits, symbol_words
 
 from layoutcalc import api
-from layoutcalc.abi import get_abi, struct_alignment
 from layoutcalc.model import StructType
 
 FIXTURE = (Path(__file__).parent / "fixtures" / "shapes.c").read_text()
@@ -69,7 +68,7 @@ def test_size_alignment_and_offsets_match_compiler(compiled, name):
     words = symbol_words(obj, f"probe_{name}")
     members, _bits = PROBES[name]
     assert struct.size_bytes == words[0]
-    assert struct_alignment(get_abi(build.arch), struct) == words[1], "alignment"
+    assert api.facts_of(build, struct).alignment == words[1], "alignment"
     for member, expected in zip(members, words[2:]):
         assert _member_offset(struct, member) == expected, member
 

@@ -22,6 +22,7 @@ import pytest
 from cc import TARGETS, compile_c, have
 
 from layoutcalc.abi import get_abi
+from layoutcalc.analysis.facts import debug_info_of
 from layoutcalc.analysis.whatif import add_fields
 from layoutcalc.api import load as read_input
 from layoutcalc.changes.patch import parse_patch, patch_fields
@@ -100,7 +101,7 @@ def test_flat_patch_matches_compiler(builds: tuple[str, Build, Build], struct_na
     additions = parse_patch((FIXTURES / "flat_pid.patch").read_text(), "flat_pid.patch",
                             {"CONFIG_PID_NS_FLAT": True, "CONFIG_CC_STACKPROTECTOR": True})
     (group,) = [g for g in patch_fields(off, additions, abi) if g.struct_name == struct_name]
-    predicted = add_fields(off.get_struct(struct_name), group.fields, abi).after
+    predicted = add_fields(off.get_struct(struct_name), group.fields, abi, debug_info=debug_info_of(off)).after
     _assert_same_layout(predicted, on.get_struct(struct_name))
 
 

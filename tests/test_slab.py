@@ -295,7 +295,8 @@ def test_specs_need_xstate_on_x86() -> None:
 
 
 def test_specs_2_6_22_style() -> None:
-    hlist = _struct("hlist_node", 16, [("next", PointerType(VoidType(), 8), 0)])
+    pointer = PointerType(VoidType(), 8)
+    hlist = _struct("hlist_node", 16, [("next", pointer, 0), ("pprev", pointer, 8)])
     pid = _struct("pid", 80, [("count", INT, 0), ("nr", INT, 4), ("pid_chain", hlist, 8)])
     task = _struct("task_struct", 1776, [("state", LONG, 0)])
     signal = _struct("signal_struct", 600, [("count", INT, 0)])

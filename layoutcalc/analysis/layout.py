@@ -10,13 +10,16 @@ pahole's one for one:
 * *padding* is the struct's size minus the end of the last member;
 * *paddings* counts members whose type is directly a struct (not through a
   typedef) that has tail padding, and sums that padding;
-* *forced alignments* counts members with an explicit alignment attribute and
-  *forced holes* those of them preceded by a hole.
+* *forced alignments* counts members with an alignment attribute (as the debug
+  info records it, or as pahole infers it from BTF: ``MemberFacts.pahole_forced``)
+  and *forced holes* those of them preceded by a hole.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Optional
 
 from ..model import ArrayType, Member, StructType
 
@@ -154,8 +157,13 @@ def struct_padding(struct: StructType) -> int:
     return _scan_holes(struct).padding
 
 
-def layout_stats(struct: StructType, alignment: int, cacheline_size: int = DEFAULT_CACHELINE) -> LayoutStats:
-    """The pahole summary block for ``struct``; ``alignment`` comes from :mod:`layoutcalc.abi`."""
+def layout_stats(struct: StructType, alignment: int, cacheline_size: int = DEFAULT_CACHELINE,
+                 forced: Optional[Sequence[Optional[int]]] = None) -> LayoutStats:
+    """The pahole summary block for ``struct``.
+
+    ``alignment`` and ``forced`` (each member's alignment attribute; default: as
+    recorded) come from :mod:`layoutcalc.analysis.facts`.
+    """
     if struct.is_union:
         scan = _HoleScan([MemberGaps(0, 0)] * len(struct.members), 0, 0, 0, 0, 0, 0)
     else:
@@ -165,7 +173,9 @@ def layout_stats(struct: StructType, alignment: int, cacheline_size: int = DEFAU
     sum_holes = scan.pre_hole + sum(g.hole for g in scan.gaps)
     sum_bit_holes = scan.pre_bit_hole + sum(g.bit_hole for g in scan.gaps)
     paddings, sum_paddings = _nested_paddings(struct)
-    forced, forced_holes, sum_forced_holes = _forced_alignments(struct, scan)
+    if forced is None:
+        forced = [m.alignment_attr for m in struct.members]
+    nr_forced, forced_holes, sum_forced_holes = _forced_alignments(forced, scan)
     size = struct.size_bytes
     return LayoutStats(
         name=struct.name or "", size=size, alignment=alignment,
@@ -176,7 +186,7 @@ def layout_stats(struct: StructType, alignment: int, cacheline_size: int = DEFAU
         sum_bitfield_members=sum_bits,
         padding=scan.padding, bit_padding=scan.bit_padding,
         paddings=paddings, sum_paddings=sum_paddings,
-        forced_alignments=forced, forced_holes=forced_holes, sum_forced_holes=sum_forced_holes,
+        forced_alignments=nr_forced, forced_holes=forced_holes, sum_forced_holes=sum_forced_holes,
         last_cacheline=size % cacheline_size,
         pre_hole=scan.pre_hole, pre_bit_hole=scan.pre_bit_hole, gaps=scan.gaps,
     )
@@ -193,10 +203,10 @@ def _nested_paddings(struct: StructType) -> tuple[int, int]:
     return count, total
 
 
-def _forced_alignments(struct: StructType, scan: _HoleScan) -> tuple[int, int, int]:
+def _forced_alignments(forced: Sequence[Optional[int]], scan: _HoleScan) -> tuple[int, int, int]:
     count = holes = total = 0
-    for index, member in enumerate(struct.members):
-        if not member.alignment_attr:
+    for index, alignment in enumerate(forced):
+        if not alignment:
             continue
         count += 1
         hole = scan.gaps[index - 1].hole if index else scan.pre_hole

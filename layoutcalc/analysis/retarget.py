@@ -6,7 +6,8 @@ ABI, so they cannot be explained under the new one; instead every type is
 rebuilt from its declarations: pointers and ``long`` take the target's word
 size, ``long double`` its size, and each struct is laid out afresh under the
 target's rules, keeping what the source said beyond offsets (member order,
-bitfield widths, packing, explicit and inferred alignments).  Hidden gaps
+bitfield widths, packing, and each alignment attribute, recorded or inferred:
+the likeliest value :mod:`layoutcalc.analysis.facts` gives).  Hidden gaps
 (unnamed bitfields, which DWARF does not record) are not carried over.
 
 Debug info records an alignment attribute's value, not its expression.  A
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..abi import Abi
+from ..abi import Abi, get_abi
 from ..model import (
     ArrayType,
     BaseType,
@@ -34,6 +35,7 @@ from ..model import (
     Type,
     TypedefType,
 )
+from .facts import DebugInfo, Source, debug_info_of, struct_facts
 from .whatif import FieldSpec, add_fields
 
 _WORD_SIZED = {"long int", "long unsigned int", "long", "unsigned long", "long signed int",
@@ -41,8 +43,10 @@ _WORD_SIZED = {"long int", "long unsigned int", "long", "unsigned long", "long s
 
 
 class _Retargeter:
-    def __init__(self, source_word: int, abi: Abi) -> None:
+    def __init__(self, source_word: int, source_abi: Abi, debug_info: DebugInfo, abi: Abi) -> None:
         self.source_word = source_word
+        self.source_abi = source_abi
+        self.debug_info = debug_info
         self.abi = abi
         self.done: dict[int, Type] = {}
 
@@ -100,24 +104,29 @@ class _Retargeter:
         return t
 
     def _struct(self, struct: StructType) -> StructType:
-        struct_align = self.word_scaled(struct.alignment_attr)
-        empty = StructType(struct.kind, struct.name, 0, [], alignment_attr=struct_align or struct.inferred_alignment,
-                           is_packed=struct.is_packed, origin=struct.origin)
+        facts = struct_facts(struct, self.source_abi, self.debug_info)
+        inferred = facts.alignment if facts.source is Source.SIZE else None
+        struct_align = self.word_scaled(struct.alignment_attr) or inferred
+        empty = StructType(struct.kind, struct.name, 0, [], alignment_attr=struct_align,
+                           is_packed=facts.packed, origin=struct.origin)
         specs = [FieldSpec(m.name or "", self.convert(m.type), None, m.bit_size,
-                           self.member_alignment(m.type, m.alignment_attr) or m.inferred_alignment)
-                 for m in struct.members]
+                           self.member_alignment(m.type, m.alignment_attr) or _inferred(known.forced, known.source))
+                 for m, known in zip(struct.members, facts.members)]
         laid_out = add_fields(empty, specs, self.abi, "append").after
         for member, spec in zip(laid_out.members, struct.members):
             member.name = spec.name  # anonymous members stay anonymous
-        return dataclasses.replace(laid_out, alignment_attr=struct_align,
-                                   inferred_alignment=struct.inferred_alignment, is_packed=struct.is_packed)
+        return dataclasses.replace(laid_out, alignment_attr=struct_align, is_packed=facts.packed)
+
+
+def _inferred(forced: "int | None", source: Source) -> "int | None":
+    return forced if source is Source.HOLE else None
 
 
 def retarget(build: Build, abi: Abi) -> Build:
     """``build`` as the same declarations would be laid out for ``abi``."""
     if build.arch == abi.name:
         return build
-    converter = _Retargeter(build.address_size, abi)
+    converter = _Retargeter(build.address_size, get_abi(build.arch), debug_info_of(build), abi)
 
     def table(source: dict[str, Type]) -> dict[str, Type]:
         return {name: converter.convert(t) for name, t in source.items()}
@@ -126,5 +135,5 @@ def retarget(build: Build, abi: Abi) -> Build:
         build, arch=abi.name, address_size=abi.pointer_size, byte_order=abi.byte_order,
         structs=table(build.structs), unions=table(build.unions),  # type: ignore[arg-type]
         typedefs=table(build.typedefs), base_types=table(build.base_types),  # type: ignore[arg-type]
-        provenance={**build.provenance, "retargeted_from": build.arch},
+        provenance={**build.provenance, "retargeted_from": build.arch, "alignment_attributes": True},
     )

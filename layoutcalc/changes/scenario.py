@@ -38,7 +38,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..abi import Abi
-from ..analysis.whatif import FieldSpec, WhatIfResult, add_fields, relayout, shared_explanations
+from ..analysis.facts import DebugInfo, debug_info_of
+from ..analysis.whatif import FieldSpec, WhatIfResult, add_fields, relayout
 from ..errors import LayoutcalcError, ScenarioError
 from ..model import ArrayType, Build, StructType
 from ..safe_read import STDIN, read_bytes
@@ -184,17 +185,17 @@ def apply_scenario(build: Build, scenario: Scenario, abi: Abi, placement: str = 
                    defines: Mapping[str, bool] | None = None, level: int = 0) -> list[ScenarioResult]:
     """Re-lay out every struct the scenario changes; one :class:`ScenarioResult` each."""
     results = []
-    with shared_explanations(abi):  # many changes to one struct: explain its recorded layout once
-        for plan in _plan(build, scenario, abi, defines or {}, level):
-            struct = _without(plan.struct, plan.change.remove, abi) if plan.change.remove else plan.struct
-            try:
-                result = add_fields(struct, plan.fields.fields, abi, placement)
-            except LayoutcalcError as exc:
-                raise ScenarioError(f"{scenario.path}:{plan.change.line_no}: {exc}") from None
-            if plan.change.remove:
-                result = dataclasses.replace(result, before=plan.struct)
-            results.append(ScenarioResult(plan.struct.name or "", plan.fields.anchor, plan.anchor_index,
-                                          result, plan.change.remove, level))
+    debug_info = debug_info_of(build)
+    for plan in _plan(build, scenario, abi, defines or {}, level):
+        struct = _without(plan.struct, plan.change.remove, abi, debug_info) if plan.change.remove else plan.struct
+        try:
+            result = add_fields(struct, plan.fields.fields, abi, placement, debug_info)
+        except LayoutcalcError as exc:
+            raise ScenarioError(f"{scenario.path}:{plan.change.line_no}: {exc}") from None
+        if plan.change.remove:
+            result = dataclasses.replace(result, before=plan.struct)
+        results.append(ScenarioResult(plan.struct.name or "", plan.fields.anchor, plan.anchor_index,
+                                      result, plan.change.remove, level))
     return results
 
 
@@ -235,7 +236,7 @@ def _plan(build: Build, scenario: Scenario, abi: Abi, defines: Mapping[str, bool
         if change.per_level:
             specs = [_grow(spec, level) if spec.name == change.per_level else spec for spec in specs]
         fields = chain_fields(anchor, specs)
-        kept = _without(struct, change.remove, abi) if change.remove else struct
+        kept = _without(struct, change.remove, abi, debug_info_of(build)) if change.remove else struct
         check_flexible_arrays(kept, fields, sources)
         plans.append(_Plan(change, struct, anchor_index, StructFields(struct.name or "", anchor, fields)))
     return plans
@@ -301,9 +302,9 @@ def _with_helper_types(build: Build, scenario: Scenario, abi: Abi) -> Build:
     return typed
 
 
-def _without(struct: StructType, names: tuple[str, ...], abi: Abi) -> StructType:
+def _without(struct: StructType, names: tuple[str, ...], abi: Abi, debug_info: DebugInfo) -> StructType:
     """``struct`` re-laid out without the members ``names``."""
-    return relayout(struct, abi, [m for m in struct.members if m.name not in names])
+    return relayout(struct, abi, [m for m in struct.members if m.name not in names], debug_info)
 
 
 class _LineIndex:

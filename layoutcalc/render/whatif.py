@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Optional
 
-from ..abi import struct_alignment
 from ..analysis.layout import layout_stats, member_byte_size
+from ..analysis.whatif import WhatIfResult
 from ..changes.scenario import ScenarioResult
 from ..model import Member, StructType
 from .structs import struct_dict
@@ -18,7 +18,7 @@ def whatif_dict(item: ScenarioResult, as_patched_size: Optional[int] = None, cac
     """One entry of ``whatif --format json``; ``as_patched_size`` adds what best-fit saves over as-patched."""
     result = item.result
     after = result.after
-    stats = layout_stats(after, struct_alignment(result.abi, after), cacheline)
+    stats = layout_stats(after, result.alignment_after, cacheline)
     return {
         "name": item.struct_name,
         "anchor": item.anchor,
@@ -27,6 +27,11 @@ def whatif_dict(item: ScenarioResult, as_patched_size: Optional[int] = None, cac
         "abi": result.abi.name,
         "size_before": result.size_before,
         "size_after": result.size_after,
+        "size_after_min": result.size_after_min,
+        "size_after_max": result.size_after_max,
+        "exact": result.exact,
+        "undecided": [{"name": name, "candidates": list(candidates)} for name, candidates in result.undecided],
+        "alignment_candidates": list(result.alignment_candidates or (result.alignment_before,)),
         "size_delta": result.size_delta,
         "alignment_before": result.alignment_before,
         "alignment_after": result.alignment_after,
@@ -97,6 +102,16 @@ def _collapse(rows: list[tuple[str, str, str]], full: bool) -> list[tuple[str, s
     return out
 
 
+def _bounds_line(result: WhatIfResult) -> str:
+    """The one line saying the debug info cannot decide the size, and why."""
+    open_ = [f"{name} {'/'.join(map(str, candidates))}" for name, candidates in result.undecided]
+    if len(result.alignment_candidates) > 1:
+        open_.append(f"the struct's own {'/'.join(map(str, result.alignment_candidates))}")
+    why = f"; undecided alignments: {', '.join(open_)}" if open_ else ""
+    return (f"not exact: the debug info records no alignments, size after is {result.size_after_min}"
+            f"..{result.size_after_max} (likeliest {result.size_after}){why}")
+
+
 def whatif_text(items: Sequence[ScenarioResult], full: bool = False,
                 as_patched: Optional[dict[str, int]] = None) -> str:
     """Before and after, side by side, with added members marked + and moved ones with their shift.
@@ -119,6 +134,8 @@ def whatif_text(items: Sequence[ScenarioResult], full: bool = False,
         out.append(f"  size {result.size_before} -> {result.size_after} ({result.size_delta:+d}), "
                    f"alignment {result.alignment_before} -> {result.alignment_after}, "
                    f"cachelines {-(-result.size_before // 64)} -> {-(-result.size_after // 64)}")
+        if not result.exact:
+            out.append(f"  {_bounds_line(result)}")
         out.append(f"  {'':4} {'before':<{_COLUMN}} | after")
         rows = _pairs(result.before, result.after, result.added)
         for marker, left, right in _collapse(rows, full):

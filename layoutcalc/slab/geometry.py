@@ -25,7 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Optional
 
-from ..abi import Abi, struct_alignment
+from ..abi import Abi
+from ..analysis.facts import debug_info_of, struct_facts
 from ..errors import ScenarioError
 from ..model import ArrayType, Build, StructType
 
@@ -486,7 +487,7 @@ def cache_specs_for_build(build: Build, abi: Abi, xstate_size: Optional[int] = N
         pid = build.get_struct("pid")
         object_size, note = pid_object_size(build, pid_level if modern else 0)
         name = "pid" if pid_level == 0 or not modern else f"pid_{pid_level + 1}"
-        natural = struct_alignment(abi, pid)
+        natural = struct_facts(pid, abi, debug_info_of(build)).alignment
         if modern:
             specs.append(CacheSpec(name, "pid", pid.size_bytes, object_size, natural if pid_level == 0 else 0,
                                    True, accounted, word=word, note=f"{note}, SLAB_HWCACHE_ALIGN"))

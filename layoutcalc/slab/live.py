@@ -402,13 +402,11 @@ def read_xstate(kmsg: str = DEV_KMSG, cpuinfo: str = PROC_CPUINFO, root: str = S
 def read_live_btf(struct_names: Optional[list[str]] = None, path: str = LIVE_BTF,
                   type_names: Optional[Iterable[str]] = None) -> Build:
     """The running kernel's BTF as a Build (for the host's architecture)."""
-    from ..analysis.inference import infer_alignments
     from ..readers.btf import read_btf
 
     data = _read_bytes(path)
     build = read_btf(data, path, struct_names, type_names=type_names)
     build.provenance["release"] = os.uname().release
-    infer_alignments(build, get_abi(build.arch))
     return build
 
 
