@@ -204,7 +204,7 @@ def _alignment(member: Member, abi: Abi) -> int:
     while isinstance(t, ArrayType):
         t = t.element.strip()
     natural = layout_alignment(t, abi) if isinstance(t, StructType) else type_alignment(abi, member.type)
-    return max(natural, member.alignment_attr or 0, member.inferred_alignment or 0)
+    return max(natural, member.alignment_attr or 0)
 
 
 def _by_alignment(evaluator: _Evaluator, blocks: list[Block]) -> list[Block]:

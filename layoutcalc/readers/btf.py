@@ -10,7 +10,7 @@ types that are needed, memoised by id (pointers break cycles).
 BTF carries no alignment and no pointer size.  The pointer size comes from
 ``arch`` when given, otherwise from ``long`` (as wide as a pointer on every
 Linux ABI); the alignments are inferred from the layout by
-:func:`layoutcalc.analysis.inference.infer_alignments`.
+:mod:`layoutcalc.analysis.facts`.
 """
 
 from __future__ import annotations
