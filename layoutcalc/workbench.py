@@ -83,8 +83,10 @@ class StructLayout(NamedTuple):
 
     def frame(self) -> "pd.DataFrame":
         """One row per member (:func:`layoutcalc.render.frames.member_frame`)."""
+        from .analysis.facts import debug_info_of
         from .render.frames import member_frame
-        return member_frame(self.struct, self.stats, api.abi_of(self.build), self.cacheline_size)
+        return member_frame(self.struct, self.stats, api.abi_of(self.build), self.cacheline_size,
+                            debug_info_of(self.build))
 
     def segments(self) -> list[Any]:
         """Members, holes, bit holes and padding in order (:mod:`layoutcalc.render.layoutmap`)."""

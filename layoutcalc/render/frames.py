@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Optional
 
-from ..abi import Abi, member_alignment, type_alignment
+from ..abi import Abi
+from ..analysis.facts import DebugInfo, Source, struct_facts
 from ..analysis.layout import DEFAULT_CACHELINE, LayoutStats, member_byte_size
 from ..model import QualifiedType, StructType, TypedefType
 
@@ -28,23 +29,25 @@ MEMBER_COLUMNS = (
 )
 
 
-def alignment_source(abi: Abi, struct: StructType, index: int) -> str:
-    """Where member ``index``'s alignment comes from.
+def alignment_source(abi: Abi, struct: StructType, index: int,
+                     debug_info: DebugInfo = DebugInfo.ATTRIBUTES) -> str:
+    """Where member ``index``'s alignment comes from (read from :mod:`layoutcalc.analysis.facts`).
 
     ``attribute`` (an explicit ``__aligned__`` on the member), ``inferred``
-    (deduced from the recorded offsets where the debug info has no attribute),
-    ``packed`` (the struct is packed: 1), ``typedef attribute`` (an aligned
-    typedef), or ``type`` (the ABI's rule for the member's type).
+    (deduced from the recorded offsets, holes and sizes where the debug info
+    has no attribute, here or in a nested type), ``packed`` (the struct is
+    packed: 1), ``typedef attribute`` (an aligned typedef), or ``type`` (the
+    ABI's rule for the member's type).
     """
-    member = struct.members[index]
-    natural = 1 if struct.is_packed else type_alignment(abi, member.type)
-    if member.alignment_attr and member.alignment_attr >= natural:
+    facts = struct_facts(struct, abi, debug_info)
+    known = facts.members[index]
+    if known.source is Source.RECORDED:
         return "attribute"
-    if member.inferred_alignment and member.inferred_alignment > natural:
+    if known.source in (Source.HOLE, Source.SIZE, Source.NESTED):
         return "inferred"
-    if struct.is_packed:
+    if facts.packed:
         return "packed"
-    declared = member.type
+    declared = struct.members[index].type
     while isinstance(declared, (TypedefType, QualifiedType)):
         if isinstance(declared, TypedefType) and declared.alignment_attr:
             return "typedef attribute"
@@ -52,8 +55,8 @@ def alignment_source(abi: Abi, struct: StructType, index: int) -> str:
     return "type"
 
 
-def member_rows(struct: StructType, stats: LayoutStats, abi: Abi,
-                cacheline_size: int = DEFAULT_CACHELINE) -> list[dict[str, Any]]:
+def member_rows(struct: StructType, stats: LayoutStats, abi: Abi, cacheline_size: int = DEFAULT_CACHELINE,
+                debug_info: DebugInfo = DebugInfo.ATTRIBUTES) -> list[dict[str, Any]]:
     """The rows of :func:`member_frame` as plain dicts."""
     rows = []
     for index, member in enumerate(struct.members):
@@ -72,8 +75,8 @@ def member_rows(struct: StructType, stats: LayoutStats, abi: Abi,
             "hole_before_bytes": hole,
             "bit_hole_before_bits": bit_hole,
             "cacheline": member.offset_bytes // cacheline_size,
-            "alignment_bytes": member_alignment(abi, struct, index),
-            "alignment_source": alignment_source(abi, struct, index),
+            "alignment_bytes": struct_facts(struct, abi, debug_info).members[index].alignment,
+            "alignment_source": alignment_source(abi, struct, index, debug_info),
         })
     return rows
 
@@ -86,8 +89,8 @@ def _frame(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], nullable: 
     return frame
 
 
-def member_frame(struct: StructType, stats: LayoutStats, abi: Abi,
-                 cacheline_size: int = DEFAULT_CACHELINE) -> "pd.DataFrame":
+def member_frame(struct: StructType, stats: LayoutStats, abi: Abi, cacheline_size: int = DEFAULT_CACHELINE,
+                 debug_info: DebugInfo = DebugInfo.ATTRIBUTES) -> "pd.DataFrame":
     """One row per member: offset, size, bit offset/size, the hole before it, cacheline, alignment and source.
 
     ``bit_offset`` is pahole's: the bit inside the storage unit at
@@ -98,7 +101,8 @@ def member_frame(struct: StructType, stats: LayoutStats, abi: Abi,
         8 * size_bytes == sum(bit_size or 8 * size_bytes) + 8 * sum(hole_before_bytes)
                           + sum(bit_hole_before_bits) + 8 * padding_bytes + bit_padding_bits
     """
-    frame = _frame(member_rows(struct, stats, abi, cacheline_size), MEMBER_COLUMNS, ("bit_offset", "bit_size"))
+    frame = _frame(member_rows(struct, stats, abi, cacheline_size, debug_info), MEMBER_COLUMNS,
+                   ("bit_offset", "bit_size"))
     frame.attrs.update({"struct": struct.name or "", "size_bytes": struct.size_bytes,
                         "padding_bytes": stats.padding, "bit_padding_bits": stats.bit_padding,
                         "cacheline_size": cacheline_size})
