@@ -87,7 +87,7 @@ def _ruler() -> str:
 
 def _piece(segment: Segment, number: int, first_bit: int, width: int, grid: str) -> str:
     classes = ["lc-seg", f"lc-{segment.kind}"]
-    if segment.kind == MEMBER and segment.index % 2:
+    if segment.kind == MEMBER and segment.member_index % 2:
         classes.append("lc-alt")
     if segment.shift_bytes:
         classes.append("lc-moved")

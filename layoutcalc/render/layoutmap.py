@@ -25,7 +25,7 @@ class Segment(NamedTuple):
 
     ``name`` is the member's name (or its type for an anonymous one, empty for
     gaps); ``declaration`` its C declaration; ``shift_bytes`` how far a
-    what-if moved the member (0: not moved); ``index`` the member's position
+    what-if moved the member (0: not moved); ``member_index`` the member's position
     (-1 for gaps).  A flexible array member is a segment of 0 bits.
     """
 
@@ -35,7 +35,7 @@ class Segment(NamedTuple):
     name: str = ""
     declaration: str = ""
     shift_bytes: int = 0
-    index: int = -1
+    member_index: int = -1
 
     @property
     def bit_end(self) -> int:

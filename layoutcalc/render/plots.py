@@ -96,7 +96,7 @@ def _draw_map(axes: "Axes", segments: Sequence[Segment], rows: int, title: str) 
                 axes.plot([x, x], [row - 0.45, row + 0.45], color="#1b7f3b", linewidth=2.5)
                 axes.text(x + 0.4, row, f"{segment.name}[]", va="center", fontsize=7, color="#1b7f3b")
                 continue
-            fill = _FILL[segment.kind][segment.index % 2 if segment.kind == MEMBER else 0]
+            fill = _FILL[segment.kind][segment.member_index % 2 if segment.kind == MEMBER else 0]
             moved = bool(segment.shift_bytes)
             axes.add_patch(_rectangle(x, row, w, fill, segment.kind, moved))
             if segment.kind == ADDED and segment.name not in {name for _, _, name in labels}:
@@ -177,7 +177,8 @@ def cacheline_figure(items: Sequence["ScenarioResult"]) -> "Figure":
     row_inches = [min(0.22, 12.0 / max(panel[3], 1)) for panel in panels]
     heights = [1.25 + max(panel[3], 2) * step for panel, step in zip(panels, row_inches)] or [1.0]
     figure = _new_figure(11.5, 0.45 + sum(heights))
-    subfigures = figure.subfigures(len(panels), 1, height_ratios=heights, squeeze=False)[:, 0] if panels else []
+    subfigures: list[Any] = (list(figure.subfigures(len(panels), 1, height_ratios=heights, squeeze=False)[:, 0])
+                             if panels else [])
     for subfigure, (item, before, after, rows, moved), step in zip(subfigures, panels, row_inches):
         result = item.result
         left, right = subfigure.subplots(1, 2, sharey=True)
