@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, NamedTuple, Optional, Union
 
 from .abi import Abi, get_abi
 from .analysis.layout import DEFAULT_CACHELINE, LayoutStats, layout_stats
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from .analysis.facts import StructFacts
     from .analysis.reorganize import Reorganized
     from .analysis.report import BuildReport, Claim, ReportOptions
-    from .changes.scenario import ScenarioResult
+    from .changes.scenario import Scenario, ScenarioResult
     from .readers.kernel_source import SourceResult
     from .slab.view import SlabView
 
@@ -110,17 +110,20 @@ def sizes(build: Build) -> list[tuple[str, int, int]]:
     return rows
 
 
-def report(inputs: Sequence[str] = (), scenario: str = "flat", options: Optional["ReportOptions"] = None,
+def report(inputs: Sequence[str] = (), scenario: Union[str, "Scenario"] = "flat",
+           options: Optional["ReportOptions"] = None,
            live: bool = False) -> tuple[list["BuildReport"], list["Claim"]]:
     """The verdict per build (default: the bundled snapshots) and on each of the seed's claims.
 
-    With ``live`` the running kernel (its BTF, CPU count and xstate size) is
-    reported too, first; raises LiveSystemError when it cannot be read.
+    ``scenario`` is a bundled name, a scenario file, or a loaded one (a patch:
+    :func:`patch_scenario`).  With ``live`` the running kernel (its BTF, CPU
+    count and xstate size) is reported too, first; raises LiveSystemError when
+    it cannot be read.
     """
     from .analysis.report import ReportOptions, build_report, judge_claims
     from .changes.scenario import load_scenario, scenario_needs
     options = options or ReportOptions()
-    loaded = load_scenario(scenario)
+    loaded = load_scenario(scenario) if isinstance(scenario, str) else scenario
     structs, types = scenario_needs(loaded)
     wanted = sorted(set(structs) | set(SNAPSHOT_STRUCTS))
     reports = []
@@ -151,61 +154,108 @@ def whatif(path: str, scenario: Optional[str] = None, patch: Optional[str] = Non
            level: int = 0) -> list["ScenarioResult"]:
     """Re-lay-out the structs a scenario (default ``flat``) or a header patch changes.
 
-    ``defines`` are ``SYMBOL=y|n`` items; ``arch`` overrides the target the input declares.
+    ``defines`` are ``SYMBOL=y|n|m|N`` items; ``arch`` overrides the target the input declares.
+    See :func:`whatif_run` for the warnings and notes that go with the results.
     """
-    from .changes.patch import parse_defines
-    defined = parse_defines(defines)
-    if patch is not None:
-        return _whatif_patch(path, patch, defined, placement, arch)
+    return whatif_run(path, scenario, patch, defines, placement, arch, level).results
+
+
+class WhatIf(NamedTuple):
+    """What-if results, the warnings about what was left out, and notes on what was computed."""
+
+    results: list["ScenarioResult"]
+    warnings: list[str]
+    notes: list[str]
+
+
+class PatchDefines(NamedTuple):
+    """The symbols a patch's conditions are decided with, and where they came from."""
+
+    defines: dict[str, int]
+    source: str
+    warnings: list[str]
+
+
+def patch_defines(defines: Sequence[str] = (), config: Optional[str] = None, live: bool = False) -> PatchDefines:
+    """``--config FILE`` (or with ``live`` the running kernel's config, where readable), then ``--define``s.
+
+    A live config that cannot be read is a warning, not an error.
+    """
+    from .changes.conditions import parse_defines
+    from .changes.kconfig import live_config, read_config
+    from .errors import LiveSystemError
+    symbols: dict[str, int] = {}
+    source, warnings = "", []
+    if config is not None:
+        symbols, source = read_config(config), config
+    elif live:
+        try:
+            symbols, source = live_config()
+        except LiveSystemError as exc:
+            warnings.append(f"{exc}; conditions decided by --define only")
+    symbols.update(parse_defines(defines))
+    return PatchDefines(symbols, source, warnings)
+
+
+def patch_scenario(patch: str, defines: Sequence[str] = (), config: Optional[str] = None,
+                   live: bool = False) -> tuple["Scenario", list[str]]:
+    """The patch file as a scenario for :func:`report`, :func:`slab` and :func:`whatif_run`, with its warnings.
+
+    Conditions are decided with :func:`patch_defines`; each block left out is one warning line.
+    """
+    from .changes.patch import patch_scenario as scenario_of_patch
+    decided = patch_defines(defines, config, live)
+    loaded, warnings = scenario_of_patch(patch, decided.defines)
+    return loaded, decided.warnings + warnings
+
+
+def patch_skips(scenario: "Scenario", builds: Sequence[Build]) -> list[str]:
+    """Warnings for additions in blocks that open before their hunk, on builds without the block's members."""
+    from .changes.scenario import skipped_changes
+    return [line for build in builds for line in skipped_changes(build, scenario)]
+
+
+def whatif_run(path: str, scenario: Optional[str] = None, patch: Optional[str] = None,
+               defines: Sequence[str] = (), placement: str = "as-patched", arch: Optional[str] = None,
+               level: int = 0, config: Optional[str] = None) -> WhatIf:
+    """:func:`whatif` with its warnings (what a patch's conditions left out) and notes (what ``arch`` means).
+
+    ``config`` is a kernel configuration (``.config``, ``/proc/config.gz``, ``/boot/config-*``)
+    whose symbols decide a patch's conditions; ``defines`` override it.
+    """
     from .changes.scenario import apply_scenario, load_scenario, scenario_needs
-    loaded = load_scenario(scenario or "flat")
+    warnings: list[str] = []
+    if patch is not None:
+        loaded, warnings = patch_scenario(patch, defines, config)
+        defined: dict[str, int] = {}
+    else:
+        loaded = load_scenario(scenario or "flat")
+        defined = patch_defines(defines, config).defines
     structs, types = scenario_needs(loaded)
     build = load(path, structs=structs, types=types, arch=arch)
-    return apply_scenario(build, loaded, abi_of(build), placement, defined, level)
-
-
-def _whatif_patch(path: str, patch: str, defines: dict[str, bool], placement: str,
-                  arch: Optional[str]) -> list["ScenarioResult"]:
-    from .analysis.facts import debug_info_of
-    from .analysis.whatif import add_fields
-    from .changes.patch import parse_patch, patch_fields, patch_needs, patch_symbols
-    from .changes.scenario import ScenarioResult
-    from .errors import ScenarioError
-    from .changes.limits import check_patch
-    from .safe_read import read_text
-    text = read_text(patch, "patch", error=ScenarioError)
-    check_patch(text, patch)
-    additions = parse_patch(text, patch, defines)
-    if not additions:
-        undefined = sorted(patch_symbols(text) - set(defines))
-        hint = f"; its conditions test {', '.join(undefined)}: try --define {undefined[0]}=y" if undefined else ""
-        raise ScenarioError(f"{patch}: the patch adds no struct members{hint}")
-    structs, types = patch_needs(additions)
-    build = load(path, structs=structs, types=types, arch=arch)
-    abi = abi_of(build)
-    by_struct: dict[str, list] = {}
-    anchors: dict[str, Optional[str]] = {}
-    for group in patch_fields(build, additions, abi):
-        by_struct.setdefault(group.struct_name, []).extend(group.fields)
-        anchors.setdefault(group.struct_name, group.anchor)
-    results = []
-    for name, fields in by_struct.items():
-        result = add_fields(build.get_struct(name), fields, abi, placement, debug_info_of(build))
-        results.append(ScenarioResult(name, anchors[name], 0, result))
-    return results
+    results = apply_scenario(build, loaded, abi_of(build), placement, defined, level)
+    notes = []
+    source_arch = build.provenance.get("retargeted_from")
+    if source_arch is not None:
+        notes.append(f"--arch {build.arch}: this re-lays out {build.name}'s own configuration ({source_arch}) "
+                     f"under {build.arch} ABI rules; it is not a {build.arch} build, whose configuration differs "
+                     "(other options, other members), so a real one can be smaller or larger")
+    return WhatIf(results, warnings + patch_skips(loaded, [build]), notes)
 
 
 def slab(inputs: Sequence[str] = (), live: bool = False, cpus: int = 2, allocator: str = "slub",
-         xstate_size: Optional[int] = 832, scenario: Optional[str] = "flat") -> tuple[list["SlabView"], str]:
+         xstate_size: Optional[int] = 832,
+         scenario: Union[str, "Scenario", None] = "flat") -> tuple[list["SlabView"], str]:
     """Slab views of the builds (default: bundled snapshots), or of the running kernel with ``live``.
 
-    Returns the views and, when ``live`` could not read the running kernel, the reason (the
-    static views of the inputs are returned instead).
+    ``scenario`` is as for :func:`report` (None: no effect shown).  Returns the views and,
+    when ``live`` could not read the running kernel, the reason (the static views of the
+    inputs are returned instead).
     """
     from .changes.scenario import load_scenario, scenario_needs
     from .slab.geometry import SLAB_STRUCTS
     from .slab.view import static_view, try_live_view
-    loaded = load_scenario(scenario) if scenario else None
+    loaded = load_scenario(scenario) if isinstance(scenario, str) else scenario
     structs, types = scenario_needs(loaded) if loaded else ([], [])
     wanted = sorted(set(structs) | set(SLAB_STRUCTS))
 

@@ -108,7 +108,41 @@ def _source_options(command: Any) -> Any:
     command = click.option("--defconfig", is_flag=True,
                            help="Kernel source tree: use the tree's defconfig for --arch (the default).")(command)
     return click.option("--config", "config", metavar="FILE",
-                        help="Kernel source tree: the full .config to compile with.")(command)
+                        help="Kernel config (.config, /proc/config.gz, /boot/config-*): for a source tree, the "
+                             "one to compile with; for --patch, the symbols its #if blocks test.")(command)
+
+
+def _tree_config(path: str, config: Optional[str], patch_path: Optional[str]) -> Optional[str]:
+    """The --config for the input: a source tree takes it; with --patch any other input leaves it to the patch."""
+    import os
+    return config if os.path.isdir(path) or patch_path is None else None
+
+
+def _define_option() -> Any:
+    return click.option("--define", "defines", multiple=True, metavar="SYMBOL=y|n|m|N",
+                        help="Preprocessor symbol for a patch's #if blocks (repeatable; overrides --config).")
+
+
+def _patch_option() -> Any:
+    return click.option("--patch", "patch_path", metavar="FILE",
+                        help="Unified diff against kernel headers: the cost of the members it adds.")
+
+
+def _warn(warnings: list[str]) -> None:
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
+def _patch_scenario(patch_path: Optional[str], defines: tuple[str, ...], config: Optional[str],
+                    live: bool) -> Any:
+    """The scenario a --patch stands for (None without one), its warnings printed to stderr."""
+    if patch_path is None:
+        if defines:
+            raise click.UsageError("--define decides a --patch's conditions; give --patch too")
+        return None
+    loaded, warnings = api.patch_scenario(patch_path, defines, config, live)
+    _warn(warnings)
+    return loaded
 
 
 def _source_input(path: str, arch: Optional[str], config: Optional[str], defconfig: bool,
@@ -274,21 +308,30 @@ def _write_plot(path: Optional[str], draw: Any) -> None:
 @click.option("--arch", default="x86_64", show_default=True, help="For a kernel source tree: the ABI to compile for.")
 @_source_options
 @_plot_option("bytes per object, fields off and on, per struct and build")
+@_patch_option()
+@_define_option()
 def report(inputs: tuple[str, ...], live: bool, scenario: str, processes: int, child_fraction: float, cpus: int,
            xstate_size: int, placement: str, fmt: str, arch: str, config: Optional[str], defconfig: bool,
-           plot_path: Optional[str]) -> None:
-    """The verdict on the seed's claims: what the scenario's fields cost per object and per process."""
-    inputs = tuple(_source_input(path, arch, config, defconfig)[0] for path in inputs)
+           plot_path: Optional[str], patch_path: Optional[str], defines: tuple[str, ...]) -> None:
+    """The verdict on the seed's claims: what the scenario's (or --patch's) fields cost per object and process."""
+    inputs = tuple(_source_input(path, arch, _tree_config(path, config, patch_path), defconfig)[0]
+                   for path in inputs)
     from .analysis.report import ReportOptions
     from .errors import LiveSystemError
     from .render import report as render_report
     options = ReportOptions(processes=processes, child_fraction=child_fraction, cpus=cpus,
                             xstate_size=xstate_size, placement=placement)
+    patched = _patch_scenario(patch_path, defines, config, live)
+    chosen = scenario if patched is None else patched
+    if patched is not None:
+        scenario = f"patch {patch_path}"
     try:
-        reports, claims = api.report(inputs, scenario, options, live)
+        reports, claims = api.report(inputs, chosen, options, live)
     except LiveSystemError as exc:
         click.echo(f"warning: {exc}; reporting without the running kernel", err=True)
-        reports, claims = api.report(inputs, scenario, options)
+        reports, claims = api.report(inputs, chosen, options)
+    if patched is not None:
+        claims = []  # the seed's claims are about its own scenario, not this patch
     if fmt == "json":
         click.echo(render.to_json(render_report.report_payload(reports, claims, options, scenario)), nl=False)
     elif fmt == "csv":
@@ -303,8 +346,7 @@ def report(inputs: tuple[str, ...], live: bool, scenario: str, processes: int, c
 @_input_option()
 @click.option("--scenario", metavar="NAME|FILE", help="Bundled scenario name or scenario file (default: flat).")
 @click.option("--patch", "patch_path", metavar="FILE", help="Unified diff against kernel headers.")
-@click.option("--define", "defines", multiple=True, metavar="SYMBOL=y|n",
-              help="Preprocessor symbol for #ifdef blocks (repeatable).")
+@_define_option()
 @click.option("--placement", type=click.Choice(["as-patched", "best-fit", "append"]), default="as-patched",
               show_default=True)
 @click.option("--arch", help="Target ABI instead of the input's (x86_64, i386, aarch64, arm, ppc64le, s390x, "
@@ -322,17 +364,26 @@ def whatif(input_path: Optional[str], scenario: Optional[str], patch_path: Optio
     from .render import whatif as render_whatif
     if scenario and patch_path:
         raise click.UsageError("give --scenario or --patch, not both")
-    path, arch = _source_input(_default_input(input_path), arch, config, defconfig)
-    items = api.whatif(path, scenario, patch_path, defines, placement, arch, level)
+    given = _default_input(input_path)
+    path, arch = _source_input(given, arch, _tree_config(given, config, patch_path), defconfig)
+    patch_config = config if patch_path else None
+    run = api.whatif_run(path, scenario, patch_path, defines, placement, arch, level, patch_config)
+    _warn(run.warnings)
+    items = run.results
     baseline: Optional[dict[str, int]] = None
     if placement == "best-fit":
         baseline = {i.struct_name: i.result.size_after
-                    for i in api.whatif(path, scenario, patch_path, defines, "as-patched", arch, level)}
+                    for i in api.whatif_run(path, scenario, patch_path, defines, "as-patched", arch, level,
+                                            patch_config).results}
     if fmt == "json":
-        click.echo(render.to_json({"structs": [render_whatif.whatif_dict(i, (baseline or {}).get(i.struct_name))
-                                               for i in items]}), nl=False)
+        payload: dict[str, Any] = {"structs": [render_whatif.whatif_dict(i, (baseline or {}).get(i.struct_name))
+                                               for i in items]}
+        if run.notes:
+            payload["notes"] = run.notes
+        click.echo(render.to_json(payload), nl=False)
     else:
-        click.echo(render_whatif.whatif_text(items, full, baseline), nl=False)
+        notes = "".join(f"note: {note}\n" for note in run.notes)
+        click.echo(notes + render_whatif.whatif_text(items, full, baseline), nl=False)
     _write_plot(plot_path, lambda: _plots().cacheline_figure(items))
 
 
@@ -351,12 +402,18 @@ def whatif(input_path: Optional[str], scenario: Optional[str], patch_path: Optio
 @click.option("--arch", default="x86_64", show_default=True, help="For a kernel source tree: the ABI to compile for.")
 @_source_options
 @_plot_option("one slab per cache and build, its objects and leftover, fields off against on,")
+@_patch_option()
+@_define_option()
 def slab(inputs: tuple[str, ...], live: bool, cpus: int, allocator: str, xstate_size: int, scenario: str,
-         fmt: str, arch: str, config: Optional[str], defconfig: bool, plot_path: Optional[str]) -> None:
+         fmt: str, arch: str, config: Optional[str], defconfig: bool, plot_path: Optional[str],
+         patch_path: Optional[str], defines: tuple[str, ...]) -> None:
     """Slab geometry of the task_struct, signal_cache and pid caches (predicted, and live with --live)."""
-    inputs = tuple(_source_input(path, arch, config, defconfig)[0] for path in inputs)
+    inputs = tuple(_source_input(path, arch, _tree_config(path, config, patch_path), defconfig)[0]
+                   for path in inputs)
     from .render import slab as render_slab
-    views, warning = api.slab(inputs, live, cpus, allocator, xstate_size, None if scenario == "none" else scenario)
+    patched = _patch_scenario(patch_path, defines, config, live)
+    chosen = patched if patched is not None else (None if scenario == "none" else scenario)
+    views, warning = api.slab(inputs, live, cpus, allocator, xstate_size, chosen)
     if warning:
         click.echo(f"warning: {warning}", err=True)
     if fmt == "json":

@@ -52,7 +52,7 @@ def test_whatif_keys(tmp_path):
     entry = json.loads(output)["structs"][0]
     assert {"name", "anchor", "placement", "size_before", "size_after", "size_delta", "alignment_before",
             "alignment_after", "added", "layout"} <= set(entry)
-    assert set(entry["added"][0]) == {"name", "type", "offset", "size"}
+    assert set(entry["added"][0]) == {"name", "type", "offset", "size", "after", "bit_offset", "bit_size"}
 
 
 def test_best_fit_never_larger_than_as_patched():

@@ -142,13 +142,15 @@ def test_anchor_falls_back_when_context_member_is_configured_out() -> None:
     (_diff("+\tint first;", " \tpid_t tgid;"), r"t.patch:4: cannot tell where in struct task_struct"),
     (_diff(" \tunion {", " \t\tint a;", "+\t\tint b;", " \t};"), r"t.patch:6: adding members inside a"),
     ("--- a\n+++ b\n@@ -1 +1 @ x\n", r"t.patch:3: malformed hunk header"),
-    (_diff(" \tpid_t tgid;", "+#if CONFIG_X > 1", "+\tint x;", "+#endif"),
-     r"t.patch:5: cannot evaluate preprocessor condition 'CONFIG_X > 1': unexpected '>'"),
+    (_diff(" \tpid_t tgid;", "+#if CONFIG_X >> 1", "+\tint x;", "+#endif"),
+     r"t.patch:5: cannot evaluate preprocessor condition 'CONFIG_X >> 1': unexpected '>'"),
     (_diff(" \tpid_t tgid;", "+#if CONFIG_X", "+\tint x;", "+#elif CONFIG_Y &&", "+#endif"),
      r"t.patch:7: cannot evaluate preprocessor condition 'CONFIG_Y &&': it ends too early"),
     (_diff(" \tpid_t tgid;", "+#if (CONFIG_X", "+#endif"),
      r"t.patch:5: cannot evaluate preprocessor condition '\(CONFIG_X': unbalanced parentheses"),
-    (_diff(" \tpid_t tgid;", "+#if CONFIG_X == 2", "+#endif"), r"t.patch:5: cannot evaluate .*unexpected '='"),
+    (_diff(" \tpid_t tgid;", "+#if CONFIG_X = 2", "+#endif"), r"t.patch:5: cannot evaluate .*unsupported token '='"),
+    (_diff(" \tpid_t tgid;", "+#if " + "(" * 100 + "1" + ")" * 100, "+#endif"),
+     r"t.patch:5: cannot evaluate .*nested deeper than 64 levels"),
     (_diff(" \tpid_t tgid;", "+#ifdef", "+#endif"), r"t.patch:5: cannot evaluate .*'\)' is not a symbol name"),
 ])
 def test_parse_errors(text: str, message: str) -> None:
@@ -220,8 +222,10 @@ def test_evaluate_condition() -> None:
 
 
 def test_parse_defines() -> None:
-    assert parse_defines(["CONFIG_A=y", "CONFIG_B=n", "CONFIG_C", "CONFIG_D=m"]) == {
-        "CONFIG_A": True, "CONFIG_B": False, "CONFIG_C": True, "CONFIG_D": True}
+    # =m defines CONFIG_D_MODULE, not CONFIG_D, as Kconfig's autoconf.h does
+    assert parse_defines(["CONFIG_A=y", "CONFIG_B=n", "CONFIG_C", "CONFIG_D=m", "CONFIG_NR=0x40"]) == {
+        "CONFIG_A": True, "CONFIG_B": False, "CONFIG_C": True, "CONFIG_D": False, "CONFIG_D_MODULE": True,
+        "CONFIG_NR": 64}
     with pytest.raises(ScenarioError, match="bad --define 'CONFIG_A=maybe'"):
         parse_defines(["CONFIG_A=maybe"])
 

@@ -65,7 +65,25 @@ _C_KEYWORDS = frozenset((
 
 # Kernel annotations that change nothing about layout (sparse address spaces, hints).
 _NOISE_WORDS = ("__rcu", "__user", "__iomem", "__percpu", "__force", "__deprecated", "__randomize_layout",
-                "__private", "__attribute_const__", "__read_mostly", "__nocast", "__bitwise")
+                "__private", "__attribute_const__", "__read_mostly", "__nocast", "__bitwise", "__kernel",
+                "__safe", "__must_check", "__no_randomize_layout", "__designated_init")
+
+# Kernel annotations with an argument that change nothing about layout.
+_NOISE_CALLS = ("__counted_by", "__guarded_by", "__pt_guarded_by", "__sized_by")
+
+# Padding helpers of vendor kernels (Android GKI, openEuler, RHEL): the member each reserves.
+_RESERVE_MACROS = {
+    "ANDROID_KABI_RESERVE": "u64 android_kabi_reserved{n}",
+    "ANDROID_VENDOR_DATA": "u64 android_vendor_data{n}",
+    "ANDROID_OEM_DATA": "u64 android_oem_data{n}",
+    "KABI_RESERVE": "unsigned long kabi_reserve{n}",
+    "RH_KABI_RESERVE": "unsigned long rh_reserved{n}",
+}
+
+# Spellings of C's own base types; a base type named otherwise (clang's __ARRAY_SIZE_TYPE__,
+# gcc's ssizetype) is an internal one that a declaration can never mean.
+_BASE_WORDS = frozenset(("signed", "unsigned", "char", "short", "int", "long", "float", "double", "_Bool",
+                         "bool", "__int128", "const", "volatile"))
 
 _BASE_SIZES = {"char": 1, "short": 2, "int": 4, "long long": 8, "float": 4, "double": 8, "_Bool": 1}
 
@@ -149,6 +167,15 @@ def declared_names(text: str) -> list[str]:
     return [decl.name for decl in decls if decl.name]
 
 
+def parse_names(text: str) -> list[str | None]:
+    """Names a member declaration declares, None for an unnamed bitfield (``unsigned char :0;``).
+
+    Raises :class:`ScenarioError` when the text is not a member declaration.
+    """
+    body, _ = _strip_annotations(text, _NO_ABI)
+    return [decl.name for decl in _parse_member_decls(body, text)]
+
+
 def declaration_needs(text: str) -> tuple[set[str], set[str]]:
     """(structs/unions used by value, type names) a member declaration needs from the build.
 
@@ -201,14 +228,15 @@ def find_member_index(struct: StructType, name: str) -> int | None:
 def _strip_annotations(text: str, abi: Abi) -> tuple[str, int | None]:
     """Drop comments and layout-neutral annotations; return the alignment they asked for."""
     text = re.sub(r"/\*.*?\*/|//[^\n]*", " ", text, flags=re.DOTALL)
+    text = _expand_macros(text, abi)
     align: int | None = None
     for macro in re.findall(r"\b____cacheline_aligned\w*|\b__cacheline_aligned\w*", text):
         align = max(align or 0, abi.cacheline_size)
         text = text.replace(macro, " ")
-    for match in list(re.finditer(r"\b__aligned\s*\(\s*(\d+)\s*\)", text)):
-        align = max(align or 0, int(match.group(1)))
-    text = re.sub(r"\b__aligned\s*\(\s*\d+\s*\)", " ", text)
-    text, attr_align = _strip_gnu_attributes(text)
+    for match in list(re.finditer(r"\b__aligned\s*\(((?:[^()]|\([^()]*\))*)\)", text)):
+        align = max(align or 0, _alignment_value(match.group(1), abi))
+        text = text.replace(match.group(0), " ")
+    text, attr_align = _strip_gnu_attributes(text, abi)
     if attr_align:
         align = max(align or 0, attr_align)
     for word in _NOISE_WORDS:
@@ -216,7 +244,43 @@ def _strip_annotations(text: str, abi: Abi) -> tuple[str, int | None]:
     return text.strip(), align
 
 
-def _strip_gnu_attributes(text: str) -> tuple[str, int | None]:
+def _expand_macros(text: str, abi: Abi) -> str:
+    """Kernel declaration macros written as the declarations they expand to."""
+    for call in _NOISE_CALLS:
+        text = re.sub(rf"\b{call}\s*\([^()]*\)", " ", text)
+    bitmap = re.match(r"^\s*DECLARE_BITMAP\s*\(\s*(\w+)\s*,\s*(.+?)\s*\)\s*;?\s*$", text, flags=re.DOTALL)
+    if bitmap:
+        bits = abi.pointer_size * 8
+        text = f"unsigned long {bitmap.group(1)}[(({bitmap.group(2)}) + {bits - 1}) / {bits}];"
+    reserve = re.match(r"^\s*(\w+)\s*\(\s*(\w+)\s*\)\s*;?\s*$", text)
+    if reserve and reserve.group(1) in _RESERVE_MACROS:
+        text = _RESERVE_MACROS[reserve.group(1)].format(n=reserve.group(2)) + ";"
+    return text
+
+
+def _alignment_value(expr: str, abi: Abi) -> int:
+    """The value of an alignment expression: a number, or ``sizeof`` of a C base type or pointer, times a number."""
+    def size_of(match: re.Match[str]) -> str:
+        name = match.group(1).strip()
+        if name.endswith("*"):
+            return str(abi.pointer_size)
+        sign, kind = base_type_words(name.split())
+        if kind == "long" or name in ("size_t", "ssize_t", "uintptr_t"):
+            return str(abi.pointer_size)
+        sizes = {"u8": 1, "s8": 1, "u16": 2, "s16": 2, "u32": 4, "s32": 4, "u64": 8, "s64": 8}
+        return str(sizes.get(name, _BASE_SIZES.get(kind, 0)))
+    text = re.sub(r"\bsizeof\s*\(\s*([\w\s*]+?)\s*\)", size_of, expr)
+    if not re.fullmatch(r"[\d\s*()]+", text):
+        raise ScenarioError(f"cannot evaluate the alignment '{expr.strip()}': write the number itself")
+    value = 1
+    for number in re.findall(r"\d+", text):
+        value *= int(number)
+    if value <= 0 or value & (value - 1):
+        raise ScenarioError(f"alignment '{expr.strip()}' is {value}, not a power of two")
+    return value
+
+
+def _strip_gnu_attributes(text: str, abi: Abi) -> tuple[str, int | None]:
     """Remove ``__attribute__((...))`` groups (balanced parentheses), keeping ``aligned(n)``."""
     align: int | None = None
     while True:
@@ -229,9 +293,10 @@ def _strip_gnu_attributes(text: str) -> tuple[str, int | None]:
             if depth == 0:
                 break
         group = text[match.start():end + 1]
-        found = re.search(r"aligned\s*\(\s*(\d+)\s*\)", group)
+        found = re.search(r"aligned__\s*\(((?:[^()]|\([^()]*\))*)\)|\baligned\s*\(((?:[^()]|\([^()]*\))*)\)",
+                          group)
         if found:
-            align = max(align or 0, int(found.group(1)))
+            align = max(align or 0, _alignment_value(found.group(1) or found.group(2), abi))
         text = text[:match.start()] + " " + text[end + 1:]
 
 
@@ -480,6 +545,8 @@ class _TypeResolver:
     def _named(self, names: list[str], under_pointer: bool) -> Type:
         if names == ["void"]:
             return VoidType()
+        if names == ["bool"] and "bool" in self.build.typedefs:
+            return self.build.typedefs["bool"]
         if len(names) == 1 and names[0] not in _C_KEYWORDS:
             return self._typedef(names[0], under_pointer)
         return self._base_type(names)
@@ -489,6 +556,9 @@ class _TypeResolver:
             return self.build.typedefs[name]
         if name in self.build.base_types:
             return self.build.base_types[name]
+        reachable = build_typedefs(self.build).get(name)
+        if reachable is not None:
+            return reachable
         if under_pointer:
             return TypedefType(name, VoidType())
         raise NotFoundError(f"{self.build.name}: unknown type '{name}' (not a typedef or base type "
@@ -497,7 +567,8 @@ class _TypeResolver:
     def _base_type(self, names: list[str]) -> BaseType:
         sign, kind = base_type_words(names)
         for base in self.build.base_types.values():
-            if base_type_words(base.name.split()) == (sign, kind):
+            words = base.name.split()
+            if set(words) <= _BASE_WORDS and base_type_words(words) == (sign, kind):
                 return base
         return self._abi_base_type(sign, kind)
 
@@ -517,3 +588,37 @@ class _TypeResolver:
         else:
             encoding = "unsigned" if sign == "unsigned" else "signed"
         return BaseType(_gcc_spelling(sign, kind), size, encoding)
+
+
+_typedef_cache: dict[int, tuple[Build, dict[str, TypedefType]]] = {}
+
+
+def build_typedefs(build: Build) -> dict[str, TypedefType]:
+    """Every typedef ``build`` holds by value: its own table, then those its structs' members use.
+
+    A snapshot keeps the typedefs a scenario asked for in its table, and every
+    other one (``u64``, ``bool``, ``atomic_t``...) only inside the structs that use
+    it; both are types the build defines.  Cached per build (the last one asked).
+    """
+    cached = _typedef_cache.get(id(build))
+    if cached is not None and cached[0] is build:
+        return cached[1]
+    found: dict[str, TypedefType] = dict(build.typedefs)
+    seen: set[int] = set()
+    stack: list[Type] = [*build.structs.values(), *build.unions.values(), *build.typedefs.values()]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, TypedefType):
+            if node.name and node.name not in found and not isinstance(node.target.strip(), VoidType):
+                found[node.name] = node
+            stack.append(node.target)
+        elif isinstance(node, StructType):
+            stack.extend(member.type for member in node.members)
+        elif isinstance(node, (ArrayType, QualifiedType)):
+            stack.append(node.element if isinstance(node, ArrayType) else node.target)
+    _typedef_cache.clear()
+    _typedef_cache[id(build)] = (build, found)
+    return found

@@ -32,7 +32,6 @@ from __future__ import annotations
 import dataclasses
 import re
 import sys
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -43,15 +42,9 @@ from ..analysis.whatif import FieldSpec, WhatIfResult, add_fields, relayout
 from ..errors import LayoutcalcError, ScenarioError
 from ..model import ArrayType, Build, StructType
 from ..safe_read import STDIN, read_bytes
+from .conditions import Defines, evaluate_condition
 from .ctype import declaration_needs, find_member_index
-from .patch import (
-    StructFields,
-    chain_fields,
-    check_flexible_arrays,
-    declaration_fields,
-    evaluate_condition,
-    get_struct,
-)
+from .fields import StructFields, chain_fields, check_flexible_arrays, declaration_fields, get_struct
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -91,6 +84,7 @@ class StructChange:
     condition: str = ""
     remove: tuple[str, ...] = ()
     per_level: str | None = None
+    optional: str = ""  # non-empty: skip (with this reason) on a build that has none of the anchors
 
 
 @dataclass(frozen=True)
@@ -170,7 +164,7 @@ def parse_scenario(text: str, filename: str) -> Scenario:
     )
 
 
-def scenario_fields(build: Build, scenario: Scenario, abi: Abi, defines: Mapping[str, bool],
+def scenario_fields(build: Build, scenario: Scenario, abi: Abi, defines: Defines,
                     level: int = 0) -> list[StructFields]:
     """Per changed struct: the anchor the build has and the resolved fields to add after it.
 
@@ -182,21 +176,37 @@ def scenario_fields(build: Build, scenario: Scenario, abi: Abi, defines: Mapping
 
 
 def apply_scenario(build: Build, scenario: Scenario, abi: Abi, placement: str = "as-patched",
-                   defines: Mapping[str, bool] | None = None, level: int = 0) -> list[ScenarioResult]:
-    """Re-lay out every struct the scenario changes; one :class:`ScenarioResult` each."""
+                   defines: Defines | None = None, level: int = 0) -> list[ScenarioResult]:
+    """Re-lay out every struct the scenario changes; one :class:`ScenarioResult` per struct.
+
+    Changes to the same struct are applied together, each after its own anchor.
+    """
     results = []
     debug_info = debug_info_of(build)
     for plan in _plan(build, scenario, abi, defines or {}, level):
-        struct = _without(plan.struct, plan.change.remove, abi, debug_info) if plan.change.remove else plan.struct
+        struct = _without(plan.struct, plan.remove, abi, debug_info) if plan.remove else plan.struct
         try:
             result = add_fields(struct, plan.fields.fields, abi, placement, debug_info)
         except LayoutcalcError as exc:
             raise ScenarioError(f"{scenario.path}:{plan.change.line_no}: {exc}") from None
-        if plan.change.remove:
+        if plan.remove:
             result = dataclasses.replace(result, before=plan.struct)
         results.append(ScenarioResult(plan.struct.name or "", plan.fields.anchor, plan.anchor_index,
-                                      result, plan.change.remove, level))
+                                      result, plan.remove, level))
     return results
+
+
+def skipped_changes(build: Build, scenario: Scenario) -> list[str]:
+    """One line for each optional change that ``build`` leaves out: it has none of the change's anchors."""
+    lines = []
+    for change in scenario.changes:
+        struct = build.structs.get(change.struct_name) or build.unions.get(change.struct_name)
+        if change.optional and struct is not None and _anchor_index(struct, scenario, change) is None:
+            decls = ", ".join(f"'{decl.text}'" for decl in change.fields)
+            lines.append(f"{scenario.path}:{change.line_no}: {decls} sits in {change.optional}; "
+                         f"{struct.tag} in {build.name} has none of its members ({', '.join(change.anchors)}), "
+                         "so the block is configured out there: left out")
+    return lines
 
 
 def scenario_needs(scenario: Scenario) -> tuple[list[str], list[str]]:
@@ -213,41 +223,56 @@ def scenario_needs(scenario: Scenario) -> tuple[list[str], list[str]]:
 
 
 class _Plan(NamedTuple):
-    change: StructChange
+    change: StructChange  # the first change to the struct
     struct: StructType
     anchor_index: int | None
     fields: StructFields
+    remove: tuple[str, ...]
 
 
-def _plan(build: Build, scenario: Scenario, abi: Abi, defines: Mapping[str, bool], level: int) -> list[_Plan]:
+def _plan(build: Build, scenario: Scenario, abi: Abi, defines: Defines, level: int) -> list[_Plan]:
     if level < 0:
         raise ScenarioError(f"namespace level must be 0 or more, not {level}")
     merged = {**scenario.defines, **defines}
     typed_build = _with_helper_types(build, scenario, abi)
-    plans = []
+    plans: dict[str, _Plan] = {}
+    sources: dict[str, list[tuple[str, str]]] = {}
     for change in scenario.changes:
         if change.condition and not evaluate_condition(change.condition, merged):
             continue
         struct = get_struct(build, change.struct_name, f"{scenario.path}:{change.line_no}")
         anchor_index = _anchor_index(struct, scenario, change)
+        if change.optional and anchor_index is None:
+            continue  # see skipped_changes()
         anchor = None if anchor_index is None else change.anchors[anchor_index]
-        specs, sources = _resolve_fields(typed_build, scenario, change.fields, abi)
+        specs, where = _resolve_fields(typed_build, scenario, change.fields, abi)
         _check_new_names(struct, scenario, change, specs)
         if change.per_level:
             specs = [_grow(spec, level) if spec.name == change.per_level else spec for spec in specs]
         fields = chain_fields(anchor, specs)
-        kept = _without(struct, change.remove, abi, debug_info_of(build)) if change.remove else struct
-        check_flexible_arrays(kept, fields, sources)
-        plans.append(_Plan(change, struct, anchor_index, StructFields(struct.name or "", anchor, fields)))
-    return plans
+        key = struct.name or change.struct_name
+        sources.setdefault(key, []).extend(where)
+        if key in plans:
+            plan = plans[key]
+            plans[key] = plan._replace(fields=plan.fields._replace(fields=plan.fields.fields + fields),
+                                       remove=plan.remove + change.remove)
+        else:
+            plans[key] = _Plan(change, struct, anchor_index, StructFields(key, anchor, fields), change.remove)
+    for key, plan in plans.items():
+        kept = _without(plan.struct, plan.remove, abi, debug_info_of(build)) if plan.remove else plan.struct
+        check_flexible_arrays(kept, plan.fields.fields, sources[key])
+    return list(plans.values())
 
 
 def _anchor_index(struct: StructType, scenario: Scenario, change: StructChange) -> int | None:
+    """Which of the change's anchors ``struct`` has first; None for none given (append) or, if optional, none found."""
     if not change.anchors:
         return None
     for index, anchor in enumerate(change.anchors):
         if find_member_index(struct, anchor) is not None and anchor not in change.remove:
             return index
+    if change.optional:
+        return None
     raise ScenarioError(f"{scenario.path}:{change.anchor_line_no}: {struct.tag} has none of the anchors "
                         f"{', '.join(change.anchors)}")
 

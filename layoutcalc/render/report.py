@@ -104,9 +104,10 @@ def report_text(reports: Sequence[BuildReport], claims: Sequence[Claim], options
                      f"{_fmt_bpo(hier.level1)} B one level down; {hier.cost(options.processes, share) / 1024:,.1f}"
                      f" KiB for {options.processes:,} if {share:.0%} live in a child namespace")
         out.append(("- " if markdown else "  ") + line)
-    out.append("")
-    out.append(("## " if markdown else "") + "The claims (Pavel Emelianov, 19 June 2007)")
-    out.append("")
+    if claims:
+        out.append("")
+        out.append(("## " if markdown else "") + "The claims (Pavel Emelianov, 19 June 2007)")
+        out.append("")
     for claim in claims:
         where = ""
         if claim.holds_on and claim.fails_on:

@@ -97,7 +97,7 @@ def slab_text(views: Sequence[SlabView], warning: str = "") -> str:
         effects = [c for c in view.caches if c.effects]
         if effects:
             out.append("")
-            out.append("  Flat-model effect (fields off -> on):")
+            out.append("  Effect of the added fields (off -> on):")
             for cache in effects:
                 for e in cache.effects:
                     out.append(f"    {cache.spec.name:<14}{e.allocator.upper():<5} object {e.off.own_object_size}"

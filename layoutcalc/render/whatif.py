@@ -7,6 +7,7 @@ from typing import Any, Optional
 
 from ..analysis.layout import layout_stats, member_byte_size
 from ..analysis.whatif import WhatIfResult
+from ..changes.fields import placed_fields
 from ..changes.scenario import ScenarioResult
 from ..model import Member, StructType
 from .structs import struct_dict
@@ -35,12 +36,44 @@ def whatif_dict(item: ScenarioResult, as_patched_size: Optional[int] = None, cac
         "size_delta": result.size_delta,
         "alignment_before": result.alignment_before,
         "alignment_after": result.alignment_after,
-        "added": [{"name": m.name, "type": m.type.c_name(), "offset": m.offset_bytes, "size": member_byte_size(m)}
-                  for m in result.added],
+        "added": [{"name": m.name, "type": m.type.c_name(), "offset": m.offset_bytes, "size": member_byte_size(m),
+                   "after": placed.follows, "bit_offset": placed.bit_offset, "bit_size": m.bit_size}
+                  for m, placed in zip(result.added, placed_fields(result))],
         "removed": list(item.removed),
         "layout": struct_dict(after, stats),
         **({} if as_patched_size is None else {"saved_vs_as_patched": as_patched_size - result.size_after}),
     }
+
+
+def _placement_lines(item: ScenarioResult) -> list[str]:
+    """One line per added field: the member it follows and its final offset."""
+    lines = []
+    for placed in placed_fields(item.result):
+        where = f"offset {placed.offset_bytes}"
+        if placed.bit_size is not None:
+            where += f" bit {placed.bit_offset - placed.offset_bytes * 8}, {placed.bit_size} bit(s)"
+        else:
+            where += f", {placed.size_bytes} byte(s)"
+        follows = f"after '{placed.follows}'" if placed.follows else "first"
+        name = placed.name or "(unnamed bitfield)"
+        lines.append(f"    + {name} ({placed.type_name}) {follows}, {where}")
+    return lines
+
+
+def _where_added(item: ScenarioResult) -> str:
+    result = item.result
+    if result.placement == "best-fit":
+        return "into existing holes where they fit, else at the end"
+    if result.placement == "append" or not item.anchor:
+        return "appended"
+    added = {m.name for m in result.added if m.name}
+    starts = [p.follows for p in placed_fields(result) if p.follows not in added]
+    if len(set(starts)) > 1:
+        return "at " + ", ".join(f"'{name}'" for name in dict.fromkeys(s or "" for s in starts))
+    where = f"after '{item.anchor}'"
+    if item.anchor_index:
+        where += f" (fallback anchor {item.anchor_index}: the preferred ones are absent)"
+    return where
 
 
 def _cell(member: Optional[Member]) -> str:
@@ -121,21 +154,14 @@ def whatif_text(items: Sequence[ScenarioResult], full: bool = False,
     out = []
     for item in items:
         result = item.result
-        if result.placement == "best-fit":
-            where = "into existing holes where they fit, else at the end"
-        elif result.placement == "append" or not item.anchor:
-            where = "appended"
-        else:
-            where = f"after '{item.anchor}'"
-            if item.anchor_index:
-                where += f" (fallback anchor {item.anchor_index}: the preferred ones are absent)"
-        out.append(f"struct {item.struct_name}: {len(result.added)} field(s) {where}, {result.placement}, "
-                   f"{result.abi.name}")
+        out.append(f"struct {item.struct_name}: {len(result.added)} field(s) {_where_added(item)}, "
+                   f"{result.placement}, {result.abi.name}")
         out.append(f"  size {result.size_before} -> {result.size_after} ({result.size_delta:+d}), "
                    f"alignment {result.alignment_before} -> {result.alignment_after}, "
                    f"cachelines {-(-result.size_before // 64)} -> {-(-result.size_after // 64)}")
         if not result.exact:
             out.append(f"  {_bounds_line(result)}")
+        out.extend(_placement_lines(item))
         out.append(f"  {'':4} {'before':<{_COLUMN}} | after")
         rows = _pairs(result.before, result.after, result.added)
         for marker, left, right in _collapse(rows, full):
