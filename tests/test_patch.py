@@ -150,7 +150,7 @@ def test_anchor_falls_back_when_context_member_is_configured_out() -> None:
      r"t.patch:5: cannot evaluate preprocessor condition '\(CONFIG_X': unbalanced parentheses"),
     (_diff(" \tpid_t tgid;", "+#if CONFIG_X = 2", "+#endif"), r"t.patch:5: cannot evaluate .*unsupported token '='"),
     (_diff(" \tpid_t tgid;", "+#if " + "(" * 100 + "1" + ")" * 100, "+#endif"),
-     r"t.patch:5: cannot evaluate .*nested deeper than 64 levels"),
+     r"t.patch:5: cannot evaluate .*nests more than 64 levels deep"),
     (_diff(" \tpid_t tgid;", "+#ifdef", "+#endif"), r"t.patch:5: cannot evaluate .*'\)' is not a symbol name"),
 ])
 def test_parse_errors(text: str, message: str) -> None:
