@@ -166,6 +166,9 @@ class WhatIf(NamedTuple):
     results: list["ScenarioResult"]
     warnings: list[str]
     notes: list[str]
+    # struct -> size with the fields where the patch/scenario puts them, for placements that
+    # move fields elsewhere (best-fit, reorganize): what that placement saves is measured against it
+    baselines: dict[str, int] = {}
 
 
 class PatchDefines(NamedTuple):
@@ -234,13 +237,17 @@ def whatif_run(path: str, scenario: Optional[str] = None, patch: Optional[str] =
     structs, types = scenario_needs(loaded)
     build = load(path, structs=structs, types=types, arch=arch)
     results = apply_scenario(build, loaded, abi_of(build), placement, defined, level)
+    baselines = {}
+    if placement in ("best-fit", "reorganize"):
+        baselines = {item.struct_name: item.result.size_after
+                     for item in apply_scenario(build, loaded, abi_of(build), "as-patched", defined, level)}
     notes = []
     source_arch = build.provenance.get("retargeted_from")
     if source_arch is not None:
         notes.append(f"--arch {build.arch}: this re-lays out {build.name}'s own configuration ({source_arch}) "
                      f"under {build.arch} ABI rules; it is not a {build.arch} build, whose configuration differs "
                      "(other options, other members), so a real one can be smaller or larger")
-    return WhatIf(results, warnings + patch_skips(loaded, [build]), notes)
+    return WhatIf(results, warnings + patch_skips(loaded, [build]), notes, baselines)
 
 
 def slab(inputs: Sequence[str] = (), live: bool = False, cpus: int = 2, allocator: str = "slub",

@@ -301,8 +301,8 @@ def _write_plot(path: Optional[str], draw: Any) -> None:
 @click.option("--cpus", type=click.IntRange(1), default=2, show_default=True, help="CPUs (SLUB min objects).")
 @click.option("--xstate-size", type=click.IntRange(0), default=832, show_default=True,
               help="x86 XSAVE area per task (832: AVX2, 2432: AVX-512).")
-@click.option("--placement", type=click.Choice(["as-patched", "best-fit", "append"]), default="as-patched",
-              show_default=True)
+@click.option("--placement", type=click.Choice(["as-patched", "best-fit", "append", "reorganize"]),
+              default="as-patched", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json", "csv"]), default="text",
               show_default=True)
 @click.option("--arch", default="x86_64", show_default=True, help="For a kernel source tree: the ABI to compile for.")
@@ -347,8 +347,8 @@ def report(inputs: tuple[str, ...], live: bool, scenario: str, processes: int, c
 @click.option("--scenario", metavar="NAME|FILE", help="Bundled scenario name or scenario file (default: flat).")
 @click.option("--patch", "patch_path", metavar="FILE", help="Unified diff against kernel headers.")
 @_define_option()
-@click.option("--placement", type=click.Choice(["as-patched", "best-fit", "append"]), default="as-patched",
-              show_default=True)
+@click.option("--placement", type=click.Choice(["as-patched", "best-fit", "append", "reorganize"]),
+              default="as-patched", show_default=True)
 @click.option("--arch", help="Target ABI instead of the input's (x86_64, i386, aarch64, arm, ppc64le, s390x, "
                              "riscv64).")
 @click.option("--level", type=click.IntRange(0), default=0, show_default=True,
@@ -370,11 +370,7 @@ def whatif(input_path: Optional[str], scenario: Optional[str], patch_path: Optio
     run = api.whatif_run(path, scenario, patch_path, defines, placement, arch, level, patch_config)
     _warn(run.warnings)
     items = run.results
-    baseline: Optional[dict[str, int]] = None
-    if placement == "best-fit":
-        baseline = {i.struct_name: i.result.size_after
-                    for i in api.whatif_run(path, scenario, patch_path, defines, "as-patched", arch, level,
-                                            patch_config).results}
+    baseline = run.baselines or None
     if fmt == "json":
         payload: dict[str, Any] = {"structs": [render_whatif.whatif_dict(i, (baseline or {}).get(i.struct_name))
                                                for i in items]}

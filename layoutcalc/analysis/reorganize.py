@@ -235,12 +235,12 @@ def _restore(evaluator: _Evaluator, original: list[Block], order: list[Block], t
     return order
 
 
-def reorganize(struct: StructType, abi: Abi, cacheline_size: int = 64) -> Reorganized:
-    """Repack ``struct`` under ``abi``: smallest size, then fewest cachelines, then fewest moves."""
+def repacked_order(struct: StructType, abi: Abi, cacheline_size: int = 64) -> list[int]:
+    """Indexes of ``struct``'s members in their repacked order (see :func:`reorganize`)."""
     members = list(struct.members)
     tail = [members.pop()] if members and _is_flexible(members[-1]) else []
-    if struct.is_union or struct.is_packed or len(members) < 2:
-        return Reorganized(struct, relayout(struct, abi, struct.members), [], cacheline_size)
+    if struct.is_union or len(members) < 2:
+        return list(range(len(struct.members)))
     original = _blocks(members)
     evaluator = _Evaluator(struct, abi, tail)
     candidates = [original, _fill_holes(evaluator, original)]
@@ -254,6 +254,16 @@ def reorganize(struct: StructType, abi: Abi, cacheline_size: int = 64) -> Reorga
     best = min(candidates, key=cost)
     best = _restore(evaluator, original, best, evaluator.size(best))
     best = min([best] + candidates, key=cost)
-    after = evaluator.layout(best)
-    moved = [m.name or "<anonymous>" for block in _moved(original, best) for m in block]
+    index = {id(m): i for i, m in enumerate(struct.members)}
+    return [index[id(m)] for m in _flatten(best) + tail]
+
+
+def reorganize(struct: StructType, abi: Abi, cacheline_size: int = 64) -> Reorganized:
+    """Repack ``struct`` under ``abi``: smallest size, then fewest cachelines, then fewest moves."""
+    order = repacked_order(struct, abi, cacheline_size)
+    after = relayout(struct, abi, [struct.members[i] for i in order])
+    original = _blocks(list(struct.members))
+    position = {id(block[0]): block for block in original}
+    new_blocks = [position[id(struct.members[i])] for i in order if id(struct.members[i]) in position]
+    moved = [m.name or "<anonymous>" for block in _moved(original, new_blocks) for m in block]
     return Reorganized(struct, after, moved, cacheline_size)

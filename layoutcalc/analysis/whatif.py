@@ -30,7 +30,7 @@ from .placement import Cursor
 __all__ = ["PLACEMENTS", "FieldSpec", "WhatIfResult", "add_fields", "check_layout_matches", "layout_alignment",
            "relayout"]
 
-PLACEMENTS = ("as-patched", "best-fit", "append")
+PLACEMENTS = ("as-patched", "best-fit", "append", "reorganize")
 
 
 @dataclass(frozen=True)
@@ -171,8 +171,9 @@ def add_fields(
 
     ``placement`` is "as-patched" (after each field's anchor; later members
     move), "best-fit" (into a hole that moves no existing member, else at
-    the end) or "append" (at the end).  "At the end" is before a flexible
-    array member.  ``debug_info`` says what the struct was read from (see
+    the end), "append" (at the end) or "reorganize" (appended, then every
+    member repacked as :func:`layoutcalc.analysis.reorganize.reorganize` does).
+    "At the end" is before a flexible array member.  ``debug_info`` says what the struct was read from (see
     :func:`layoutcalc.analysis.facts.debug_info_of`).  Raises NotFoundError
     for an anchor that names no member.
     """
@@ -184,6 +185,8 @@ def add_fields(
         order = _best_fit(facts, struct, new, abi)
     elif placement == "append":
         order = _appended(struct.members, new)
+    elif placement == "reorganize":
+        order = _reorganized(facts, struct, _appended(struct.members, new), abi)
     else:
         order = _as_patched(struct, fields, new)
     after, align = _relayout(facts, struct, order, abi, World.LIKELIEST)
@@ -257,11 +260,22 @@ def _best_fit(facts: StructFacts, struct: StructType, new: list[Member], abi: Ab
     return order
 
 
+def _reorganized(facts: StructFacts, struct: StructType, order: list[Member], abi: Abi) -> list[Member]:
+    """``order`` repacked for the smallest size (the appended struct, as ``reorganize`` would)."""
+    from .reorganize import repacked_order
+    appended, _ = _relayout(facts, struct, order, abi, World.LIKELIEST)
+    return [order[i] for i in repacked_order(appended, abi)]
+
+
 def _first_fit(facts: StructFacts, struct: StructType, order: list[Member], member: Member,
                abi: Abi) -> list[Member]:
     current, _ = _relayout(facts, struct, order, abi, World.LIKELIEST)
     tail = _tail_index(order)
-    for index in range(tail + 1):
+    indexes = list(range(tail + 1))
+    if member.bit_size:  # an existing bit hole first: right after a bitfield
+        after_bitfield = [i for i in indexes if i and order[i - 1].bit_size]
+        indexes = after_bitfield + [i for i in indexes if i not in set(after_bitfield)]
+    for index in indexes:
         trial_order = order[:index] + [member] + order[index:]
         trial, _ = _relayout(facts, struct, trial_order, abi, World.LIKELIEST)
         kept = dataclasses.replace(trial, members=trial.members[:index] + trial.members[index + 1:])

@@ -170,6 +170,7 @@ def whatif_text(items: Sequence[ScenarioResult], full: bool = False,
         summary = f"  {len(result.added)} added, {moved} moved; the struct " + (
             "grows" if result.size_delta > 0 else "does not grow")
         if as_patched and item.struct_name in as_patched:
-            summary += f"; best fit saves {as_patched[item.struct_name] - result.size_after} bytes over as-patched"
+            summary += (f"; {result.placement.replace('-', ' ')} saves "
+                        f"{as_patched[item.struct_name] - result.size_after} bytes over as-patched")
         out.append(summary + "\n")
     return "\n".join(out)
