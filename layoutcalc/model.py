@@ -225,6 +225,36 @@ class StructType(Type):
     def has_member(self, name: str) -> bool:
         return any(m.name == name for m in self.members)
 
+    def holds(self, name: str) -> bool:
+        """Is ``name`` a member, directly or inside an anonymous struct/union member (as C sees it)?"""
+        return self.member_index(name) is not None
+
+    def member_index(self, name: str) -> Optional[int]:
+        """Index of the top-level member that is, or (anonymous) contains, the member ``name``.
+
+        Anonymous unions and structs are looked into, so ``__session`` in 2.6.22's
+        ``union { pid_t session; pid_t __session; };`` gives the union's index.
+        The walk is iterative, so a damaged type graph cannot exhaust the stack.
+        """
+        for index, member in enumerate(self.members):
+            if member.name == name:
+                return index
+            if member.name:
+                continue
+            stack = [member.type.strip()]
+            seen: set[int] = set()
+            while stack:
+                inner = stack.pop()
+                if not isinstance(inner, StructType) or id(inner) in seen:
+                    continue
+                seen.add(id(inner))
+                for nested in inner.members:
+                    if nested.name == name:
+                        return index
+                    if not nested.name:
+                        stack.append(nested.type.strip())
+        return None
+
 
 AnyType = Union[
     VoidType, BaseType, EnumType, PointerType, ArrayType, TypedefType,

@@ -240,16 +240,10 @@ def _as_patched(struct: StructType, fields: list[FieldSpec], new: list[Member]) 
 def _anchor(struct: StructType, order: list[Member], name: str) -> Member:
     """The top-level member called ``name`` or holding it in an anonymous struct/union."""
     for member in order:
-        if member.name == name or (not member.name and _holds(member.type, name)):
+        inner = member.type.strip()
+        if member.name == name or (not member.name and isinstance(inner, StructType) and inner.holds(name)):
             return member
     raise NotFoundError(f"{struct.tag} has no member named '{name}' to insert after")
-
-
-def _holds(t: Type, name: str) -> bool:
-    t = t.strip()
-    if not isinstance(t, StructType):
-        return False
-    return any(m.name == name or (not m.name and _holds(m.type, name)) for m in t.members)
 
 
 def _best_fit(facts: StructFacts, struct: StructType, new: list[Member], abi: Abi) -> list[Member]:

@@ -210,21 +210,6 @@ def _collect_needs(node: c_ast.Node, structs: set[str], types: set[str]) -> None
             types.add(node.names[0])
 
 
-def find_member_index(struct: StructType, name: str) -> int | None:
-    """Index of the top-level member of ``struct`` that is, or contains, the member ``name``.
-
-    Anonymous unions and structs are looked into, so ``__session`` in 2.6.22's
-    ``union { pid_t session; pid_t __session; };`` gives the union's index.
-    """
-    for index, member in enumerate(struct.members):
-        if member.name == name:
-            return index
-        inner = member.type.strip()
-        if not member.name and isinstance(inner, StructType) and find_member_index(inner, name) is not None:
-            return index
-    return None
-
-
 def _strip_annotations(text: str, abi: Abi) -> tuple[str, int | None]:
     """Drop comments and layout-neutral annotations; return the alignment they asked for."""
     text = re.sub(r"/\*.*?\*/|//[^\n]*", " ", text, flags=re.DOTALL)

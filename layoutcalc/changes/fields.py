@@ -15,7 +15,7 @@ from ..abi import Abi
 from ..analysis.whatif import FieldSpec, WhatIfResult
 from ..errors import LayoutcalcError, ScenarioError
 from ..model import ArrayType, Build, Member, StructType, Type
-from .ctype import find_member_index, parse_declaration
+from .ctype import parse_declaration
 
 
 class StructFields(NamedTuple):
@@ -120,8 +120,7 @@ def _anchor_position(order: list[Member | int], fields: list[FieldSpec], name: s
                 return item
             continue
         inner = item.type.strip()
-        if item.name == name or (not item.name and isinstance(inner, StructType)
-                                 and find_member_index(inner, name) is not None):
+        if item.name == name or (not item.name and isinstance(inner, StructType) and inner.holds(name)):
             return item
     return None
 

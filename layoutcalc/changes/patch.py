@@ -24,7 +24,7 @@ from ..model import Build, StructType
 from ..safe_read import read_text
 from .additions import LeftOut, PatchAddition, find_additions, left_out_warnings
 from .conditions import Defines, condition_symbols, evaluate_condition, parse_defines
-from .ctype import declaration_needs, declared_names, find_member_index
+from .ctype import declaration_needs, declared_names
 from .fields import StructFields, chain_fields, check_flexible_arrays, declaration_fields, get_struct
 from .hunks import read_hunks
 from .limits import check_patch
@@ -179,7 +179,7 @@ def _anchor_in(struct: StructType, addition: PatchAddition) -> str:
         raise ScenarioError(f"{_where(addition)}: '{addition.decl_text}' would become the first member of "
                             f"{struct.tag}; fields can only be placed after an existing member")
     for name in (addition.after_member, *addition.earlier_members):
-        if find_member_index(struct, name) is not None:
+        if struct.holds(name):
             return name
     tried = ", ".join((addition.after_member, *addition.earlier_members))
     raise ScenarioError(f"{_where(addition)}: {struct.tag} has none of the members the addition "

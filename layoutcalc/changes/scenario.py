@@ -43,7 +43,7 @@ from ..errors import LayoutcalcError, ScenarioError
 from ..model import ArrayType, Build, StructType
 from ..safe_read import STDIN, read_bytes
 from .conditions import Defines, evaluate_condition
-from .ctype import declaration_needs, find_member_index
+from .ctype import declaration_needs
 from .fields import StructFields, chain_fields, check_flexible_arrays, declaration_fields, get_struct
 
 if sys.version_info >= (3, 11):
@@ -269,7 +269,7 @@ def _anchor_index(struct: StructType, scenario: Scenario, change: StructChange) 
     if not change.anchors:
         return None
     for index, anchor in enumerate(change.anchors):
-        if find_member_index(struct, anchor) is not None and anchor not in change.remove:
+        if struct.holds(anchor) and anchor not in change.remove:
             return index
     if change.optional:
         return None
