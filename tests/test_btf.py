@@ -14,7 +14,8 @@ from pahole_oracle import PAHOLE, split_structs
 
 from layoutcalc.errors import InputError
 from layoutcalc.model import ArrayType, PointerType, StructType
-from layoutcalc.readers.btf import BtfTypes, btf_from_elf, read_btf
+from layoutcalc.readers.btf import BtfTypes, read_btf
+from layoutcalc.readers.elf import elf_info_from_bytes
 
 LIVE_BTF = "/sys/kernel/btf/vmlinux"
 KERNEL_STRUCTS = ["task_struct", "signal_struct", "pid", "upid", "cred", "mm_struct", "sk_buff", "fpu",
@@ -168,7 +169,8 @@ def test_object_btf_matches_compiler(tmp_path: Path, target: str) -> None:
 def _raw_btf(tmp_path: Path) -> bytes:
     """The .BTF section of a gcc object (little-endian)."""
     obj = _btf_object(tmp_path, "gcc-m64")
-    data, _arch = btf_from_elf(obj.read_bytes(), str(obj))
+    data = elf_info_from_bytes(obj.read_bytes(), str(obj)).btf
+    assert data is not None
     return data
 
 

@@ -73,27 +73,14 @@ def read_input(path: str, struct_names: Optional[Iterable[str]] = None,
 
 def _read_elf(path: str, structs: Optional[list[str]], type_names: Optional[Iterable[str]],
               arch: Optional[str], progress: Optional[Callable[[int, int], None]]) -> Build:
-    from elftools.elf.elffile import ELFFile
-
-    from .dwarf import read_dwarf
-    from .dwarf import check_sections
-    try:
-        with open(path, "rb") as stream:
-            elf = ELFFile(stream)
-            check_sections(elf, path, os.fstat(stream.fileno()).st_size)
-            has_dwarf = elf.get_section_by_name(".debug_info") is not None
-            btf_section = elf.get_section_by_name(".BTF")
-            btf_data = btf_section.data() if btf_section is not None and not has_dwarf else None
-    except InputError:
-        raise
-    except Exception as exc:  # elftools raises many kinds on damaged headers
-        raise InputError(f"{path}: cannot read ELF headers, truncated or damaged file? "
-                         f"({exc.__class__.__name__}: {exc})") from None
-    if has_dwarf:
+    from .elf import read_elf_info
+    info = read_elf_info(path)
+    if info.has_dwarf:
+        from .dwarf import read_dwarf
         return read_dwarf(path, structs, type_names, progress)
-    if btf_data is not None:
+    if info.btf is not None:
         from .btf import read_btf
-        return read_btf(btf_data, path, structs, arch, type_names)
+        return read_btf(info.btf, path, structs, arch, type_names, elf_arch=info.arch)
     raise InputError(f"{path}: ELF file has no debug info (neither .debug_info nor .BTF); "
                      "build with -g or use the -dbg package")
 

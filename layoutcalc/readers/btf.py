@@ -20,7 +20,7 @@ import struct as _struct
 from collections.abc import Iterable
 from typing import Optional
 
-from ..abi import abi_name_for_elf, get_abi
+from ..abi import get_abi
 from ..errors import InputError
 from ..typegraph import MAX_TYPE_DEPTH, check_type_graph
 from ..model import (
@@ -316,45 +316,6 @@ def _int_encoding(word: int, name: str, size: int) -> str:
     return "signed" if flags & _INT_SIGNED else "unsigned"
 
 
-_EM_NAMES = {62: "EM_X86_64", 3: "EM_386", 183: "EM_AARCH64", 40: "EM_ARM", 21: "EM_PPC64",
-             22: "EM_S390", 243: "EM_RISCV"}
-
-
-def btf_from_elf(data: bytes, name: str) -> tuple[bytes, Optional[str]]:
-    """The ``.BTF`` section of an ELF image and the ABI its header names (None if unknown).
-
-    A minimal section-header walk, so that only the DWARF reader imports elftools.
-    """
-    if len(data) < 64 or data[:4] != b"\x7fELF":
-        raise InputError(f"{name}: not an ELF file")
-    elfclass, little = data[4], data[5] == 1
-    end = "<" if little else ">"
-    try:
-        machine = _struct.unpack_from(end + "H", data, 18)[0]
-        if elfclass == 2:
-            shoff, = _struct.unpack_from(end + "Q", data, 40)
-            shentsize, shnum, shstrndx = _struct.unpack_from(end + "HHH", data, 58)
-            entry = end + "IIQQQQIIQQ"
-        else:
-            shoff, = _struct.unpack_from(end + "I", data, 32)
-            shentsize, shnum, shstrndx = _struct.unpack_from(end + "HHH", data, 46)
-            entry = end + "IIIIIIIIII"
-        sections = [_struct.unpack_from(entry, data, shoff + i * shentsize) for i in range(shnum)]
-        names_at, names_size = sections[shstrndx][4], sections[shstrndx][5]
-        names = data[names_at:names_at + names_size]
-    except (_struct.error, IndexError):
-        raise InputError(f"{name}: truncated ELF section headers") from None
-    arch = abi_name_for_elf(_EM_NAMES.get(machine, ""), 64 if elfclass == 2 else 32, little)
-    for section in sections:
-        sh_name = section[0]
-        if names[sh_name:names.find(b"\0", sh_name)] == b".BTF":
-            offset, size = section[4], section[5]
-            if offset + size > len(data):
-                raise InputError(f"{name}: .BTF section runs past the end of the file (truncated)")
-            return data[offset:offset + size], arch
-    raise InputError(f"{name}: ELF file has no .BTF section")
-
-
 _LONG_NAMES = ("long int", "long unsigned int", "long", "unsigned long")
 
 
@@ -386,7 +347,8 @@ def _choose_arch(arch: Optional[str], elf_arch: Optional[str], pointer_size: Opt
 
 
 def read_btf(data: bytes, name: str, struct_names: Optional[list[str]] = None,
-             arch: Optional[str] = None, type_names: Optional[Iterable[str]] = None) -> Build:
+             arch: Optional[str] = None, type_names: Optional[Iterable[str]] = None,
+             elf_arch: Optional[str] = None) -> Build:
     """Read a :class:`Build` from raw BTF or from an ELF image carrying a ``.BTF`` section.
 
     ``name`` is used in messages and as the build's name.  With
@@ -394,11 +356,15 @@ def read_btf(data: bytes, name: str, struct_names: Optional[list[str]] = None,
     they reference); otherwise every named struct and union is.  The first
     complete definition of a name wins.  Missing requested names are listed
     in ``provenance["missing_structs"]``; asking the build for them raises
-    :class:`~layoutcalc.errors.NotFoundError`.
+    :class:`~layoutcalc.errors.NotFoundError`.  ``elf_arch`` is the ABI the
+    ELF header around the BTF names (:mod:`layoutcalc.readers.elf`); ``arch`` overrides it.
     """
-    elf_arch = None
     if data[:4] == b"\x7fELF":
-        data, elf_arch = btf_from_elf(data, name)
+        from .elf import elf_info_from_bytes
+        info = elf_info_from_bytes(data, name)
+        if info.btf is None:
+            raise InputError(f"{name}: ELF file has no .BTF section")
+        data, elf_arch = info.btf, info.arch
     btf = BtfTypes(data, name)
     pointer_size = _guess_pointer_size(btf)
     arch_name, arch_source = _choose_arch(arch, elf_arch, pointer_size, btf.header.byte_order)
