@@ -2,16 +2,37 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import signal
 import sys
-from typing import Any, Optional
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Optional
 
 import click
 
-from . import api
 from .errors import LayoutcalcError
-from .render import structs as render
+
+
+def _lazy_module(name: str) -> ModuleType:
+    """``name``, imported on first attribute use: ``layoutcalc --help`` never loads the readers and analyses."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    assert spec is not None and spec.loader is not None, name
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+if TYPE_CHECKING:
+    from . import api
+    from .render import structs as render
+else:
+    api = _lazy_module("layoutcalc.api")
+    render = _lazy_module("layoutcalc.render.structs")
 
 FORMATS_SHOW = click.Choice(["text", "json"])
 
