@@ -308,3 +308,26 @@ def test_help_imports_nothing_heavy() -> None:
              "print('HEAVY', sorted(m for m in heavy if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "HEAVY []"
+
+
+def _contrast(first: str, second: str) -> float:
+    """WCAG 2 contrast ratio of two #rrggbb colours."""
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    high, low = sorted((luminance(first), luminance(second)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+@pytest.mark.parametrize("theme", ["_LIGHT", "_DARK"])
+def test_grid_text_is_readable_in_light_and_dark_themes(theme: str) -> None:
+    from layoutcalc.render import html
+    palette = dict(re.findall(r"--lc-(\w+):(#[0-9a-f]{6})", getattr(html, theme)))
+    text_on = [("fg", "bg"), ("muted", "bg"), ("mfg", "m1"), ("mfg", "m2"), ("addfg", "add"), ("flex", "bg"),
+               ("move", "m1"), ("move", "m2")]
+    for text, background in text_on:
+        assert _contrast(palette[text], palette[background]) >= 4.5, (theme, text, background)
+    for line in ("hole1", "bit1", "pad1", "rule"):  # hatching and rules against the page
+        assert _contrast(palette[line], palette["bg"]) >= 1.5, (theme, line)
+    assert "prefers-color-scheme: dark" in html.STYLE and 'data-jp-theme-light="false"' in html.STYLE
