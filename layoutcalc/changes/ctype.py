@@ -60,7 +60,7 @@ _C_KEYWORDS = frozenset((
     "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum",
     "extern", "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict", "return",
     "short", "signed", "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned", "void",
-    "volatile", "while", "_Bool", "_Complex", "_Atomic", "bool",
+    "volatile", "while", "_Bool", "_Complex", "_Atomic",
 ))
 
 # Kernel annotations that change nothing about layout (sparse address spaces, hints).
@@ -530,8 +530,6 @@ class _TypeResolver:
     def _named(self, names: list[str], under_pointer: bool) -> Type:
         if names == ["void"]:
             return VoidType()
-        if names == ["bool"] and "bool" in self.build.typedefs:
-            return self.build.typedefs["bool"]
         if len(names) == 1 and names[0] not in _C_KEYWORDS:
             return self._typedef(names[0], under_pointer)
         return self._base_type(names)
@@ -544,6 +542,8 @@ class _TypeResolver:
         reachable = build_typedefs(self.build).get(name)
         if reachable is not None:
             return reachable
+        if name == "bool":  # the kernel's typedef _Bool bool, where the build keeps no typedef of it
+            return self._base_type(["_Bool"])
         if under_pointer:
             return TypedefType(name, VoidType())
         raise NotFoundError(f"{self.build.name}: unknown type '{name}' (not a typedef or base type "

@@ -148,10 +148,16 @@ def placed_fields(result: WhatIfResult) -> list[PlacedField]:
     placed = []
     for member in result.added:
         index = position[id(member)]
+        while index and _is_unnamed_bitfield(result.after.members[index - 1]):
+            index -= 1  # "after user_dumpable" in "unsigned user_dumpable:1; unsigned char :0; ..."
         previous = result.after.members[index - 1] if index else None
         placed.append(PlacedField(member.name or "", member.type.c_name(), _label(previous), member.offset_bytes,
                                   member.bit_offset, member.bit_size, member.type.size_bytes))
     return placed
+
+
+def _is_unnamed_bitfield(member: Member) -> bool:
+    return not member.name and member.bit_size is not None
 
 
 def _label(member: Member | None) -> str | None:

@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from unidiff import PatchSet, UnidiffParseError
+from unidiff.errors import UnidiffParseError
+from unidiff.patch import PatchSet
 
 from ..errors import ScenarioError
 
@@ -59,7 +60,7 @@ def read_hunks(text: str, filename: str) -> list[Hunk]:
     hunks = []
     for patched in patch:
         for hunk in patched:
-            body = [HunkLine(line.diff_line_no, line.line_type, line.value.rstrip("\r\n"))
+            body = [HunkLine(line.diff_line_no or 0, line.line_type, line.value.rstrip("\r\n"))
                     for line in hunk if line.line_type in (" ", "+", "-")]
             hunks.append(Hunk(patched.path, hunk.section_header.strip(), body))
     if not hunks:
