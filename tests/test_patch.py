@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
 from test_scenario import build_2622
 
+from layoutcalc import api
 from layoutcalc.abi import get_abi
 from layoutcalc.analysis.whatif import add_fields
 from layoutcalc.changes.ctype import parse_declaration, resolve_type
@@ -17,8 +20,10 @@ from layoutcalc.changes.patch import (
     patch_fields,
     patch_needs,
     patch_symbols,
+    read_patch,
 )
 from layoutcalc.errors import NotFoundError, ScenarioError
+from layoutcalc.model import BaseType, Build, Member, TypedefType
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SEED = (FIXTURES / "flat_pid.patch").read_text()
@@ -283,3 +288,226 @@ def test_resolve_type_uses_the_build_then_the_abi() -> None:
 def test_patch_needs() -> None:
     additions = parse_patch(SEED, "flat_pid.patch", FLAT)
     assert patch_needs(additions) == (["hlist_node", "pid", "signal_struct", "task_struct"], ["pid_t"])
+
+
+# --- patches as kernel developers write them -------------------------------------------------------------
+
+PID_AT_BRACE = """\
+--- a/include/linux/pid.h
++++ b/include/linux/pid.h
+@@ -59,6 +59,7 @@ struct pid
+ {
+ \trefcount_t count;
+ \tunsigned int level;
++\tu64 last_used_ns;
+ \tspinlock_t lock;
+ \t/* lists of tasks that use this pid */
+ \tstruct hlist_head tasks[PIDTYPE_MAX];
+"""
+
+
+def test_hunk_starting_at_the_struct_brace_is_not_a_nested_union() -> None:
+    # issue 9: the '{' after '@@ ... @@ struct pid' was taken for a nested union
+    assert _summary(PID_AT_BRACE) == [("pid", "level", "u64 last_used_ns;")]
+
+
+def test_git_context_naming_the_struct_before() -> None:
+    # git's funcname for a hunk that starts on "struct pid" is the struct before it
+    text = PID_AT_BRACE.replace("@@ -59,6 +59,7 @@ struct pid\n {", "@@ -58,7 +58,8 @@ struct upid {\n struct pid\n {")
+    assert _summary(text) == [("pid", "level", "u64 last_used_ns;")]
+
+
+def test_hunk_inside_a_nested_union_and_after_it() -> None:
+    text = _diff(" \t\trefcount_t rcu_users;", " \t\tstruct rcu_head rcu;", " \t};", "+\tint after_union;",
+                 " \tstruct pipe_inode_info *splice_pipe;", " };", header="@@ -1,5 +1,6 @@ struct task_struct {")
+    (addition,) = parse_patch(text, "t.patch", {})
+    assert (addition.after_member, addition.earlier_members) == ("rcu", ("rcu_users",))
+
+
+def test_several_hunks_and_structs_keep_their_own_anchors() -> None:
+    hunk = "@@ -{0},3 +{0},4 @@ struct {1} {{\n \t{2}\n+\t{3}\n \tint z;\n \tint y;\n"
+    text = ("--- a/x.h\n+++ b/x.h\n" + hunk.format(10, "task_struct", "pid_t tgid;", "int a;")
+            + hunk.format(90, "task_struct", "unsigned long stack_canary;", "int b;")
+            + hunk.format(200, "pid", "atomic_t count;", "int c;"))
+    assert _summary(text) == [("task_struct", "tgid", "int a;"), ("task_struct", "stack_canary", "int b;"),
+                              ("pid", "count", "int c;")]
+
+
+def test_block_opened_before_the_hunk_limits_the_anchors() -> None:
+    text = _diff(" \tpid_t tgid;", "+\tint in_block;", " #endif", "+\tint after_block;", " \tint next;")
+    first, second = parse_patch(text, "t.patch", {})
+    assert first.enclosing_block.startswith("the #if block that opens before the hunk and closes at line 6")
+    assert (first.after_member, first.earlier_members) == ("tgid", ())
+    assert not second.enclosing_block
+
+
+def test_block_opened_before_the_hunk_is_left_out_where_the_build_lacks_it(tmp_path: Path) -> None:
+    from layoutcalc.changes.patch import patch_scenario
+    from layoutcalc.changes.scenario import apply_scenario, skipped_changes
+    patch = tmp_path / "t.patch"
+    patch.write_text(_diff(" \tint cg_list;", "+\tint in_block;", " #endif", " \tpid_t tgid;", "+\tint kept;"))
+    scenario, warnings = patch_scenario(str(patch), {})
+    assert warnings == []
+    build = build_2622()
+    (result,) = apply_scenario(build, scenario, ABI)
+    assert [m.name for m in result.result.added] == ["kept"]
+    (line,) = skipped_changes(build, scenario)
+    assert line.startswith(f"{patch}:5: 'int in_block;' sits in the #if block") and "(cg_list)" in line
+
+
+def test_field_in_an_undefined_block_is_one_warning_line() -> None:
+    text = _diff(" \tpid_t tgid;", " #ifdef CONFIG_CGROUPS", " \tstruct css_set __rcu *cgroups;",
+                 "+\tint a;", "+\tlong b;", " #endif", "+\tint c;")
+    read = read_patch(text, "t.patch", {})
+    assert [a.decl_text for a in read.additions] == ["int c;"]
+    assert read.warnings == ["t.patch:7: #if CONFIG_CGROUPS: CONFIG_CGROUPS is not defined, so 2 member(s) of "
+                             "struct task_struct left out: 'int a;', 'long b;' (--define CONFIG_CGROUPS=y or "
+                             "--config FILE to include)"]
+    defined = read_patch(text, "t.patch", {"CONFIG_CGROUPS": True})
+    assert [a.after_member for a in defined.additions] == ["cgroups", "a", "b"] and defined.warnings == []
+
+
+def test_attributes_macros_and_unnamed_bitfields() -> None:
+    text = _diff(" \tpid_t tgid;", "+\tunsigned char :0;", "+\tunsigned char flag:1;",
+                 "+\tDECLARE_BITMAP(mask, 70);", "+\tANDROID_KABI_RESERVE(1);",
+                 "+\tunsigned long __percpu *stats __aligned(sizeof(long) * 2);",
+                 " \tunsigned long stack_canary;", "+\tint __user *uptr ____cacheline_aligned_in_smp;")
+    build = build_2622()
+    build.typedefs["u64"] = TypedefType("u64", BaseType("long long unsigned int", 8, "unsigned"))
+    groups = patch_fields(build, parse_patch(text, "t.patch", {}), ABI)
+    fields = [(f.name, f.type.c_name(), f.bit_size, f.alignment_attr, f.after) for g in groups for f in g.fields]
+    assert fields == [
+        ("", "unsigned char", 0, None, "tgid"), ("flag", "unsigned char", 1, None, "tgid"),
+        ("mask", "long unsigned int [2]", None, None, "flag"), ("android_kabi_reserved1", "u64", None, None, "mask"),
+        ("stats", "long unsigned int *", None, 16, "android_kabi_reserved1"),
+        ("uptr", "int *", None, 64, "stack_canary"),
+    ]
+
+
+def test_every_typedef_the_build_holds_resolves() -> None:
+    build = build_2622()
+    u64 = TypedefType("u64", BaseType("long long unsigned int", 8, "unsigned"))
+    build.structs["task_struct"].members.append(Member("stamp", u64, 256))
+    assert "u64" not in build.typedefs
+    (decl,) = parse_declaration(build, "u64 when;", ABI)
+    assert decl.type is u64
+    (flag,) = parse_declaration(build, "bool flag;", ABI)
+    assert (flag.type.c_name(), flag.type.size_bytes) == ("_Bool", 1)
+
+
+def test_clang_internal_base_types_are_never_chosen() -> None:
+    build = build_2622()
+    build.base_types = {"__ARRAY_SIZE_TYPE__": BaseType("__ARRAY_SIZE_TYPE__", 8, "unsigned"),
+                        "ssizetype": BaseType("ssizetype", 8, "signed"), **build.base_types}
+    for text, size in (("int", 4), ("unsigned short", 2), ("long", 8), ("unsigned int", 4)):
+        assert resolve_type(build, text, ABI).size_bytes == size, text
+
+
+@pytest.mark.parametrize(("expr", "defines", "value"), [
+    ("CONFIG_NR_CPUS > 64 && CONFIG_NR_CPUS <= 8192", {"CONFIG_NR_CPUS": 512}, True),
+    ("CONFIG_NR_CPUS == 64", {"CONFIG_NR_CPUS": 512}, False),
+    ("IS_ENABLED(CONFIG_X)", {"CONFIG_X_MODULE": True}, True),
+    ("IS_BUILTIN(CONFIG_X)", {"CONFIG_X_MODULE": True}, False),
+    ("IS_MODULE(CONFIG_X) && !defined(CONFIG_X)", {"CONFIG_X_MODULE": True}, True),
+    ("defined(CONFIG_X) || 0x10 != 16", {"CONFIG_X": False}, False),
+])
+def test_conditions_with_values(expr: str, defines: dict[str, int], value: bool) -> None:
+    assert evaluate_condition(expr, defines) is value
+
+
+def test_kernel_config_files(tmp_path: Path) -> None:
+    import gzip
+
+    from layoutcalc.changes.kconfig import read_config
+    text = "# comment\nCONFIG_CGROUPS=y\nCONFIG_FOO=m\n# CONFIG_BAR is not set\nCONFIG_NR_CPUS=8192\n" \
+           'CONFIG_NAME="debian"\nCONFIG_BASE=0x1000\n'
+    plain, packed = tmp_path / ".config", tmp_path / "config.gz"
+    plain.write_text(text)
+    packed.write_bytes(gzip.compress(text.encode()))
+    expected = {"CONFIG_CGROUPS": True, "CONFIG_FOO_MODULE": True, "CONFIG_BAR": False, "CONFIG_NR_CPUS": 8192,
+                "CONFIG_NAME": True, "CONFIG_BASE": 4096}
+    assert read_config(str(plain)) == read_config(str(packed)) == expected
+    (tmp_path / "bad").write_text("CONFIG_A=y\nnot a config line\n")
+    with pytest.raises(ScenarioError, match=r"bad:2: not a kernel config line: 'not a config line'"):
+        read_config(str(tmp_path / "bad"))
+    with pytest.raises(ScenarioError, match=r"missing: cannot read kernel config"):
+        read_config(str(tmp_path / "missing"))
+
+
+@pytest.mark.live
+def test_running_kernel_config() -> None:
+    from layoutcalc.changes.kconfig import live_config
+    from layoutcalc.errors import LiveSystemError
+    try:
+        symbols, where = live_config()
+    except LiveSystemError as exc:
+        pytest.skip(str(exc))
+    assert where in ("/proc/config.gz",) or where.startswith("/boot/config-")
+    assert symbols.get("CONFIG_PRINTK") is True  # every kernel that boots a shell has printk
+
+
+# --- the command line: warnings, --config, --arch, patch cost ---------------------------------------------
+
+PATCHES = Path(__file__).parent / "patches"
+
+
+def _cli(args: list[str]) -> tuple[int, str, str]:
+    from click.testing import CliRunner
+
+    from layoutcalc.cli import main
+    result = CliRunner().invoke(main, args)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_cli_config_file_decides_a_patch_and_warnings_go_to_stderr(tmp_path: Path) -> None:
+    patch = str(PATCHES / "task-cgroups-defined.patch")
+    code, out, err = _cli(["whatif", "--patch", patch])
+    assert code == 1 and "CONFIG_CGROUPS is not defined" in err and "cgroup_attach_ns" in err
+    config = tmp_path / "config-6.1"
+    config.write_text("CONFIG_CGROUPS=y\n")
+    code, out, err = _cli(["whatif", "--patch", patch, "--config", str(config)])
+    assert code == 0 and err == ""
+    assert "+ cgroup_attach_ns (u64) after 'cg_list'" in out
+
+
+def test_cli_names_each_fields_predecessor_across_hunks() -> None:
+    code, out, _ = _cli(["whatif", "--patch", str(PATCHES / "task-three-hunks.patch")])
+    assert code == 0
+    assert "3 field(s) at 'tgid', 'comm', 'cg_list'" in out
+    for field, after in (("vtgid", "tgid"), ("comm_suffix", "comm"), ("cg_generation", "cg_list")):
+        assert re.search(rf"\+ {field} \(.*\) after '{after}', offset \d+", out), field
+
+
+def test_cli_arch_says_it_relays_out_this_builds_configuration() -> None:
+    code, out, _ = _cli(["whatif", "--arch", "i386", "--patch", str(PATCHES / "pid-last-used.patch")])
+    assert code == 0
+    assert out.startswith("note: --arch i386: this re-lays out 6.1.0-47-cloud-amd64's own configuration (x86_64) "
+                          "under i386 ABI rules; it is not a i386 build")
+    code, out, _ = _cli(["whatif", "--arch", "i386", "--format", "json"])
+    assert code == 0 and "re-lays out" in json.loads(out)["notes"][0]
+    code, out, _ = _cli(["whatif", "--format", "json"])
+    assert "notes" not in json.loads(out)
+
+
+def test_report_and_slab_give_the_slab_cost_of_a_patch() -> None:
+    """struct pid grows by 8 bytes; its cache holds sizeof(struct pid) + one struct upid, SLAB_HWCACHE_ALIGN."""
+    patch = str(PATCHES / "pid-last-used.patch")
+    code, out, _ = _cli(["report", "--patch", patch, "--format", "json"])
+    assert code == 0
+    rows = {row["build"]: row for row in json.loads(out)["rows"]}
+    assert set(rows) == {api_build.name for api_build in _bundled_builds()}
+    for build in _bundled_builds():
+        row = rows[build.name]
+        pid, upid = build.get_struct("pid"), build.get_struct("upid")
+        assert row["struct"] == "pid" and row["size_on"] - row["size_off"] >= 8
+        line = build.provenance.get("cacheline_size", 64)
+        for side, size in (("off", row["size_off"]), ("on", row["size_on"])):
+            expected = -(-(size + upid.size_bytes) // line) * line  # order-0 slabs: 4096 // object objects
+            assert row[f"object_{side}"] == expected and row[f"objs_per_slab_{side}"] == 4096 // expected
+        assert row["size_off"] == pid.size_bytes
+    code, out, _ = _cli(["slab", "--patch", patch, "-i", str(api.bundled_snapshots()[0])])
+    assert code == 0 and "Effect of the added fields" in out and "object 112->120" in out
+
+
+def _bundled_builds() -> list[Build]:
+    return [api.load(str(path), structs=["pid", "upid"]) for path in api.bundled_snapshots()]
