@@ -86,9 +86,10 @@ def _short_build(name: str) -> str:
 
 # --- cacheline map ---------------------------------------------------------------------------------------------
 
-def _draw_map(axes: "Axes", segments: Sequence[Segment], rows: int, title: str) -> list[tuple[float, float, str]]:
-    """Draw one layout as 64-byte rows; returns (x, y, name) of each added field's first piece."""
-    labels: list[tuple[float, float, str]] = []
+def _draw_map(axes: "Axes", segments: Sequence[Segment], rows: int, title: str
+              ) -> list[tuple[float, float, float, str]]:
+    """Draw one layout as 64-byte rows; returns (x, width, row, name) of each added field's widest piece."""
+    labels: dict[str, tuple[float, float, float, str]] = {}
     for row, pieces in enumerate(split_rows(list(segments))):
         for segment, first_bit, width in pieces:
             x, w = first_bit / 8, width / 8
@@ -99,8 +100,8 @@ def _draw_map(axes: "Axes", segments: Sequence[Segment], rows: int, title: str) 
             fill = _FILL[segment.kind][segment.member_index % 2 if segment.kind == MEMBER else 0]
             moved = bool(segment.shift_bytes)
             axes.add_patch(_rectangle(x, row, w, fill, segment.kind, moved))
-            if segment.kind == ADDED and segment.name not in {name for _, _, name in labels}:
-                labels.append((x + w / 2, row, segment.name))
+            if segment.kind == ADDED and w > labels.get(segment.name, (0.0, 0.0))[1]:
+                labels[segment.name] = (x, w, row, segment.name)
     axes.set_xlim(0, 64)
     axes.set_ylim(rows - 0.5, -0.5)
     axes.set_xticks(range(0, 65, 8))
@@ -109,7 +110,7 @@ def _draw_map(axes: "Axes", segments: Sequence[Segment], rows: int, title: str) 
     axes.set_xlabel("byte within the 64-byte cacheline", fontsize=8)
     axes.tick_params(axis="x", labelsize=8)
     axes.set_title(title, fontsize=9)
-    return labels
+    return list(labels.values())
 
 
 def _rectangle(x: float, row: int, width: float, fill: str, kind: str, moved: bool) -> Any:
@@ -124,21 +125,39 @@ def _rectangle(x: float, row: int, width: float, fill: str, kind: str, moved: bo
     return patch
 
 
-def _label_added(axes: "Axes", labels: list[tuple[float, float, str]], rows: int, gap: float) -> None:
-    """Names of the added fields in the right margin, spread so they never overlap, with leader lines."""
-    if not labels:
+def _label_added(axes: "Axes", labels: list[tuple[float, float, float, str]], rows: int, row_inches: float,
+                 axes_inches: float) -> None:
+    """Name each added field: inside it where the name fits, else in the right margin.
+
+    Margin names are spread so they never overlap; each leader line leaves its
+    field upwards and runs along the gap between rows, so it crosses no member.
+    """
+    fontsize = 8
+    byte_inches = axes_inches / 64
+    margin = []
+    for x, width, row, name in labels:
+        text = f"+{name}"
+        if row_inches >= 0.15 and len(text) * fontsize * 0.62 / 72 <= width * byte_inches - 0.04:
+            axes.text(x + width / 2, row, text, ha="center", va="center", fontsize=fontsize, fontweight="bold",
+                      color="#1a1200", clip_on=True)
+        else:
+            margin.append((x + width / 2, row, text))
+    if not margin:
         return
-    labels.sort(key=lambda item: item[1])
+    margin.sort(key=lambda item: item[1])
+    gap = 0.2 / row_inches
     placed: list[float] = []
-    for _, y, _ in labels:
+    for _, y, _ in margin:
         placed.append(max(y, placed[-1] + gap) if placed else y)
     overflow = placed[-1] - (rows - 0.5)
     if overflow > 0:
         placed = [p - overflow for p in placed]
-    for (x, y, name), label_y in zip(labels, placed):
-        axes.annotate(f"+{name}", xy=(x, y), xytext=(66, label_y), textcoords="data", fontsize=8, va="center",
-                      color="#5c3c00", fontweight="bold", annotation_clip=False,
-                      arrowprops={"arrowstyle": "-", "color": "#8a5a00", "linewidth": 0.8})
+    for (x, y, text), label_y in zip(margin, placed):
+        # the leader leaves the field upwards and runs along the white gap above its row, crossing no member
+        above = y - 0.5
+        axes.plot([x, x, 64.6, 65.8], [y - 0.42, above, above, label_y], color="#8a5a00", linewidth=0.8,
+                  clip_on=False, solid_joinstyle="round")
+        axes.text(66, label_y, text, fontsize=fontsize, va="center", color="#5c3c00", fontweight="bold")
 
 
 def _map_legend(figure: "Figure") -> None:
@@ -186,7 +205,7 @@ def cacheline_figure(items: Sequence["ScenarioResult"]) -> "Figure":
                                       "cachelines")
         labels = _draw_map(right, after, rows, f"fields on: {result.size_after} bytes ({result.size_delta:+d}), "
                                               f"{-(-result.size_after // 64)} cachelines")
-        _label_added(right, labels, rows, 0.2 / step)
+        _label_added(right, labels, rows, step, 4.9)
         subfigure.suptitle(f"struct {item.struct_name} ({result.abi.name}, {result.placement}): "
                            f"{len(result.added)} added, {moved} moved", fontsize=10, fontweight="bold")
     _map_legend(figure)
