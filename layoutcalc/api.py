@@ -245,8 +245,8 @@ def whatif_run(path: str, scenario: Optional[str] = None, patch: Optional[str] =
     source_arch = build.provenance.get("retargeted_from")
     if source_arch is not None:
         notes.append(f"--arch {build.arch}: this re-lays out {build.name}'s own configuration ({source_arch}) "
-                     f"under {build.arch} ABI rules; it is not a {build.arch} build, whose configuration differs "
-                     "(other options, other members), so a real one can be smaller or larger")
+                     f"under {build.arch} ABI rules, not a real {build.arch} build: a real one has its own "
+                     "configuration (other options, other members) and can be smaller or larger")
     return WhatIf(results, warnings + patch_skips(loaded, [build]), notes, baselines)
 
 

@@ -482,7 +482,7 @@ def test_cli_arch_says_it_relays_out_this_builds_configuration() -> None:
     code, out, _ = _cli(["whatif", "--arch", "i386", "--patch", str(PATCHES / "pid-last-used.patch")])
     assert code == 0
     assert out.startswith("note: --arch i386: this re-lays out 6.1.0-47-cloud-amd64's own configuration (x86_64) "
-                          "under i386 ABI rules; it is not a i386 build")
+                          "under i386 ABI rules, not a real i386 build")
     code, out, _ = _cli(["whatif", "--arch", "i386", "--format", "json"])
     assert code == 0 and "re-lays out" in json.loads(out)["notes"][0]
     code, out, _ = _cli(["whatif", "--format", "json"])

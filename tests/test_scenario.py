@@ -289,3 +289,14 @@ def test_scenario_needs() -> None:
     assert scenario_needs(load_scenario("flat")) == (["hlist_node", "pid", "signal_struct", "task_struct"],
                                                      ["pid_t"])
     assert scenario_needs(load_scenario("hierarchical")) == (["hlist_node", "pid"], [])
+
+
+def test_changes_to_one_struct_are_laid_out_together() -> None:
+    text = ('[[change]]\nstruct = "task_struct"\nafter = ["pid"]\nfields = ["int a;"]\n'
+            '[[change]]\nstruct = "task_struct"\nafter = ["tgid"]\nfields = ["int b;", "short c;"]\n')
+    (result,) = apply_scenario(build_2622(), parse_scenario(text, "two.toml"), ABI)
+    order = [m.name for m in result.result.after.members]
+    assert order[order.index("pid"):order.index("pid") + 5] == ["pid", "a", "tgid", "b", "c"]
+    # task_struct: did_exec bitfield at 8, pid 12, tgid 16, stack_canary 24: a lands at 16, tgid at 20, b at 24
+    assert [(m.name, m.offset_bytes) for m in result.result.added] == [("a", 16), ("b", 24), ("c", 28)]
+    assert result.result.size_after == 40
