@@ -6,6 +6,7 @@ objects or plain rows; nothing here prints or exits.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Optional, Union
@@ -18,6 +19,8 @@ from .readers import read_input
 if TYPE_CHECKING:
     from .analysis.facts import StructFacts
     from .analysis.reorganize import Reorganized
+    from .analysis.budget import CheckResult
+    from .analysis.diff import Catalogue, DiffResult
     from .analysis.report import BuildReport, Claim, ReportOptions
     from .changes.scenario import Scenario, ScenarioResult
     from .readers.kernel_source import SourceResult
@@ -308,3 +311,52 @@ def reorganize(build: Build, names: Sequence[str],
     from .analysis.reorganize import reorganize as repack
     abi = abi_of(build)
     return [repack(build.get_struct(name), abi, cacheline_size) for name in names]
+
+
+# --------------------------------------------------------------------------- diff, baseline, check, history
+
+
+def catalogue(path: str, patterns: Sequence[str] = (), source: str = "auto",
+              progress: Optional[Callable[[int, int], None]] = None) -> "Catalogue":
+    """Every struct/union layout of ``path`` (those matching ``patterns``), deduplicated across compile units.
+
+    ``path`` may also be a baseline file written by :func:`baseline`.  ``source``
+    picks the debug info of an ELF input: "auto" (its ``.BTF`` when it has one),
+    "btf" or "dwarf".
+    """
+    from .analysis.budget import is_baseline, read_baseline
+    from .analysis.diff import catalogue as make_catalogue
+    from .readers.definitions import read_definitions
+    from .slab.geometry import SLAB_STRUCTS
+    if is_baseline(path):
+        from .analysis.diff import filter_catalogue, matches
+        return filter_catalogue(read_baseline(path), lambda label: matches(label, patterns))
+    literal = patterns and not any(c in p for p in patterns for c in "*?[")
+    names = sorted({p.split(" ", 1)[-1] for p in patterns} | set(SLAB_STRUCTS)) if literal else None
+    found = read_definitions(path, names, source, progress)
+    name = os.path.basename(path).removeprefix("vmlinux-")
+    return make_catalogue(name, found.definitions, found.build, patterns, found.source)
+
+
+def diff(old: str, new: str, patterns: Sequence[str] = (), source: str = "auto") -> "DiffResult":
+    """What grew, shrank, appeared or vanished from build ``old`` to build ``new``, with reasons."""
+    from .analysis.diff import diff_catalogues
+    return diff_catalogues(catalogue(old, patterns, source), catalogue(new, patterns, source))
+
+
+def baseline(path: str, out: str, patterns: Sequence[str] = (), source: str = "auto") -> "Catalogue":
+    """Write the baseline of ``path`` (every struct's layout, compact JSON) to ``out``, atomically."""
+    from .analysis.budget import baseline_text, write_atomically
+    found = catalogue(path, patterns, source)
+    write_atomically(out, baseline_text(found, path))
+    return found
+
+
+def check(path: str, baseline_path: str, budget_path: Optional[str] = None,
+          source: str = "auto") -> "CheckResult":
+    """Judge ``path`` against a baseline and a budget file (None: any growth is a regression)."""
+    from .analysis.budget import check as check_catalogue
+    from .analysis.budget import read_baseline, read_budget
+    budget = read_budget(budget_path) if budget_path else None
+    base = read_baseline(baseline_path)
+    return check_catalogue(catalogue(path, (), source), base, budget)

@@ -438,3 +438,77 @@ def slab(inputs: tuple[str, ...], live: bool, cpus: int, allocator: str, xstate_
     else:
         click.echo(render_slab.slab_text(views), nl=False)
     _write_plot(plot_path, lambda: _plots().slab_figure(views))
+
+
+# --------------------------------------------------------------------------- diff, baseline, check, history
+
+_SOURCE_OPTION = click.option(
+    "--debug-info", "source", type=click.Choice(["auto", "btf", "dwarf"]), default="auto", show_default=True,
+    help="Which debug info of an ELF input to read: its .BTF section when it has one (auto), or DWARF.")
+_STRUCT_PATTERNS = click.option("--struct", "patterns", multiple=True, metavar="PATTERN",
+                                help="Only structs whose name matches this shell glob (repeatable).")
+EXIT_REGRESSION = 3
+
+
+@main.command()
+@click.argument("old", metavar="OLD")
+@click.argument("new", metavar="NEW")
+@_STRUCT_PATTERNS
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@_SOURCE_OPTION
+def diff(old: str, new: str, patterns: tuple[str, ...], fmt: str, source: str) -> None:
+    """Which structs grew or shrank from build OLD to build NEW, and why, member by member.
+
+    OLD and NEW are any inputs (vmlinux, .o/.ko, BTF blob, snapshot, baseline file).
+    """
+    from .render import diff as render_diff
+    result = api.diff(old, new, patterns, source)
+    if fmt == "json":
+        click.echo(render_diff.to_json(render_diff.diff_payload(result)), nl=False)
+    elif fmt == "markdown":
+        click.echo(render_diff.diff_markdown(result), nl=False)
+    else:
+        click.echo(render_diff.diff_text(result), nl=False)
+
+
+@main.command()
+@click.argument("input_path", metavar="INPUT")
+@click.option("-o", "--output", required=True, metavar="FILE", help="Where to write the baseline (JSON).")
+@_STRUCT_PATTERNS
+@_SOURCE_OPTION
+def baseline(input_path: str, output: str, patterns: tuple[str, ...], source: str) -> None:
+    """Record every struct's size, members and cachelines of INPUT as a baseline for 'check'."""
+    found = api.baseline(input_path, output, patterns, source)
+    count = sum(len(layouts) for layouts in found.layouts.values())
+    click.echo(f"wrote {output}: {count} struct layouts of {found.name} ({found.source})")
+
+
+@main.command()
+@click.argument("input_path", metavar="INPUT")
+@click.option("--baseline", "baseline_path", required=True, metavar="FILE",
+              help="Baseline written by 'layoutcalc baseline'.")
+@click.option("--budget", "budget_path", metavar="FILE.toml", help="Allowed growth per struct or glob (default: "
+                                                                   "none; any growth is a regression).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "junit", "github"]),
+              default="text", show_default=True)
+@_SOURCE_OPTION
+def check(input_path: str, baseline_path: str, budget_path: Optional[str], fmt: str, source: str) -> None:
+    """Gate on struct growth: compare INPUT with a baseline under a budget.
+
+    Exit status: 0 within budget, 3 regression found, 1 bad input (unreadable
+    build, baseline or budget file), 2 usage error.
+    """
+    from .render import diff as render_diff
+    result = api.check(input_path, baseline_path, budget_path, source)
+    if fmt == "json":
+        click.echo(render_diff.to_json(render_diff.check_payload(result)), nl=False)
+    elif fmt == "markdown":
+        click.echo(render_diff.check_markdown(result), nl=False)
+    elif fmt == "junit":
+        click.echo(render_diff.check_junit(result), nl=False)
+    elif fmt == "github":
+        click.echo(render_diff.check_github(result), nl=False)
+    else:
+        click.echo(render_diff.check_text(result), nl=False)
+    if result.regressions:
+        sys.exit(EXIT_REGRESSION)

@@ -1,0 +1,303 @@
+"""Baselines and budgets: is a build's struct growth within what the project allows?
+
+A *baseline* is a :class:`~layoutcalc.analysis.diff.Catalogue` written as
+compact JSON (one struct per line, so it diffs well in git).  A *budget*
+file (TOML) says, per struct name or shell glob, how many bytes a struct
+may grow and whether crossing into another cacheline count or allocation
+size class is a regression by itself; an allow-list exempts structs
+entirely.  Without a budget file every growth is a regression::
+
+    [defaults]            # for structs no rule names (these are the defaults)
+    growth = 0            # bytes a struct may grow
+    cachelines = true     # one more cacheline is a regression even within the growth
+    size_class = true     # another kmalloc size class / slab geometry is a regression
+
+    [struct.task_struct]  # a rule per name or glob; an exact name wins over globs,
+    growth = 64           # then the first matching glob in file order
+    cachelines = false
+
+    [struct."trace_event_raw_*"]
+    growth = 16
+
+    allow = ["btrfs_*"]   # (top level) never a regression
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import tempfile
+from typing import Any, NamedTuple, Optional
+
+from ..errors import InputError
+from .diff import (
+    Catalogue,
+    DiffResult,
+    Hole,
+    MemberLayout,
+    SlabFigures,
+    StructChange,
+    StructLayout,
+    diff_catalogues,
+)
+
+BASELINE_FORMAT = "layoutcalc-baseline"
+BASELINE_VERSION = 1
+
+
+# --------------------------------------------------------------------------- baseline codec
+
+
+def _struct_line(layout: StructLayout, cacheline_size: int) -> str:
+    entry = {
+        "kind": layout.kind, "name": layout.name, "size": layout.size,
+        "cachelines": layout.cachelines(cacheline_size), "padding": layout.padding,
+        "members": [[m.name, m.type_name, m.bit_offset, m.size, m.bit_size] for m in layout.members],
+        "holes": [[h.after, h.offset, h.size] for h in layout.holes],
+    }
+    return json.dumps(entry, separators=(",", ":"))
+
+
+def baseline_text(catalogue: Catalogue, input_path: str) -> str:
+    """The baseline file's text: a header object whose ``structs`` list has one struct per line."""
+    header = {
+        "format": BASELINE_FORMAT, "version": BASELINE_VERSION, "input": os.path.basename(input_path),
+        "build": catalogue.name, "arch": catalogue.arch, "cacheline_size": catalogue.cacheline_size,
+        "source": catalogue.source,
+        "slab": {name: figures._asdict() for name, figures in catalogue.slab.items()},
+    }
+    head = json.dumps(header, separators=(",", ":"))[:-1]
+    lines = [_struct_line(layout, catalogue.cacheline_size)
+             for layouts in catalogue.layouts.values() for layout in layouts]
+    return head + ',"structs":[\n' + ",\n".join(lines) + "\n]}\n"
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same directory: all or nothing."""
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        handle, temp = tempfile.mkstemp(prefix=".layoutcalc-", dir=directory)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write ({exc.strerror})") from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.chmod(temp, 0o644)
+        os.replace(temp, path)
+    except BaseException:
+        os.unlink(temp)
+        raise
+
+
+def _field(entry: Any, key: str, kind: type, path: str, where: str) -> Any:
+    if not isinstance(entry, dict) or key not in entry:
+        raise InputError(f"{path}: {where} has no '{key}'")
+    value = entry[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise InputError(f"{path}: {where}: '{key}' should be {kind.__name__}, not {type(value).__name__}")
+    return value
+
+
+def _layout_from(entry: Any, path: str, index: int) -> StructLayout:
+    where = f"structs[{index}]"
+    name = _field(entry, "name", str, path, where)
+    where = f"structs[{index}] ({name})"
+    kind = _field(entry, "kind", str, path, where)
+    size = _field(entry, "size", int, path, where)
+    padding = _field(entry, "padding", int, path, where)
+    if kind not in ("struct", "union") or size < 0:
+        raise InputError(f"{path}: {where}: kind must be struct or union and size not negative")
+    try:
+        members = tuple(MemberLayout(str(m[0]), str(m[1]), int(m[2]), int(m[3]), int(m[4]))
+                        for m in _field(entry, "members", list, path, where))
+        holes = tuple(Hole(str(h[0]), int(h[1]), int(h[2])) for h in _field(entry, "holes", list, path, where))
+    except (TypeError, ValueError, IndexError, KeyError):
+        raise InputError(f"{path}: {where}: members are [name, type, bit_offset, size, bit_size] and "
+                         "holes [after, offset, size]") from None
+    return StructLayout(kind, name, size, members, holes, padding)
+
+
+def is_baseline(path: str) -> bool:
+    """Whether ``path`` looks like a baseline file (its header names the format); False when unreadable."""
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(256)
+    except OSError:
+        return False
+    return f'"format":"{BASELINE_FORMAT}"'.encode() in head
+
+
+def read_baseline(path: str) -> Catalogue:
+    """The catalogue stored at ``path`` by :func:`baseline_text`; one-line InputError when it is not one."""
+    try:
+        with open(path, encoding="utf-8") as stream:
+            data = json.load(stream)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: not a baseline: malformed JSON at line {exc.lineno} column {exc.colno}: "
+                         f"{exc.msg}") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not a baseline file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read baseline ({getattr(exc, 'strerror', None) or exc})") from None
+    if not isinstance(data, dict) or data.get("format") != BASELINE_FORMAT:
+        raise InputError(f"{path}: not a layoutcalc baseline (no \"format\": \"{BASELINE_FORMAT}\"); "
+                         "write one with 'layoutcalc baseline INPUT -o FILE'")
+    if data.get("version") != BASELINE_VERSION:
+        raise InputError(f"{path}: baseline version {data.get('version')!r} is not supported "
+                         f"(this layoutcalc reads version {BASELINE_VERSION})")
+    cacheline = _field(data, "cacheline_size", int, path, "the header")
+    layouts: dict[str, list[StructLayout]] = {}
+    for index, entry in enumerate(_field(data, "structs", list, path, "the header")):
+        layout = _layout_from(entry, path, index)
+        layouts.setdefault(layout.label, []).append(layout)
+    try:
+        slab = {name: SlabFigures(**figures) for name, figures in dict(data.get("slab") or {}).items()}
+    except (TypeError, ValueError):
+        raise InputError(f"{path}: 'slab' entries do not have the expected figures") from None
+    return Catalogue(str(data.get("build", "")), str(data.get("arch", "")), cacheline,
+                     str(data.get("source", "")), {k: tuple(v) for k, v in sorted(layouts.items())}, slab)
+
+
+# --------------------------------------------------------------------------- budgets
+
+
+class Rule(NamedTuple):
+    """What growth is allowed for structs matching ``pattern`` ("*" for the defaults)."""
+
+    pattern: str
+    growth: int = 0
+    cachelines: bool = True
+    size_class: bool = True
+
+
+class Budget(NamedTuple):
+    """A parsed budget file: per-pattern rules, the defaults, and the allow-list."""
+
+    path: str
+    defaults: Rule
+    rules: tuple[Rule, ...]
+    allow: tuple[str, ...]
+
+    def rule_for(self, name: str) -> Rule:
+        """The rule of ``name``: an exact name, else the first matching glob, else the defaults."""
+        for rule in self.rules:
+            if rule.pattern == name:
+                return rule
+        for rule in self.rules:
+            if fnmatch.fnmatchcase(name, rule.pattern):
+                return rule
+        return self.defaults
+
+    def allows(self, name: str) -> bool:
+        return any(fnmatch.fnmatchcase(name, pattern) for pattern in self.allow)
+
+
+NO_BUDGET = Budget("", Rule("*"), (), ())
+_RULE_KEYS = {"growth": int, "cachelines": bool, "size_class": bool}
+
+
+def _rule(table: Any, pattern: str, path: str, where: str, base: Rule) -> Rule:
+    if not isinstance(table, dict):
+        raise InputError(f"{path}: {where} should be a table of growth/cachelines/size_class")
+    values = base._asdict()
+    values["pattern"] = pattern
+    for key, value in table.items():
+        expected = _RULE_KEYS.get(key)
+        if expected is None:
+            raise InputError(f"{path}: {where}: unknown key '{key}' (growth, cachelines, size_class)")
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            wanted = "an integer" if expected is int else "true or false"
+            raise InputError(f"{path}: {where}: '{key}' should be {wanted}, not {value!r}")
+        if key == "growth" and value < 0:
+            raise InputError(f"{path}: {where}: 'growth' is a number of bytes, not negative ({value})")
+        values[key] = value
+    return Rule(**values)
+
+
+def read_budget(path: str) -> Budget:
+    """Parse the budget TOML at ``path``; one-line InputError naming the file and the problem."""
+    try:
+        import tomllib
+    except ImportError:  # Python < 3.11
+        import tomli as tomllib  # type: ignore[no-redef]
+    try:
+        with open(path, "rb") as stream:
+            data = tomllib.load(stream)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not a valid budget: TOML error: {exc}") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not a budget file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read budget ({exc.strerror})") from None
+    unknown = sorted(set(data) - {"defaults", "struct", "allow"})
+    if unknown:
+        raise InputError(f"{path}: unknown key '{unknown[0]}' (expected [defaults], [struct.NAME] and allow)")
+    defaults = _rule(data.get("defaults", {}), "*", path, "[defaults]", Rule("*"))
+    structs = data.get("struct", {})
+    if not isinstance(structs, dict):
+        raise InputError(f"{path}: 'struct' should be tables such as [struct.task_struct]")
+    rules = tuple(_rule(table, pattern, path, f"[struct.{pattern}]", defaults) for pattern, table in structs.items())
+    allow = data.get("allow", [])
+    if not isinstance(allow, list) or not all(isinstance(item, str) for item in allow):
+        raise InputError(f"{path}: 'allow' should be a list of struct names or globs")
+    return Budget(path, defaults, rules, tuple(allow))
+
+
+# --------------------------------------------------------------------------- check
+
+
+class Verdict(NamedTuple):
+    """The judgement on one struct that grew (or crossed a line): ``reasons`` empty means within budget."""
+
+    change: StructChange
+    rule: Rule
+    allowed: bool
+    reasons: tuple[str, ...]
+
+    @property
+    def regression(self) -> bool:
+        return bool(self.reasons) and not self.allowed
+
+
+class CheckResult(NamedTuple):
+    """``check``'s answer: the diff against the baseline and a verdict per grown struct."""
+
+    diff: DiffResult
+    budget: Budget
+    verdicts: tuple[Verdict, ...]
+
+    @property
+    def regressions(self) -> tuple[Verdict, ...]:
+        return tuple(v for v in self.verdicts if v.regression)
+
+
+def judge(change: StructChange, budget: Budget, cacheline_size: int) -> Verdict:
+    """Whether ``change`` breaks ``budget``, and why."""
+    name = change.old.name if change.old else change.label
+    rule = budget.rule_for(name)
+    reasons = []
+    if change.delta > rule.growth:
+        reasons.append(f"grew {change.delta} bytes, budget {rule.growth}")
+    old_lines, new_lines = change.cachelines(cacheline_size)
+    if rule.cachelines and new_lines > old_lines:
+        reasons.append(f"cachelines {old_lines} -> {new_lines}")
+    if rule.size_class and change.delta > 0:
+        old_class, new_class = change.size_classes()
+        if old_class != new_class:
+            reasons.append(f"size class {old_class} -> {new_class}")
+        if change.slab is not None and change.slab.crossed:
+            old, new = change.slab.old, change.slab.new
+            reasons.append(f"{old.cache} cache: {old.objs_per_slab} -> {new.objs_per_slab} objects per "
+                           f"order-{old.order}/{new.order} slab")
+    return Verdict(change, rule, budget.allows(name), tuple(reasons))
+
+
+def check(current: Catalogue, baseline: Catalogue, budget: Optional[Budget] = None) -> CheckResult:
+    """Compare ``current`` with ``baseline`` and judge every struct that grew against ``budget``."""
+    budget = budget or NO_BUDGET
+    result = diff_catalogues(baseline, current)
+    verdicts = tuple(judge(change, budget, current.cacheline_size) for change in result.changes
+                     if change.status == "grown")
+    return CheckResult(result, budget, verdicts)
+

@@ -1,0 +1,409 @@
+"""Two builds -> which structs grew or shrank, and why, member by member.
+
+A build is first reduced to a :class:`Catalogue`: every named struct and
+union as a :class:`StructLayout` (size, flattened members, holes, padding),
+deduplicated across compile units (same name and same layout count once;
+different layouts under one name are all kept and said so).  Two catalogues
+are then compared (:func:`diff_catalogues`) in bloat-o-meter's vocabulary:
+added, removed, grown, shrunk, up, down, net.  For each changed struct the
+reason is spelled out: members added, removed, resized, retyped or moved,
+holes consumed or opened, cachelines and the allocation size class before
+and after, and for the caches the slab model knows (task_struct,
+signal_cache, pid) the slab geometry before and after.
+
+Anonymous struct/union members are flattened into their enclosing struct (C
+makes their member names unique there), so a member added inside an
+anonymous union is reported by its own name.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Iterable, Sequence
+from typing import NamedTuple, Optional
+
+from ..abi import get_abi
+from ..model import Build, StructType
+from .layout import DEFAULT_CACHELINE, layout_stats, member_byte_size
+
+# mm/slab_common.c kmalloc_info[] (KMALLOC_MIN_SIZE 8; the 96 and 192 caches exist when it is <= 32/64).
+KMALLOC_SIZES = (8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192)
+# x86 task_struct size depends on the CPU's XSAVE area; the project's default (AVX2).
+DEFAULT_XSTATE_SIZE = 832
+
+
+class MemberLayout(NamedTuple):
+    """One member, flattened: ``bit_offset`` from the outermost struct's start; ``bit_size`` 0 unless a bitfield."""
+
+    name: str
+    type_name: str
+    bit_offset: int
+    size: int
+    bit_size: int = 0
+
+    @property
+    def offset(self) -> int:
+        """Byte offset (of the storage unit's first byte for a bitfield)."""
+        return self.bit_offset // 8
+
+
+class Hole(NamedTuple):
+    """A byte hole after top-level member ``after`` ("" for a hole before the first member)."""
+
+    after: str
+    offset: int
+    size: int
+
+
+class StructLayout(NamedTuple):
+    """What a diff, a baseline and a budget need of one struct or union definition."""
+
+    kind: str
+    name: str
+    size: int
+    members: tuple[MemberLayout, ...]
+    holes: tuple[Hole, ...]
+    padding: int
+
+    @property
+    def label(self) -> str:
+        """``device`` for a struct, ``union foo`` for a union."""
+        return self.name if self.kind == "struct" else f"{self.kind} {self.name}"
+
+    def cachelines(self, cacheline_size: int = DEFAULT_CACHELINE) -> int:
+        return (self.size + cacheline_size - 1) // cacheline_size
+
+    @property
+    def sum_holes(self) -> int:
+        return sum(hole.size for hole in self.holes)
+
+
+class SlabFigures(NamedTuple):
+    """A known slab cache of a build, as :mod:`layoutcalc.slab.geometry` predicts it (SLUB)."""
+
+    cache: str
+    struct_name: str
+    object_size: int
+    slab_size: int
+    objs_per_slab: int
+    order: int
+
+
+class Catalogue(NamedTuple):
+    """A build reduced to its struct layouts: label -> the distinct definitions of that name."""
+
+    name: str
+    arch: str
+    cacheline_size: int
+    source: str
+    layouts: dict[str, tuple[StructLayout, ...]]
+    slab: dict[str, SlabFigures]
+
+    @property
+    def total_size(self) -> int:
+        return sum(layout.size for layouts in self.layouts.values() for layout in layouts)
+
+
+# --------------------------------------------------------------------------- catalogue
+
+
+def _anonymous_label(struct: StructType) -> str:
+    """``(union: pid)``: an anonymous member named by the first named member inside it."""
+    for member in struct.members:
+        if member.name:
+            return f"({struct.kind}: {member.name})"
+        if isinstance(member.type, StructType) and member.type.name is None:
+            return f"({struct.kind}: {_anonymous_label(member.type)[1:-1]})"
+    return f"({struct.kind})"
+
+
+def _flatten(struct: StructType, base_bits: int, out: list[MemberLayout]) -> list[str]:
+    """Append ``struct``'s members to ``out`` (anonymous aggregates expanded); return the top-level labels."""
+    labels = []
+    for member in struct.members:
+        bit_offset = base_bits + member.bit_offset
+        nested = member.type
+        if member.name is None and isinstance(nested, StructType) and nested.name is None:
+            label = _anonymous_label(nested)
+            out.append(MemberLayout(label, nested.kind, bit_offset, member_byte_size(member)))
+            _flatten(nested, bit_offset, out)
+        else:
+            label = member.name or f"(unnamed bitfield at bit {bit_offset})"
+            out.append(MemberLayout(label, member.type.c_name(), bit_offset, member_byte_size(member),
+                                    member.bit_size or 0))
+        labels.append(label)
+    return labels
+
+
+def struct_layout(struct: StructType) -> StructLayout:
+    """The :class:`StructLayout` of one definition (holes and padding as pahole counts them)."""
+    members: list[MemberLayout] = []
+    labels = _flatten(struct, 0, members)
+    stats = layout_stats(struct, 1)
+    holes = []
+    if stats.pre_hole:
+        holes.append(Hole("", 0, stats.pre_hole))
+    for member, label, gap in zip(struct.members, labels, stats.gaps):
+        if gap.hole:
+            end = member.offset_bytes + member_byte_size(member)
+            holes.append(Hole(label, end, gap.hole))
+    return StructLayout(struct.kind, struct.name or "", struct.size_bytes, tuple(members), tuple(holes),
+                        stats.padding)
+
+
+def matches(label: str, patterns: Sequence[str]) -> bool:
+    """Whether ``label`` (``device``, ``union foo``) matches one of the shell-style ``patterns``."""
+    bare = label.split(" ", 1)[1] if label.startswith("union ") else label
+    return not patterns or any(fnmatch.fnmatchcase(bare, p) or fnmatch.fnmatchcase(label, p) for p in patterns)
+
+
+def catalogue(name: str, definitions: Iterable[StructType], build: Build,
+              patterns: Sequence[str] = (), source: str = "",
+              xstate_size: Optional[int] = DEFAULT_XSTATE_SIZE) -> Catalogue:
+    """Deduplicate ``definitions`` into a :class:`Catalogue` (those matching ``patterns``, or all).
+
+    ``build`` gives the arch and, once ``definitions`` is consumed, the first
+    definition of each name for the slab model.
+    """
+    found: dict[str, dict[StructLayout, None]] = {}
+    for struct in definitions:
+        if struct.name is None or struct.is_declaration:
+            continue
+        layout = struct_layout(struct)
+        if not matches(layout.label, patterns):
+            continue
+        found.setdefault(layout.label, {})[layout] = None
+    cacheline = get_abi(build.arch).cacheline_size
+    layouts = {label: tuple(variants) for label, variants in sorted(found.items())}
+    return Catalogue(name, build.arch, cacheline, source, layouts, slab_figures(build, xstate_size))
+
+
+def slab_figures(build: Build, xstate_size: Optional[int] = DEFAULT_XSTATE_SIZE) -> dict[str, SlabFigures]:
+    """The SLUB geometry of task_struct, signal_cache and pid in ``build`` (those it can model)."""
+    from ..errors import LayoutcalcError
+    from ..slab.geometry import cache_specs_for_build, slub_geometry
+    abi = get_abi(build.arch)
+    try:
+        specs = cache_specs_for_build(build, abi, xstate_size)
+    except LayoutcalcError:
+        return {}
+    figures = {}
+    for spec in specs:
+        geometry = slub_geometry(spec, cache_line=abi.cacheline_size, page_size=abi.page_size)
+        figures[spec.struct_name] = SlabFigures(spec.name, spec.struct_name, spec.object_size, geometry.slab_size,
+                                                geometry.objs_per_slab, geometry.order)
+    return figures
+
+
+def size_class(size: int, page_size: int = 4096) -> str:
+    """The kmalloc cache an object of ``size`` bytes comes from (``kmalloc-96``), or its page order."""
+    for limit in KMALLOC_SIZES:
+        if size <= limit:
+            return f"kmalloc-{limit}" if limit < 1024 else f"kmalloc-{limit // 1024}k"
+    order = max(0, (size - 1) // page_size).bit_length()
+    return f"page order {order}"
+
+
+# --------------------------------------------------------------------------- diff
+
+
+class MemberChange(NamedTuple):
+    """``change`` is added, removed, resized, retyped or moved."""
+
+    change: str
+    name: str
+    old: Optional[MemberLayout]
+    new: Optional[MemberLayout]
+
+
+class HoleChange(NamedTuple):
+    """The hole after ``after`` went from ``old_size`` to ``new_size`` bytes (0: no hole)."""
+
+    after: str
+    old_size: int
+    new_size: int
+
+    @property
+    def consumed(self) -> bool:
+        return self.new_size < self.old_size
+
+
+class SlabChange(NamedTuple):
+    """A known cache's geometry before and after."""
+
+    old: SlabFigures
+    new: SlabFigures
+
+    @property
+    def crossed(self) -> bool:
+        return (self.old.objs_per_slab, self.old.order, self.old.slab_size) != \
+            (self.new.objs_per_slab, self.new.order, self.new.slab_size)
+
+
+class StructChange(NamedTuple):
+    """One struct that was added, removed, grew, shrank or changed at the same size.
+
+    ``note`` explains a pairing among several definitions of the same name.
+    """
+
+    label: str
+    status: str
+    old: Optional[StructLayout]
+    new: Optional[StructLayout]
+    members: tuple[MemberChange, ...] = ()
+    holes: tuple[HoleChange, ...] = ()
+    slab: Optional[SlabChange] = None
+    note: str = ""
+
+    @property
+    def old_size(self) -> int:
+        return self.old.size if self.old else 0
+
+    @property
+    def new_size(self) -> int:
+        return self.new.size if self.new else 0
+
+    @property
+    def delta(self) -> int:
+        return self.new_size - self.old_size
+
+    def cachelines(self, cacheline_size: int) -> tuple[int, int]:
+        return (self.old.cachelines(cacheline_size) if self.old else 0,
+                self.new.cachelines(cacheline_size) if self.new else 0)
+
+    def size_classes(self) -> tuple[str, str]:
+        return (size_class(self.old_size) if self.old else "", size_class(self.new_size) if self.new else "")
+
+
+class DiffSummary(NamedTuple):
+    """bloat-o-meter's summary: ``add/remove: a/r grow/shrink: g/s up/down: u/-d (net)`` and the totals."""
+
+    added: int
+    removed: int
+    grown: int
+    shrunk: int
+    up: int
+    down: int
+    before: int
+    after: int
+
+    @property
+    def net(self) -> int:
+        return self.up + self.down
+
+    @property
+    def change_percent(self) -> float:
+        return 100.0 * (self.after - self.before) / self.before if self.before else 0.0
+
+
+class DiffResult(NamedTuple):
+    """Everything :func:`diff_catalogues` found; ``duplicates`` lists names defined more than once."""
+
+    old: Catalogue
+    new: Catalogue
+    changes: tuple[StructChange, ...]
+    summary: DiffSummary
+    duplicates: tuple[tuple[str, int, int], ...]
+
+
+def diff_layouts(old: StructLayout, new: StructLayout) -> tuple[tuple[MemberChange, ...], tuple[HoleChange, ...]]:
+    """Member and hole changes from ``old`` to ``new`` (members matched by name)."""
+    before = {m.name: m for m in old.members}
+    after = {m.name: m for m in new.members}
+    changes = []
+    for member in old.members:
+        if member.name not in after:
+            changes.append(MemberChange("removed", member.name, member, None))
+    for member in new.members:
+        previous = before.get(member.name)
+        if previous is None:
+            changes.append(MemberChange("added", member.name, None, member))
+        elif (previous.size, previous.bit_size) != (member.size, member.bit_size):
+            changes.append(MemberChange("resized", member.name, previous, member))
+        elif previous.type_name != member.type_name:
+            changes.append(MemberChange("retyped", member.name, previous, member))
+        elif previous.bit_offset != member.bit_offset:
+            changes.append(MemberChange("moved", member.name, previous, member))
+    old_holes = {h.after: h.size for h in old.holes}
+    new_holes = {h.after: h.size for h in new.holes}
+    holes = [HoleChange(after, old_holes.get(after, 0), new_holes.get(after, 0))
+             for after in dict.fromkeys([*old_holes, *new_holes])
+             if old_holes.get(after, 0) != new_holes.get(after, 0)]
+    return tuple(changes), tuple(holes)
+
+
+def _similarity(a: StructLayout, b: StructLayout) -> tuple[int, int]:
+    names_a, names_b = {m.name for m in a.members}, {m.name for m in b.members}
+    return len(names_a & names_b), -abs(a.size - b.size)
+
+
+def _pair_variants(old: Sequence[StructLayout],
+                   new: Sequence[StructLayout]) -> list[tuple[Optional[StructLayout], Optional[StructLayout]]]:
+    """Pair the definitions of one name: identical ones first, then the most alike (shared member names)."""
+    remaining_new = [layout for layout in new if layout not in old]
+    remaining_old = [layout for layout in old if layout not in new]
+    pairs: list[tuple[Optional[StructLayout], Optional[StructLayout]]] = []
+    for layout in remaining_old:
+        if not remaining_new:
+            pairs.append((layout, None))
+            continue
+        best = max(remaining_new, key=lambda candidate: _similarity(layout, candidate))
+        remaining_new.remove(best)
+        pairs.append((layout, best))
+    pairs.extend((None, layout) for layout in remaining_new)
+    return pairs
+
+
+def _change(label: str, old: Optional[StructLayout], new: Optional[StructLayout],
+            slab: Optional[SlabChange], note: str) -> Optional[StructChange]:
+    if old is None or new is None:
+        return StructChange(label, "added" if old is None else "removed", old, new, note=note)
+    members, holes = diff_layouts(old, new)
+    if new.size == old.size and not members and not holes and new.padding == old.padding:
+        return None
+    status = "grown" if new.size > old.size else "shrunk" if new.size < old.size else "changed"
+    return StructChange(label, status, old, new, members, holes, slab, note)
+
+
+def diff_catalogues(old: Catalogue, new: Catalogue) -> DiffResult:
+    """Compare two catalogues: every struct added, removed, grown, shrunk or changed, with reasons."""
+    changes: list[StructChange] = []
+    duplicates = []
+    for label in sorted(set(old.layouts) | set(new.layouts)):
+        before, after = old.layouts.get(label, ()), new.layouts.get(label, ())
+        if len(before) > 1 or len(after) > 1:
+            duplicates.append((label, len(before), len(after)))
+        pairs = _pair_variants(before, after)
+        for old_layout, new_layout in pairs:
+            note = ""
+            if len(before) > 1 or len(after) > 1:
+                note = (f"{label} has {len(before)} different definitions before and {len(after)} after; "
+                        "this pairs the most alike")
+            slab = None
+            if old_layout and new_layout and label in old.slab and label in new.slab:
+                slab = SlabChange(old.slab[label], new.slab[label])
+            change = _change(label, old_layout, new_layout, slab, note)
+            if change is not None:
+                changes.append(change)
+    changes.sort(key=lambda c: (-abs(c.delta), c.label))
+    return DiffResult(old, new, tuple(changes), summarize(changes, old, new), tuple(duplicates))
+
+
+def summarize(changes: Iterable[StructChange], old: Catalogue, new: Catalogue) -> DiffSummary:
+    """The bloat-o-meter counts over ``changes`` and the two catalogues' total sizes."""
+    counts = {"added": 0, "removed": 0, "grown": 0, "shrunk": 0}
+    up = down = 0
+    for change in changes:
+        if change.status in counts:
+            counts[change.status] += 1
+        if change.delta > 0:
+            up += change.delta
+        else:
+            down += change.delta
+    return DiffSummary(counts["added"], counts["removed"], counts["grown"], counts["shrunk"], up, down,
+                       old.total_size, new.total_size)
+
+
+def filter_catalogue(catalogue_: Catalogue, keep: Callable[[str], bool]) -> Catalogue:
+    """``catalogue_`` with only the labels ``keep`` accepts."""
+    return catalogue_._replace(layouts={k: v for k, v in catalogue_.layouts.items() if keep(k)})

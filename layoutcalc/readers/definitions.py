@@ -1,0 +1,186 @@
+"""Every named struct and union definition of an input, duplicates included.
+
+:func:`layoutcalc.readers.read_input` keeps the first definition of each name
+(as pahole does); comparing two builds needs all of them, because the same
+name may be defined differently in two compile units.  This module yields
+every complete named definition and leaves deduplication to the caller
+(:mod:`layoutcalc.analysis.diff`).
+
+An ELF file with a ``.BTF`` section (Debian's vmlinux has one) is read from
+BTF by default: BTF is already deduplicated across compile units by the
+kernel build (pahole -J), records every size, member offset and bitfield,
+and is a few megabytes against the gigabytes of DWARF a whole-kernel DWARF
+walk decodes.  ``source="dwarf"`` forces the DWARF walk.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, NamedTuple, Optional
+
+from ..errors import InputError
+from ..model import Build, StructType
+from . import sniff
+
+if TYPE_CHECKING:
+    from elftools.dwarf.die import DIE
+
+    from .dwarf import _Converter
+
+ProgressCallback = Callable[[int, int], None]
+SOURCES = ("auto", "btf", "dwarf")
+
+
+class Definitions(NamedTuple):
+    """What :func:`read_definitions` found: the definitions and a Build of the first of each name.
+
+    ``definitions`` may be a one-shot iterator (the DWARF walk yields as it
+    goes, so that a whole kernel is never held at once); ``build`` carries
+    the input's arch and provenance and, once ``definitions`` is exhausted,
+    the first definition of each name (enough for the slab model);
+    ``source`` says which debug info was read ("btf", "dwarf" or "snapshot").
+    """
+
+    definitions: Iterable[StructType]
+    build: Build
+    source: str
+
+
+def read_definitions(path: str, names: Optional[Iterable[str]] = None, source: str = "auto",
+                     progress: Optional[ProgressCallback] = None) -> Definitions:
+    """Every complete named struct/union definition of ``path`` (all of them, or those in ``names``)."""
+    if source not in SOURCES:
+        raise InputError(f"{path}: unknown debug info source '{source}' (one of {', '.join(SOURCES)})")
+    wanted = None if names is None else set(names)
+    kind = sniff(path)
+    if kind == "snapshot":
+        from .snapshot import read_snapshot
+        build = read_snapshot(path)
+        build.origin = path
+        found = [s for s in [*build.structs.values(), *build.unions.values()]
+                 if wanted is None or s.name in wanted]
+        return Definitions(found, build, "snapshot")
+    if kind == "btf":
+        with open(path, "rb") as stream:
+            return _btf_definitions(stream.read(), path, wanted, None)
+    if source != "dwarf":
+        section = _elf_btf_section(path)
+        if section is not None:
+            return _btf_definitions(section[0], path, wanted, section[1])
+        if source == "btf":
+            raise InputError(f"{path}: ELF file has no .BTF section (use the DWARF source)")
+    return _dwarf_definitions(path, wanted, progress)
+
+
+def _elf_btf_section(path: str) -> Optional[tuple[bytes, Optional[str]]]:
+    """The ``.BTF`` section of the ELF file at ``path`` and its ABI, read through a map (not the whole file)."""
+    from .btf import btf_from_elf
+    try:
+        with open(path, "rb") as stream:
+            if os.fstat(stream.fileno()).st_size == 0:
+                raise InputError(f"{path}: file is empty")
+            with mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                try:
+                    data, arch = btf_from_elf(mapped, path)  # type: ignore[arg-type]
+                except InputError as exc:
+                    if str(exc).endswith("has no .BTF section"):
+                        return None
+                    raise
+                return bytes(data), arch
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def _btf_definitions(data: bytes, path: str, wanted: Optional[set[str]], elf_arch: Optional[str]) -> Definitions:
+    from . import btf
+    build = btf.read_btf(data, path, [] if wanted is None else sorted(wanted),
+                         arch=elf_arch)
+    types = btf.BtfTypes(data, path)
+    converter = btf._Converter(types, build.address_size)
+    found: list[StructType] = []
+    for type_id in range(1, types.num_types):
+        name_off, kind, _vlen, _flag, _size = types.record(type_id)
+        if kind not in (btf._STRUCT, btf._UNION) or not name_off:
+            continue
+        if wanted is not None and types.string(name_off, type_id) not in wanted:
+            continue
+        converted = converter.convert(type_id)
+        assert isinstance(converted, StructType)
+        found.append(converted)
+        table = build.unions if converted.is_union else build.structs
+        table.setdefault(converted.name or "", converted)
+    build.origin = path
+    build.provenance.pop("missing_structs", None)
+    return Definitions(found, build, "btf")
+
+
+def _dwarf_definitions(path: str, wanted: Optional[set[str]], progress: Optional[ProgressCallback]) -> Definitions:
+    from .dwarf import DwarfFile, _Converter, _forget_dies, _is_c_unit, _provenance
+    with DwarfFile(path) as dwarf_file:
+        build = Build(name=os.path.basename(path), arch=dwarf_file.arch(), address_size=dwarf_file.address_size,
+                      byte_order="little" if dwarf_file.little_endian else "big", origin=path)
+        first = next((cu for cu in dwarf_file.iter_cus() if _is_c_unit(cu)), None)
+        build.provenance = _provenance(dwarf_file, first)
+
+    def walk() -> Iterator[StructType]:
+        with DwarfFile(path) as dwarf_file:
+            converter = _Converter(dwarf_file.address_size, dwarf_file.little_endian, path)
+            total = dwarf_file.num_cus() if progress else 0
+            seen: set[tuple[object, ...]] = set()
+            try:
+                for index, cu in enumerate(dwarf_file.iter_cus()):
+                    converter.full.clear()
+                    converter.shallow.clear()
+                    for die in cu.get_top_DIE().iter_children():
+                        struct = _definition(die, converter, wanted, seen)
+                        if struct is not None:
+                            table = build.unions if struct.is_union else build.structs
+                            table.setdefault(struct.name or "", struct)
+                            yield struct
+                    _forget_dies(cu)
+                    if progress:
+                        progress(index + 1, total)
+            except InputError:
+                raise
+            except Exception as exc:  # pyelftools raises many kinds on damaged DWARF
+                raise InputError(f"{path}: corrupt or truncated DWARF ({exc.__class__.__name__}: {exc})") from exc
+    return Definitions(walk(), build, "dwarf")
+
+
+def _definition(die: "DIE", converter: "_Converter", wanted: Optional[set[str]],
+                seen: set[tuple[object, ...]]) -> Optional[StructType]:
+    """The struct ``die`` defines, unless it is a declaration, unnamed, unwanted or seen before.
+
+    A header's struct is repeated in every compile unit that includes it; its
+    name, size, declaration line and member offsets identify it well enough
+    to skip converting the repeats (the conversion, not the parse, is the
+    slow part).
+    """
+    from .dwarf import _AGGREGATES, _int_attr, _name
+    tag = die.tag
+    if tag not in _AGGREGATES or "DW_AT_declaration" in die.attributes:
+        return None
+    name = _name(die)
+    if name is None or (wanted is not None and name not in wanted):
+        return None
+    members = tuple((_name(child), _int_attr(child, "DW_AT_data_member_location"),
+                     _int_attr(child, "DW_AT_data_bit_offset"), _int_attr(child, "DW_AT_bit_size"))
+                    for child in die.iter_children() if child.tag == "DW_TAG_member")
+    key = (tag, name, _int_attr(die, "DW_AT_byte_size"), _int_attr(die, "DW_AT_decl_line"), members)
+    if key in seen:
+        return None
+    seen.add(key)
+    struct = converter.convert(die)
+    assert isinstance(struct, StructType)
+    return struct
+
+
+def iter_names(definitions: Iterable[StructType]) -> Iterator[str]:
+    """The distinct names of ``definitions``, in first-seen order."""
+    seen: set[str] = set()
+    for struct in definitions:
+        if struct.name and struct.name not in seen:
+            seen.add(struct.name)
+            yield struct.name
