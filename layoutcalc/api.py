@@ -354,9 +354,12 @@ def baseline(path: str, out: str, patterns: Sequence[str] = (), source: str = "a
 
 def check(path: str, baseline_path: str, budget_path: Optional[str] = None,
           source: str = "auto") -> "CheckResult":
-    """Judge ``path`` against a baseline and a budget file (None: any growth is a regression)."""
+    """Judge ``path`` against a baseline and a budget file (None: any growth is a regression).
+
+    Only the structs the baseline was limited to (its ``--struct`` patterns) are compared.
+    """
     from .analysis.budget import check as check_catalogue
     from .analysis.budget import read_baseline, read_budget
     budget = read_budget(budget_path) if budget_path else None
     base = read_baseline(baseline_path)
-    return check_catalogue(catalogue(path, (), source), base, budget)
+    return check_catalogue(catalogue(path, base.patterns, source), base, budget)

@@ -64,7 +64,7 @@ def baseline_text(catalogue: Catalogue, input_path: str) -> str:
     header = {
         "format": BASELINE_FORMAT, "version": BASELINE_VERSION, "input": os.path.basename(input_path),
         "build": catalogue.name, "arch": catalogue.arch, "cacheline_size": catalogue.cacheline_size,
-        "source": catalogue.source,
+        "source": catalogue.source, "patterns": list(catalogue.patterns),
         "slab": {name: figures._asdict() for name, figures in catalogue.slab.items()},
     }
     head = json.dumps(header, separators=(",", ":"))[:-1]
@@ -153,10 +153,11 @@ def read_baseline(path: str) -> Catalogue:
         layouts.setdefault(layout.label, []).append(layout)
     try:
         slab = {name: SlabFigures(**figures) for name, figures in dict(data.get("slab") or {}).items()}
+        patterns = tuple(str(p) for p in data.get("patterns") or ())
     except (TypeError, ValueError):
-        raise InputError(f"{path}: 'slab' entries do not have the expected figures") from None
+        raise InputError(f"{path}: 'slab' or 'patterns' do not have the expected shape") from None
     return Catalogue(str(data.get("build", "")), str(data.get("arch", "")), cacheline,
-                     str(data.get("source", "")), {k: tuple(v) for k, v in sorted(layouts.items())}, slab)
+                     str(data.get("source", "")), {k: tuple(v) for k, v in sorted(layouts.items())}, slab, patterns)
 
 
 # --------------------------------------------------------------------------- budgets

@@ -90,7 +90,10 @@ class SlabFigures(NamedTuple):
 
 
 class Catalogue(NamedTuple):
-    """A build reduced to its struct layouts: label -> the distinct definitions of that name."""
+    """A build reduced to its struct layouts: label -> the distinct definitions of that name.
+
+    ``patterns`` are the globs it was limited to (empty: every struct).
+    """
 
     name: str
     arch: str
@@ -98,6 +101,7 @@ class Catalogue(NamedTuple):
     source: str
     layouts: dict[str, tuple[StructLayout, ...]]
     slab: dict[str, SlabFigures]
+    patterns: tuple[str, ...] = ()
 
     @property
     def total_size(self) -> int:
@@ -175,7 +179,7 @@ def catalogue(name: str, definitions: Iterable[StructType], build: Build,
         found.setdefault(layout.label, {})[layout] = None
     cacheline = get_abi(build.arch).cacheline_size
     layouts = {label: tuple(variants) for label, variants in sorted(found.items())}
-    return Catalogue(name, build.arch, cacheline, source, layouts, slab_figures(build, xstate_size))
+    return Catalogue(name, build.arch, cacheline, source, layouts, slab_figures(build, xstate_size), tuple(patterns))
 
 
 def slab_figures(build: Build, xstate_size: Optional[int] = DEFAULT_XSTATE_SIZE) -> dict[str, SlabFigures]:
@@ -340,16 +344,17 @@ def _similarity(a: StructLayout, b: StructLayout) -> tuple[int, int]:
 def _pair_variants(old: Sequence[StructLayout],
                    new: Sequence[StructLayout]) -> list[tuple[Optional[StructLayout], Optional[StructLayout]]]:
     """Pair the definitions of one name: identical ones first, then the most alike (shared member names)."""
-    remaining_new = [layout for layout in new if layout not in old]
     remaining_old = [layout for layout in old if layout not in new]
+    remaining_new = [layout for layout in new if layout not in old]
+    candidates = sorted(((a, b) for a in remaining_old for b in remaining_new),
+                        key=lambda pair: _similarity(*pair), reverse=True)
     pairs: list[tuple[Optional[StructLayout], Optional[StructLayout]]] = []
-    for layout in remaining_old:
-        if not remaining_new:
-            pairs.append((layout, None))
-            continue
-        best = max(remaining_new, key=lambda candidate: _similarity(layout, candidate))
-        remaining_new.remove(best)
-        pairs.append((layout, best))
+    for a, b in candidates:
+        if a in remaining_old and b in remaining_new:
+            remaining_old.remove(a)
+            remaining_new.remove(b)
+            pairs.append((a, b))
+    pairs.extend((layout, None) for layout in remaining_old)
     pairs.extend((None, layout) for layout in remaining_new)
     return pairs
 

@@ -46,6 +46,8 @@ def _member_line(change: MemberChange) -> str:
     if change.change == "removed" and old:
         return f"removed  {_declaration(old)};  /* was {_where(old)} */"
     assert old and new
+    if change.change == "resized" and old.size == new.size:
+        return f"resized  {new.name} ({new.type_name}): {old.bit_size} -> {new.bit_size} bits  /* {_where(new)} */"
     if change.change == "resized":
         types = old.type_name if old.type_name == new.type_name else f"{old.type_name} -> {new.type_name}"
         return f"resized  {new.name} ({types}): {old.size} -> {new.size} bytes  /* {_where(old)} -> {_where(new)} */"

@@ -1,0 +1,231 @@
+"""``layoutcalc baseline`` and ``check``: exit codes, budgets, and every output format on real values."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+from click.testing import CliRunner
+from growth import build_pair
+
+from layoutcalc.cli import main
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+    return build_pair(tmp_path_factory.mktemp("growth"))
+
+
+@pytest.fixture(scope="module")
+def baseline(pair, tmp_path_factory):
+    path = tmp_path_factory.mktemp("baseline") / "old.baseline.json"
+    result = CliRunner().invoke(main, ["baseline", str(pair.old), "-o", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.output == f"wrote {path}: 6 struct layouts of old.o (dwarf)\n"
+    return path
+
+
+def _check(pair, baseline, *args):
+    return CliRunner().invoke(main, ["check", str(pair.new), "--baseline", str(baseline), *args])
+
+
+def _budget(tmp_path, text):
+    path = tmp_path / "budget.toml"
+    path.write_text(text)
+    return str(path)
+
+
+def _growth(pair, name):
+    return pair.new_layout[name].size - pair.old_layout[name].size
+
+
+def test_baseline_records_every_struct(pair, baseline):
+    data = json.loads(baseline.read_text())
+    sizes = {s["name"]: (s["size"], s["cachelines"]) for s in data["structs"]}
+    assert sizes == {name: (layout.size, -(-layout.size // 64)) for name, layout in pair.old_layout.items()}
+    widget = next(s for s in data["structs"] if s["name"] == "widget")
+    offsets = {m[0]: m[2] // 8 for m in widget["members"]}
+    assert offsets == {name: offset for name, (offset, _size) in pair.old_layout["widget"].members.items()}
+
+
+def test_without_budget_any_growth_is_a_regression(pair, baseline):
+    result = _check(pair, baseline, "--format", "json")
+    assert result.exit_code == 3, result.output
+    payload = json.loads(result.output)
+    verdicts = {v["name"]: v for v in payload["verdicts"]}
+    assert set(verdicts) == {"widget", "big"}
+    assert payload["regressions"] == 2
+    assert verdicts["widget"]["reasons"][0] == f"grew {_growth(pair, 'widget')} bytes, budget 0"
+    assert "cachelines 2 -> 3" in verdicts["big"]["reasons"]
+    assert "size class kmalloc-128 -> kmalloc-192" in verdicts["big"]["reasons"]
+
+
+def test_within_budget_exits_0(pair, baseline, tmp_path):
+    budget = _budget(tmp_path, f"""
+[defaults]
+growth = 0
+[struct.widget]
+growth = {_growth(pair, 'widget')}
+size_class = false
+[struct."b*"]
+growth = {_growth(pair, 'big')}
+cachelines = false
+size_class = false
+""")
+    result = _check(pair, baseline, "--budget", budget)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == f"0 regressions in 2 grown structs (budget {budget})"
+
+
+def test_one_byte_over_budget_exits_3(pair, baseline, tmp_path):
+    budget = _budget(tmp_path, f"""
+allow = ["big"]
+[struct.widget]
+growth = {_growth(pair, 'widget') - 1}
+""")
+    result = _check(pair, baseline, "--budget", budget, "--format", "json")
+    assert result.exit_code == 3
+    verdicts = {v["name"]: v for v in json.loads(result.output)["verdicts"]}
+    assert verdicts["widget"]["regression"] is True
+    assert verdicts["widget"]["reasons"] == [f"grew {_growth(pair, 'widget')} bytes, budget "
+                                             f"{_growth(pair, 'widget') - 1}",
+                                             "size class kmalloc-32 -> kmalloc-64"]
+    assert verdicts["big"]["allowed"] is True and verdicts["big"]["regression"] is False
+
+
+def test_cacheline_crossing_is_a_regression_within_the_byte_budget(pair, baseline, tmp_path):
+    budget = _budget(tmp_path, '[defaults]\ngrowth = 100\nsize_class = false\n')
+    result = _check(pair, baseline, "--budget", budget, "--format", "json")
+    assert result.exit_code == 3
+    verdicts = {v["name"]: v for v in json.loads(result.output)["verdicts"]}
+    assert verdicts["big"]["reasons"] == ["cachelines 2 -> 3"]
+    assert verdicts["widget"]["reasons"] == []
+
+
+def test_markdown(pair, baseline):
+    result = _check(pair, baseline, "--format", "markdown")
+    assert result.exit_code == 3
+    lines = result.output.splitlines()
+    assert lines[0] == "### layoutcalc check: 2 regressions"
+    old, new = pair.old_layout["big"].size, pair.new_layout["big"].size
+    assert (f"| `big` | {old} | {new} | +{new - old} | :x: grew {new - old} bytes, budget 0; cachelines 2 -> 3; "
+            "size class kmalloc-128 -> kmalloc-192 |") in lines
+    assert f"| `doomed` | {pair.old_layout['doomed'].size} | - | -{pair.old_layout['doomed'].size} |  |" in lines
+
+
+def test_junit(pair, baseline, tmp_path):
+    budget = _budget(tmp_path, f"[struct.widget]\ngrowth = {_growth(pair, 'widget')}\nsize_class = false\n")
+    result = _check(pair, baseline, "--format", "junit", "--budget", budget)
+    assert result.exit_code == 3
+    suite = ET.fromstring(result.output).find("testsuite")
+    assert (suite.get("tests"), suite.get("failures")) == ("2", "1")
+    cases = {case.get("name"): case for case in suite.iter("testcase")}
+    assert cases["widget"].find("failure") is None
+    failure = cases["big"].find("failure")
+    assert failure.get("message") == (f"grew {_growth(pair, 'big')} bytes, budget 0; cachelines 2 -> 3; "
+                                      "size class kmalloc-128 -> kmalloc-192")
+    assert "resized  data (char [120] -> char [128]): 120 -> 128 bytes" in failure.text
+
+
+def test_github_annotations(pair, baseline, tmp_path):
+    budget = _budget(tmp_path, f"[struct.big]\ngrowth = {_growth(pair, 'big')}\ncachelines = false\n"
+                               "size_class = false\n")
+    result = _check(pair, baseline, "--format", "github", "--budget", budget)
+    assert result.exit_code == 3
+    lines = result.output.splitlines()
+    old, new = pair.old_layout["widget"].size, pair.new_layout["widget"].size
+    error = next(line for line in lines if line.startswith("::error "))
+    assert error.startswith(f"::error title=widget grew {new - old} bytes ({old} -> {new})::grew {new - old} "
+                            f"bytes%2C budget 0".replace("%2C", ","))
+    assert "%0A  " not in error and "%0Aadded    short int prio;" in error
+    assert next(line for line in lines if line.startswith("::notice ")).startswith(
+        f"::notice title=big grew {_growth(pair, 'big')} bytes")
+
+
+def test_unchanged_exits_0(pair, tmp_path):
+    path = tmp_path / "new.json"
+    assert CliRunner().invoke(main, ["baseline", str(pair.new), "-o", str(path)]).exit_code == 0
+    result = CliRunner().invoke(main, ["check", str(pair.new), "--baseline", str(path)])
+    assert result.exit_code == 0
+    assert result.output == ("add/remove: 0/0 grow/shrink: 0/0 up/down: 0/0 (0)\n"
+                             f"Total: Before={sum(x.size for x in pair.new_layout.values())}, "
+                             f"After={sum(x.size for x in pair.new_layout.values())}, chg +0.00%\n\n"
+                             "0 regressions in 0 grown structs (no budget: any growth is a regression)\n")
+
+
+def test_shrinking_is_no_regression(pair, tmp_path):
+    path = tmp_path / "new.json"
+    assert CliRunner().invoke(main, ["baseline", str(pair.new), "-o", str(path), "--struct", "widget"]).exit_code == 0
+    result = CliRunner().invoke(main, ["check", str(pair.old), "--baseline", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert [(c["name"], c["status"]) for c in payload["changes"]] == [("widget", "shrunk")]
+    assert payload["verdicts"] == []
+
+
+def test_diff_accepts_a_baseline(pair, baseline):
+    result = CliRunner().invoke(main, ["diff", str(baseline), str(pair.new), "--format", "json"])
+    assert result.exit_code == 0
+    assert {c["name"]: c["delta"] for c in json.loads(result.output)["changes"]}["widget"] == _growth(pair, "widget")
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("[struct.widget]\ngrowth = -4\n", "[struct.widget]: 'growth' is a number of bytes, not negative (-4)"),
+    ("[struct.widget]\ngrowth = \"8\"\n", "[struct.widget]: 'growth' should be an integer, not '8'"),
+    ("[defaults]\ncachelines = 1\n", "[defaults]: 'cachelines' should be true or false, not 1"),
+    ("[struct.widget]\ngrow = 8\n", "[struct.widget]: unknown key 'grow' (growth, cachelines, size_class)"),
+    ("[limits]\n", "unknown key 'limits' (expected [defaults], [struct.NAME] and allow)"),
+    ("allow = \"big\"\n", "'allow' should be a list of struct names or globs"),
+    ("[struct.widget\n", "not a valid budget: TOML error: "),
+])
+def test_bad_budget_is_one_line(pair, baseline, tmp_path, text, problem):
+    budget = _budget(tmp_path, text)
+    result = _check(pair, baseline, "--budget", budget)
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {budget}: {problem}")
+    assert len(result.output.splitlines()) == 1
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("{\"format\": \"layoutcalc-baseline\", ", "not a baseline: malformed JSON at line 1 column"),
+    ("{\"structs\": []}", "not a layoutcalc baseline (no \"format\": \"layoutcalc-baseline\")"),
+    ("{\"format\": \"layoutcalc-baseline\", \"version\": 9}", "baseline version 9 is not supported"),
+    ("{\"format\": \"layoutcalc-baseline\", \"version\": 1, \"cacheline_size\": 64, \"structs\": "
+     "[{\"name\": \"x\", \"kind\": \"struct\", \"size\": \"8\"}]}", "structs[0] (x): 'size' should be int, not str"),
+    ("{\"format\": \"layoutcalc-baseline\", \"version\": 1, \"cacheline_size\": 64, \"structs\": "
+     "[{\"name\": \"x\", \"kind\": \"struct\", \"size\": 8, \"padding\": 0, \"members\": [[1]], \"holes\": []}]}",
+     "structs[0] (x): members are [name, type, bit_offset, size, bit_size]"),
+])
+def test_bad_baseline_is_one_line(pair, tmp_path, text, problem):
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    result = CliRunner().invoke(main, ["check", str(pair.new), "--baseline", str(path)])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {path}: {problem}")
+    assert len(result.output.splitlines()) == 1
+
+
+def test_missing_baseline_option_is_a_usage_error(pair):
+    result = CliRunner().invoke(main, ["check", str(pair.new)])
+    assert result.exit_code == 2
+    assert "Missing option '--baseline'" in result.output
+
+
+def test_baseline_to_an_unwritable_place_leaves_nothing(pair, tmp_path):
+    target = tmp_path / "missing-dir" / "b.json"
+    result = CliRunner().invoke(main, ["baseline", str(pair.old), "-o", str(target)])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {target}: cannot write (")
+    assert not (tmp_path / "missing-dir").exists()
+
+
+def test_failed_baseline_keeps_the_old_file(tmp_path, pair):
+    target = tmp_path / "b.json"
+    target.write_text("previous")
+    junk = tmp_path / "junk.o"
+    junk.write_bytes(b"\x7fELF" + b"\0" * 10)
+    result = CliRunner().invoke(main, ["baseline", str(junk), "-o", str(target)])
+    assert result.exit_code == 1
+    assert target.read_text() == "previous"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.json", "junk.o"]

@@ -1,0 +1,191 @@
+"""``layoutcalc diff``: member-level reasons against the compiler's own layout, deduplication, formats."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+from cc import compile_c
+from click.testing import CliRunner
+from growth import build_pair
+
+from layoutcalc import api
+from layoutcalc.analysis.diff import size_class
+from layoutcalc.cli import main
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+    return build_pair(tmp_path_factory.mktemp("growth"))
+
+
+@pytest.fixture(scope="module")
+def payload(pair):
+    result = CliRunner().invoke(main, ["diff", str(pair.old), str(pair.new), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def _change(payload, name):
+    return next(c for c in payload["changes"] if c["name"] == name)
+
+
+def _members(change, kind):
+    return {m["name"]: m for m in change["members"] if m["change"] == kind}
+
+
+def test_sizes_and_summary_equal_the_compiler(pair, payload):
+    old, new = pair.old_layout, pair.new_layout
+    deltas = {c["name"]: c["delta"] for c in payload["changes"]}
+    assert deltas == {"widget": new["widget"].size - old["widget"].size, "fresh": new["fresh"].size,
+                      "doomed": -old["doomed"].size, "shrinker": new["shrinker"].size - old["shrinker"].size,
+                      "big": new["big"].size - old["big"].size, "bits": 0}
+    summary = payload["summary"]
+    grown = [d for n, d in deltas.items() if d > 0 and n != "fresh"]
+    assert (summary["added"], summary["removed"], summary["grown"], summary["shrunk"]) == (1, 1, len(grown), 1)
+    assert summary["up"] == sum(d for d in deltas.values() if d > 0)
+    assert summary["down"] == sum(d for d in deltas.values() if d < 0)
+    assert summary["before"] == sum(layout.size for layout in old.values())
+    assert summary["after"] == sum(layout.size for layout in new.values())
+
+
+def test_widget_reasons_equal_the_compiler(pair, payload):
+    old, new = pair.old_layout["widget"], pair.new_layout["widget"]
+    change = _change(payload, "widget")
+    assert (change["old_size"], change["new_size"]) == (old.size, new.size)
+    added = _members(change, "added")
+    assert set(added) == {"prio", "u", "ul", "(union: u)"}
+    for name in ("prio", "u", "ul"):
+        assert (added[name]["new"]["offset"], added[name]["new"]["size"]) == new.members[name]
+    resized = _members(change, "resized")
+    assert set(resized) == {"id"}
+    assert (resized["id"]["old"]["size"], resized["id"]["new"]["size"]) == (old.members["id"][1],
+                                                                           new.members["id"][1])
+    moved = _members(change, "moved")
+    assert set(moved) == {name for name in old.members if name in new.members
+                          and old.members[name][1] == new.members[name][1]
+                          and old.members[name][0] != new.members[name][0]} == {"flag", "count", "level"}
+    for name in moved:
+        assert moved[name]["old"]["offset"] == old.members[name][0]
+        assert moved[name]["new"]["offset"] == new.members[name][0]
+    # The hole after 'flag' (before 'count') is now mostly filled by 'prio'.
+    old_hole = old.members["count"][0] - sum(old.members["flag"])
+    new_hole = new.members["prio"][0] - sum(new.members["flag"])
+    holes = {h["after"]: (h["old_size"], h["new_size"]) for h in change["holes"]}
+    assert holes["flag"] == (old_hole, new_hole) == (3, 1)
+    assert change["size_class"] == {"old": size_class(old.size), "new": size_class(new.size)}
+    assert change["cachelines"] == {"old": 1, "new": 1}
+
+
+def test_removed_member_and_cacheline_crossing(pair, payload):
+    old, new = pair.old_layout, pair.new_layout
+    shrinker = _change(payload, "shrinker")
+    assert list(_members(shrinker, "removed")) == ["b"]
+    assert _members(shrinker, "removed")["b"]["old"]["offset"] == old["shrinker"].members["b"][0]
+    assert _members(shrinker, "moved")["c"]["new"]["offset"] == new["shrinker"].members["c"][0]
+    big = _change(payload, "big")
+    assert big["cachelines"] == {"old": -(-old["big"].size // 64), "new": -(-new["big"].size // 64)}
+    assert big["cachelines"]["old"] != big["cachelines"]["new"]
+    assert big["size_class"] == {"old": "kmalloc-128", "new": "kmalloc-192"}
+
+
+def test_same_size_bitfield_change_is_reported(payload):
+    bits = _change(payload, "bits")
+    assert bits["status"] == "changed"
+    assert _members(bits, "resized")["b"]["old"]["bit_size"] == 5
+    assert _members(bits, "resized")["b"]["new"]["bit_size"] == 7
+
+
+def test_text_has_bloat_o_meter_summary_and_reasons(pair, payload):
+    result = CliRunner().invoke(main, ["diff", str(pair.old), str(pair.new)])
+    assert result.exit_code == 0
+    s = payload["summary"]
+    lines = result.output.splitlines()
+    assert lines[0] == (f"add/remove: 1/1 grow/shrink: {s['grown']}/1 up/down: {s['up']}/{s['down']} "
+                        f"({s['up'] + s['down']})")
+    assert lines[1] == (f"Total: Before={s['before']}, After={s['after']}, "
+                        f"chg {100 * (s['after'] - s['before']) / s['before']:+.2f}%")
+    new = pair.new_layout["widget"]
+    prio_offset, prio_size = new.members["prio"]
+    assert f"  added    short int prio;  /* {prio_offset} {prio_size} */" in lines
+    assert "  hole     after flag: 3 -> 1 bytes (shrank)" in lines
+
+
+def test_markdown_is_a_pr_comment(pair, payload):
+    result = CliRunner().invoke(main, ["diff", str(pair.old), str(pair.new), "--format", "markdown"])
+    widget = _change(payload, "widget")
+    assert f"| `widget` | {widget['old_size']} | {widget['new_size']} | +{widget['delta']} |  |" in result.output
+    assert "<details><summary><code>widget</code>" in result.output
+
+
+def test_struct_patterns_limit_the_diff(pair):
+    result = api.diff(str(pair.old), str(pair.new), ["wid*", "big"])
+    assert sorted(c.label for c in result.changes) == ["big", "widget"]
+    assert result.summary.before == pair.old_layout["widget"].size + pair.old_layout["big"].size
+
+
+DUP_A = "struct local { int a; };\nstruct shared { int s; long t; };\nstruct local la; struct shared sa;\n"
+DUP_B = "struct local { long a; long b; };\nstruct shared { int s; long t; };\nstruct local lb; struct shared sb;\n"
+
+
+@pytest.fixture(scope="module")
+def duplicated(tmp_path_factory):
+    """One relocatable object of two compile units: ``local`` differs between them, ``shared`` does not."""
+    directory = tmp_path_factory.mktemp("dup")
+    a = compile_c(DUP_A, directory, "dup_a")
+    b = compile_c(DUP_B, directory, "dup_b")
+    linked = directory / "dup.o"
+    subprocess.run(["ld", "-r", str(a), str(b), "-o", str(linked)], check=True)
+    return linked
+
+
+def test_same_name_same_layout_counts_once_and_differing_definitions_are_kept(duplicated):
+    found = api.catalogue(str(duplicated))
+    assert [layout.size for layout in found.layouts["shared"]] == [16]
+    assert sorted(layout.size for layout in found.layouts["local"]) == [4, 16]
+    assert found.total_size == 16 + 4 + 16
+
+
+def test_differing_definitions_are_said_so(duplicated, tmp_path):
+    single = compile_c("struct local { long a; long b; long c; };\nstruct shared { int s; long t; };\n"
+                       "struct local l; struct shared s;\n", tmp_path, "single")
+    result = api.diff(str(duplicated), str(single))
+    assert result.duplicates == (("local", 2, 1),)
+    changes = {(c.status, c.old_size, c.new_size) for c in result.changes}
+    # The 16-byte definition pairs with the 24-byte one (they share members a and b); the other vanishes.
+    assert changes == {("grown", 16, 24), ("removed", 4, 0)}
+    assert all("2 different definitions before and 1 after" in c.note for c in result.changes)
+
+
+@pytest.mark.skipif(shutil.which("pahole") is None, reason="pahole (dwarves) not installed")
+def test_btf_and_dwarf_give_the_same_diff(pair, tmp_path):
+    """pahole -J writes the object's DWARF as BTF: the fast path must say exactly what DWARF says."""
+    copies = []
+    for path in (pair.old, pair.new):
+        copy = tmp_path / path.name
+        shutil.copy(path, copy)
+        subprocess.run(["pahole", "-J", str(copy)], check=True, capture_output=True)
+        copies.append(str(copy))
+    from layoutcalc.render.diff import diff_payload
+    via_btf = diff_payload(api.diff(*copies, source="btf"))
+    via_dwarf = diff_payload(api.diff(*copies, source="dwarf"))
+    assert via_btf["old"]["source"] == "btf" and via_dwarf["old"]["source"] == "dwarf"
+    for side in ("old", "new"):
+        via_btf.pop(side), via_dwarf.pop(side)
+    assert via_btf == via_dwarf
+
+
+def test_size_classes():
+    assert [size_class(s) for s in (1, 8, 9, 96, 97, 192, 193, 1024, 1025, 8192, 8193, 16385)] == [
+        "kmalloc-8", "kmalloc-8", "kmalloc-16", "kmalloc-96", "kmalloc-128", "kmalloc-192", "kmalloc-256",
+        "kmalloc-1k", "kmalloc-2k", "kmalloc-8k", "page order 2", "page order 3"]
+
+
+def test_unreadable_input_is_one_line(tmp_path, pair):
+    junk = tmp_path / "junk"
+    junk.write_bytes(b"not an elf")
+    result = CliRunner().invoke(main, ["diff", str(pair.old), str(junk)])
+    assert result.exit_code == 1
+    assert result.output == f"Error: {junk}: not an ELF file, a BTF blob or a layoutcalc snapshot\n"
