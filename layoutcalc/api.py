@@ -346,9 +346,9 @@ def diff(old: str, new: str, patterns: Sequence[str] = (), source: str = "auto")
 
 def baseline(path: str, out: str, patterns: Sequence[str] = (), source: str = "auto") -> "Catalogue":
     """Write the baseline of ``path`` (every struct's layout, compact JSON) to ``out``, atomically."""
-    from .analysis.budget import baseline_text, write_atomically
+    from .analysis.budget import write_baseline
     found = catalogue(path, patterns, source)
-    write_atomically(out, baseline_text(found, path))
+    write_baseline(found, path, out)
     return found
 
 

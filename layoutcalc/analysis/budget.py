@@ -27,7 +27,6 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
-import tempfile
 from typing import Any, NamedTuple, Optional
 
 from ..errors import InputError
@@ -73,23 +72,6 @@ def baseline_text(catalogue: Catalogue, input_path: str) -> str:
     return head + ',"structs":[\n' + ",\n".join(lines) + "\n]}\n"
 
 
-def write_atomically(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same directory: all or nothing."""
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        handle, temp = tempfile.mkstemp(prefix=".layoutcalc-", dir=directory)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write ({exc.strerror})") from None
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    except BaseException:
-        os.unlink(temp)
-        raise
-
-
 def _field(entry: Any, key: str, kind: type, path: str, where: str) -> Any:
     if not isinstance(entry, dict) or key not in entry:
         raise InputError(f"{path}: {where} has no '{key}'")
@@ -128,18 +110,33 @@ def is_baseline(path: str) -> bool:
     return f'"format":"{BASELINE_FORMAT}"'.encode() in head
 
 
+def write_baseline(catalogue: Catalogue, input_path: str, out: str) -> None:
+    """Write the baseline of ``catalogue`` to ``out`` through the safe-write helper (checked by reading it back)."""
+    from ..safe_write import write_text
+    write_text(out, baseline_text(catalogue, input_path), validate=lambda data: baseline_from_bytes(data, out))
+
+
 def read_baseline(path: str) -> Catalogue:
-    """The catalogue stored at ``path`` by :func:`baseline_text`; one-line InputError when it is not one."""
+    """The catalogue stored at ``path`` by :func:`write_baseline`; one-line InputError when it is not one."""
     try:
-        with open(path, encoding="utf-8") as stream:
-            data = json.load(stream)
+        with open(path, "rb") as stream:
+            raw = stream.read()
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not a baseline file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read baseline ({exc.strerror})") from None
+    return baseline_from_bytes(raw, path)
+
+
+def baseline_from_bytes(raw: bytes, path: str) -> Catalogue:
+    """Parse and validate a baseline file's bytes (``path`` for messages)."""
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not a baseline: not UTF-8 text (byte offset {exc.start})") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: not a baseline: malformed JSON at line {exc.lineno} column {exc.colno}: "
                          f"{exc.msg}") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, not a baseline file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read baseline ({getattr(exc, 'strerror', None) or exc})") from None
     if not isinstance(data, dict) or data.get("format") != BASELINE_FORMAT:
         raise InputError(f"{path}: not a layoutcalc baseline (no \"format\": \"{BASELINE_FORMAT}\"); "
                          "write one with 'layoutcalc baseline INPUT -o FILE'")
