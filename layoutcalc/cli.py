@@ -512,3 +512,34 @@ def check(input_path: str, baseline_path: str, budget_path: Optional[str], fmt: 
         click.echo(render_diff.check_text(result), nl=False)
     if result.regressions:
         sys.exit(EXIT_REGRESSION)
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option("--struct", "names", multiple=True, metavar="NAME",
+              help="Struct to follow (repeatable; default: task_struct, signal_struct, pid).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
+@click.option("--plot", "plot_path", metavar="FILE.png|FILE.svg", help="Also draw the sizes, one panel per struct.")
+@click.option("--scheduler", metavar="ADDRESS", help="Run the scans on this Dask distributed scheduler "
+                                                     "(tcp://host:8786) instead of a local process pool.")
+@click.option("--workers", type=click.IntRange(1), help="Local processes (default: one per CPU).")
+@_SOURCE_OPTION
+def history(inputs: tuple[str, ...], names: tuple[str, ...], fmt: str, plot_path: Optional[str],
+            scheduler: Optional[str], workers: Optional[int], source: str) -> None:
+    """Sizes of chosen structs across a series of builds (in the order given)."""
+    from .analysis.history import DEFAULT_STRUCTS, scan_history
+    from .render import history as render_history
+    if plot_path and not plot_path.lower().endswith((".png", ".svg")):
+        raise click.UsageError(f"--plot {plot_path}: give a .png or .svg file name")
+    wanted = list(names) or list(DEFAULT_STRUCTS)
+    rows = scan_history(inputs, wanted, source, scheduler, workers)
+    if fmt == "json":
+        click.echo(render.to_json(render_history.history_payload(rows, wanted)), nl=False)
+    elif fmt == "csv":
+        click.echo(render.rows_csv(render_history.history_rows(rows, wanted), ["build", *wanted]), nl=False)
+    else:
+        click.echo(render_history.history_text(rows, wanted), nl=False)
+    if plot_path:
+        from .safe_write import write_with
+        figure = render_history.history_figure(rows, wanted)
+        write_with(plot_path, lambda stream: figure.savefig(stream, format=plot_path.rsplit(".", 1)[1].lower()))

@@ -24,6 +24,12 @@ BUILDS = {
     "armhf": ("linux-image-6.1.0-50-armmp-dbg:armhf", "vmlinux-6.1.0-50-armmp"),
 }
 
+# More amd64 builds for diffs and history (not part of the per-ABI parametrisations over BUILDS).
+SERIES = {
+    f"{abi}-{flavour}": (f"linux-image-6.1.0-{abi}-{flavour}-dbg", f"vmlinux-6.1.0-{abi}-{flavour}")
+    for abi in ("47", "50") for flavour in ("cloud-amd64", "amd64", "rt-amd64")
+}
+
 
 def _fetch(package: str, member: str, target: Path) -> None:
     debs = CACHE / "debs"
@@ -51,7 +57,7 @@ def _fetch(package: str, member: str, target: Path) -> None:
 
 def vmlinux(key: str) -> str:
     """Path of the cached vmlinux for ``key``; skip the calling test if it cannot be had."""
-    package, member = BUILDS[key]
+    package, member = BUILDS[key] if key in BUILDS else SERIES[key]
     target = CACHE / "vmlinux" / member
     if target.exists():
         return str(target)

@@ -229,3 +229,21 @@ def test_failed_baseline_keeps_the_old_file(tmp_path, pair):
     assert result.exit_code == 1
     assert target.read_text() == "previous"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b.json", "junk.o"]
+
+
+@pytest.mark.realbuild
+def test_real_pair_check_exits_3_against_a_baseline_of_47(tmp_path):
+    from realbuilds import vmlinux
+    old, new = vmlinux("47-cloud-amd64"), vmlinux("50-cloud-amd64")
+    path = tmp_path / "47.json"
+    assert CliRunner().invoke(main, ["baseline", old, "-o", str(path)]).exit_code == 0
+    result = CliRunner().invoke(main, ["check", new, "--baseline", str(path), "--format", "json"])
+    assert result.exit_code == 3
+    verdicts = {v["name"]: v for v in json.loads(result.output)["verdicts"]}
+    assert verdicts["device"]["reasons"] == ["grew 8 bytes, budget 0"]
+    assert verdicts["eventpoll"]["reasons"] == ["grew 24 bytes, budget 0", "cachelines 3 -> 4",
+                                                "size class kmalloc-192 -> kmalloc-256"]
+    largest = max(v["delta"] for v in verdicts.values())
+    budget = _budget(tmp_path, f"[defaults]\ngrowth = {largest}\ncachelines = false\nsize_class = false\n")
+    within = CliRunner().invoke(main, ["check", new, "--baseline", str(path), "--budget", budget])
+    assert within.exit_code == 0, within.output[-500:]

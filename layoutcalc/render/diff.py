@@ -61,12 +61,13 @@ def _moved_lines(moves: Sequence[MemberChange]) -> list[str]:
     by_delta: dict[int, list[str]] = {}
     for move in moves:
         assert move.old and move.new
-        by_delta.setdefault((move.new.bit_offset - move.old.bit_offset) // 8, []).append(move.name)
+        by_delta.setdefault(move.new.bit_offset - move.old.bit_offset, []).append(move.name)
     lines = []
     for delta, names in by_delta.items():
         shown = ", ".join(names[:_MOVED_SHOWN]) + (f" (+{len(names) - _MOVED_SHOWN} more)"
                                                    if len(names) > _MOVED_SHOWN else "")
-        lines.append(f"moved    {len(names)} member{'s' if len(names) != 1 else ''} by {delta:+d} bytes: {shown}")
+        distance = f"{delta // 8:+d} bytes" if delta % 8 == 0 else f"{delta:+d} bits"
+        lines.append(f"moved    {len(names)} member{'s' if len(names) != 1 else ''} by {distance}: {shown}")
     return lines
 
 

@@ -1,0 +1,91 @@
+"""``layoutcalc history``: sizes across builds, in a process pool and on a Dask cluster (same table)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from growth import build_pair
+
+from layoutcalc.analysis.history import scan_history
+from layoutcalc.cli import main
+
+NAMES = ["widget", "big", "doomed", "fresh"]
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+    return build_pair(tmp_path_factory.mktemp("growth"))
+
+
+def _expected(pair):
+    return [{name: (layouts[name].size if name in layouts else None) for name in NAMES}
+            for layouts in (pair.old_layout, pair.new_layout, pair.old_layout)]
+
+
+def test_pool_sizes_equal_the_compiler(pair):
+    rows = scan_history([str(pair.old), str(pair.new), str(pair.old)], NAMES, workers=2)
+    assert [row.build for row in rows] == ["old.o", "new.o", "old.o"]
+    assert [row.sizes for row in rows] == _expected(pair)
+
+
+def test_dask_local_cluster_gives_the_same_table_as_the_pool(pair):
+    distributed = pytest.importorskip("distributed")
+    paths = [str(pair.old), str(pair.new), str(pair.old)]
+    pooled = scan_history(paths, NAMES, workers=2)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        on_dask = scan_history(paths, NAMES, scheduler=cluster.scheduler_address)
+        result = CliRunner().invoke(main, ["history", *paths, *(f"--struct={n}" for n in NAMES),
+                                           "--scheduler", cluster.scheduler_address])
+    assert on_dask == pooled
+    assert [row.sizes for row in on_dask] == _expected(pair)
+    pooled_text = CliRunner().invoke(main, ["history", *paths, *(f"--struct={n}" for n in NAMES)])
+    assert result.exit_code == 0 and result.output == pooled_text.output
+
+
+def test_unreachable_scheduler_is_one_line(pair):
+    pytest.importorskip("distributed")
+    result = CliRunner().invoke(main, ["history", str(pair.old), "--scheduler", "tcp://127.0.0.1:9"])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: tcp://127.0.0.1:9: cannot reach the Dask scheduler (")
+    assert len(result.output.splitlines()) == 1
+
+
+def test_text_json_csv(pair):
+    paths = [str(pair.old), str(pair.new)]
+    args = ["history", *paths, "--struct", "widget", "--struct", "doomed", "--workers", "1"]
+    old, new = pair.old_layout["widget"].size, pair.new_layout["widget"].size
+    text = CliRunner().invoke(main, args).output.splitlines()
+    assert text[1].split() == ["old.o", str(old), str(pair.old_layout["doomed"].size)]
+    assert text[2].split() == ["new.o", str(new), f"({new - old:+d})", "-"]
+    payload = json.loads(CliRunner().invoke(main, [*args, "--format", "json"]).output)
+    assert payload["builds"][1] == {"build": "new.o", "source": "dwarf", "sizes": {"widget": new, "doomed": None}}
+    csv = CliRunner().invoke(main, [*args, "--format", "csv"]).output
+    assert csv == f"build,widget,doomed\nold.o,{old},{pair.old_layout['doomed'].size}\nnew.o,{new},\n"
+
+
+@pytest.mark.parametrize("suffix, magic", [(".png", b"\x89PNG"), (".svg", b"<?xml")])
+def test_plot_is_written(pair, tmp_path, suffix, magic):
+    out = tmp_path / f"history{suffix}"
+    result = CliRunner().invoke(main, ["history", str(pair.old), str(pair.new), "--struct", "widget",
+                                       "--plot", str(out), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(magic)
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]
+
+
+def test_plot_needs_png_or_svg(pair, tmp_path):
+    result = CliRunner().invoke(main, ["history", str(pair.old), "--plot", str(tmp_path / "x.gif")])
+    assert result.exit_code == 2
+    assert "give a .png or .svg file name" in result.output
+
+
+@pytest.mark.realbuild
+def test_real_cloud_pair_history_matches_pahole_figures():
+    """The seed's structs in Debian's amd64 cloud builds (shared/real-builds.md: pahole 1.24 on 6.1.0-47)."""
+    from realbuilds import vmlinux
+    rows = scan_history([vmlinux("47-cloud-amd64"), vmlinux("50-cloud-amd64")])
+    assert [(row.build, row.sizes) for row in rows] == [
+        (f"6.1.0-{abi}-cloud-amd64", {"task_struct": 9728, "signal_struct": 1112, "pid": 96}) for abi in (47, 50)]
