@@ -519,7 +519,7 @@ def check(input_path: str, baseline_path: str, budget_path: Optional[str], fmt: 
 @click.option("--struct", "names", multiple=True, metavar="NAME",
               help="Struct to follow (repeatable; default: task_struct, signal_struct, pid).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
-@click.option("--plot", "plot_path", metavar="FILE.png|FILE.svg", help="Also draw the sizes, one panel per struct.")
+@_plot_option("the sizes, one panel per struct,")
 @click.option("--scheduler", metavar="ADDRESS", help="Run the scans on this Dask distributed scheduler "
                                                      "(tcp://host:8786) instead of a local process pool.")
 @click.option("--workers", type=click.IntRange(1), help="Local processes (default: one per CPU).")
@@ -529,8 +529,6 @@ def history(inputs: tuple[str, ...], names: tuple[str, ...], fmt: str, plot_path
     """Sizes of chosen structs across a series of builds (in the order given)."""
     from .analysis.history import DEFAULT_STRUCTS, scan_history
     from .render import history as render_history
-    if plot_path and not plot_path.lower().endswith((".png", ".svg")):
-        raise click.UsageError(f"--plot {plot_path}: give a .png or .svg file name")
     wanted = list(names) or list(DEFAULT_STRUCTS)
     rows = scan_history(inputs, wanted, source, scheduler, workers)
     if fmt == "json":
@@ -539,7 +537,4 @@ def history(inputs: tuple[str, ...], names: tuple[str, ...], fmt: str, plot_path
         click.echo(render.rows_csv(render_history.history_rows(rows, wanted), ["build", *wanted]), nl=False)
     else:
         click.echo(render_history.history_text(rows, wanted), nl=False)
-    if plot_path:
-        from .safe_write import write_with
-        figure = render_history.history_figure(rows, wanted)
-        write_with(plot_path, lambda stream: figure.savefig(stream, format=plot_path.rsplit(".", 1)[1].lower()))
+    _write_plot(plot_path, lambda: render_history.history_figure(rows, wanted))

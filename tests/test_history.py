@@ -77,9 +77,10 @@ def test_plot_is_written(pair, tmp_path, suffix, magic):
 
 
 def test_plot_needs_png_or_svg(pair, tmp_path):
-    result = CliRunner().invoke(main, ["history", str(pair.old), "--plot", str(tmp_path / "x.gif")])
-    assert result.exit_code == 2
-    assert "give a .png or .svg file name" in result.output
+    plot = tmp_path / "x.gif"
+    result = CliRunner().invoke(main, ["history", str(pair.old), "--plot", str(plot)])
+    assert result.exit_code == 1
+    assert result.output == f"Error: {plot}: a plot is written as .png or .svg, not '.gif'\n"
 
 
 @pytest.mark.realbuild
