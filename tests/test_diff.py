@@ -175,6 +175,26 @@ def test_btf_and_dwarf_give_the_same_diff(pair, tmp_path):
     for side in ("old", "new"):
         via_btf.pop(side), via_dwarf.pop(side)
     assert via_btf == via_dwarf
+    # The same BTF as a raw blob (what /sys/kernel/btf/vmlinux is) says the same again.
+    blobs = []
+    for copy in copies:
+        blob = f"{copy}.btf"
+        subprocess.run(["objcopy", "--dump-section", f".BTF={blob}", copy], check=True, capture_output=True)
+        blobs.append(blob)
+    via_blob = diff_payload(api.diff(*blobs))
+    assert via_blob.pop("old")["source"] == "btf"
+    via_blob.pop("new")
+    assert via_blob == via_dwarf
+
+
+def test_snapshot_input(pair, tmp_path):
+    snap = tmp_path / "old.snapshot.json"
+    result = CliRunner().invoke(main, ["snapshot", str(pair.old), "-o", str(snap), "--struct", "widget"])
+    assert result.exit_code == 0, result.output
+    from_snapshot = api.diff(str(snap), str(pair.new), ["widget"])
+    from_object = api.diff(str(pair.old), str(pair.new), ["widget"])
+    assert from_snapshot.old.source == "snapshot"
+    assert from_snapshot.changes == from_object.changes
 
 
 def test_size_classes():

@@ -207,7 +207,7 @@ def _rule(table: Any, pattern: str, path: str, where: str, base: Rule) -> Rule:
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             wanted = "an integer" if expected is int else "true or false"
             raise InputError(f"{path}: {where}: '{key}' should be {wanted}, not {value!r}")
-        if key == "growth" and value < 0:
+        if key == "growth" and isinstance(value, int) and value < 0:
             raise InputError(f"{path}: {where}: 'growth' is a number of bytes, not negative ({value})")
         values[key] = value
     return Rule(**values)

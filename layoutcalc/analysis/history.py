@@ -65,12 +65,12 @@ def _scan_on_dask(scheduler: str, paths: Sequence[str], names: tuple[str, ...], 
     except ImportError:
         raise LayoutcalcError("--scheduler needs dask.distributed: pip install 'layoutcalc[dask]'") from None
     try:
-        client = Client(scheduler, timeout=10)
+        client = Client(scheduler, timeout=10)  # type: ignore[no-untyped-call]
     except (OSError, TimeoutError, ValueError) as exc:
         raise LayoutcalcError(f"{scheduler}: cannot reach the Dask scheduler ({exc})") from None
     try:
         futures = client.map(struct_sizes, list(paths), names=names, source=source, pure=False)
-        rows: list[HistoryRow] = client.gather(futures)
+        rows: list[HistoryRow] = client.gather(futures)  # type: ignore[no-untyped-call]
     finally:
-        client.close()
+        client.close()  # type: ignore[no-untyped-call]
     return rows

@@ -67,9 +67,9 @@ def history_figure(rows: Sequence[HistoryRow], names: Sequence[str]) -> "Figure"
     for axes, name in zip(axes_list, names):
         labelled: set[tuple[int, int]] = set()
         for index, flavour in enumerate(flavours):
-            points = [(releases.index(release), row.sizes[name]) for row in rows
+            points = [(releases.index(release), size) for row in rows
                       for release, kind in [_release_and_flavour(row.build)]
-                      if kind == flavour and row.sizes[name] is not None]
+                      for size in [row.sizes[name]] if kind == flavour and size is not None]
             # Equal sizes overlap: shrinking markers and different dashes keep every flavour visible.
             marker, line, size_pt = styles[index % len(styles)]
             axes.plot([p for p, _ in points], [s for _, s in points], marker=marker, linestyle=line,
