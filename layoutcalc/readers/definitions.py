@@ -15,7 +15,6 @@ walk decodes.  ``source="dwarf"`` forces the DWARF walk.
 
 from __future__ import annotations
 
-import mmap
 import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, NamedTuple, Optional
@@ -75,22 +74,10 @@ def read_definitions(path: str, names: Optional[Iterable[str]] = None, source: s
 
 
 def _elf_btf_section(path: str) -> Optional[tuple[bytes, Optional[str]]]:
-    """The ``.BTF`` section of the ELF file at ``path`` and its ABI, read through a map (not the whole file)."""
-    from .btf import btf_from_elf
-    try:
-        with open(path, "rb") as stream:
-            if os.fstat(stream.fileno()).st_size == 0:
-                raise InputError(f"{path}: file is empty")
-            with mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-                try:
-                    data, arch = btf_from_elf(mapped, path)  # type: ignore[arg-type]
-                except InputError as exc:
-                    if str(exc).endswith("has no .BTF section"):
-                        return None
-                    raise
-                return bytes(data), arch
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    """The ``.BTF`` section of the ELF file at ``path`` and the ABI its header names (None: no .BTF)."""
+    from .elf import read_elf_info
+    info = read_elf_info(path)
+    return None if info.btf is None else (info.btf, info.arch)
 
 
 def _btf_definitions(data: bytes, path: str, wanted: Optional[set[str]], elf_arch: Optional[str]) -> Definitions:
