@@ -8,6 +8,7 @@ kernel headers stay far below these limits.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from ..errors import ScenarioError
@@ -18,8 +19,11 @@ MAX_DECLARATION_CHARS = 4096
 MAX_IDENTIFIERS = 48      # distinct identifiers in one declaration (typedef guessing is combinatorial)
 
 
+@functools.lru_cache(maxsize=256)  # a scenario repeats its declarations
 def nesting_depth(text: str) -> int:
     """The deepest nesting of ``()``/``[]``/``{}`` in ``text``, counting a run of ``!`` as levels too."""
+    if sum(text.count(c) for c in "([{!") <= MAX_NESTING:
+        return MAX_NESTING  # cannot be deeper: skip the scan
     depth = deepest = 0
     for match in re.finditer(r"[(\[{]|[)\]}]|!+", text):
         token = match.group()

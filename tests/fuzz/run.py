@@ -7,7 +7,7 @@ space limit of 2 GiB and a wall-clock limit of 5 s.  Outcomes:
 - ``ok``: exit 0;
 - ``clean error``: exit 1 (or click's usage exit 2) with exactly one line ``Error: ...`` on stderr;
 - ``traceback``: an uncaught exception, or the boundary's "internal error" line (a bug either way);
-- ``hang``: still running after the time limit (killed);
+- ``hang``: over 5 s of CPU time, or still running after 20 s of wall-clock time (killed);
 - ``memory``: MemoryError, or a peak resident size over 1 GiB;
 - ``multi-line error``: a failure that is not exactly one line.
 
@@ -30,12 +30,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from collections.abc import Iterator
 from typing import NamedTuple, Optional
 
 from .corpus import Seed, build_seeds
 from .mutators import MUTATORS, mutate
 
-TIME_LIMIT = 5.0
+TIME_LIMIT = 5.0          # CPU seconds: a shared, loaded machine must not turn slow runs into "hangs"
+WALL_LIMIT = 20.0         # a run blocked without using CPU (a FIFO) is killed here
 MEMORY_LIMIT = 2 << 30
 MEMORY_REPORT = 1 << 30
 OUTCOMES = ("ok", "clean error", "traceback", "hang", "memory", "multi-line error")
@@ -104,6 +106,7 @@ def _child(args: list[str], out_fd: int) -> None:
     """In the forked child: limits, then the CLI exactly as a user runs it."""
     try:
         resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+        resource.setrlimit(resource.RLIMIT_CPU, (int(TIME_LIMIT) + 2, int(TIME_LIMIT) + 3))
         devnull = os.open(os.devnull, os.O_RDWR)
         os.dup2(devnull, 0)
         os.dup2(devnull, 1)
@@ -127,39 +130,69 @@ def _child(args: list[str], out_fd: int) -> None:
         os._exit(70)
 
 
-def run_case(case: Case) -> Outcome:
-    """Fork, run ``case`` with the limits, and classify what happened."""
-    read_fd, write_fd = os.pipe()
-    start = time.monotonic()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read_fd)
-        _child(case.args, write_fd)
-    os.close(write_fd)
-    chunks: list[bytes] = []
-    timed_out = False
-    while True:
-        remaining = TIME_LIMIT - (time.monotonic() - start)
-        if remaining <= 0:
-            timed_out = True
-            os.kill(pid, signal.SIGKILL)
+class _Running:
+    """A forked case in flight: its pipe (stderr), start time and what it has written so far."""
+
+    def __init__(self, case: Case) -> None:
+        self.case = case
+        read_fd, write_fd = os.pipe()
+        self.start = time.monotonic()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_fd)
+            _child(case.args, write_fd)
+        os.close(write_fd)
+        self.pid, self.fd = pid, read_fd
+        self.chunks: list[bytes] = []
+
+    def read(self) -> bool:
+        """Take what the child wrote; False at end of file."""
+        chunk = os.read(self.fd, 65536)
+        if chunk and sum(map(len, self.chunks)) < 1 << 20:
+            self.chunks.append(chunk)
+        return bool(chunk)
+
+    def finish(self, timed_out: bool) -> Outcome:
+        if timed_out:
+            os.kill(self.pid, signal.SIGKILL)
+        _, status, usage = os.wait4(self.pid, 0)
+        os.close(self.fd)
+        seconds = usage.ru_utime + usage.ru_stime
+        stderr = b"".join(self.chunks).decode("utf-8", "replace")
+        max_rss = usage.ru_maxrss * 1024
+        outcome = classify(os.waitstatus_to_exitcode(status), stderr, timed_out or seconds > TIME_LIMIT, max_rss)
+        return Outcome(self.case, outcome, seconds, max_rss, stderr)
+
+
+def run_cases(cases: Iterator[Case], jobs: int = 1) -> Iterator[Outcome]:
+    """Run ``cases`` with up to ``jobs`` children at a time; yield each outcome as it ends."""
+    running: dict[int, _Running] = {}
+    pending = iter(cases)
+    exhausted = False
+    while running or not exhausted:
+        while not exhausted and len(running) < jobs:
+            case = next(pending, None)
+            if case is None:
+                exhausted = True
+            else:
+                child = _Running(case)
+                running[child.fd] = child
+        if not running:
             break
-        ready, _, _ = select.select([read_fd], [], [], remaining)
-        if ready:
-            chunk = os.read(read_fd, 65536)
-            if not chunk:
-                break
-            if sum(map(len, chunks)) < 1 << 20:
-                chunks.append(chunk)
-    _, status, usage = os.wait4(pid, 0)
-    os.close(read_fd)
-    seconds = time.monotonic() - start
-    if not timed_out and seconds > TIME_LIMIT:
-        timed_out = True
-    code = os.waitstatus_to_exitcode(status)
-    stderr = b"".join(chunks).decode("utf-8", "replace")
-    max_rss = usage.ru_maxrss * 1024
-    return Outcome(case, classify(code, stderr, timed_out, max_rss), seconds, max_rss, stderr)
+        now = time.monotonic()
+        wait = max(0.0, min(r.start + WALL_LIMIT - now for r in running.values()))
+        ready, _, _ = select.select(list(running), [], [], wait)
+        for fd in ready:
+            if not running[fd].read():
+                yield running.pop(fd).finish(timed_out=False)
+        for fd, child in list(running.items()):
+            if time.monotonic() - child.start > WALL_LIMIT:
+                yield running.pop(fd).finish(timed_out=True)
+
+
+def run_case(case: Case) -> Outcome:
+    """Run one case alone (for reproducing a saved failure)."""
+    return next(run_cases(iter([case])))
 
 
 def make_cases(seeds: list[Seed], count: int, seed: int, work: Path, kinds: Optional[list[str]] = None):
@@ -175,7 +208,7 @@ def make_cases(seeds: list[Seed], count: int, seed: int, work: Path, kinds: Opti
         kind = order[index % len(order)]
         base = rng.choice(by_kind[kind])
         data, mutator = mutate(kind, base.data, rng)
-        case_dir = work / f"case{index % 4}"
+        case_dir = work / f"case{index % 8}"  # cases in flight at once never share a directory
         case_dir.mkdir(exist_ok=True)
         path = case_dir / f"input{EXTENSIONS[kind]}"
         path.write_bytes(data)
@@ -184,20 +217,19 @@ def make_cases(seeds: list[Seed], count: int, seed: int, work: Path, kinds: Opti
 
 
 def campaign(cases: int, seed: int, kinds: Optional[list[str]] = None, keep: Optional[Path] = None,
-             progress: bool = False) -> list[Outcome]:
+             progress: bool = False, jobs: int = 2) -> list[Outcome]:
     """Build the seeds, run ``cases`` cases, save the failures under ``keep``; return every outcome."""
     results: list[Outcome] = []
     with tempfile.TemporaryDirectory(prefix="layoutcalc-fuzz-") as temp:
         work = Path(temp)
         seeds = build_seeds(work)
         started = time.monotonic()
-        for case in make_cases(seeds, cases, seed, work, kinds):
-            outcome = run_case(case)
+        for outcome in run_cases(make_cases(seeds, cases, seed, work, kinds), min(max(jobs, 1), 4)):
             results.append(outcome)
             if outcome.outcome not in ("ok", "clean error") and keep is not None:
                 _save(outcome, keep)
-            if progress and (case.index + 1) % 250 == 0:
-                print(f"  {case.index + 1} cases, {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+            if progress and len(results) % 250 == 0:
+                print(f"  {len(results)} cases, {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
     return results
 
 
@@ -230,7 +262,7 @@ def summary(results: list[Outcome]) -> str:
     if results:
         slowest = max(results, key=lambda r: r.seconds)
         largest = max(results, key=lambda r: r.max_rss)
-        lines.append(f"slowest run: {slowest.seconds:.2f} s (case {slowest.case.index}, {slowest.case.kind}, "
+        lines.append(f"slowest run: {slowest.seconds:.2f} s of CPU (case {slowest.case.index}, {slowest.case.kind}, "
                      f"{slowest.case.args[0]}); peak memory: {largest.max_rss >> 20} MiB "
                      f"(case {largest.case.index})")
     return "\n".join(lines)
@@ -240,16 +272,18 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--jobs", type=int, default=2, help="cases run at once (1-4; default 2)")
     parser.add_argument("--kinds", help="comma-separated input kinds (default: all): " + ", ".join(MUTATORS))
     parser.add_argument("--keep", type=Path, default=Path("fuzz-failures"),
                         help="where failing inputs are saved (default: fuzz-failures/)")
     options = parser.parse_args(argv)
     kinds = options.kinds.split(",") if options.kinds else None
     started = time.monotonic()
-    results = campaign(options.cases, options.seed, kinds, options.keep, progress=True)
+    results = campaign(options.cases, options.seed, kinds, options.keep, progress=True, jobs=options.jobs)
     print(summary(results))
     print(f"\n{len(results)} cases in {time.monotonic() - started:.0f} s, seed {options.seed}")
     bad = [r for r in results if r.outcome not in ("ok", "clean error")]
+    results.sort(key=lambda r: r.case.index)
     for r in bad[:30]:
         print(f"case {r.case.index} {r.case.kind} {r.case.mutator} {r.outcome}: {' '.join(r.case.args[:2])} "
               f"{r.stderr.strip().splitlines()[-1:] if r.stderr.strip() else ''}")
