@@ -147,10 +147,11 @@ def write_snapshot(build: Build, path: str) -> None:
     """Write ``build`` to ``path`` atomically, checked by reading it back (see :mod:`layoutcalc.safe_write`)."""
     from ..safe_write import write_text
     text = json.dumps(build_to_dict(build), separators=(",", ":"), sort_keys=False)
-    write_text(path, text + "\n", validate=lambda data: _validate_written(data, path))
+    write_text(path, text + "\n", validate=lambda data: validate_snapshot_bytes(data, path))
 
 
-def _validate_written(data: bytes, path: str) -> None:
+def validate_snapshot_bytes(data: bytes, path: str) -> None:
+    """Raise a one-line error unless ``data`` (a snapshot just written to ``path``) reads back."""
     try:
         decoded = json.loads(data)
     except ValueError as exc:

@@ -100,13 +100,10 @@ def source_snapshot(request: SourceRequest, out: Optional[str] = None,
 
 
 def _copy_atomically(source: Path, target: Path) -> None:
-    partial = target.with_name(target.name + ".partial")
-    try:
-        partial.write_bytes(source.read_bytes())
-        os.replace(partial, target)
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        raise InputError(f"{target}: cannot write snapshot ({exc.strerror})") from None
+    """Copy the cached snapshot to ``target`` through :mod:`layoutcalc.safe_write` (checked on read-back)."""
+    from ...safe_write import write_bytes
+    from ..snapshot import validate_snapshot_bytes
+    write_bytes(str(target), source.read_bytes(), validate=lambda data: validate_snapshot_bytes(data, str(target)))
 
 
 def _compile_build(request: SourceRequest, tree: KernelTree, config_path: str, compiler: str,
