@@ -216,6 +216,26 @@ def make_cases(seeds: list[Seed], count: int, seed: int, work: Path, kinds: Opti
         yield Case(index, kind, f"{base.label}/{mutator}", args, str(path))
 
 
+def preload() -> None:
+    """Import every module a command may import lazily, once, before forking: children start warm.
+
+    (pycparser builds its parser tables at import; paying that per case would dominate the run.)
+    """
+    import importlib
+    import pkgutil
+
+    import layoutcalc
+    for module in pkgutil.walk_packages(layoutcalc.__path__, "layoutcalc."):
+        if module.name.rsplit(".", 1)[-1] in ("frames", "plots", "notebook", "__main__"):
+            continue  # pandas and matplotlib: only --plot and notebooks import them
+        try:
+            importlib.import_module(module.name)
+        except ImportError:
+            pass
+    import elftools.dwarf.dwarfinfo  # noqa: F401
+    import elftools.elf.elffile  # noqa: F401
+
+
 def campaign(cases: int, seed: int, kinds: Optional[list[str]] = None, keep: Optional[Path] = None,
              progress: bool = False, jobs: int = 2) -> list[Outcome]:
     """Build the seeds, run ``cases`` cases, save the failures under ``keep``; return every outcome."""
@@ -223,6 +243,7 @@ def campaign(cases: int, seed: int, kinds: Optional[list[str]] = None, keep: Opt
     with tempfile.TemporaryDirectory(prefix="layoutcalc-fuzz-") as temp:
         work = Path(temp)
         seeds = build_seeds(work)
+        preload()
         started = time.monotonic()
         for outcome in run_cases(make_cases(seeds, cases, seed, work, kinds), min(max(jobs, 1), 4)):
             results.append(outcome)
