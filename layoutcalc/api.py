@@ -63,13 +63,17 @@ SNAPSHOT_TYPES = ("pid_t", "int", "unsigned int", "long int", "long unsigned int
 def snapshot(path: str, out: str, structs: Sequence[str] = (), types: Sequence[str] = (),
              provenance: Optional[dict[str, object]] = None) -> Build:
     """Extract what layout/what-if/slab need from ``path`` into the snapshot file ``out``."""
+    from .errors import NotFoundError
     from .readers.snapshot import write_snapshot
+    from .safe_write import check_target
+    check_target(out)  # before a scan that may take minutes
     wanted = list(structs) or list(SNAPSHOT_STRUCTS)
     build = load(path, structs=wanted, types=list(types) or list(SNAPSHOT_TYPES))
     missing = [name for name in wanted if not build.has_struct(name) and name in structs]
     if missing:
-        from .errors import NotFoundError
         raise NotFoundError(f"{path}: no struct named '{missing[0]}'")
+    if not any(build.has_struct(name) for name in wanted):  # a snapshot of nothing hides damage
+        raise NotFoundError(f"{path}: none of the structs {', '.join(wanted)} is in its debug info")
     abi = abi_of(build)
     build.name = build.name.removeprefix("vmlinux-")
     build.provenance.update({"cacheline_size": abi.cacheline_size, **(provenance or {})})

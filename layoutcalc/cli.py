@@ -349,7 +349,7 @@ def report(inputs: tuple[str, ...], live: bool, scenario: str, processes: int, c
     try:
         reports, claims = api.report(inputs, chosen, options, live)
     except LiveSystemError as exc:
-        click.echo(f"warning: {exc}; reporting without the running kernel", err=True)
+        click.echo(f"warning: {one_line(str(exc))}; reporting without the running kernel", err=True)
         reports, claims = api.report(inputs, chosen, options)
     if patched is not None:
         claims = []  # the seed's claims are about its own scenario, not this patch
@@ -432,7 +432,7 @@ def slab(inputs: tuple[str, ...], live: bool, cpus: int, allocator: str, xstate_
     chosen = patched if patched is not None else (None if scenario == "none" else scenario)
     views, warning = api.slab(inputs, live, cpus, allocator, xstate_size, chosen)
     if warning:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(f"warning: {one_line(warning)}", err=True)
     if fmt == "json":
         click.echo(render.to_json(render_slab.slab_payload(views, warning)), nl=False)
     else:
