@@ -151,7 +151,7 @@ def _patch_option() -> Any:
 
 def _warn(warnings: list[str]) -> None:
     for warning in warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(f"warning: {one_line(warning)}", err=True)
 
 
 def _patch_scenario(patch_path: Optional[str], defines: tuple[str, ...], config: Optional[str],
