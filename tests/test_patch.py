@@ -124,7 +124,26 @@ def test_struct_opened_in_hunk_and_declaration_shapes() -> None:
 
 def test_hunk_starting_in_a_closed_struct() -> None:
     text = _diff(" \tint last;", " };", " ", "+struct added_type {", "+\tint x;", "+};")
-    assert _summary(text) == [("added_type", None, "int x;")]
+    read = read_patch(text, "t.patch", {})
+    assert read.additions == []  # a struct the patch defines is a new type, not additions to one
+    assert [(t.name, t.kind, t.members, t.line_no) for t in read.new_types] == [
+        ("added_type", "struct", [("int x;", 8)], 7)]
+
+
+def test_a_struct_the_patch_defines_can_be_used_by_value(tmp_path: Path) -> None:
+    from layoutcalc.changes.patch import patch_scenario
+    from layoutcalc.changes.scenario import apply_scenario, scenario_needs
+    patch = tmp_path / "t.patch"
+    patch.write_text("--- a/x.h\n+++ b/x.h\n@@ -1,2 +1,8 @@\n"
+                     "+struct trace_info\n+{\n+\tint depth;\n+\tlong stamp;\n+};\n+\n"
+                     " struct task_struct {\n \tlong state;\n"
+                     "@@ -20,1 +26,3 @@ struct task_struct {\n \tpid_t tgid;\n+\tstruct trace_info trace;\n"
+                     "+\tstruct trace_info *parent_trace;\n")
+    scenario, _ = patch_scenario(str(patch), {})
+    assert scenario_needs(scenario) == (["task_struct"], [])
+    (result,) = apply_scenario(build_2622(), scenario, ABI)
+    assert [(m.name, m.offset_bytes, m.type.size_bytes) for m in result.result.added] == [
+        ("trace", 24, 16), ("parent_trace", 40, 8)]
 
 
 def test_anchor_falls_back_when_context_member_is_configured_out() -> None:

@@ -72,11 +72,21 @@ class LeftOut(NamedTuple):
     undefined: tuple[str, ...]
 
 
+class NewType(NamedTuple):
+    """A struct or union the patch defines (its opening line is an added line): ``(decl text, line)`` members."""
+
+    name: str
+    kind: str
+    members: list[tuple[str, int]]
+    line_no: int
+
+
 class Additions(NamedTuple):
-    """What a patch adds under the given defines, and what it would add under others."""
+    """What a patch adds under the given defines, what it would add under others, and the types it defines."""
 
     additions: list[PatchAddition]
     left_out: list[LeftOut]
+    new_types: list[NewType]
 
 
 def find_additions(hunks: list[Hunk], filename: str, defines: Defines) -> Additions:
@@ -87,12 +97,14 @@ def find_additions(hunks: list[Hunk], filename: str, defines: Defines) -> Additi
     """
     additions: list[PatchAddition] = []
     left_out: list[LeftOut] = []
+    new_types: list[NewType] = []
     for hunk in hunks:
         reader = _HunkReader(filename, defines, hunk.context)
         reader.read(hunk.lines)
         additions.extend(reader.additions)
         left_out.extend(reader.left_out)
-    return Additions(additions, left_out)
+        new_types.extend(reader.new_types)
+    return Additions(additions, left_out, new_types)
 
 
 def left_out_warnings(left_out: list[LeftOut]) -> list[str]:
@@ -121,6 +133,7 @@ class _Scope:
     depth: int
     certain: bool
     members: list[str] = field(default_factory=list)
+    new: NewType | None = None  # the patch defines this struct: its members are a new type's, not additions
 
 
 class _HunkReader:
@@ -132,10 +145,12 @@ class _HunkReader:
         self.conds = ConditionStack(defines)
         self.scope: _Scope | None = None
         self.pending_tag: str | None = None  # "struct pid" on a line of its own, "{" to follow
+        self.pending_kind = ("struct", 0)
         self.in_comment = False
         self.statement: list[tuple[int, str, bool]] = []
         self.additions: list[PatchAddition] = []
         self.left_out: list[LeftOut] = []
+        self.new_types: list[NewType] = []
         self.region_start = 0  # index into scope.members where the current unseen #if block's members start
         self.region_additions: list[int] = []  # additions made since then, to mark if the block proves unseen
         self.in_unseen_block = ""
@@ -175,7 +190,7 @@ class _HunkReader:
             self._preprocessor(number, stripped)
             return
         if self.scope is None:
-            self._outside_struct(stripped)
+            self._outside_struct(stripped, number if added else 0)
             return
         if not self.statement and _NO_OP_MACROS.match(stripped):
             return
@@ -187,7 +202,7 @@ class _HunkReader:
             if not raw[:1].isspace() and not stripped.startswith("}"):
                 # Kernel members are indented: the hunk header named a struct that had already closed.
                 self.scope = None
-                self._outside_struct(stripped)
+                self._outside_struct(stripped, number if added else 0)
                 return
         if stripped.startswith("}"):
             self._close_brace(raw, stripped)
@@ -199,16 +214,24 @@ class _HunkReader:
         if stripped.endswith(";"):
             self._statement_done(raw)
 
-    def _outside_struct(self, stripped: str) -> None:
+    def _outside_struct(self, stripped: str, added_at: int) -> None:
+        """Outside any struct: watch for one opening.  ``added_at``: the line number if the line is added."""
         match = re.match(r"^(struct|union)\s+(\w+)\s*(\{)?", stripped)
         if match and match.group(3) and "}" not in stripped:
-            self.scope = _Scope(match.group(2), 1, certain=True)
+            self._open(match.group(2), match.group(1), added_at)
         elif match and stripped == match.group(0):
             self.pending_tag = match.group(2)
+            self.pending_kind = (match.group(1), added_at)
             return
         elif stripped.startswith("{") and self.pending_tag:
-            self.scope = _Scope(self.pending_tag, 1, certain=True)
+            self._open(self.pending_tag, *self.pending_kind)
         self.pending_tag = None
+
+    def _open(self, name: str, kind: str, added_at: int) -> None:
+        self.scope = _Scope(name, 1, certain=True)
+        if added_at:
+            self.scope.new = NewType(name, kind, [], added_at)
+            self.new_types.append(self.scope.new)
 
     def _open_nested(self, raw: str, stripped: str) -> None:
         scope = self.scope
@@ -242,6 +265,12 @@ class _HunkReader:
         number = parts[0][0]
         if not any(is_added for _, _, is_added in parts):
             scope.members.extend(_context_names(text))
+            return
+        if scope.new is not None:
+            if scope.depth > 1 or not self.conds.active:
+                raise ScenarioError(f"{self.filename}:{number}: struct {scope.name}, which the patch defines, has "
+                                    "a nested aggregate or a conditional member: not supported")
+            scope.new.members.append((text, number))
             return
         if not self.conds.active:
             false = self.conds.false_text()

@@ -22,13 +22,13 @@ from ..abi import Abi
 from ..errors import ScenarioError
 from ..model import Build, StructType
 from ..safe_read import read_text
-from .additions import LeftOut, PatchAddition, find_additions, left_out_warnings
+from .additions import LeftOut, NewType, PatchAddition, find_additions, left_out_warnings
 from .conditions import Defines, condition_symbols, evaluate_condition, parse_defines
 from .ctype import declaration_needs, declared_names
 from .fields import StructFields, chain_fields, check_flexible_arrays, declaration_fields, get_struct
 from .hunks import read_hunks
 from .limits import check_patch
-from .scenario import Declaration, Scenario, StructChange
+from .scenario import Declaration, HelperType, Scenario, StructChange
 
 __all__ = [
     "LeftOut", "PatchAddition", "PatchRead", "StructFields", "evaluate_condition", "parse_defines",
@@ -38,10 +38,12 @@ __all__ = [
 
 
 class PatchRead(NamedTuple):
-    """What a patch adds under some defines, and one warning line per condition that left members out."""
+    """What a patch adds under some defines, one warning line per condition that left members out,
+    and the structs the patch itself defines."""
 
     additions: list[PatchAddition]
     warnings: list[str]
+    new_types: list[NewType] = []
 
 
 def read_patch(text: str, filename: str, defines: Defines) -> PatchRead:
@@ -51,7 +53,7 @@ def read_patch(text: str, filename: str, defines: Defines) -> PatchRead:
     or an addition whose struct or position cannot be told.
     """
     found = find_additions(read_hunks(text, filename), filename, defines)
-    return PatchRead(found.additions, left_out_warnings(found.left_out))
+    return PatchRead(found.additions, left_out_warnings(found.left_out), found.new_types)
 
 
 def read_patch_file(path: str, defines: Defines) -> PatchRead:
@@ -151,7 +153,9 @@ def patch_scenario(path: str, defines: Defines) -> tuple[Scenario, list[str]]:
             struct_name=addition.struct_name, anchors=(addition.after_member, *addition.earlier_members),
             fields=(declaration,), line_no=addition.line_no, anchor_line_no=addition.line_no,
             optional=addition.enclosing_block))
-    scenario = Scenario(name=path, path=path, description=f"the members {path} adds", defines={}, types=(),
+    types = tuple(HelperType(t.name, t.kind, tuple(Declaration(text, line) for text, line in t.members), t.line_no)
+                  for t in read.new_types if t.members)
+    scenario = Scenario(name=path, path=path, description=f"the members {path} adds", defines={}, types=types,
                         changes=tuple(changes))
     return scenario, read.warnings
 
