@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple, Optional, Union
 
 from .abi import Abi, get_abi
 from .analysis.layout import DEFAULT_CACHELINE, LayoutStats, layout_stats
-from .model import Build, StructType
+from .model import Build, StructType, Type, TypedefType
 from .readers import read_input
 
 if TYPE_CHECKING:
@@ -35,14 +35,18 @@ def bundled_snapshots() -> list[Path]:
 
 
 def load(path: str, structs: Optional[Iterable[str]] = None, types: Optional[Iterable[str]] = None,
-         arch: Optional[str] = None, progress: Optional[Callable[[int, int], None]] = None) -> Build:
+         arch: Optional[str] = None, progress: Optional[Callable[[int, int], None]] = None, *,
+         any_kind: bool = False, every_definition: bool = False) -> Build:
     """Read any supported input (DWARF ELF, BTF, snapshot) into a Build ready for analysis.
 
     The build is the debug info as recorded; what it leaves unsaid (packing,
     alignments) is in :func:`facts_of`.  ``arch`` re-lays the structs out for another
     target (:mod:`layoutcalc.analysis.retarget`; for a raw BTF blob it says what the blob is).
+    ``any_kind``: a name in ``structs`` may also be a typedef (pahole's ``-C``);
+    ``every_definition``: fill ``build.variants`` with every same-name definition.
     """
-    build = read_input(str(path), structs, types, arch, progress)
+    build = read_input(str(path), structs, types, arch, progress, any_kind=any_kind,
+                       every_definition=every_definition)
     return prepare(build, arch)
 
 
@@ -98,22 +102,89 @@ def struct_stats(build: Build, struct: StructType,
     return layout_stats(struct, facts.alignment, cacheline_size, [m.pahole_forced for m in facts.members])
 
 
+def load_named(path: str, names: Sequence[str], arch: Optional[str] = None) -> Build:
+    """Read what ``show NAME...`` needs: each name as a struct, a union or a typedef, as pahole's -C."""
+    return load(path, structs=names, types=names, arch=arch, any_kind=True)
+
+
+def find_type(build: Build, name: str) -> Union[StructType, TypedefType]:
+    """The struct or union called ``name``, else the typedef of that name (pahole's -C lookup).
+
+    An unknown name raises NotFoundError naming the closest names the input has.
+    """
+    if build.has_struct(name):
+        return build.get_struct(name)
+    typedef = build.typedefs.get(name) or _reachable_typedef(build, name)
+    if typedef is not None:
+        return typedef
+    import difflib
+
+    from .errors import NotFoundError
+    known = {*build.structs, *build.unions, *build.typedefs, *build.names_seen}
+    close = difflib.get_close_matches(name, sorted(known), n=3)
+    hint = f"; closest: {', '.join(close)}" if close else ""
+    raise NotFoundError(f"{build.origin or build.name}: no struct named '{name}'{hint}")
+
+
+def _reachable_typedef(build: Build, name: str) -> Optional[TypedefType]:
+    """A typedef called ``name`` used somewhere in the build's structs (snapshots keep no other)."""
+    from .model import ArrayType, FunctionType, PointerType, QualifiedType
+    seen: set[int] = set()
+    stack: list[Type] = [*build.structs.values(), *build.unions.values()]
+    while stack:
+        t = stack.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        if isinstance(t, TypedefType):
+            if t.name == name:
+                return t
+            stack.append(t.target)
+        elif isinstance(t, StructType):
+            stack.extend(m.type for m in t.members)
+        elif isinstance(t, (PointerType, QualifiedType)):
+            stack.append(t.target)
+        elif isinstance(t, ArrayType):
+            stack.append(t.element)
+        elif isinstance(t, FunctionType):
+            stack.extend([t.return_type, *t.params])
+    return None
+
+
 def show(build: Build, names: Sequence[str],
          cacheline_size: int = DEFAULT_CACHELINE) -> list[tuple[StructType, LayoutStats]]:
-    """The named structs with their statistics (raises NotFoundError for an unknown name)."""
+    """The named structs with their statistics; a typedef name gives the struct it names.
+
+    Raises NotFoundError for an unknown name, or a typedef that names no struct.
+    """
     result = []
     for name in names:
-        struct = build.get_struct(name)
+        found = find_type(build, name)
+        struct = found.strip() if isinstance(found, TypedefType) else found
+        if not isinstance(struct, StructType):
+            from .errors import NotFoundError
+            raise NotFoundError(f"{build.origin or build.name}: typedef '{name}' is not a struct or union "
+                                f"({found.c_name()} is {struct.c_name()}); its text listing is 'show {name}'")
         result.append((struct, struct_stats(build, struct, cacheline_size)))
     return result
 
 
+def show_text(build: Build, names: Sequence[str], cacheline_size: int = DEFAULT_CACHELINE) -> str:
+    """What ``pahole -C NAME1,NAME2`` prints for the named structs, unions or typedefs."""
+    from .render.pahole import pahole_text
+    return "".join(pahole_text(find_type(build, name), build.address_size, cacheline_size) for name in names)
+
+
 def sizes(build: Build) -> list[tuple[str, int, int]]:
-    """(name, size, holes) for every named struct and union, like ``pahole --sizes``."""
+    """(name, size, holes) for every named struct and union, like ``pahole --sizes``.
+
+    A build read with ``every_definition`` lists each distinct definition of a
+    name, as pahole does; holes are 0 for unions, as pahole prints them.
+    """
     rows = []
-    for struct in [*build.structs.values(), *build.unions.values()]:
-        stats = layout_stats(struct, 1)
-        rows.append((struct.name or "", struct.size_bytes, stats.holes))
+    for struct in build.variants or [*build.structs.values(), *build.unions.values()]:
+        holes = 0 if struct.is_union else layout_stats(struct, 1).holes
+        rows.append((struct.name or "", struct.size_bytes, holes))
     return rows
 
 

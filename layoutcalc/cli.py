@@ -186,14 +186,14 @@ def _source_input(path: str, arch: Optional[str], config: Optional[str], defconf
 @_source_options
 def show(structs: tuple[str, ...], input_path: Optional[str], fmt: str, cacheline_size: int,
          arch: Optional[str], config: Optional[str], defconfig: bool) -> None:
-    """Show struct layouts with pahole's statistics (-i may be a kernel source tree)."""
+    """Show structs, unions or typedefs as pahole -C prints them (-i may be a kernel source tree)."""
     path, arch = _source_input(_default_input(input_path), arch, config, defconfig, structs)
-    build = api.load(path, structs=structs, arch=arch)
-    shown = api.show(build, structs, cacheline_size)
+    build = api.load_named(path, structs, arch=arch)
     if fmt == "json":
+        shown = api.show(build, structs, cacheline_size)
         click.echo(render.to_json({"structs": [render.struct_dict(s, st) for s, st in shown]}), nl=False)
         return
-    click.echo("\n".join(render.struct_text(s, st, cacheline_size) for s, st in shown), nl=False)
+    click.echo(api.show_text(build, structs, cacheline_size), nl=False)
 
 
 @main.command()

@@ -282,6 +282,11 @@ class Build:
     enums: dict[str, EnumType] = field(default_factory=dict)
     provenance: dict[str, object] = field(default_factory=dict)
     origin: str = ""  # the path it was read from, for messages (not part of a snapshot)
+    # Struct, union and typedef names a reader passed over without reading them (for suggestions).
+    names_seen: set[str] = field(default_factory=set)
+    # With a reader's every_definition: each distinct definition of every named struct and
+    # union, same names included, in file order (what pahole --sizes lists).
+    variants: list[StructType] = field(default_factory=list)
 
     def get_struct(self, name: str) -> StructType:
         """The complete definition of ``struct name`` (or ``union name``)."""

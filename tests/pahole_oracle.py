@@ -81,3 +81,31 @@ def pahole_structs(path: str, names: list[str], fmt: str = "dwarf") -> dict[str,
 def compare(ours: dict[str, object], theirs: dict[str, int]) -> list[str]:
     """Keys on which our stats differ from pahole's, as 'key: ours != theirs'."""
     return [f"{key}: {ours[key]} != {value}" for key, value in theirs.items() if ours.get(key) != value]
+
+
+def split_listing(text: str) -> dict[str, str]:
+    """pahole -C output cut into its top-level items (structs, unions, typedefs), by name, text as printed."""
+    items: dict[str, str] = {}
+    block: list[str] = []
+    for line in text.splitlines(keepends=True):
+        if block:
+            block.append(line)
+            if line.startswith("}"):
+                header = re.match(r"^(?:struct|union) (\S+) \{", block[0])
+                name = header.group(1) if header else line.rstrip().rstrip(";").split()[-1]
+                items.setdefault(name, "".join(block))
+                block = []
+        elif line.rstrip().endswith("{"):
+            block = [line]
+        elif line.strip():
+            pointer = re.search(r"\(\*(\w+)\)", line)
+            items.setdefault(pointer.group(1) if pointer else line.rstrip().rstrip(";").split()[-1], line)
+    return items
+
+
+def pahole_listing(path: str, names: list[str], fmt: str = "dwarf") -> dict[str, str]:
+    """pahole's text for each of ``names`` found in ``path``, from one pahole run."""
+    assert PAHOLE, "pahole is not installed"
+    out = subprocess.run([PAHOLE, "-F", fmt, "--skip_missing", "-C", ",".join(names), path], check=True,
+                         capture_output=True, text=True).stdout
+    return split_listing(out)

@@ -45,20 +45,23 @@ def sniff(path: str) -> str:
 
 def read_input(path: str, struct_names: Optional[Iterable[str]] = None,
                type_names: Optional[Iterable[str]] = None, arch: Optional[str] = None,
-               progress: Optional[Callable[[int, int], None]] = None) -> Build:
+               progress: Optional[Callable[[int, int], None]] = None, *, any_kind: bool = False,
+               every_definition: bool = False) -> Build:
     """Read ``path`` (any supported kind) as recorded: no inference, no retargeting.
 
     ``struct_names``/``type_names`` limit the work to what is named (None: all
     structs).  ``arch`` matters only for a raw BTF blob, which names no
     machine (default: this machine's).  :func:`layoutcalc.api.load` adds what
-    the debug info leaves out.  ``-`` reads standard input.
+    the debug info leaves out.  ``-`` reads standard input.  ``any_kind`` and
+    ``every_definition`` are passed to the DWARF reader
+    (:func:`~layoutcalc.readers.dwarf.read_dwarf`).
     """
     if path == STDIN:
-        return _read_stdin(struct_names, type_names, arch, progress)
+        return _read_stdin(struct_names, type_names, arch, progress, any_kind, every_definition)
     kind = sniff(path)
     structs = list(struct_names) if struct_names is not None else None
     if kind == "elf":
-        build = _read_elf(path, structs, type_names, arch, progress)
+        build = _read_elf(path, structs, type_names, arch, progress, any_kind, every_definition)
     elif kind == "btf":
         from .btf import read_btf
         with open(path, "rb") as stream:
@@ -72,12 +75,13 @@ def read_input(path: str, struct_names: Optional[Iterable[str]] = None,
 
 
 def _read_elf(path: str, structs: Optional[list[str]], type_names: Optional[Iterable[str]],
-              arch: Optional[str], progress: Optional[Callable[[int, int], None]]) -> Build:
+              arch: Optional[str], progress: Optional[Callable[[int, int], None]],
+              any_kind: bool = False, every_definition: bool = False) -> Build:
     from .elf import read_elf_info
     info = read_elf_info(path)
     if info.has_dwarf:
         from .dwarf import read_dwarf
-        return read_dwarf(path, structs, type_names, progress)
+        return read_dwarf(path, structs, type_names, progress, any_kind, every_definition)
     if info.btf is not None:
         from .btf import read_btf
         return read_btf(info.btf, path, structs, arch, type_names, elf_arch=info.arch)
@@ -86,14 +90,16 @@ def _read_elf(path: str, structs: Optional[list[str]], type_names: Optional[Iter
 
 
 def _read_stdin(struct_names: Optional[Iterable[str]], type_names: Optional[Iterable[str]],
-                arch: Optional[str], progress: Optional[Callable[[int, int], None]]) -> Build:
+                arch: Optional[str], progress: Optional[Callable[[int, int], None]],
+                any_kind: bool = False, every_definition: bool = False) -> Build:
     """Standard input, spooled to a temporary file (the ELF reader seeks), named ``-`` in messages."""
     with tempfile.TemporaryDirectory(prefix="layoutcalc-stdin-") as directory:
         spool = os.path.join(directory, "stdin")
         with open(spool, "wb") as stream:
             shutil.copyfileobj(sys.stdin.buffer, stream)
         try:
-            build = read_input(spool, struct_names, type_names, arch, progress)
+            build = read_input(spool, struct_names, type_names, arch, progress, any_kind=any_kind,
+                               every_definition=every_definition)
         except LayoutcalcError as exc:
             raise exc.__class__(str(exc).replace(spool, STDIN)) from None
     build.origin = STDIN

@@ -177,7 +177,7 @@ class _Converter:
     def _convert(self, die: DIE, shallow: bool, memo: dict[int, Type]) -> Type:
         tag = die.tag
         if tag in _AGGREGATES:
-            if shallow:
+            if shallow and _name(die) is not None:  # an anonymous one has no name to stand for it
                 result: Type = self._stub(die)
             else:
                 return self._aggregate(die)
@@ -351,14 +351,19 @@ def _iter_type_dies(cu: CompileUnit) -> Iterator[DIE]:
 
 def read_dwarf(path: str, struct_names: Optional[Iterable[str]] = None,
                type_names: Optional[Iterable[str]] = None,
-               progress: Optional[ProgressCallback] = None) -> Build:
+               progress: Optional[ProgressCallback] = None, any_kind: bool = False,
+               every_definition: bool = False) -> Build:
     """Read a Build from an ELF file's DWARF.
 
     With ``struct_names``/``type_names`` the scan stops as soon as every named
     struct/union (complete definition) and typedef/base type is found; with
     neither, every named struct and union is read (the first complete
     definition of a name wins, as in pahole).  ``progress(done, total)`` is
-    called per compile unit when given.
+    called per compile unit when given.  With ``any_kind`` a name in
+    ``struct_names`` is also satisfied by a typedef of that name (name it in
+    ``type_names`` too), as pahole's ``-C`` is.  With ``every_definition``
+    ``build.variants`` gets every distinct definition of each named struct and
+    union (pahole's test: name, size, members' names, bit offsets and bit sizes).
     """
     wanted_structs = set(struct_names) if struct_names is not None else None
     wanted_types = set(type_names or ())
@@ -366,6 +371,7 @@ def read_dwarf(path: str, struct_names: Optional[Iterable[str]] = None,
         build = Build(name=os.path.basename(path), arch=dwarf_file.arch(), address_size=dwarf_file.address_size,
                       byte_order="little" if dwarf_file.little_endian else "big")
         converter = _Converter(dwarf_file.address_size, dwarf_file.little_endian, path)
+        variants: Optional[set[tuple[Any, ...]]] = set() if every_definition else None
         total = dwarf_file.num_cus() if progress else 0
         first_cu: Optional[CompileUnit] = None
         try:
@@ -374,11 +380,11 @@ def read_dwarf(path: str, struct_names: Optional[Iterable[str]] = None,
                     first_cu = cu
                 converter.full.clear()
                 converter.shallow.clear()
-                _scan_cu(cu, converter, build, wanted_structs, wanted_types)
+                _scan_cu(cu, converter, build, wanted_structs, wanted_types, variants)
                 _forget_dies(cu)
                 if progress:
                     progress(index + 1, total)
-                if wanted_structs is not None and _all_found(build, wanted_structs, wanted_types):
+                if wanted_structs is not None and _all_found(build, wanted_structs, wanted_types, any_kind):
                     break
         except _DAMAGED_DWARF as exc:
             raise InputError(f"{path}: corrupt or truncated DWARF ({exc.__class__.__name__}: {exc})") from exc
@@ -407,14 +413,26 @@ def _is_c_unit(cu: CompileUnit) -> bool:
     return producer is not None and isinstance(producer.value, bytes) and not producer.value.startswith(b"GNU AS")
 
 
-def _all_found(build: Build, structs: set[str], types: set[str]) -> bool:
+def _all_found(build: Build, structs: set[str], types: set[str], any_kind: bool = False) -> bool:
     have = set(build.structs) | set(build.unions)
     have_types = set(build.typedefs) | set(build.base_types) | {f"enum {name}" for name in build.enums}
+    if any_kind:
+        return all(name in have or name in have_types for name in structs)
     return structs <= have and types <= have_types
 
 
+def _definition_key(die: DIE, name: str) -> tuple[Any, ...]:
+    """What pahole compares to tell two same-name definitions apart (its type__compare)."""
+    members = tuple((_name(child), _int_attr(child, "DW_AT_data_member_location"),
+                     _int_attr(child, "DW_AT_data_bit_offset"), _int_attr(child, "DW_AT_bit_offset"),
+                     _int_attr(child, "DW_AT_bit_size"))
+                    for child in die.iter_children() if child.tag == "DW_TAG_member")
+    return (name, _int_attr(die, "DW_AT_byte_size"), members)
+
+
 def _scan_cu(cu: CompileUnit, converter: _Converter, build: Build,
-             wanted_structs: Optional[set[str]], wanted_types: set[str]) -> None:
+             wanted_structs: Optional[set[str]], wanted_types: set[str],
+             variants: Optional[set[tuple[Any, ...]]] = None) -> None:
     for die in _iter_type_dies(cu):
         tag = die.tag
         name_attr = die.attributes.get("DW_AT_name")
@@ -430,14 +448,28 @@ def _scan_cu(cu: CompileUnit, converter: _Converter, build: Build,
             name = _name(die)
             if name is None:
                 continue
+            build.names_seen.add(name)
             table = build.unions if tag == "DW_TAG_union_type" else build.structs
+            if variants is not None:
+                key = _definition_key(die, name)
+                if key not in variants:
+                    variants.add(key)
+                    variant = converter.convert(die)
+                    assert isinstance(variant, StructType)
+                    build.variants.append(variant)
+                    table.setdefault(name, variant)
+                continue
             if name in table or (wanted_structs is not None and name not in wanted_structs):
                 continue
             converted = converter.convert(die)
             assert isinstance(converted, StructType)
             table[name] = converted
-        elif tag == "DW_TAG_typedef" and wanted_types:
+        elif tag == "DW_TAG_typedef":
             name = _name(die)
+            if name is not None:
+                build.names_seen.add(name)
+            if not wanted_types:
+                continue
             if name in wanted_types and name not in build.typedefs:
                 typedef = converter.convert(die)
                 assert isinstance(typedef, TypedefType)

@@ -77,8 +77,8 @@ class _Encoder:
         return index
 
     def shallow_ref(self, t: Type) -> int:
-        """A pointer target: a struct with members is stored as a declaration of its name."""
-        if isinstance(t, StructType) and t.members:
+        """A pointer target: a named struct with members is stored as a declaration of its name."""
+        if isinstance(t, StructType) and t.members and t.name is not None:
             index, entry = self._slot(self.shallow, t)
             if entry is not None:
                 entry.update(_compact({"k": t.kind, "n": t.name, "s": t.size_bytes, "d": True}))
