@@ -18,8 +18,8 @@ from typing import Any
 __version__ = "0.1.0"
 
 # (no "slab": that name is the layoutcalc.slab package; the several-builds slab view is "slabs")
-_WORKBENCH = ("load", "report", "slabs", "bundled", "Build", "StructLayout", "WhatIf", "WhatIfLayout", "Report",
-              "Slab")
+_WORKBENCH = ("load", "report", "slabs", "history", "bundled", "Build", "StructLayout", "WhatIf", "WhatIfLayout",
+              "Report", "Slab", "Diff")
 __all__ = ["__version__", *_WORKBENCH]
 
 

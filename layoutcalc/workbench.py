@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
+    from .analysis.diff import DiffResult
     from .analysis.report import BuildReport, Claim, ReportOptions
     from .changes.scenario import ScenarioResult
     from .slab.view import SlabView
@@ -270,6 +271,52 @@ class Slab(NamedTuple):
         return f"<Slab {len(self.views)} build(s): {', '.join(v.build for v in self.views)}>"
 
 
+class Diff(NamedTuple):
+    """``layoutcalc diff`` as objects: the :class:`layoutcalc.analysis.diff.DiffResult` and its views."""
+
+    result: "DiffResult"
+
+    def frame(self) -> "pd.DataFrame":
+        """One row per changed struct (:func:`layoutcalc.render.frames.diff_frame`)."""
+        from .render.frames import diff_frame
+        return diff_frame(self.result)
+
+    def members_frame(self) -> "pd.DataFrame":
+        """One row per member added, removed, resized, retyped or moved."""
+        from .render.frames import diff_members_frame
+        return diff_members_frame(self.result)
+
+    def figure(self) -> "Figure":
+        """One bar per changed struct, largest change first, with bloat-o-meter's summary as the title."""
+        from .render.plots import diff_figure
+        return diff_figure(self.result)
+
+    def plot(self, path: str) -> None:
+        _save(self.figure(), path)
+
+    def text(self) -> str:
+        """What ``layoutcalc diff`` prints."""
+        from .render.diff import diff_text
+        return diff_text(self.result)
+
+    def markdown(self) -> str:
+        """What ``layoutcalc diff --format markdown`` prints (a pull-request comment)."""
+        from .render.diff import diff_markdown
+        return diff_markdown(self.result)
+
+    def __repr__(self) -> str:
+        summary = self.result.summary
+        return (f"<Diff {self.result.old.name} -> {self.result.new.name}: {len(self.result.changes)} changed, "
+                f"net {summary.net:+d} bytes>")
+
+
+def history(inputs: Sequence[Union[str, Path, Build]], structs: Sequence[str] = ()) -> "pd.DataFrame":
+    """``layoutcalc history``: sizes of ``structs`` (default: the seed's three) across builds, one row per build."""
+    from .analysis.history import DEFAULT_STRUCTS, scan_history
+    from .render.frames import history_frame
+    return history_frame(scan_history([_path(i) for i in inputs], list(structs) or list(DEFAULT_STRUCTS)))
+
+
 def _save(figure: "Figure", path: str) -> None:
     from .render.plots import save_figure
     save_figure(figure, path)
@@ -321,9 +368,12 @@ class Build:
         """
         return slabs([self.path], cpus, allocator, xstate_size, scenario)
 
-    def diff(self, other: Union["Build", str, Path]) -> Any:
-        """What changed from this build to ``other`` (needs :mod:`layoutcalc.analysis.diff`)."""
-        raise NotImplementedError("build diffs arrive with layoutcalc.analysis.diff")
+    def diff(self, other: Union["Build", str, Path], structs: Sequence[str] = ()) -> "Diff":
+        """``layoutcalc diff THIS OTHER``: which structs grew or shrank from this build to ``other``, and why.
+
+        ``structs`` are names or globs to limit it to (default: every struct).
+        """
+        return Diff(api.diff(self.path, _path(other), structs))
 
     def __repr__(self) -> str:
         return f"<layoutcalc.Build {self.path}>"

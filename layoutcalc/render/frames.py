@@ -1,14 +1,16 @@
 """pandas views of the API's results, for notebooks.  pandas is imported only here, lazily.
 
 Column names are snake_case and carry their unit: ``_bytes``, ``_bits``, or a
-count (``objs_per_slab``, ``cacheline``, ``order``).  One row per member, per
-report row, per slab cache, per diff entry, per build of a history.
+count (``objs_per_slab``, ``cacheline``, ``order``).  One row per member
+(:func:`member_frame`), per what-if struct, per report row, per slab cache,
+per diff entry (:func:`diff_frame`, :func:`diff_members_frame`) and per build
+of a history (:func:`history_frame`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 from ..abi import Abi
 from ..analysis.facts import DebugInfo, Source, struct_facts
@@ -18,6 +20,7 @@ from ..model import QualifiedType, StructType, TypedefType
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ..analysis.diff import DiffResult
     from ..analysis.report import BuildReport, Claim
     from ..changes.scenario import ScenarioResult
     from ..slab.geometry import SlabGeometry
@@ -236,24 +239,78 @@ def slab_frame(views: Sequence["SlabView"]) -> "pd.DataFrame":
                                        "order_on", "leftover_on_bytes"))
 
 
-def records_frame(rows: Iterable[Mapping[str, Any]], columns: Optional[Sequence[str]] = None) -> "pd.DataFrame":
-    """A frame from plain records (diff entries, history points), keeping ``columns``' order when given."""
-    listed = list(rows)
-    if columns is None:
-        columns = list(dict.fromkeys(key for row in listed for key in row))
-    return _frame(listed, columns)
+def history_frame(rows: Sequence[Any]) -> "pd.DataFrame":
+    """One row per build of ``layoutcalc history`` (its ``HistoryRow``: build, sizes, source), in order.
 
-
-HISTORY_COLUMNS = ("build", "struct", "size_bytes", "delta_bytes")
-
-
-def history_frame(points: Sequence[tuple[str, str, int]]) -> "pd.DataFrame":
-    """One row per build x struct of a history: (build, struct, size_bytes) in build order, with the growth
-    from the previous build that has the struct (``delta_bytes``, null for the first)."""
+    Per struct ``<name>_size_bytes`` and ``<name>_delta_bytes`` (the change from
+    the previous build that has it; null for the first, and where the struct is absent).
+    """
+    names = list(dict.fromkeys(name for row in rows for name in row.sizes))
     last: dict[str, int] = {}
+    records = []
+    for row in rows:
+        record: dict[str, Any] = {"build": row.build, "source": row.source}
+        for name in names:
+            size = row.sizes.get(name)
+            record[f"{name}_size_bytes"] = size
+            record[f"{name}_delta_bytes"] = size - last[name] if size is not None and name in last else None
+            if size is not None:
+                last[name] = size
+        records.append(record)
+    columns = ["build", "source", *(f"{n}_{what}_bytes" for n in names for what in ("size", "delta"))]
+    return _frame(records, columns, columns[2:])
+
+
+DIFF_COLUMNS = (
+    "struct", "status", "old_size_bytes", "new_size_bytes", "delta_bytes", "old_cachelines", "new_cachelines",
+    "old_size_class", "new_size_class", "members_added", "members_removed", "members_changed",
+    "hole_bytes_consumed", "hole_bytes_opened", "cache", "old_objs_per_slab", "new_objs_per_slab", "note",
+)
+
+
+def diff_frame(result: "DiffResult") -> "pd.DataFrame":
+    """One row per struct that ``layoutcalc diff`` lists: status, sizes and delta, cachelines, kmalloc
+    size class, member and hole changes, and the slab cache's objects per slab when it is a known cache."""
+    cacheline_size = result.new.cacheline_size
     rows = []
-    for build, struct, size in points:
-        rows.append({"build": build, "struct": struct, "size_bytes": size,
-                     "delta_bytes": size - last[struct] if struct in last else None})
-        last[struct] = size
-    return _frame(rows, HISTORY_COLUMNS, ("delta_bytes",))
+    for change in result.changes:
+        kinds = [m.change for m in change.members]
+        old_lines, new_lines = change.cachelines(cacheline_size)
+        old_class, new_class = change.size_classes()
+        rows.append({
+            "struct": change.label, "status": change.status, "old_size_bytes": change.old_size,
+            "new_size_bytes": change.new_size, "delta_bytes": change.delta, "old_cachelines": old_lines,
+            "new_cachelines": new_lines, "old_size_class": old_class, "new_size_class": new_class,
+            "members_added": kinds.count("added"), "members_removed": kinds.count("removed"),
+            "members_changed": len(kinds) - kinds.count("added") - kinds.count("removed"),
+            "hole_bytes_consumed": sum(max(h.old_size - h.new_size, 0) for h in change.holes),
+            "hole_bytes_opened": sum(max(h.new_size - h.old_size, 0) for h in change.holes),
+            "cache": change.slab.old.cache if change.slab else None,
+            "old_objs_per_slab": change.slab.old.objs_per_slab if change.slab else None,
+            "new_objs_per_slab": change.slab.new.objs_per_slab if change.slab else None,
+            "note": change.note,
+        })
+    return _frame(rows, DIFF_COLUMNS, ("old_objs_per_slab", "new_objs_per_slab"))
+
+
+DIFF_MEMBER_COLUMNS = (
+    "struct", "change", "member", "old_type", "new_type", "old_offset_bytes", "new_offset_bytes",
+    "old_size_bytes", "new_size_bytes", "old_bit_size", "new_bit_size",
+)
+
+
+def diff_members_frame(result: "DiffResult") -> "pd.DataFrame":
+    """One row per member change (added, removed, resized, retyped, moved) of every changed struct."""
+    rows = []
+    for change in result.changes:
+        for member in change.members:
+            old, new = member.old, member.new
+            rows.append({
+                "struct": change.label, "change": member.change, "member": member.name,
+                "old_type": old.type_name if old else None, "new_type": new.type_name if new else None,
+                "old_offset_bytes": old.offset if old else None, "new_offset_bytes": new.offset if new else None,
+                "old_size_bytes": old.size if old else None, "new_size_bytes": new.size if new else None,
+                "old_bit_size": (old.bit_size or None) if old else None,
+                "new_bit_size": (new.bit_size or None) if new else None,
+            })
+    return _frame(rows, DIFF_MEMBER_COLUMNS, DIFF_MEMBER_COLUMNS[5:])

@@ -6,7 +6,10 @@ Each function returns a :class:`matplotlib.figure.Figure` (no pyplot state);
 * :func:`cacheline_figure`: a struct's cacheline map, fields off against on;
 * :func:`bytes_per_object_figure`: real bytes per object off and on, per struct and build;
 * :func:`slab_figure`: one slab per cache and build, objects and leftover, off against on;
-* :func:`history_figure`: struct sizes across builds.
+* :func:`diff_figure`: what ``layoutcalc diff`` lists, one bar per struct.
+
+Struct sizes across builds (``layoutcalc history --plot``) are drawn by
+:func:`layoutcalc.render.history.history_figure`.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from ..analysis.diff import DiffResult
     from ..analysis.report import BuildReport
     from ..changes.scenario import ScenarioResult
     from ..slab.view import SlabView
@@ -320,32 +324,43 @@ def slab_figure(views: Sequence["SlabView"]) -> "Figure":
     return figure
 
 
-# --- history ----------------------------------------------------------------------------------------------------
+# --- diff -------------------------------------------------------------------------------------------------------
 
-def history_figure(points: Sequence[tuple[str, str, int]]) -> "Figure":
-    """Size of each struct across builds (in the order given): one panel per struct, growth labelled.
+_STATUS_COLOUR = {"grown": "#c0392b", "shrunk": "#2e8b57", "added": "#4c78a8", "removed": "#8c8c8c"}
 
-    ``points`` are (build, struct, size_bytes), as :func:`layoutcalc.render.frames.history_frame` takes.
+
+def diff_figure(result: "DiffResult", limit: int = 20) -> "Figure":
+    """The structs ``layoutcalc diff`` lists, largest change first: one bar per struct, its delta in bytes.
+
+    Colour says grown, shrunk, added or removed; each bar is labelled with the
+    delta and old -> new size; the title is bloat-o-meter's summary line.
     """
-    builds = list(dict.fromkeys(build for build, _, _ in points))
-    structs = list(dict.fromkeys(struct for _, struct, _ in points))
-    figure = _new_figure(max(6.0, 1.1 * len(builds) + 2.5), 1.2 + 2.4 * max(len(structs), 1))
-    axes_list = figure.subplots(max(len(structs), 1), 1, squeeze=False, sharex=True)[:, 0]
-    for axes, struct in zip(axes_list, structs):
-        series = [(builds.index(b), size) for b, s, size in points if s == struct]
-        xs, ys = [x for x, _ in series], [y for _, y in series]
-        axes.plot(xs, ys, marker="o", color=OFF_COLOUR, label=f"sizeof(struct {struct})")
-        for (_, y0), (x1, y1) in zip(series, series[1:]):
-            if y1 != y0:
-                axes.annotate(f"{y1 - y0:+d} B", (x1, y1), textcoords="offset points", xytext=(0, 7),
-                              ha="center", fontsize=8, color="#8a3b00")
-        low, high = min(ys, default=0), max(ys, default=1)
-        margin = max((high - low) * 0.25, 8)
-        axes.set_ylim(max(low - margin, 0), high + margin)
-        axes.set_ylabel("bytes", fontsize=8)
-        axes.set_title(f"struct {struct}", fontsize=10)
-        axes.legend(loc="upper left", fontsize=8)
-        axes.grid(color="#dddddd", linewidth=0.6)
-        axes.tick_params(labelsize=8)
-    axes_list[-1].set_xticks(range(len(builds)), [_short_build(b) for b in builds], rotation=25, ha="right")
+    from matplotlib.patches import Patch
+    changes = sorted(result.changes, key=lambda c: (-abs(c.delta), c.label))[:limit]
+    figure = _new_figure(8.5, 1.6 + 0.36 * max(len(changes), 1))
+    axes = figure.subplots()
+    deltas = [c.delta for c in changes]
+    axes.barh(range(len(changes)), deltas, color=[_STATUS_COLOUR.get(c.status, "#9467bd") for c in changes],
+              height=0.6)
+    span = max((abs(d) for d in deltas), default=1) or 1
+    for y, change in enumerate(changes):
+        text = f"{change.delta:+d} B ({change.old_size} → {change.new_size})"
+        axes.text(change.delta + (span * 0.03 if change.delta >= 0 else -span * 0.03), y, text, va="center",
+                  ha="left" if change.delta >= 0 else "right", fontsize=8)
+    axes.set_xlim(-span * (1.9 if min(deltas, default=0) < 0 else 0.05), span * (1.9 if max(deltas, default=0) > 0
+                                                                                 else 0.05))
+    axes.axvline(0, color="#333333", linewidth=0.8)
+    axes.set_yticks(range(len(changes)), [c.label for c in changes], fontsize=8)
+    axes.set_ylim(max(len(changes), 1) - 0.5, -0.5)
+    if not changes:
+        axes.text(0, 0, "no struct changed", ha="center", va="center", fontsize=9)
+    axes.set_xlabel("size change (bytes)", fontsize=8)
+    axes.tick_params(axis="x", labelsize=8)
+    summary = result.summary
+    axes.set_title(f"{result.old.name} → {result.new.name}\nadd/remove: {summary.added}/{summary.removed} "
+                   f"grow/shrink: {summary.grown}/{summary.shrunk} up/down: {summary.up}/{summary.down} "
+                   f"({summary.net:+d})", fontsize=9)
+    present = list(dict.fromkeys(c.status for c in changes))
+    figure.legend(handles=[Patch(facecolor=_STATUS_COLOUR.get(s, "#9467bd"), label=s) for s in present],
+                  loc="outside lower center", ncols=max(len(present), 1), fontsize=8, frameon=False)
     return figure
