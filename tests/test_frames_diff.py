@@ -55,8 +55,12 @@ def test_diff_frame_sizes_are_the_compilers(pair: tuple[Path, Path]) -> None:
     assert (frame.loc["conn", "old_size_bytes"], frame.loc["conn", "new_size_bytes"]) == (conn_old, conn_new)
     assert frame.loc["conn", "delta_bytes"] == conn_new - conn_old
     assert frame.loc["conn", "status"] == "grown"
-    # flags and retries go into the 3-byte hole after state and beyond: the hole is consumed
-    assert frame.loc["conn", "hole_bytes_consumed"] == 3
+    # flags takes a byte of the 3-byte hole after state; the 4-byte retries leaves 2 before it and 4 after it
+    old_at = dict(zip(PROBES["conn"], symbol_words(old, "probe_conn")[1:]))
+    new_at = dict(zip(PROBES["conn"] + ["flags", "retries", "deadline"], symbol_words(new, "probe_conn")[1:]))
+    old_hole = old_at["bytes"] - old_at["state"] - 1
+    new_hole = (new_at["retries"] - new_at["flags"] - 1) + (new_at["bytes"] - new_at["retries"] - 4)
+    assert (frame.loc["conn", "old_hole_bytes"], frame.loc["conn", "new_hole_bytes"]) == (old_hole, new_hole) == (3, 6)
     assert frame.loc["fresh", "status"] == "added" and frame.loc["gone", "status"] == "removed"
     assert frame.loc["fresh", "new_size_bytes"] == symbol_words(new, "probe_fresh")[0]
     assert "stats" not in frame.index

@@ -264,13 +264,14 @@ def history_frame(rows: Sequence[Any]) -> "pd.DataFrame":
 DIFF_COLUMNS = (
     "struct", "status", "old_size_bytes", "new_size_bytes", "delta_bytes", "old_cachelines", "new_cachelines",
     "old_size_class", "new_size_class", "members_added", "members_removed", "members_changed",
-    "hole_bytes_consumed", "hole_bytes_opened", "cache", "old_objs_per_slab", "new_objs_per_slab", "note",
+    "old_hole_bytes", "new_hole_bytes", "cache", "old_objs_per_slab", "new_objs_per_slab", "note",
 )
 
 
 def diff_frame(result: "DiffResult") -> "pd.DataFrame":
     """One row per struct that ``layoutcalc diff`` lists: status, sizes and delta, cachelines, kmalloc
-    size class, member and hole changes, and the slab cache's objects per slab when it is a known cache."""
+    size class, member changes, bytes in holes before and after, and the slab cache's objects per slab
+    when it is a known cache."""
     cacheline_size = result.new.cacheline_size
     rows = []
     for change in result.changes:
@@ -283,14 +284,14 @@ def diff_frame(result: "DiffResult") -> "pd.DataFrame":
             "new_cachelines": new_lines, "old_size_class": old_class, "new_size_class": new_class,
             "members_added": kinds.count("added"), "members_removed": kinds.count("removed"),
             "members_changed": len(kinds) - kinds.count("added") - kinds.count("removed"),
-            "hole_bytes_consumed": sum(max(h.old_size - h.new_size, 0) for h in change.holes),
-            "hole_bytes_opened": sum(max(h.new_size - h.old_size, 0) for h in change.holes),
+            "old_hole_bytes": change.old.sum_holes if change.old else None,
+            "new_hole_bytes": change.new.sum_holes if change.new else None,
             "cache": change.slab.old.cache if change.slab else None,
             "old_objs_per_slab": change.slab.old.objs_per_slab if change.slab else None,
             "new_objs_per_slab": change.slab.new.objs_per_slab if change.slab else None,
             "note": change.note,
         })
-    return _frame(rows, DIFF_COLUMNS, ("old_objs_per_slab", "new_objs_per_slab"))
+    return _frame(rows, DIFF_COLUMNS, ("old_hole_bytes", "new_hole_bytes", "old_objs_per_slab", "new_objs_per_slab"))
 
 
 DIFF_MEMBER_COLUMNS = (
