@@ -310,11 +310,31 @@ class Diff(NamedTuple):
                 f"net {summary.net:+d} bytes>")
 
 
-def history(inputs: Sequence[Union[str, Path, Build]], structs: Sequence[str] = ()) -> "pd.DataFrame":
-    """``layoutcalc history``: sizes of ``structs`` (default: the seed's three) across builds, one row per build."""
+class History(NamedTuple):
+    """``layoutcalc history`` as objects: one :class:`layoutcalc.analysis.history.HistoryRow` per build."""
+
+    rows: list[Any]
+    structs: list[str]
+
+    def frame(self) -> "pd.DataFrame":
+        """One row per build: each struct's size and its change from the previous build."""
+        from .render.frames import history_frame
+        return history_frame(self.rows)
+
+    def figure(self) -> "Figure":
+        """The sizes across builds, one panel per struct (what ``layoutcalc history --plot`` draws)."""
+        from .render.history import history_figure
+        return history_figure(self.rows, self.structs)
+
+    def plot(self, path: str) -> None:
+        _save(self.figure(), path)
+
+
+def history(inputs: Sequence[Union[str, Path, Build]], structs: Sequence[str] = ()) -> History:
+    """``layoutcalc history``: sizes of ``structs`` (default: the seed's three) across builds, in order."""
     from .analysis.history import DEFAULT_STRUCTS, scan_history
-    from .render.frames import history_frame
-    return history_frame(scan_history([_path(i) for i in inputs], list(structs) or list(DEFAULT_STRUCTS)))
+    wanted = list(structs) or list(DEFAULT_STRUCTS)
+    return History(scan_history([_path(i) for i in inputs], wanted), wanted)
 
 
 def _save(figure: "Figure", path: str) -> None:

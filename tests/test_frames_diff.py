@@ -83,3 +83,15 @@ def test_diff_figure_is_readable(pair: tuple[Path, Path]) -> None:
     from test_frames import assert_readable
     old, new = pair
     assert_readable(layoutcalc.load(old).diff(new).figure())
+
+
+def test_history_frame_sizes_are_each_builds_own() -> None:
+    pytest.importorskip("layoutcalc.analysis.history", reason="layoutcalc history is not here")
+    names = ["686-pae", "cloud-amd64"]
+    history = layoutcalc.history(names, ["pid", "task_struct"])
+    frame = history.frame()
+    assert list(frame.columns) == ["build", "source", "pid_size_bytes", "pid_delta_bytes", "task_struct_size_bytes",
+                                   "task_struct_delta_bytes"]
+    sizes = [layoutcalc.load(name).struct("pid").stats.size for name in names]
+    assert frame["pid_size_bytes"].tolist() == sizes
+    assert frame["pid_delta_bytes"].isna()[0] and frame["pid_delta_bytes"][1] == sizes[1] - sizes[0]
