@@ -91,8 +91,8 @@ class ArrayType(Type):
     element: Type
     count: Optional[int]
 
-    @property  # type: ignore[override]
-    def size_bytes(self) -> int:  # noqa: D401 - property
+    @property
+    def size_bytes(self) -> int:  # type: ignore[override]
         return (self.count or 0) * self.element.size_bytes
 
     def declare(self, name: str) -> str:
@@ -106,8 +106,8 @@ class TypedefType(Type):
     target: Type
     alignment_attr: Optional[int] = None
 
-    @property  # type: ignore[override]
-    def size_bytes(self) -> int:
+    @property
+    def size_bytes(self) -> int:  # type: ignore[override]
         return self.target.size_bytes
 
     def declare(self, name: str) -> str:
@@ -122,8 +122,8 @@ class QualifiedType(Type):
     qualifier: str  # const, volatile, restrict, _Atomic
     target: Type
 
-    @property  # type: ignore[override]
-    def size_bytes(self) -> int:
+    @property
+    def size_bytes(self) -> int:  # type: ignore[override]
         return self.target.size_bytes
 
     def declare(self, name: str) -> str:
