@@ -13,6 +13,7 @@ from layoutcalc import api
 from layoutcalc.abi import get_abi
 from layoutcalc.analysis.whatif import add_fields
 from layoutcalc.changes.ctype import parse_declaration, resolve_type
+from layoutcalc.changes.fields import placed_fields
 from layoutcalc.changes.patch import (
     evaluate_condition,
     parse_defines,
@@ -164,7 +165,9 @@ def test_anchor_falls_back_when_context_member_is_configured_out() -> None:
     ("just some text\n", r"t.patch: no unified diff hunks"),
     (_diff(" \tpid_t tgid;", "+\tpid_t vpid vtgid;"), r"t.patch:5: cannot parse declaration 'pid_t vpid vt"),
     (_diff("+\tint first;", " \tpid_t tgid;"), r"t.patch:4: cannot tell where in struct task_struct"),
-    (_diff(" \tunion {", " \t\tint a;", "+\t\tint b;", " \t};"), r"t.patch:6: adding members inside a"),
+    (_diff(" \tunion {", " \t\tstruct {", " \t\t\tint a;", "+\t\t\tint b;", " \t\t};", " \t};"),
+     r"t.patch:7: adding members two levels inside struct task_struct's nested"),
+    (_diff(" \tunion {", "+\t\tint b;", " \t\tint a;", " \t};"), r"t.patch:5: 'int b;' would become the first"),
     ("--- a\n+++ b\n@@ -1 +1 @ x\n", r"t.patch:3: malformed hunk header"),
     (_diff(" \tpid_t tgid;", "+#if CONFIG_X >> 1", "+\tint x;", "+#endif"),
      r"t.patch:5: cannot evaluate preprocessor condition 'CONFIG_X >> 1': unexpected '>'"),
@@ -530,3 +533,20 @@ def test_report_and_slab_give_the_slab_cost_of_a_patch() -> None:
 
 def _bundled_builds() -> list[Build]:
     return [api.load(str(path), structs=["pid", "upid"]) for path in api.bundled_snapshots()]
+
+
+def test_member_added_inside_an_anonymous_union(tmp_path: Path) -> None:
+    from layoutcalc.changes.patch import patch_scenario
+    from layoutcalc.changes.scenario import apply_scenario
+    patch = tmp_path / "t.patch"
+    patch.write_text(_diff(" \tunion {", " \t\tpid_t session;", " \t\tpid_t __session;", "+\t\tlong session_id;",
+                           " \t};", " \tint leader;", header="@@ -10,4 +10,6 @@ struct signal_struct {"))
+    scenario, _ = patch_scenario(str(patch), {})
+    (result,) = apply_scenario(build_2622(), scenario, ABI)
+    # the union (at 16, already 8-aligned) grows from 4 to 8 bytes: leader moves from 20 to 24, tty from 24 to 32
+    assert [(m.name, m.offset_bytes) for m in result.result.added] == [("session_id", 16)]
+    assert [(m.name, m.offset_bytes) for m in result.result.after.members][-3:] == [
+        (None, 16), ("leader", 24), ("tty", 32)]
+    assert result.result.size_after == 40
+    (placed,) = placed_fields(result.result)
+    assert (placed.follows, placed.offset_bytes) == ("__session", 16)

@@ -22,6 +22,7 @@ vmlinux the snapshot was made from and are marked ``realbuild``.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from typing import NamedTuple
@@ -127,24 +128,46 @@ def _check(spec: Spec, path: str) -> None:
         item = results[expect.struct]
         placed = {p.name: p for p in placed_fields(item.result)}[expect.field]
         assert placed.follows == expect.after, f"{spec.path.name}: {expect}"
-        new = next(m for m in item.result.after.members if m.name == expect.field)
-        index = item.result.after.members.index(new)
-        previous = item.result.after.members[index - 1]
+        before, added = _flat(item.result.before), _flat(item.result.after)
+        new = added[expect.field]
+        previous = _previous(item.result.after, expect.field)
         zero_width = previous.type.size_bytes if previous.bit_size == 0 and not previous.name else 0
-        before = {m.name: m for m in item.result.before.members if m.name}
-        added = {m.name: m for m in item.result.after.members if m.name}
         anchor = before.get(expect.after) or added[expect.after]
         declaration = next((text for text in declarations if re.search(rf"\b{expect.field}\b", text)), "")
         expected = _expected_bit_offset(anchor, new, zero_width, declaration)
         if expect.after in before and anchor.bit_offset != added[expect.after].bit_offset:
             expected += added[expect.after].bit_offset - anchor.bit_offset  # the anchor itself moved
         assert new.bit_offset == expected, f"{spec.path.name}: {expect.field} at bit {new.bit_offset}, not {expected}"
-        follower = _recorded_follower(item.result.before, anchor)
+        top = next((m for m in item.result.before.members if m.name == expect.after), None)
+        follower = _recorded_follower(item.result.before, top) if top is not None else None
         if follower is not None and follower.name and expect.after in before and \
                 _end_bits(new) <= follower.bit_offset and anchor.bit_offset == added[expect.after].bit_offset:
             # it fits in the hole the build has after the anchor: the next member stays put
             assert added[follower.name].bit_offset == follower.bit_offset, \
                 f"{spec.path.name}: {follower.name} moved from bit {follower.bit_offset}"
+
+
+def _flat(struct: StructType, base: int = 0) -> dict[str, Member]:
+    """Every named member, also those of anonymous struct/union members, at its offset in ``struct``."""
+    found: dict[str, Member] = {}
+    for member in struct.members:
+        inner = member.type.strip()
+        if member.name:
+            found[member.name] = dataclasses.replace(member, bit_offset=base + member.bit_offset)
+        elif isinstance(inner, StructType):
+            found.update(_flat(inner, base + member.bit_offset))
+    return found
+
+
+def _previous(struct: StructType, name: str) -> Member:
+    """The member just before ``name``, in whichever (anonymous) member list holds it."""
+    for index, member in enumerate(struct.members):
+        if member.name == name:
+            return struct.members[index - 1]
+        inner = member.type.strip()
+        if not member.name and isinstance(inner, StructType) and name in _flat(inner):
+            return _previous(inner, name)
+    raise KeyError(name)
 
 
 def _recorded_follower(struct: StructType, anchor: Member) -> Member | None:

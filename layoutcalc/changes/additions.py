@@ -59,6 +59,7 @@ class PatchAddition(NamedTuple):
     earlier_members: tuple[str, ...] = ()
     condition: str = ""
     enclosing_block: str = ""
+    nested: bool = False  # inside an anonymous struct/union member (mm_struct's): anchors are its members
 
 
 class LeftOut(NamedTuple):
@@ -134,6 +135,7 @@ class _Scope:
     certain: bool
     members: list[str] = field(default_factory=list)
     new: NewType | None = None  # the patch defines this struct: its members are a new type's, not additions
+    nested_start: int | None = None  # index in members where the open nested aggregate's members start
 
 
 class _HunkReader:
@@ -239,6 +241,8 @@ class _HunkReader:
         if not scope.certain:
             scope.depth, scope.certain = _indent(raw), True
         scope.depth += stripped.count("{") - stripped.count("}")
+        if scope.depth == 2:
+            scope.nested_start = len(scope.members)
 
     def _close_brace(self, raw: str, stripped: str) -> None:
         scope = self.scope
@@ -253,6 +257,8 @@ class _HunkReader:
         if scope.depth <= 0:
             self.scope = None
             return
+        if scope.depth == 1:
+            scope.nested_start = None
         name = re.match(r"^\}\s*(\w+)?", stripped)
         if scope.depth == 1 and name and name.group(1) and not name.group(1).startswith("__"):
             scope.members.append(name.group(1))  # a named nested union/struct member
@@ -278,21 +284,28 @@ class _HunkReader:
             self.left_out.append(LeftOut(scope.name, text, number, self.filename, false, undefined))
             return
         depth = scope.depth if scope.certain else _indent(raw)
-        if depth > 1:
-            raise ScenarioError(f"{self.filename}:{number}: adding members inside a nested struct/union "
-                                f"of struct {scope.name} is not supported")
+        if depth > 2:
+            raise ScenarioError(f"{self.filename}:{number}: adding members two levels inside struct "
+                                f"{scope.name}'s nested structs/unions is not supported")
         try:
             names = parse_names(text)
         except ScenarioError:
             raise ScenarioError(f"{self.filename}:{number}: cannot parse declaration '{text}'") from None
-        if not scope.members and not scope.certain:
+        start = 0 if depth == 1 or scope.nested_start is None else scope.nested_start
+        if self.in_unseen_block:
+            start = max(start, self.region_start)
+        inside = scope.members[start:]
+        if not inside and depth == 2:
+            raise ScenarioError(f"{self.filename}:{number}: '{text}' would become the first member of a nested "
+                                f"struct/union of struct {scope.name}; fields can only be placed after an existing "
+                                "member")
+        if not inside and not scope.certain:
             raise ScenarioError(f"{self.filename}:{number}: cannot tell where in struct {scope.name} "
                                 f"'{text}' goes: no member precedes it in the hunk (regenerate with -U5)")
-        earlier = scope.members[self.region_start:-1] if self.in_unseen_block else scope.members[:-1]
         self.region_additions.append(len(self.additions))
         self.additions.append(PatchAddition(
-            scope.name, scope.members[-1] if scope.members else None, text, number, self.filename,
-            tuple(reversed(earlier)), self.conds.text, self.in_unseen_block))
+            scope.name, inside[-1] if inside else None, text, number, self.filename, tuple(reversed(inside[:-1])),
+            self.conds.text, self.in_unseen_block, depth == 2))
         scope.members.extend(name for name in names if name)
 
     def _preprocessor(self, number: int, stripped: str) -> None:

@@ -147,13 +147,25 @@ def placed_fields(result: WhatIfResult) -> list[PlacedField]:
     position = {id(member): index for index, member in enumerate(result.after.members)}
     placed = []
     for member in result.added:
-        index = position[id(member)]
-        while index and _is_unnamed_bitfield(result.after.members[index - 1]):
+        members, index = (result.after.members, position[id(member)]) if id(member) in position \
+            else _inside(result.after, member.name or "")
+        while index and _is_unnamed_bitfield(members[index - 1]):
             index -= 1  # "after user_dumpable" in "unsigned user_dumpable:1; unsigned char :0; ..."
-        previous = result.after.members[index - 1] if index else None
+        previous = members[index - 1] if index else None
         placed.append(PlacedField(member.name or "", member.type.c_name(), _label(previous), member.offset_bytes,
                                   member.bit_offset, member.bit_size, member.type.size_bytes))
     return placed
+
+
+def _inside(struct: StructType, name: str) -> tuple[list[Member], int]:
+    """The member list of the anonymous struct/union member holding ``name``, and its index there."""
+    for member in struct.members:
+        inner = member.type.strip()
+        if not member.name and isinstance(inner, StructType):
+            for index, candidate in enumerate(inner.members):
+                if candidate.name == name:
+                    return inner.members, index
+    raise ValueError(f"{struct.tag} holds no added member '{name}'")
 
 
 def _is_unnamed_bitfield(member: Member) -> bool:

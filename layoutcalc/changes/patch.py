@@ -141,7 +141,7 @@ def patch_scenario(path: str, defines: Defines) -> tuple[Scenario, list[str]]:
     for addition in read.additions:
         declaration = Declaration(addition.decl_text, addition.line_no)
         previous = changes[-1] if changes else None
-        if previous and previous.struct_name == addition.struct_name and \
+        if previous and previous.struct_name == addition.struct_name and previous.nested == addition.nested and \
                 addition.after_member in _declared(previous):
             changes[-1] = _extend(previous, declaration)
             continue
@@ -152,7 +152,7 @@ def patch_scenario(path: str, defines: Defines) -> tuple[Scenario, list[str]]:
         changes.append(StructChange(
             struct_name=addition.struct_name, anchors=(addition.after_member, *addition.earlier_members),
             fields=(declaration,), line_no=addition.line_no, anchor_line_no=addition.line_no,
-            optional=addition.enclosing_block))
+            optional=addition.enclosing_block, nested=addition.nested))
     types = tuple(HelperType(t.name, t.kind, tuple(Declaration(text, line) for text, line in t.members), t.line_no)
                   for t in read.new_types if t.members)
     scenario = Scenario(name=path, path=path, description=f"the members {path} adds", defines={}, types=types,

@@ -40,7 +40,7 @@ from ..abi import Abi
 from ..analysis.facts import DebugInfo, debug_info_of
 from ..analysis.whatif import FieldSpec, WhatIfResult, add_fields, relayout
 from ..errors import LayoutcalcError, ScenarioError
-from ..model import ArrayType, Build, StructType
+from ..model import ArrayType, Build, Member, StructType
 from ..safe_read import STDIN, read_bytes
 from .conditions import Defines, evaluate_condition
 from .ctype import declaration_needs
@@ -85,6 +85,7 @@ class StructChange:
     remove: tuple[str, ...] = ()
     per_level: str | None = None
     optional: str = ""  # non-empty: skip (with this reason) on a build that has none of the anchors
+    nested: bool = False  # the fields go inside the anonymous struct/union member that holds the anchor
 
 
 @dataclass(frozen=True)
@@ -185,12 +186,15 @@ def apply_scenario(build: Build, scenario: Scenario, abi: Abi, placement: str = 
     debug_info = debug_info_of(build)
     for plan in _plan(build, scenario, abi, defines or {}, level):
         struct = _without(plan.struct, plan.remove, abi, debug_info) if plan.remove else plan.struct
+        nested: list[Member] = []
         try:
+            if plan.inner:
+                struct, nested = _add_inside(struct, plan.inner, abi, placement, debug_info)
             result = add_fields(struct, plan.fields.fields, abi, placement, debug_info)
         except LayoutcalcError as exc:
             raise ScenarioError(f"{scenario.path}:{plan.change.line_no}: {exc}") from None
-        if plan.remove:
-            result = dataclasses.replace(result, before=plan.struct)
+        if plan.remove or plan.inner:
+            result = dataclasses.replace(result, before=plan.struct, added=nested + result.added)
         results.append(ScenarioResult(plan.struct.name or "", plan.fields.anchor, plan.anchor_index,
                                       result, plan.remove, level))
     return results
@@ -228,6 +232,7 @@ class _Plan(NamedTuple):
     anchor_index: int | None
     fields: StructFields
     remove: tuple[str, ...]
+    inner: dict[int, list[FieldSpec]]  # fields to add inside the anonymous member at this index
 
 
 def _plan(build: Build, scenario: Scenario, abi: Abi, defines: Defines, level: int) -> list[_Plan]:
@@ -251,17 +256,41 @@ def _plan(build: Build, scenario: Scenario, abi: Abi, defines: Defines, level: i
             specs = [_grow(spec, level) if spec.name == change.per_level else spec for spec in specs]
         fields = chain_fields(anchor, specs)
         key = struct.name or change.struct_name
-        sources.setdefault(key, []).extend(where)
-        if key in plans:
-            plan = plans[key]
-            plans[key] = plan._replace(fields=plan.fields._replace(fields=plan.fields.fields + fields),
-                                       remove=plan.remove + change.remove)
+        holder = _holder(struct, anchor) if change.nested and anchor is not None else None
+        plan = plans.get(key) or _Plan(change, struct, anchor_index, StructFields(key, anchor, []), (), {})
+        if holder is not None:
+            plan.inner.setdefault(holder, []).extend(fields)
         else:
-            plans[key] = _Plan(change, struct, anchor_index, StructFields(key, anchor, fields), change.remove)
+            sources.setdefault(key, []).extend(where)
+            plan = plan._replace(fields=plan.fields._replace(fields=plan.fields.fields + fields))
+        plans[key] = plan._replace(remove=plan.remove + change.remove)
     for key, plan in plans.items():
         kept = _without(plan.struct, plan.remove, abi, debug_info_of(build)) if plan.remove else plan.struct
-        check_flexible_arrays(kept, plan.fields.fields, sources[key])
+        check_flexible_arrays(kept, plan.fields.fields, sources.get(key, []))
     return list(plans.values())
+
+
+def _holder(struct: StructType, anchor: str) -> int | None:
+    """Index of the anonymous struct/union member of ``struct`` that holds ``anchor`` (None: it is top-level)."""
+    index = struct.member_index(anchor)
+    return None if index is None or struct.members[index].name == anchor else index
+
+
+def _add_inside(struct: StructType, inner: dict[int, list[FieldSpec]], abi: Abi, placement: str,
+                debug_info: DebugInfo) -> tuple[StructType, list[Member]]:
+    """``struct`` re-laid out with fields added inside anonymous members, and those fields at their offsets."""
+    members = list(struct.members)
+    added: list[tuple[int, list[Member]]] = []
+    for index, fields in inner.items():
+        holder = members[index]
+        inside = holder.type.strip()
+        assert isinstance(inside, StructType)
+        result = add_fields(inside, fields, abi, placement, debug_info)
+        members[index] = dataclasses.replace(holder, type=result.after)
+        added.append((index, result.added))
+    after = relayout(struct, abi, members, debug_info)
+    return after, [dataclasses.replace(m, bit_offset=after.members[index].bit_offset + m.bit_offset)
+                   for index, nested in added for m in nested]
 
 
 def _anchor_index(struct: StructType, scenario: Scenario, change: StructChange) -> int | None:
