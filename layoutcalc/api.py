@@ -328,7 +328,7 @@ def whatif_run(path: str, scenario: Optional[str] = None, patch: Optional[str] =
     return WhatIf(results, warnings + patch_skips(loaded, [build]), notes, baselines)
 
 
-def slab(inputs: Sequence[str] = (), live: bool = False, cpus: int = 2, allocator: str = "slub",
+def slab(inputs: Sequence[str] = (), live: bool = False, cpus: int = 2, allocator: Optional[str] = None,
          xstate_size: Optional[int] = 832,
          scenario: Union[str, "Scenario", None] = "flat") -> tuple[list["SlabView"], str]:
     """Slab views of the builds (default: bundled snapshots), or of the running kernel with ``live``.
@@ -338,7 +338,7 @@ def slab(inputs: Sequence[str] = (), live: bool = False, cpus: int = 2, allocato
     inputs are returned instead).
     """
     from .changes.scenario import load_scenario, scenario_needs
-    from .slab.geometry import SLAB_STRUCTS
+    from .slab.caches import SLAB_STRUCTS
     from .slab.view import static_view, try_live_view
     loaded = load_scenario(scenario) if isinstance(scenario, str) else scenario
     structs, types = scenario_needs(loaded) if loaded else ([], [])

@@ -410,7 +410,8 @@ def whatif(input_path: Optional[str], scenario: Optional[str], patch_path: Optio
 @click.option("--live", is_flag=True, help="Predict the running kernel's caches from its BTF and compare "
                                            "with /sys/kernel/slab.")
 @click.option("--cpus", type=click.IntRange(1), default=2, show_default=True)
-@click.option("--allocator", type=click.Choice(["slub", "slab"]), default="slub", show_default=True)
+@click.option("--allocator", type=click.Choice(["slub", "slab"]),
+              help="Allocator to model (default: the build's, from its config or its era).")
 @click.option("--xstate-size", type=click.IntRange(0), default=832, show_default=True,
               help="x86 XSAVE area per task for static predictions (live mode reads the machine's).")
 @click.option("--scenario", default="flat", show_default=True, metavar="NAME|FILE",
@@ -421,7 +422,7 @@ def whatif(input_path: Optional[str], scenario: Optional[str], patch_path: Optio
 @_plot_option("one slab per cache and build, its objects and leftover, fields off against on,")
 @_patch_option()
 @_define_option()
-def slab(inputs: tuple[str, ...], live: bool, cpus: int, allocator: str, xstate_size: int, scenario: str,
+def slab(inputs: tuple[str, ...], live: bool, cpus: int, allocator: Optional[str], xstate_size: int, scenario: str,
          fmt: str, arch: str, config: Optional[str], defconfig: bool, plot_path: Optional[str],
          patch_path: Optional[str], defines: tuple[str, ...]) -> None:
     """Slab geometry of the task_struct, signal_cache and pid caches (predicted, and live with --live)."""

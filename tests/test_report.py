@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from layoutcalc import api
 from layoutcalc.analysis.report import ROW_COLUMNS, ReportOptions
 from layoutcalc.cli import main
-from layoutcalc.slab.geometry import calculate_alignment, calculate_order, calculate_sizes, order_objects
+from layoutcalc.slab.slub import calculate_alignment, calculate_order, calculate_sizes, order_objects
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

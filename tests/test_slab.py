@@ -16,18 +16,16 @@ import pytest
 from layoutcalc.abi import get_abi
 from layoutcalc.errors import ScenarioError
 from layoutcalc.model import ArrayType, BaseType, Build, Member, PointerType, StructType, VoidType
-from layoutcalc.slab.geometry import (
-    CacheSpec,
-    MergeCandidate,
-    cache_specs_for_build,
+from layoutcalc.slab.caches import CacheSpec, cache_specs_for_build
+from layoutcalc.slab.common import MergeCandidate
+from layoutcalc.slab.geometry import geometry, slab_effect
+from layoutcalc.slab.slab_2622 import slab_struct_size
+from layoutcalc.slab.slub import (
     calculate_alignment,
     calculate_order,
     calculate_sizes,
     create_unique_id,
     find_mergeable,
-    geometry,
-    slab_effect,
-    slab_struct_size,
     slub_min_objects,
 )
 

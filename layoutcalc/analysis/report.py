@@ -17,7 +17,10 @@ from typing import Optional
 from ..abi import Abi, get_abi
 from ..changes.scenario import Scenario, ScenarioResult, apply_scenario
 from ..model import ArrayType, Build, PointerType, StructType, Type
-from ..slab.geometry import CacheSpec, SlabGeometry, cache_specs_for_build, geometry, slub_order_variant
+from ..slab.caches import CacheSpec, cache_specs_for_build
+from ..slab.common import SlabGeometry
+from ..slab.era import SlabEra, decide_era
+from ..slab.geometry import geometry
 
 DEFAULT_PROCESSES = 10_000
 DEFAULT_CHILD_FRACTION = 0.1
@@ -137,6 +140,7 @@ class BuildReport:
     rows: list[Row]
     added: AddedFields
     hierarchical: Optional["Hierarchical"]  # the merged 2.6.24 design's cost, if it can be told
+    era: Optional[SlabEra] = None  # the kernel era and allocator the figures assume
 
     def row(self, struct: str) -> Optional[Row]:
         return next((r for r in self.rows if r.struct == struct), None)
@@ -167,60 +171,52 @@ class Claim:
                 "holds_on": self.holds_on, "fails_on": self.fails_on, "detail": self.detail}
 
 
-def era_allocator(build: Build) -> str:
-    """SLUB for kernels with struct upid (2.6.24+; SLUB is the default from 2.6.23), SLAB before."""
-    pid = build.structs.get("pid")
-    if pid is not None and pid.has_member("pid_chain") and not pid.has_member("numbers"):
-        return "slab"
-    return "slub"
-
-
 def build_report(build: Build, scenario: Scenario, options: ReportOptions) -> BuildReport:
     """Apply ``scenario`` to ``build`` and size every changed struct's cache before and after."""
     abi = get_abi(build.arch)
     results = apply_scenario(build, scenario, abi, options.placement, options.defines)
+    era = decide_era(build, abi, options.allocator)
     specs = {spec.struct_name: spec for spec in
-             cache_specs_for_build(build, abi, xstate_size=options.xstate_size)}
-    allocator = options.allocator or era_allocator(build)
+             cache_specs_for_build(build, abi, xstate_size=options.xstate_size, era=era)}
     rows = []
     for result in results:
         spec = specs.get(result.struct_name)
         if spec is None:
             continue
-        variant = slub_order_variant(build)
-        off = _geometry(spec, allocator, abi, options, variant)
-        on = _geometry(spec.with_struct_size(result.result.size_after), allocator, abi, options, variant)
-        rows.append(Row(build.name, build.arch, result.struct_name, spec.name, allocator, result.anchor,
+        off = _geometry(spec, era, options)
+        on = _geometry(spec.with_struct_size(result.result.size_after), era, options)
+        rows.append(Row(build.name, build.arch, result.struct_name, spec.name, era.allocator, result.anchor,
                         result.result.size_before, result.result.size_after, off, on, options.processes))
     return BuildReport(build.name, build.arch, rows, count_added(results, abi),
-                       _hierarchical(build, abi, allocator, options))
+                       _hierarchical(build, abi, era, options), era)
 
 
-def _geometry(spec: CacheSpec, allocator: str, abi: Abi, options: ReportOptions, variant: str) -> SlabGeometry:
-    extra = {"variant": variant} if allocator == "slub" else {}
-    return geometry(spec, allocator, options.cpus, options.page_size, abi.cacheline_size, **extra)
+def _geometry(spec: CacheSpec, era: SlabEra, options: ReportOptions) -> SlabGeometry:
+    """``spec`` under the build's era; the page size is the build's unless the options change it."""
+    page_size = era.page_size if options.page_size == ReportOptions.page_size else options.page_size
+    extra = {"variant": era.slub_order_search} if era.allocator == "slub" else {}
+    return geometry(spec, era.allocator, options.cpus, page_size, era.cache_line, **extra)
 
 
-def _hierarchical(build: Build, abi: Abi, allocator: str, options: ReportOptions) -> Optional[Hierarchical]:
+def _hierarchical(build: Build, abi: Abi, era: SlabEra, options: ReportOptions) -> Optional[Hierarchical]:
     """What a process costs under the merged design at namespace levels 0 and 1."""
     if not build.has_struct("pid"):
         return None
-    variant = slub_order_variant(build)
     if build.get_struct("pid").has_member("numbers"):
-        per_level = [[s for s in cache_specs_for_build(build, abi, options.xstate_size, level)
+        per_level = [[s for s in cache_specs_for_build(build, abi, options.xstate_size, level, era=era)
                       if s.struct_name == "pid"][0] for level in (0, 1)]
-        g0, g1 = (_geometry(spec, allocator, abi, options, variant) for spec in per_level)
+        g0, g1 = (_geometry(spec, era, options) for spec in per_level)
         return Hierarchical(0.0, g1.bytes_per_object - g0.bytes_per_object, "build")
     from ..changes.scenario import load_scenario
-    spec = [s for s in cache_specs_for_build(build, abi, options.xstate_size) if s.struct_name == "pid"][0]
-    base = _geometry(spec, allocator, abi, options, variant).bytes_per_object
+    spec = [s for s in cache_specs_for_build(build, abi, options.xstate_size, era=era) if s.struct_name == "pid"][0]
+    base = _geometry(spec, era, options).bytes_per_object
     extra = []
     for level in (0, 1):
         (result,) = [r for r in apply_scenario(build, load_scenario("hierarchical"), abi, options.placement, {}, level)
                      if r.struct_name == "pid"]
         # 2.6.24 creates the per-level pid caches with SLAB_HWCACHE_ALIGN
         merged = dataclasses.replace(spec.with_struct_size(result.result.size_after), hwcache_align=True, align=0)
-        extra.append(_geometry(merged, allocator, abi, options, variant).bytes_per_object - base)
+        extra.append(_geometry(merged, era, options).bytes_per_object - base)
     return Hierarchical(extra[0], extra[1], "scenario")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Optional
 
-from ..slab.geometry import SlabGeometry
+from ..slab.common import SlabGeometry
 from ..slab.view import CacheView, SlabView
 
 _KEYS = ("object_size", "slab_size", "objs_per_slab", "order", "align")

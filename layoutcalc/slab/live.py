@@ -34,15 +34,10 @@ from typing import NamedTuple, Optional
 from ..abi import get_abi
 from ..errors import LiveSystemError
 from ..model import Build
-from .geometry import (
-    SLAB_STRUCTS,
-    CacheSpec,
-    MergeCandidate,
-    SlabGeometry,
-    cache_specs_for_build,
-    geometry,
-    slub_order_variant,
-)
+from .caches import SLAB_STRUCTS, CacheSpec, cache_specs_for_build
+from .common import MergeCandidate, SlabGeometry
+from .era import decide_era
+from .geometry import geometry
 
 SYSFS_SLAB = "/sys/kernel/slab"
 PROC_SLABINFO = "/proc/slabinfo"
@@ -469,10 +464,11 @@ def predict_live(build: Optional[Build] = None, xstate: Optional[XstateInfo] = N
     params = machine.boot
     candidates = merge_candidates(root) if os.path.isdir(root) else []
     results = []
-    for spec in cache_specs_for_build(build, abi, machine.xstate_size):
+    era = decide_era(build, abi, "slub")
+    for spec in cache_specs_for_build(build, abi, machine.xstate_size, era=era):
         predicted = geometry(spec, "slub", machine.nr_cpus, abi.page_size, machine.cache_line, candidates,
                              min_objects=params.min_objects, max_order=params.max_order,
                              min_order=params.min_order, slab_nomerge=params.nomerge,
-                             variant=slub_order_variant(build))
+                             variant=era.slub_order_search)
         results.append(LivePrediction(spec, predicted, read_live_cache(spec.name, root)))
     return results

@@ -14,15 +14,10 @@ from ..abi import get_abi
 from ..changes.scenario import Scenario, apply_scenario
 from ..errors import LiveSystemError, NotFoundError
 from ..model import Build
-from .geometry import (
-    CacheSpec,
-    SlabEffect,
-    SlabGeometry,
-    cache_specs_for_build,
-    geometry,
-    slab_effect,
-    slub_order_variant,
-)
+from .caches import CacheSpec, cache_specs_for_build
+from .common import SlabGeometry
+from .era import SlabEra, decide_era
+from .geometry import SlabEffect, era_geometry, slab_effect
 
 
 @dataclass(frozen=True)
@@ -54,7 +49,7 @@ class SlabView:
 
 
 def _effects(build: Build, scenario: Optional[Scenario], spec: CacheSpec, cpus: int, page_size: int,
-             cache_line: int) -> tuple[SlabEffect, ...]:
+             cache_line: int, era: SlabEra) -> tuple[SlabEffect, ...]:
     if scenario is None:
         return ()
     abi = get_abi(build.arch)
@@ -62,22 +57,25 @@ def _effects(build: Build, scenario: Optional[Scenario], spec: CacheSpec, cpus: 
     if spec.struct_name not in sizes:
         return ()
     return tuple(slab_effect(spec, sizes[spec.struct_name], None, ("slub", "slab"), cpus, page_size, cache_line,
-                             variant=slub_order_variant(build)))
+                             variant=era.slub_order_search))
 
 
 def static_view(build: Build, scenario: Optional[Scenario], cpus: int = 2, xstate_size: Optional[int] = 832,
-                allocator: str = "slub") -> SlabView:
-    """Geometry of the build's task_struct, signal_cache and pid caches, without a running kernel."""
+                allocator: Optional[str] = None) -> SlabView:
+    """Geometry of the build's task_struct, signal_cache and pid caches, without a running kernel.
+
+    ``allocator`` overrides the one the build's era and config say (:func:`~.era.decide_era`).
+    """
     abi = get_abi(build.arch)
-    specs = cache_specs_for_build(build, abi, xstate_size)
+    era = decide_era(build, abi, allocator)
+    specs = cache_specs_for_build(build, abi, xstate_size, era=era)
     if not specs:
         raise NotFoundError(f"{build.origin or build.name}: none of task_struct, signal_struct, pid "
                             "(the structs whose caches layoutcalc models)")
-    extra = {"variant": slub_order_variant(build)} if allocator == "slub" else {}
-    caches = [CacheView(spec, geometry(spec, allocator, cpus, abi.page_size, abi.cacheline_size, **extra), None, (),
-                        _effects(build, scenario, spec, cpus, abi.page_size, abi.cacheline_size))
+    caches = [CacheView(spec, era_geometry(spec, era, cpus), None, (),
+                        _effects(build, scenario, spec, cpus, era.page_size, era.cache_line, era))
               for spec in specs]
-    return SlabView(build.name, build.arch, allocator, cpus, abi.page_size, abi.cacheline_size,
+    return SlabView(build.name, build.arch, era.allocator, cpus, era.page_size, era.cache_line,
                     xstate_size if build.has_struct("fpu") else None, caches)
 
 
@@ -90,7 +88,8 @@ def live_view(scenario: Optional[Scenario]) -> SlabView:
     predictions = live.predict_live(build)
     abi = get_abi(build.arch)
     caches = [CacheView(p.spec, p.predicted, p.actual, tuple(p.mismatches()),
-                        _effects(build, scenario, p.spec, machine.nr_cpus, abi.page_size, machine.cache_line))
+                        _effects(build, scenario, p.spec, machine.nr_cpus, abi.page_size, machine.cache_line,
+                                 decide_era(build, abi, "slub")))
               for p in predictions]
     return SlabView("running kernel (/sys/kernel/btf/vmlinux)", build.arch, "slub", machine.nr_cpus, abi.page_size,
                     machine.cache_line, machine.xstate_size, caches)
