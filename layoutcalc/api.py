@@ -208,8 +208,10 @@ def report(inputs: Sequence[str] = (), scenario: Union[str, "Scenario"] = "flat"
     if live:
         build, live_options = _live_build(wanted, types, options)
         reports.append(build_report(build, loaded, live_options))
-    for path in list(inputs) or [str(p) for p in bundled_snapshots()]:
-        reports.append(build_report(load(path, structs=wanted, types=types), loaded, options))
+    from .analysis.report import by_era
+    built = [build_report(load(path, structs=wanted, types=types), loaded, options)
+             for path in list(inputs) or [str(p) for p in bundled_snapshots()]]
+    reports += by_era(built)
     return reports, judge_claims(reports)
 
 
@@ -355,17 +357,25 @@ def slab(inputs: Sequence[str] = (), live: bool = False, cpus: int = 2, allocato
 def source_snapshot(tree: str, arch: str = "x86_64", config: Optional[str] = None,
                     structs: Sequence[str] = (), out: Optional[str] = None,
                     debug_flags: Optional[Sequence[str]] = None,
-                    defines: Sequence[str] = ()) -> "SourceResult":
+                    defines: Sequence[str] = (), provenance: Optional[dict[str, object]] = None) -> "SourceResult":
     """Snapshot of ``structs`` (default: the seed's and what scenarios need) compiled from a kernel tree.
 
-    ``config`` is a full ``.config`` (default: the tree's defconfig for ``arch``).
+    ``config`` is a full ``.config`` (default: the tree's defconfig for ``arch``); ``provenance``
+    (e.g. the tree's commit) is added to the copy written to ``out``.
     """
     from .readers.kernel_source import DEFAULT_DEBUG_FLAGS, SourceRequest
     from .readers.kernel_source import source_snapshot as compile_snapshot
     wanted = tuple(dict.fromkeys([*SNAPSHOT_STRUCTS, *structs]))
     request = SourceRequest(tree, arch, config, wanted, tuple(debug_flags or DEFAULT_DEBUG_FLAGS), tuple(defines),
                             types=SNAPSHOT_TYPES)
-    return compile_snapshot(request, out)
+    result = compile_snapshot(request, None if provenance else out)
+    if provenance and out is not None:
+        from .readers.snapshot import read_snapshot, write_snapshot
+        build = read_snapshot(str(result.path))
+        build.provenance.update(provenance)
+        write_snapshot(build, out)
+        return result._replace(path=Path(out))
+    return result
 
 
 def resolve_input(path: str, arch: Optional[str] = None, config: Optional[str] = None,

@@ -236,8 +236,8 @@ def _progress_bar(path: str) -> Any:
 @click.option("-o", "--output", required=True, metavar="FILE.json", help="Where to write the snapshot.")
 @click.option("--struct", "structs", multiple=True, metavar="NAME",
               help="Struct to include (repeatable; default: the seed's three and what the scenarios name).")
-@click.option("--package", help="Source package of INPUT, recorded as provenance.")
-@click.option("--package-version", help="Version of that package.")
+@click.option("--package", help="Source package of INPUT (or the tree), recorded as provenance.")
+@click.option("--package-version", help="Version of that package (or the tree's commit).")
 @click.option("--kernel-source", metavar="TREE", help="Compile the structs from this kernel source tree "
                                                       "instead of reading INPUT.")
 @click.option("--arch", default="x86_64", show_default=True, help="With --kernel-source: the ABI to compile for.")
@@ -251,7 +251,8 @@ def snapshot(input_path: Optional[str], output: str, structs: tuple[str, ...], p
     if kernel_source is not None:
         if config and defconfig:
             raise click.UsageError("give --config or --defconfig, not both")
-        result = api.source_snapshot(kernel_source, arch, config, structs, output)
+        extra = {key: value for key, value in (("package", package), ("version", package_version)) if value}
+        result = api.source_snapshot(kernel_source, arch, config, structs, output, provenance=extra)
         how = "from the cache" if result.cached else f"compiled in {result.seconds:.1f} s"
         click.echo(f"wrote {output}: structs from {kernel_source} for {arch} ({how})")
         return

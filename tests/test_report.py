@@ -43,7 +43,9 @@ def test_bundled_amd64_sizes_are_paholes(bundled):
 
 
 def test_rows_have_the_documented_columns(bundled):
-    assert len(bundled["rows"]) == 12  # four builds x three structs
+    assert len(bundled["rows"]) == 18  # six builds (two 2.6.22, four 6.1) x three structs
+    # the seed's own kernel leads
+    assert [r["build"] for r in bundled["rows"][:6]] == ["linux-2.6.22.19-i386"] * 3 + ["linux-2.6.22.19-x86_64"] * 3
     for row in bundled["rows"]:
         assert set(ROW_COLUMNS) <= set(row)
 
@@ -94,7 +96,11 @@ def test_verdicts_follow_the_delta(bundled):
 
 
 def test_claims_name_the_builds(bundled):
-    claims = {c["struct"]: c for c in bundled["claims"]}
+    assert [c["era"] for c in bundled["claims"]] == ["2.6.22, SLAB"] * 3 + ["2.6.24+, SLUB"] * 3
+    old = {c["struct"]: c for c in bundled["claims"] if c["era"] == "2.6.22, SLAB"}
+    assert all(sorted(c["holds_on"] + c["fails_on"]) == ["linux-2.6.22.19-i386", "linux-2.6.22.19-x86_64"]
+               for c in old.values())
+    claims = {c["struct"]: c for c in bundled["claims"] if c["era"] == "2.6.24+, SLUB"}
     assert set(claims) == {"task_struct", "signal_struct", "pid"}
     for claim in claims.values():
         assert len(claim["holds_on"]) + len(claim["fails_on"]) == 4
@@ -131,8 +137,8 @@ def test_csv_and_markdown(bundled):
     code, output = _run(["report", "--format", "csv"])
     assert code == 0
     rows = list(csv.DictReader(io.StringIO(output)))
-    assert len(rows) == 12 and set(ROW_COLUMNS) <= set(rows[0])
-    assert {r["size_off"] for r in rows if r["struct"] == "pid"} == {"96", "52"}
+    assert len(rows) == 18 and set(ROW_COLUMNS) <= set(rows[0])
+    assert {r["size_off"] for r in rows if r["struct"] == "pid"} == {"96", "52", "64", "36"}
     code, output = _run(["report", "--format", "markdown"])
     assert code == 0 and "| build | struct |" in output and "task_struct alignment allows for it" in output
 
@@ -185,7 +191,7 @@ def test_report_live_adds_the_running_kernel():
     payload = json.loads(output)
     running = [r for r in payload["rows"] if r["build"].startswith("running ")]
     assert {r["struct"] for r in running} == {"task_struct", "signal_struct", "pid"}
-    assert len(payload["rows"]) == 15  # the running kernel and the four bundled builds
+    assert len(payload["rows"]) == 21  # the running kernel and the six bundled builds
     from layoutcalc.slab import live
     task = next(r for r in running if r["struct"] == "task_struct")
     # the running kernel's own task_struct cache, as sysfs reports it
@@ -198,4 +204,4 @@ def test_report_live_without_btf_warns_and_goes_on(monkeypatch):
     result = CliRunner().invoke(main, ["report", "--live", "--format", "csv"])
     assert result.exit_code == 0
     assert "warning: " in result.stderr and "/nonexistent/btf" in result.stderr
-    assert len(result.stdout.strip().splitlines()) == 13  # header and the 12 bundled rows
+    assert len(result.stdout.strip().splitlines()) == 19  # header and the 18 bundled rows

@@ -152,11 +152,14 @@ class BuildReport:
 
 @dataclass(frozen=True)
 class Claim:
+    """One of the seed's claims judged on the builds of one kernel era (``era``, e.g. "2.6.22, SLAB")."""
+
     text: str
     struct: str
     holds_on: list[str]
     fails_on: list[str]
     detail: str
+    era: str = ""
 
     @property
     def verdict(self) -> str:
@@ -167,7 +170,7 @@ class Claim:
         return "holds on some builds"
 
     def as_dict(self) -> dict[str, object]:
-        return {"claim": self.text, "struct": self.struct, "verdict": self.verdict,
+        return {"claim": self.text, "struct": self.struct, "era": self.era, "verdict": self.verdict,
                 "holds_on": self.holds_on, "fails_on": self.fails_on, "detail": self.detail}
 
 
@@ -246,8 +249,26 @@ def count_added(results: Sequence[ScenarioResult], abi: Abi) -> AddedFields:
     return AddedFields(integers, pointers, size)
 
 
+def era_label(report: BuildReport) -> str:
+    """ "2.6.22, SLAB" or "2.6.24+, SLUB": the era and allocator a build's figures assume."""
+    if report.era is None:
+        return ""
+    return f"{report.era.generation}, {report.era.allocator.upper()}"
+
+
+def by_era(reports: Sequence[BuildReport]) -> list[BuildReport]:
+    """The reports with the seed's own era (2.6.22) first, the input order kept within an era."""
+    return sorted(reports, key=lambda report: 0 if report.era is not None and report.era.is_2622 else 1)
+
+
 def judge_claims(reports: Sequence[BuildReport]) -> list[Claim]:
-    """Each of the seed's claims: on which builds it holds, and by how much it fails elsewhere."""
+    """Each of the seed's claims per kernel era (2.6.22 first): where it holds, and by how much it fails."""
+    eras = list(dict.fromkeys(era_label(report) for report in by_era(reports)))
+    return [claim for era in eras
+            for claim in _judge([r for r in reports if era_label(r) == era], era)]
+
+
+def _judge(reports: Sequence[BuildReport], era: str) -> list[Claim]:
     claims = []
     for text, struct in CLAIMS:
         holds, fails, details = [], [], []
@@ -263,5 +284,5 @@ def judge_claims(reports: Sequence[BuildReport]) -> list[Claim]:
             (holds if ok else fails).append(report.name)
             details.append(f"{report.name}: sizeof {row.size_off}->{row.size_on}, "
                            f"{row.delta_bytes_per_object:+.1f} B/object")
-        claims.append(Claim(text, struct, holds, fails, "; ".join(details)))
+        claims.append(Claim(text, struct, holds, fails, "; ".join(details), era))
     return claims

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..analysis.report import EXTRA_COLUMNS, ROW_COLUMNS, BuildReport, Claim, ReportOptions
+from ..analysis.report import EXTRA_COLUMNS, ROW_COLUMNS, BuildReport, Claim, ReportOptions, era_label
 from .structs import rows_csv
 
 
@@ -76,11 +76,38 @@ def _table(reports: Sequence[BuildReport], markdown: bool) -> list[str]:
     return lines
 
 
+def _answers(reports: Sequence[BuildReport], claims: Sequence[Claim], markdown: bool) -> list[str]:
+    """The plain answer per era, the seed's own (2.6.22, 2007) first: each claim and its cost per build."""
+    out = []
+    for era in dict.fromkeys(claim.era for claim in claims):
+        names = [r.name for r in reports if era_label(r) == era]
+        when = "In 2007, on the seed's kernel" if era.startswith("2.6.22") else "On later kernels"
+        lines = [f"{when} ({era or 'era unknown'}: {', '.join(names)}):"]
+        first = next((r for r in reports if era_label(r) == era and r.era is not None), None)
+        if first is not None and first.era is not None:
+            lines.append(f"  model: {first.era.evidence}")
+        for claim in (c for c in claims if c.era == era):
+            costs = []
+            for report in reports:
+                row = report.row(claim.struct) if era_label(report) == era else None
+                if row is not None:
+                    costs.append(f"{report.arch} {row.delta_bytes_per_object:+.{_decimals(row)}f}")
+            lines.append(f"  \"{claim.text}\": {claim.verdict.upper()} (bytes per object: {', '.join(costs)})")
+        out += [("- " if markdown and not line.startswith("  ") else "") + line for line in lines]
+        out.append("")
+    return out
+
+
+def _decimals(row: Any) -> int:
+    return 0 if float(row.delta_bytes_per_object).is_integer() else 1
+
+
 def report_text(reports: Sequence[BuildReport], claims: Sequence[Claim], options: ReportOptions,
                 scenario: str, markdown: bool = False) -> str:
     """The report for people: per-build table, per-process cost, then the claims."""
     title = f"Memory cost of the '{scenario}' scenario"
     out = [f"# {title}" if markdown else title, ""]
+    out.extend(_answers(reports, claims, markdown))
     out.append("Each struct lives in a slab cache; 'bytes/object' is slab bytes divided by objects per slab,")
     out.append("the memory one object really takes. 'absorbed by alignment': the new fields fit into holes,")
     out.append("padding or the slab's object alignment; 'absorbed by slab leftover': the object grew but as")
@@ -108,14 +135,16 @@ def report_text(reports: Sequence[BuildReport], claims: Sequence[Claim], options
         out.append("")
         out.append(("## " if markdown else "") + "The claims (Pavel Emelianov, 19 June 2007)")
         out.append("")
-    for claim in claims:
+    for index, claim in enumerate(claims):
+        if claim.era and (index == 0 or claims[index - 1].era != claim.era):
+            out.append(("### " if markdown else "  ") + f"{claim.era}")
         where = ""
         if claim.holds_on and claim.fails_on:
             where = f" (holds on {', '.join(claim.holds_on)}; not on {', '.join(claim.fails_on)})"
         out.append(("- " if markdown else "  ") + f"\"{claim.text}\": {claim.verdict.upper()}{where}")
         out.append(("  " if markdown else "      ") + claim.detail)
     out.append("")
-    out.append(f"Assumptions: SLUB/SLAB by kernel era, {options.cpus} CPUs, {options.page_size}-byte pages, "
+    out.append(f"Assumptions: SLUB/SLAB by kernel era and config, {options.cpus} CPUs, {options.page_size}-byte pages, "
                f"x86 xstate {options.xstate_size} B, fields placed {options.placement}; "
                "cache merging with other caches is not modelled here (see 'layoutcalc slab --live').")
     return "\n".join(out) + "\n"

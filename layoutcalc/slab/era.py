@@ -91,6 +91,9 @@ def decide_era(build: Build, abi: Abi, allocator: Optional[str] = None) -> SlabE
     line = facts.get("l1_cache_bytes")
     cache_line = int(line) if isinstance(line, int) and line > 0 else abi.cacheline_size
     line_why = "L1_CACHE_BYTES of the config" if cache_line == line else "the ABI's usual cache line"
+    runtime = facts.get("cache_line_size")
+    if cache_line == line and isinstance(runtime, str) and "L1_CACHE_BYTES" not in runtime:
+        line_why += f"; the tree's cache_line_size() is {runtime.strip('()')} at run time"
     page = facts.get("page_size")
     page_size = int(page) if isinstance(page, int) and page > 0 else abi.page_size
     release = recorded_release(build)

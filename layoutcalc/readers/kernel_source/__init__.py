@@ -31,7 +31,10 @@ from .compile import (
     translation_unit,
 )
 from .config import allocator, cache_calls, check_config, defconfig_path, read_config
-from .tree import KernelTree, fingerprint, find_headers, open_tree, tree_arch
+from .tree import KernelTree, cache_line_size_definition, fingerprint, find_headers, open_tree, tree_arch
+
+#: Bumped whenever what a cached snapshot holds changes, so that older cache entries are not reused.
+CACHE_FORMAT = "2"
 
 #: The default DWARF flavour of source mode (what kernels of both eras built with).
 DEFAULT_DEBUG_FLAGS = ("-g", "-gdwarf-4")
@@ -61,7 +64,7 @@ class SourceResult(NamedTuple):
 def cache_key(request: SourceRequest, tree: KernelTree, config_text: str, compiler: str) -> str:
     """Hash of everything the layout depends on."""
     arch = tree_arch(request.arch)
-    parts = [fingerprint(tree, arch), config_text, request.arch, compiler, " ".join(request.debug_flags),
+    parts = [CACHE_FORMAT, fingerprint(tree, arch), config_text, request.arch, compiler, " ".join(request.debug_flags),
              " ".join(request.defines), " ".join(sorted(request.structs)),
              " ".join(request.types), _overlay_digest(request.overlay)]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:24]
@@ -135,7 +138,8 @@ def _compile_build(request: SourceRequest, tree: KernelTree, config_path: str, c
                   and not flag.startswith("-D__KERNEL__")],
         "dwarf_version": build.provenance.get("dwarf_version"),
         "structs_not_in_tree": missing,
-        "kernel_config": _config_facts(config, unit.facts, calls),
+        "kernel_config": {**_config_facts(config, unit.facts, calls),
+                          "cache_line_size": cache_line_size_definition(tree, arch)},
     }
     return build
 

@@ -148,6 +148,28 @@ def _include_name(tree: KernelTree, arch: ArchSpec, base: Path, header: Path) ->
     return relative
 
 
+_CACHE_LINE_SIZE = re.compile(rb"^\s*#\s*define\s+cache_line_size\(\)\s+(.+?)\s*$", re.M)
+
+
+def cache_line_size_definition(tree: KernelTree, arch: ArchSpec) -> Optional[str]:
+    """How the tree defines ``cache_line_size()`` (SLAB's ``SLAB_HWCACHE_ALIGN`` unit) for ``arch``.
+
+    The architecture's definition wins over ``include/linux/cache.h``'s
+    default (``L1_CACHE_BYTES``); 2.6.22 x86 reads it from the boot CPU at run
+    time (``boot_cpu_data.x86_cache_alignment``).
+    """
+    headers = [p for base in tree.asm_dirs(arch) for p in sorted(base.glob("*.h"))]
+    headers.append(tree.root / "include" / "linux" / "cache.h")
+    for header in headers:
+        try:
+            match = _CACHE_LINE_SIZE.search(header.read_bytes())
+        except OSError:
+            continue
+        if match:
+            return match.group(1).decode(errors="replace")
+    return None
+
+
 def tree_arch(name: str) -> ArchSpec:
     """The :class:`ArchSpec` of an ABI name (raises InputError for one source mode cannot compile)."""
     try:
