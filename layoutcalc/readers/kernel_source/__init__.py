@@ -34,7 +34,7 @@ from .config import allocator, cache_calls, check_config, defconfig_path, read_c
 from .tree import KernelTree, cache_line_size_definition, fingerprint, find_headers, open_tree, tree_arch
 
 #: Bumped whenever what a cached snapshot holds changes, so that older cache entries are not reused.
-CACHE_FORMAT = "2"
+CACHE_FORMAT = "3"
 
 #: The default DWARF flavour of source mode (what kernels of both eras built with).
 DEFAULT_DEBUG_FLAGS = ("-g", "-gdwarf-4")
@@ -131,13 +131,15 @@ def _compile_build(request: SourceRequest, tree: KernelTree, config_path: str, c
     finally:
         remove_dir(work)
     build.name = f"linux-{tree.release}-{arch.kbuild_arch}"
+    producer = build.provenance.get("producer")
     build.provenance = {
-        "format": "kernel-source", "tree": str(tree.root), "release": tree.release,
+        "format": "kernel-source", "producer": producer, "tree": str(tree.root), "release": tree.release,
         "config": os.path.abspath(config_path), "arch": request.arch, "compiler": compiler,
         "flags": [flag for flag in unit.command if flag.startswith(("-m", "-f", "-std", "-g", "-D", "--target"))
                   and not flag.startswith("-D__KERNEL__")],
         "dwarf_version": build.provenance.get("dwarf_version"),
         "structs_not_in_tree": missing,
+        "cacheline_size": unit.facts.get("L1_CACHE_BYTES"),
         "kernel_config": {**_config_facts(config, unit.facts, calls),
                           "cache_line_size": cache_line_size_definition(tree, arch)},
     }
