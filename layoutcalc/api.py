@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .analysis.budget import CheckResult
     from .analysis.diff import Catalogue, DiffResult
     from .analysis.report import BuildReport, Claim, ReportOptions
+    from .analysis.verify import LayoutCheck
     from .changes.scenario import Scenario, ScenarioResult
     from .readers.kernel_source import SourceResult
     from .slab.view import SlabView
@@ -357,7 +358,8 @@ def slab(inputs: Sequence[str] = (), live: bool = False, cpus: int = 2, allocato
 def source_snapshot(tree: str, arch: str = "x86_64", config: Optional[str] = None,
                     structs: Sequence[str] = (), out: Optional[str] = None,
                     debug_flags: Optional[Sequence[str]] = None,
-                    defines: Sequence[str] = (), provenance: Optional[dict[str, object]] = None) -> "SourceResult":
+                    defines: Sequence[str] = (), provenance: Optional[dict[str, object]] = None,
+                    overlay: Optional[str] = None) -> "SourceResult":
     """Snapshot of ``structs`` (default: the seed's and what scenarios need) compiled from a kernel tree.
 
     ``config`` is a full ``.config`` (default: the tree's defconfig for ``arch``); ``provenance``
@@ -367,7 +369,7 @@ def source_snapshot(tree: str, arch: str = "x86_64", config: Optional[str] = Non
     from .readers.kernel_source import source_snapshot as compile_snapshot
     wanted = tuple(dict.fromkeys([*SNAPSHOT_STRUCTS, *structs]))
     request = SourceRequest(tree, arch, config, wanted, tuple(debug_flags or DEFAULT_DEBUG_FLAGS), tuple(defines),
-                            types=SNAPSHOT_TYPES)
+                            overlay, types=SNAPSHOT_TYPES)
     result = compile_snapshot(request, None if provenance else out)
     if provenance and out is not None:
         from .readers.snapshot import read_snapshot, write_snapshot
@@ -412,7 +414,7 @@ def catalogue(path: str, patterns: Sequence[str] = (), source: str = "auto",
     from .analysis.budget import is_baseline, read_baseline
     from .analysis.diff import catalogue as make_catalogue
     from .readers.definitions import read_definitions
-    from .slab.geometry import SLAB_STRUCTS
+    from .slab.caches import SLAB_STRUCTS
     if is_baseline(path):
         from .analysis.diff import filter_catalogue, matches
         return filter_catalogue(read_baseline(path), lambda label: matches(label, patterns))
@@ -448,3 +450,35 @@ def check(path: str, baseline_path: str, budget_path: Optional[str] = None,
     budget = read_budget(budget_path) if budget_path else None
     base = read_baseline(baseline_path)
     return check_catalogue(catalogue(path, base.patterns, source), base, budget)
+
+
+def verify_patch(tree: str, patch: str, arch: str = "x86_64", config: Optional[str] = None,
+                 defines: Sequence[str] = (), placement: str = "as-patched",
+                 debug_flags: Optional[Sequence[str]] = None) -> list["LayoutCheck"]:
+    """``whatif --patch`` on the unpatched tree next to the compiled patched tree, member by member.
+
+    The patch is applied to a scratch copy of the files it touches; ``defines``
+    (``SYMBOL=y|n``) switch its ``#ifdef`` blocks in the prediction and, as
+    ``-DSYMBOL=1``, in the compile.
+    """
+    import tempfile
+
+    from .analysis.verify import compare_layouts
+    from .changes.conditions import parse_defines
+    from .readers.kernel_source.compile import environment_cache_root
+    from .readers.kernel_source.overlay import make_overlay
+    from .readers.kernel_source.tree import open_tree
+    defined = parse_defines(defines)
+    flags = list(debug_flags) if debug_flags else None
+    off = source_snapshot(tree, arch, config, debug_flags=flags)
+    predictions = whatif(str(off.path), patch=patch, defines=defines, placement=placement)
+    names = [item.struct_name for item in predictions]
+    root = environment_cache_root() / "work"
+    root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="overlay-", dir=root) as scratch:
+        make_overlay(open_tree(tree), patch, Path(scratch))
+        on = source_snapshot(tree, arch, config, names, debug_flags=flags,
+                             defines=[f"{symbol}={int(value)}" for symbol, value in defined.items()
+                                      if value is not False], overlay=scratch)
+    truth = load(str(on.path), structs=names)
+    return [compare_layouts(item.result.after, truth.get_struct(item.struct_name)) for item in predictions]

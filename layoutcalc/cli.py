@@ -379,13 +379,20 @@ def report(inputs: tuple[str, ...], live: bool, scenario: str, processes: int, c
 @click.option("--format", "fmt", type=FORMATS_SHOW, default="text", show_default=True)
 @_source_options
 @_plot_option("each changed struct's cacheline map, fields off against on,")
+@click.option("--verify", is_flag=True, help="With a kernel source tree and --patch: compile the patched headers "
+                                             "and compare the prediction with them, member by member.")
+@click.option("--debug-flags", metavar="FLAGS", help="With --verify: compiler debug flags (default '-g -gdwarf-4').")
 def whatif(input_path: Optional[str], scenario: Optional[str], patch_path: Optional[str],
            defines: tuple[str, ...], placement: str, arch: Optional[str], level: int, full: bool,
-           fmt: str, config: Optional[str], defconfig: bool, plot_path: Optional[str]) -> None:
+           fmt: str, config: Optional[str], defconfig: bool, plot_path: Optional[str], verify: bool,
+           debug_flags: Optional[str]) -> None:
     """Re-lay-out structs with a scenario's or a patch's fields added, as the compiler would."""
     from .render import whatif as render_whatif
     if scenario and patch_path:
         raise click.UsageError("give --scenario or --patch, not both")
+    if verify:
+        _verify(input_path, patch_path, arch, config, defines, placement, debug_flags, fmt)
+        return
     given = _default_input(input_path)
     path, arch = _source_input(given, arch, _tree_config(given, config, patch_path), defconfig)
     patch_config = config if patch_path else None
@@ -403,6 +410,21 @@ def whatif(input_path: Optional[str], scenario: Optional[str], patch_path: Optio
         notes = "".join(f"note: {note}\n" for note in run.notes)
         click.echo(notes + render_whatif.whatif_text(items, full, baseline), nl=False)
     _write_plot(plot_path, lambda: _plots().cacheline_figure(items))
+
+
+def _verify(tree: Optional[str], patch_path: Optional[str], arch: Optional[str], config: Optional[str],
+            defines: tuple[str, ...], placement: str, debug_flags: Optional[str], fmt: str) -> None:
+    import os
+
+    from .render import verify as render_verify
+    if not tree or not os.path.isdir(tree) or not patch_path:
+        raise click.UsageError("--verify needs -i KERNEL_SOURCE_TREE and --patch FILE")
+    checks = api.verify_patch(tree, patch_path, arch or "x86_64", config, defines, placement,
+                              debug_flags.split() if debug_flags else None)
+    if fmt == "json":
+        click.echo(render.to_json(render_verify.verify_payload(checks)), nl=False)
+    else:
+        click.echo(render_verify.verify_text(checks), nl=False)
 
 
 @main.command()

@@ -79,7 +79,7 @@ class StructLayout(NamedTuple):
 
 
 class SlabFigures(NamedTuple):
-    """A known slab cache of a build, as :mod:`layoutcalc.slab.geometry` predicts it (SLUB)."""
+    """A known slab cache of a build, as :mod:`layoutcalc.slab.geometry` predicts it under its era's allocator."""
 
     cache: str
     struct_name: str
@@ -183,17 +183,21 @@ def catalogue(name: str, definitions: Iterable[StructType], build: Build,
 
 
 def slab_figures(build: Build, xstate_size: Optional[int] = DEFAULT_XSTATE_SIZE) -> dict[str, SlabFigures]:
-    """The SLUB geometry of task_struct, signal_cache and pid in ``build`` (those it can model)."""
+    """The slab geometry of task_struct, signal_cache and pid in ``build`` (those it can model), under the
+    allocator its era and config say (:func:`layoutcalc.slab.era.decide_era`)."""
     from ..errors import LayoutcalcError
-    from ..slab.geometry import cache_specs_for_build, slub_geometry
+    from ..slab.caches import cache_specs_for_build
+    from ..slab.era import decide_era
+    from ..slab.geometry import era_geometry
     abi = get_abi(build.arch)
+    era = decide_era(build, abi)
     try:
-        specs = cache_specs_for_build(build, abi, xstate_size)
+        specs = cache_specs_for_build(build, abi, xstate_size, era=era)
     except LayoutcalcError:
         return {}
     figures = {}
     for spec in specs:
-        geometry = slub_geometry(spec, cache_line=abi.cacheline_size, page_size=abi.page_size)
+        geometry = era_geometry(spec, era)
         figures[spec.struct_name] = SlabFigures(spec.name, spec.struct_name, spec.object_size, geometry.slab_size,
                                                 geometry.objs_per_slab, geometry.order)
     return figures

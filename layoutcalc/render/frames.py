@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ..analysis.diff import DiffResult
     from ..analysis.report import BuildReport, Claim
     from ..changes.scenario import ScenarioResult
-    from ..slab.geometry import SlabGeometry
+    from ..slab.common import SlabGeometry
     from ..slab.view import SlabView
 
 MEMBER_COLUMNS = (

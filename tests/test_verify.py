@@ -1,0 +1,100 @@
+"""whatif --patch --verify: the prediction next to the compiled patched headers, member by member."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from kernel_trees import linux_2622
+
+from layoutcalc import api
+from layoutcalc.analysis.verify import compare_layouts
+from layoutcalc.cli import main
+from layoutcalc.model import BaseType, Member, StructType
+
+HERE = Path(__file__).parent
+FIXTURE_TREE = HERE / "fixtures" / "kernel-tree"
+FIXTURE_PATCH = HERE / "fixtures" / "kernel-tree-flat.patch"
+SEED_PATCH = HERE / "patches" / "seed-flat-2.6.22.patch"
+FLAT = ("CONFIG_PID_NS_FLAT=y",)
+DWARF = {"dwarf4": ("-g", "-gdwarf-4"), "strict": ("-g", "-gdwarf-4", "-gstrict-dwarf"), "dwarf5": ("-g", "-gdwarf-5")}
+
+pytestmark = pytest.mark.skipif(shutil.which("gcc") is None or shutil.which("patch") is None,
+                                reason="verify needs gcc and patch")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def private_cache(tmp_path_factory: pytest.TempPathFactory):
+    """One source-mode cache for the module: each (tree, arch, flags) compiles once."""
+    with pytest.MonkeyPatch.context() as patcher:
+        patcher.setenv("LAYOUTCALC_CACHE", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
+def test_compare_layouts_finds_a_shifted_member():
+    int4 = BaseType("int", 4, "signed")
+    predicted = StructType("struct", "s", 8, [Member("a", int4, 0), Member("b", int4, 32)])
+    compiled = StructType("struct", "s", 12, [Member("a", int4, 0), Member("b", int4, 64)])
+    check = compare_layouts(predicted, compiled)
+    assert not check.equal
+    assert [m.name for m in check.mismatches] == ["b"]
+    assert check.mismatches[0].predicted[1:3] == (4, 4) and check.mismatches[0].compiled[1:3] == (8, 4)
+
+
+@pytest.mark.parametrize("arch", ["x86_64", "i386"])
+@pytest.mark.parametrize("flavour", sorted(DWARF))
+def test_fixture_tree_prediction_equals_compiled_truth(arch, flavour):
+    checks = api.verify_patch(str(FIXTURE_TREE), str(FIXTURE_PATCH), arch, None, FLAT,
+                              debug_flags=DWARF[flavour])
+    assert sorted(c.struct for c in checks) == ["pid", "signal_struct", "task_struct"]
+    for check in checks:
+        assert check.equal, (check.struct, check.mismatches)
+    pid = next(c for c in checks if c.struct == "pid")
+    # the compiled truth has the patch's fields: vnr, ns, vpid_chain after pid_chain
+    assert [m.name for m in pid.members][3:6] == ["vnr", "ns", "vpid_chain"]
+    assert pid.size_compiled == (96 if arch == "x86_64" else 52)
+
+
+def test_cli_verify_text_and_json():
+    runner = CliRunner()
+    args = ["whatif", "-i", str(FIXTURE_TREE), "--patch", str(FIXTURE_PATCH), "--define", FLAT[0], "--verify"]
+    text = runner.invoke(main, args)
+    assert text.exit_code == 0, text.output
+    assert text.output.splitlines()[-1] == "3 of 3 structs predicted exactly"
+    payload = json.loads(runner.invoke(main, [*args, "--format", "json"]).output)
+    assert all(s["equal"] for s in payload["structs"])
+
+
+def test_cli_verify_needs_a_tree_and_a_patch(tmp_path: Path):
+    result = CliRunner().invoke(main, ["whatif", "-i", str(FIXTURE_TREE), "--verify"])
+    assert result.exit_code == 2 and "--verify needs" in result.output
+    bad = tmp_path / "bad.patch"
+    bad.write_text(FIXTURE_PATCH.read_text().replace("struct hlist_node pid_chain;", "struct hlist_node nosuch;"))
+    result = CliRunner().invoke(main, ["whatif", "-i", str(FIXTURE_TREE), "--patch", str(bad), "--define", FLAT[0],
+                                       "--verify"])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {bad}: does not apply to") and len(result.output.splitlines()) == 1
+
+
+# issue 8: under -gstrict-dwarf, task_struct.thread's 16-byte alignment is visible only two types
+# down (thread_struct -> i387_fxsave_struct); whatif's inference misses it and predicts 8 bytes short.
+_KNOWN_MISS = {("x86_64", "strict", "task_struct")}
+
+
+@pytest.mark.parametrize("arch", ["x86_64", "i386"])
+@pytest.mark.parametrize("flavour", sorted(DWARF))
+@pytest.mark.parametrize("struct", ["pid", "signal_struct", "task_struct"])
+def test_seed_patch_on_2622_prediction_equals_compiled_truth(request, arch, flavour, struct):
+    if (arch, flavour, struct) in _KNOWN_MISS:
+        request.applymarker(pytest.mark.xfail(reason="strict-DWARF nested alignment (issue 8, engine)"))
+    tree = linux_2622()
+    checks = {c.struct: c for c in api.verify_patch(tree, str(SEED_PATCH), arch, None, FLAT,
+                                                    debug_flags=DWARF[flavour])}
+    check = checks[struct]
+    assert check.equal, check.mismatches[:3]
+    expected = {("x86_64", "pid"): 96, ("x86_64", "signal_struct"): 680, ("x86_64", "task_struct"): 1728,
+                ("i386", "pid"): 52, ("i386", "signal_struct"): 384, ("i386", "task_struct"): 1296}
+    assert check.size_compiled == expected[arch, struct]
