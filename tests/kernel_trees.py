@@ -38,3 +38,54 @@ def linux_2622() -> str:
         pytest.skip(f"git archive {COMMIT_2622[:8]} from {MIRROR_2622} failed")
     partial.rename(target)
     return str(target)
+
+
+SOURCE_61 = "linux-source-6.1"  # Debian's package; 6.1.176-1 matches the 6.1.0-50 builds
+_SOURCE_PARTS = ("Makefile", "include", "arch/x86", "kernel", "mm", "scripts")
+
+
+def _debian_file(package: str, member: str) -> Path:
+    """``member`` (a path inside Debian ``package``), from CACHE/src or fetched with apt; skip if neither."""
+    target = CACHE / "src" / member
+    if target.exists():
+        return target
+    debs = CACHE / "debs"
+    found = sorted(debs.glob(f"{package}_*.deb"))
+    if not found:
+        if shutil.which("apt-get") is None:
+            pytest.skip(f"{target} missing and apt-get is not available to fetch {package}")
+        debs.mkdir(parents=True, exist_ok=True)
+        result = subprocess.run(["apt-get", "download", package], cwd=debs, capture_output=True, text=True)
+        found = sorted(debs.glob(f"{package}_*.deb"))
+        if result.returncode or not found:
+            pytest.skip(f"apt-get download {package} failed: {result.stderr.strip()[-200:]}")
+    result = subprocess.run(["dpkg-deb", "-x", str(found[-1]), str(CACHE / "src")], capture_output=True, text=True)
+    if result.returncode or not target.exists():
+        pytest.skip(f"unpacking {found[-1].name} failed: {result.stderr.strip()[-200:]}")
+    return target
+
+
+def linux_61() -> tuple[str, str]:
+    """(tree, cloud-amd64 config) of Debian's linux-source-6.1, unpacked once into the cache."""
+    tarball = _debian_file(SOURCE_61, f"usr/src/{SOURCE_61}.tar.xz")
+    config_xz = _debian_file("linux-config-6.1", "usr/src/linux-config-6.1/config.amd64_none_cloud-amd64.xz")
+    tree = CACHE / "src" / "linux-source-6.1-headers"
+    config = CACHE / "src" / "config.amd64_none_cloud-amd64"
+    if not (tree / "Makefile").is_file():
+        partial = tree.with_name(tree.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        members = [f"{SOURCE_61}/{part}" for part in _SOURCE_PARTS]
+        result = subprocess.run(["tar", "-xJf", str(tarball), "-C", str(partial), "--strip-components=1", *members],
+                                capture_output=True, text=True)
+        if result.returncode:
+            shutil.rmtree(partial, ignore_errors=True)
+            pytest.skip(f"unpacking {tarball} failed: {result.stderr.strip()[-200:]}")
+        shutil.rmtree(tree, ignore_errors=True)
+        partial.rename(tree)
+    if not config.is_file():
+        result = subprocess.run(["xz", "-dc", str(config_xz)], capture_output=True)
+        if result.returncode:
+            pytest.skip(f"xz -dc {config_xz} failed")
+        config.write_bytes(result.stdout)
+    return str(tree), str(config)

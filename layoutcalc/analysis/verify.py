@@ -8,6 +8,7 @@ size for bitfields), and the struct's size.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import NamedTuple, Optional
 
 from ..model import Member, StructType
@@ -47,19 +48,24 @@ def _facts(member: Member) -> tuple[str, int, int, Optional[int], Optional[int]]
     return member.type.c_name(), member.offset_bytes, member.size_bytes, *bit
 
 
-def _keyed(struct: StructType) -> dict[str, Member]:
-    """Members by name; anonymous unions/structs by their order among the anonymous ones."""
+def _keyed(struct: StructType, prefix: str = "", base_bits: int = 0) -> dict[str, Member]:
+    """Members by name, nested anonymous unions/structs included (``<anonymous 2>.member``, offsets from the
+    outer struct); anonymous ones are numbered by their order among the anonymous members."""
     keyed: dict[str, Member] = {}
     anonymous = 0
     for member in struct.members:
         if not member.name:
             anonymous += 1
-        keyed[member.name or f"<anonymous {anonymous}>"] = member
+        name = f"{prefix}{member.name or f'<anonymous {anonymous}>'}"
+        keyed[name] = dataclasses.replace(member, bit_offset=member.bit_offset + base_bits)
+        inner = member.type.strip()
+        if not member.name and isinstance(inner, StructType):
+            keyed.update(_keyed(inner, f"{name}.", base_bits + member.bit_offset))
     return keyed
 
 
 def compare_layouts(predicted: StructType, compiled: StructType) -> LayoutCheck:
-    """Member-by-member comparison (anonymous members are matched by their order among anonymous members)."""
+    """Member-by-member comparison, through anonymous unions and structs."""
     left, right = _keyed(predicted), _keyed(compiled)
     names = list(dict.fromkeys([*right, *left]))
     checks = [MemberCheck(name, _facts(left[name]) if name in left else None,

@@ -136,7 +136,7 @@ def _compile_build(request: SourceRequest, tree: KernelTree, config_path: str, c
         "format": "kernel-source", "producer": producer, "tree": str(tree.root), "release": tree.release,
         "config": os.path.abspath(config_path), "arch": request.arch, "compiler": compiler,
         "flags": [flag for flag in unit.command if flag.startswith(("-m", "-f", "-std", "-g", "-D", "--target"))
-                  and not flag.startswith("-D__KERNEL__")],
+                  and not flag.startswith(("-D__KERNEL__", "-DKBUILD_"))],
         "dwarf_version": build.provenance.get("dwarf_version"),
         "structs_not_in_tree": missing,
         "cacheline_size": unit.facts.get("L1_CACHE_BYTES"),

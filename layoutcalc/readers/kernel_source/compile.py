@@ -28,7 +28,8 @@ FACT_MACROS = ("PAGE_SIZE", "PAGE_SHIFT", "L1_CACHE_BYTES", "L1_CACHE_SHIFT", "A
 
 #: Flags that make old gcc-era headers compile with gcc 12 (the kernel's own Makefile passes the first three).
 OLD_TREE_FLAGS = ("-std=gnu89", "-fgnu89-inline", "-fno-strict-aliasing", "-fno-common")
-NEW_TREE_FLAGS = ("-std=gnu11", "-fno-strict-aliasing", "-fno-common", "-fshort-wchar")
+NEW_TREE_FLAGS = ("-std=gnu11", "-fno-strict-aliasing", "-fno-common", "-fshort-wchar",
+                  '-DKBUILD_MODNAME="layoutcalc"', '-DKBUILD_BASENAME="layoutcalc"')
 
 _MARKER = re.compile(r"^->(\w+) [$#]?(-?\d+)", re.M)
 
@@ -58,7 +59,9 @@ def _compiler_include(arch: ArchSpec) -> str:
 
 def translation_unit(headers: dict[str, str], structs: list[str], slab_flags: list[str]) -> str:
     """C source: the defining headers, one pointer per struct, and the fact markers."""
-    lines = [f"#include <{header}>" for header in dict.fromkeys(sorted(headers.values()))]
+    # Generic headers first: many architecture headers are not self-contained (they use u32 & co.)
+    ordered = sorted(set(headers.values()), key=lambda header: (not header.startswith("linux/"), header))
+    lines = [f"#include <{header}>" for header in ordered]
     if slab_flags:
         lines.append("#include <linux/slab.h>")
     for index, name in enumerate(structs):

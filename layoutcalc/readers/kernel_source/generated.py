@@ -20,7 +20,7 @@ from .config import KernelConfig, autoconf_text
 from .tree import ArchSpec, KernelTree
 
 _GENERIC = re.compile(r"^\s*(generic-y|mandatory-y)\s*\+?=\s*(.+)$", re.M)
-_MARKER = re.compile(r"^->(\w+) [$#]?(-?\d+)", re.M)
+_MARKER = re.compile(r"->(\w+) [$#]?(-?\d+)")
 
 
 def write_generated_headers(tree: KernelTree, arch: ArchSpec, config: KernelConfig, build_dir: Path,
@@ -63,11 +63,12 @@ def _write_syscall_numbers(tree: KernelTree, arch: ArchSpec, build_dir: Path) ->
     tables = tree.root / "arch" / arch.srcarch / "entry" / "syscalls"
     if not tables.is_dir():
         return
-    out = build_dir / "arch" / arch.srcarch / "include" / "generated" / "uapi" / "asm"
-    out.mkdir(parents=True, exist_ok=True)
-    for table, abis, header in (("syscall_64.tbl", ("common", "64"), "unistd_64.h"),
-                                ("syscall_64.tbl", ("common", "x32"), "unistd_x32.h"),
-                                ("syscall_32.tbl", ("i386",), "unistd_32.h")):
+    generated = build_dir / "arch" / arch.srcarch / "include" / "generated"
+    for table, abis, header, prefix in (("syscall_64.tbl", ("common", "64"), "uapi/asm/unistd_64.h", ""),
+                                        ("syscall_64.tbl", ("common", "x32"), "uapi/asm/unistd_x32.h", ""),
+                                        ("syscall_32.tbl", ("i386",), "uapi/asm/unistd_32.h", ""),
+                                        ("syscall_64.tbl", ("x32",), "asm/unistd_64_x32.h", "x32_"),
+                                        ("syscall_32.tbl", ("i386",), "asm/unistd_32_ia32.h", "ia32_")):
         path = tables / table
         if not path.is_file():
             continue
@@ -75,8 +76,9 @@ def _write_syscall_numbers(tree: KernelTree, arch: ArchSpec, build_dir: Path) ->
         for row in path.read_text(encoding="utf-8", errors="replace").splitlines():
             fields = row.split()
             if len(fields) >= 3 and not row.startswith("#") and fields[1] in abis:
-                lines.append(f"#define __NR_{fields[2]} {fields[0]}")
-        (out / header).write_text("\n".join(lines) + "\n")
+                lines.append(f"#define __NR_{prefix}{fields[2]} {fields[0]}")
+        (generated / header).parent.mkdir(parents=True, exist_ok=True)
+        (generated / header).write_text("\n".join(lines) + "\n")
 
 
 def _write_timeconst(tree: KernelTree, config: KernelConfig, generated: Path) -> None:
