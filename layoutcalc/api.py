@@ -223,7 +223,8 @@ def _live_build(structs: Sequence[str], types: Sequence[str],
     import os
 
     from .slab import live
-    build = live.read_live_btf(list(structs) + list(live.SLAB_STRUCTS), type_names=types)
+    from .slab.caches import SLAB_STRUCTS
+    build = live.read_live_btf(list(structs) + list(SLAB_STRUCTS), type_names=types)
     build.name = f"running {os.uname().release}"
     machine = live.read_machine(build)
     xstate = options.xstate_size if machine.xstate_size is None else machine.xstate_size

@@ -197,8 +197,8 @@ def build_report(build: Build, scenario: Scenario, options: ReportOptions) -> Bu
 def _geometry(spec: CacheSpec, era: SlabEra, options: ReportOptions) -> SlabGeometry:
     """``spec`` under the build's era; the page size is the build's unless the options change it."""
     page_size = era.page_size if options.page_size == ReportOptions.page_size else options.page_size
-    extra = {"variant": era.slub_order_search} if era.allocator == "slub" else {}
-    return geometry(spec, era.allocator, options.cpus, page_size, era.cache_line, **extra)
+    extra: dict[str, object] = {"variant": era.slub_order_search} if era.allocator == "slub" else {}
+    return geometry(spec, era.allocator, options.cpus, page_size, era.cache_line, None, **extra)
 
 
 def _hierarchical(build: Build, abi: Abi, era: SlabEra, options: ReportOptions) -> Optional[Hierarchical]:
@@ -271,7 +271,9 @@ def judge_claims(reports: Sequence[BuildReport]) -> list[Claim]:
 def _judge(reports: Sequence[BuildReport], era: str) -> list[Claim]:
     claims = []
     for text, struct in CLAIMS:
-        holds, fails, details = [], [], []
+        holds: list[str] = []
+        fails: list[str] = []
+        details: list[str] = []
         for report in reports:
             row = report.row(struct)
             if row is None:

@@ -14,7 +14,7 @@ from ..abi import get_abi
 from ..changes.scenario import Scenario, apply_scenario
 from ..errors import LiveSystemError, NotFoundError
 from ..model import Build
-from .caches import CacheSpec, cache_specs_for_build
+from .caches import SLAB_STRUCTS, CacheSpec, cache_specs_for_build
 from .common import SlabGeometry
 from .era import SlabEra, decide_era
 from .geometry import SlabEffect, era_geometry, slab_effect
@@ -83,7 +83,7 @@ def live_view(scenario: Optional[Scenario]) -> SlabView:
     """Predict this machine's caches from its own BTF and compare with /sys/kernel/slab."""
     from . import live
     structs, types = _scenario_needs(scenario)
-    build = live.read_live_btf(list(live.SLAB_STRUCTS) + structs, type_names=types)
+    build = live.read_live_btf(list(SLAB_STRUCTS) + structs, type_names=types)
     machine = live.read_machine(build)
     predictions = live.predict_live(build)
     abi = get_abi(build.arch)

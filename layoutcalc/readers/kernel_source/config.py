@@ -127,7 +127,9 @@ _CACHE_CALLS = (
 def _call_arguments(text: str, start: int) -> list[str]:
     """Top-level comma-separated arguments of the call whose ``(`` follows ``start``."""
     open_at = text.index("(", start)
-    depth, args, current = 0, [], []
+    depth = 0
+    args: list[str] = []
+    current: list[str] = []
     for char in text[open_at + 1:]:
         if char in "([{":
             depth += 1
