@@ -63,6 +63,10 @@ SEED_STRUCTS = ("task_struct", "signal_struct", "pid")
 # What the default scenarios and the slab model name besides the seed's structs.
 SNAPSHOT_STRUCTS = SEED_STRUCTS + ("upid", "hlist_node", "fpu")
 SNAPSHOT_TYPES = ("pid_t", "int", "unsigned int", "long int", "long unsigned int")
+# What patches against kernel headers commonly declare; source mode records those the tree has.
+KERNEL_TYPES = ("u8", "u16", "u32", "u64", "s8", "s16", "s32", "s64", "bool", "size_t", "atomic_t",
+                "atomic64_t", "refcount_t", "spinlock_t", "unsigned char", "short int", "short unsigned int",
+                "char", "long long int", "long long unsigned int", "_Bool")
 
 
 def snapshot(path: str, out: str, structs: Sequence[str] = (), types: Sequence[str] = (),
@@ -370,7 +374,7 @@ def source_snapshot(tree: str, arch: str = "x86_64", config: Optional[str] = Non
     from .readers.kernel_source import source_snapshot as compile_snapshot
     wanted = tuple(dict.fromkeys([*SNAPSHOT_STRUCTS, *structs]))
     request = SourceRequest(tree, arch, config, wanted, tuple(debug_flags or DEFAULT_DEBUG_FLAGS), tuple(defines),
-                            overlay, types=SNAPSHOT_TYPES)
+                            overlay, types=SNAPSHOT_TYPES + KERNEL_TYPES)
     result = compile_snapshot(request, None if provenance else out)
     if provenance and out is not None:
         from .readers.snapshot import read_snapshot, write_snapshot
@@ -455,30 +459,37 @@ def check(path: str, baseline_path: str, budget_path: Optional[str] = None,
 
 def verify_patch(tree: str, patch: str, arch: str = "x86_64", config: Optional[str] = None,
                  defines: Sequence[str] = (), placement: str = "as-patched",
-                 debug_flags: Optional[Sequence[str]] = None) -> list["LayoutCheck"]:
-    """``whatif --patch`` on the unpatched tree next to the compiled patched tree, member by member.
+                 debug_flags: Optional[Sequence[str]] = None,
+                 predict_on: Optional[str] = None) -> list["LayoutCheck"]:
+    """``whatif --patch`` next to the compiled patched tree, member by member.
 
-    The patch is applied to a scratch copy of the files it touches; ``defines``
-    (``SYMBOL=y|n``) switch its ``#ifdef`` blocks in the prediction and, as
-    ``-DSYMBOL=1``, in the compile.
+    The prediction is made on ``predict_on`` (e.g. the real build's vmlinux or its snapshot;
+    default: the unpatched tree compiled by source mode), its conditions decided by the tree's
+    config and ``defines`` (``SYMBOL=y|n``).  The patch is applied to a scratch copy of the files
+    it touches and compiled with the same config and the ``defines`` as ``-DSYMBOL=1``.
     """
     import tempfile
 
     from .analysis.verify import compare_layouts
     from .changes.conditions import parse_defines
     from .readers.kernel_source.compile import environment_cache_root
+    from .readers.kernel_source.config import defconfig_path
     from .readers.kernel_source.overlay import make_overlay
-    from .readers.kernel_source.tree import open_tree
+    from .readers.kernel_source.tree import open_tree, tree_arch
+    opened = open_tree(tree)
+    config_path = config or str(defconfig_path(opened, tree_arch(arch)))
     defined = parse_defines(defines)
     flags = list(debug_flags) if debug_flags else None
-    off = source_snapshot(tree, arch, config, debug_flags=flags)
-    predictions = whatif(str(off.path), patch=patch, defines=defines, placement=placement)
+    if predict_on is None:
+        predict_on = str(source_snapshot(tree, arch, config_path, debug_flags=flags).path)
+    predictions = whatif_run(predict_on, patch=patch, defines=defines, placement=placement,
+                             config=config_path).results
     names = [item.struct_name for item in predictions]
     root = environment_cache_root() / "work"
     root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="overlay-", dir=root) as scratch:
-        make_overlay(open_tree(tree), patch, Path(scratch))
-        on = source_snapshot(tree, arch, config, names, debug_flags=flags,
+        make_overlay(opened, patch, Path(scratch))
+        on = source_snapshot(tree, arch, config_path, names, debug_flags=flags,
                              defines=[f"{symbol}={int(value)}" for symbol, value in defined.items()
                                       if value is not False], overlay=scratch)
     truth = load(str(on.path), structs=names)

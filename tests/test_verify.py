@@ -18,7 +18,7 @@ from layoutcalc.model import BaseType, Member, StructType
 HERE = Path(__file__).parent
 FIXTURE_TREE = HERE / "fixtures" / "kernel-tree"
 FIXTURE_PATCH = HERE / "fixtures" / "kernel-tree-flat.patch"
-SEED_PATCH = HERE / "patches" / "seed-flat-2.6.22.patch"
+SEED_PATCH = HERE / "fixtures" / "seed-flat-2.6.22.patch"
 FLAT = ("CONFIG_PID_NS_FLAT=y",)
 DWARF = {"dwarf4": ("-g", "-gdwarf-4"), "strict": ("-g", "-gdwarf-4", "-gstrict-dwarf"), "dwarf5": ("-g", "-gdwarf-5")}
 

@@ -54,6 +54,8 @@ def _keyed(struct: StructType, prefix: str = "", base_bits: int = 0) -> dict[str
     keyed: dict[str, Member] = {}
     anonymous = 0
     for member in struct.members:
+        if member.bit_size == 0:  # ':0' only aligns what follows; DWARF records no member for it
+            continue
         if not member.name:
             anonymous += 1
         name = f"{prefix}{member.name or f'<anonymous {anonymous}>'}"

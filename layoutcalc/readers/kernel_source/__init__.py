@@ -34,7 +34,7 @@ from .config import allocator, cache_calls, check_config, defconfig_path, read_c
 from .tree import KernelTree, cache_line_size_definition, fingerprint, find_headers, open_tree, tree_arch
 
 #: Bumped whenever what a cached snapshot holds changes, so that older cache entries are not reused.
-CACHE_FORMAT = "3"
+CACHE_FORMAT = "4"
 
 #: The default DWARF flavour of source mode (what kernels of both eras built with).
 DEFAULT_DEBUG_FLAGS = ("-g", "-gdwarf-4")

@@ -28,6 +28,8 @@ FACT_MACROS = ("PAGE_SIZE", "PAGE_SHIFT", "L1_CACHE_BYTES", "L1_CACHE_SHIFT", "A
 
 #: Flags that make old gcc-era headers compile with gcc 12 (the kernel's own Makefile passes the first three).
 OLD_TREE_FLAGS = ("-std=gnu89", "-fgnu89-inline", "-fno-strict-aliasing", "-fno-common")
+#: Every type the headers declare reaches the DWARF, so that typedefs a patch names (u64...) can be found.
+ALL_TYPES_FLAG = "-fno-eliminate-unused-debug-types"
 NEW_TREE_FLAGS = ("-std=gnu11", "-fno-strict-aliasing", "-fno-common", "-fshort-wchar",
                   '-DKBUILD_MODNAME="layoutcalc"', '-DKBUILD_BASENAME="layoutcalc"')
 
@@ -104,7 +106,7 @@ def base_command(tree: KernelTree, arch: ArchSpec, build_dir: Path, overlay: Opt
     """The compiler command without input/output: target, includes, kernel defines, era flags, ``cflags``."""
     era_flags = OLD_TREE_FLAGS if tree.old_layout else NEW_TREE_FLAGS
     return [*arch.compiler, "-nostdinc", "-isystem", _compiler_include(arch), "-D__KERNEL__",
-            *include_args(tree, arch, build_dir, overlay), *era_flags, "-w", *cflags]
+            *include_args(tree, arch, build_dir, overlay), *era_flags, "-w", ALL_TYPES_FLAG, *cflags]
 
 
 def prepare_build_dir(tree: KernelTree, arch: ArchSpec, config: KernelConfig, build_dir: Path,
