@@ -134,3 +134,19 @@ def test_cli_snapshot_show_and_report(tmp_path: Path):
     assert both.exit_code == 2
     wrong = runner.invoke(main, ["show", "pid", "-i", str(out), "--config", str(TREE / "up.config")])
     assert wrong.exit_code == 1 and "only to a kernel source tree" in wrong.output
+
+
+def test_report_and_slab_on_a_tree_use_its_config():
+    runner = CliRunner()
+    report = runner.invoke(main, ["report", "-i", str(TREE), "--format", "json"])
+    assert report.exit_code == 0, report.output
+    rows = {r["struct"]: r for r in json.loads(report.output)["rows"]}
+    assert {r["allocator"] for r in rows.values()} == {"slab"}  # CONFIG_SLAB=y in the fixture's defconfig
+    # signal_struct (56 bytes) under SLAB_HWCACHE_ALIGN on the config's 128-byte lines: 56 <= 64 -> 64
+    assert rows["signal_struct"]["object_off"] == 64
+    slab = runner.invoke(main, ["slab", "-i", str(TREE)])
+    assert slab.exit_code == 0, slab.output
+    assert "x86_64; SLAB, 2 CPUs" in slab.output
+    slub = runner.invoke(main, ["slab", "-i", str(TREE), "--config", str(TREE / "up.config")])
+    assert slub.exit_code == 0, slub.output
+    assert "x86_64; SLUB, 2 CPUs" in slub.output  # CONFIG_SLUB=y in up.config decides, not the era
