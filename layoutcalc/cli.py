@@ -251,13 +251,15 @@ def snapshot(input_path: Optional[str], output: str, structs: tuple[str, ...], p
     if kernel_source is not None:
         if config and defconfig:
             raise click.UsageError("give --config or --defconfig, not both")
-        extra = {key: value for key, value in (("package", package), ("version", package_version)) if value}
+        extra: dict[str, object] = {key: value for key, value in (("package", package),
+                                                                  ("version", package_version)) if value}
         result = api.source_snapshot(kernel_source, arch, config, structs, output, provenance=extra)
         how = "from the cache" if result.cached else f"compiled in {result.seconds:.1f} s"
         click.echo(f"wrote {output}: structs from {kernel_source} for {arch} ({how})")
         return
     assert input_path is not None
-    provenance = {key: value for key, value in (("package", package), ("version", package_version)) if value}
+    provenance: dict[str, object] = {key: value for key, value in (("package", package),
+                                                                   ("version", package_version)) if value}
     build = api.snapshot(input_path, output, structs, provenance=provenance)
     click.echo(f"wrote {output}: {len(build.structs) + len(build.unions)} structs, arch {build.arch}")
 

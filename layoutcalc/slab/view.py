@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from ..abi import get_abi
 from ..changes.scenario import Scenario, apply_scenario
@@ -19,6 +19,9 @@ from .common import SlabGeometry
 from .era import SlabEra, decide_era
 from .geometry import SlabEffect, era_geometry, slab_effect
 
+if TYPE_CHECKING:
+    from .live import LiveCache
+
 
 @dataclass(frozen=True)
 class CacheView:
@@ -26,7 +29,7 @@ class CacheView:
 
     spec: CacheSpec
     predicted: SlabGeometry
-    actual: Optional[object]  # live.LiveCache when read from sysfs
+    actual: Optional["LiveCache"]  # read from sysfs (live view only)
     mismatches: tuple[str, ...]
     effects: tuple[SlabEffect, ...]
 
