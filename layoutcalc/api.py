@@ -298,10 +298,17 @@ def patch_scenario(patch: str, defines: Sequence[str] = (), config: Optional[str
     return loaded, decided.warnings + warnings
 
 
-def patch_skips(scenario: "Scenario", builds: Sequence[Build]) -> list[str]:
-    """Warnings for additions in blocks that open before their hunk, on builds without the block's members."""
-    from .changes.scenario import skipped_changes
-    return [line for build in builds for line in skipped_changes(build, scenario)]
+def patch_skips(scenario: "Scenario", builds: Sequence[Union[Build, str]]) -> list[str]:
+    """Warnings for additions in blocks that open before their hunk, on builds without the block's members.
+
+    ``builds`` are loaded builds or inputs to load (default for :func:`report`: the bundled snapshots).
+    """
+    from .changes.scenario import scenario_needs, skipped_changes
+    if not any(change.optional for change in scenario.changes):
+        return []
+    structs, _ = scenario_needs(scenario)
+    loaded = [b if isinstance(b, Build) else load(b, structs=structs) for b in builds]
+    return [line for build in loaded for line in skipped_changes(build, scenario)]
 
 
 def whatif_run(path: str, scenario: Optional[str] = None, patch: Optional[str] = None,

@@ -356,6 +356,7 @@ def report(inputs: tuple[str, ...], live: bool, scenario: str, processes: int, c
         reports, claims = api.report(inputs, chosen, options)
     if patched is not None:
         claims = []  # the seed's claims are about its own scenario, not this patch
+        _warn(api.patch_skips(patched, list(inputs) or [str(p) for p in api.bundled_snapshots()]))
     if fmt == "json":
         click.echo(render.to_json(render_report.report_payload(reports, claims, options, scenario)), nl=False)
     elif fmt == "csv":
@@ -457,6 +458,8 @@ def slab(inputs: tuple[str, ...], live: bool, cpus: int, allocator: Optional[str
     patched = _patch_scenario(patch_path, defines, config, live)
     chosen = patched if patched is not None else (None if scenario == "none" else scenario)
     views, warning = api.slab(inputs, live, cpus, allocator, xstate_size, chosen)
+    if patched is not None and not live:
+        _warn(api.patch_skips(patched, list(inputs) or [str(p) for p in api.bundled_snapshots()]))
     if warning:
         click.echo(f"warning: {one_line(warning)}", err=True)
     if fmt == "json":

@@ -552,3 +552,14 @@ def test_member_added_inside_an_anonymous_union(tmp_path: Path) -> None:
     assert result.result.size_after == 40
     (placed,) = placed_fields(result.result)
     assert (placed.follows, placed.offset_bytes) == ("__session", 16)
+
+
+def test_report_warns_where_a_build_lacks_a_block_the_hunk_starts_in(tmp_path: Path) -> None:
+    patch = tmp_path / "t.patch"
+    patch.write_text(_diff(" \tint configured_out_member;", "+\tint in_block;", " #endif", " \tpid_t tgid;",
+                           "+\tint kept;"))
+    code, out, err = _cli(["report", "--patch", str(patch), "--format", "json"])
+    assert code == 0
+    assert len(err.splitlines()) == len(api.bundled_snapshots())
+    assert all("'int in_block;' sits in the #if block" in line for line in err.splitlines())
+    assert {row["struct"] for row in json.loads(out)["rows"]} == {"task_struct"}
