@@ -24,9 +24,7 @@ from ..model import Build, StructType
 from . import sniff
 
 if TYPE_CHECKING:
-    from elftools.dwarf.die import DIE
-
-    from .dwarf import _Converter
+    from .dwarf import DIE, _Converter
 
 ProgressCallback = Callable[[int, int], None]
 SOURCES = ("auto", "btf", "dwarf")
