@@ -18,7 +18,7 @@ from typing import Any, BinaryIO, Optional
 from elftools.common.exceptions import DWARFError, ELFError, ELFParseError
 from elftools.construct import ConstructError
 from elftools.dwarf.compileunit import CompileUnit
-from elftools.dwarf.die import DIE
+from elftools.dwarf.die import DIE as DIE  # re-exported for type hints in definitions.py
 from elftools.dwarf.dwarfinfo import DWARFInfo
 from elftools.elf.elffile import ELFFile
 
