@@ -7,7 +7,8 @@ import math
 import signal
 import sys
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Optional
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Optional, TypeVar
 
 import click
 
@@ -118,13 +119,17 @@ def _default_input(value: Optional[str]) -> str:
     return str(snapshots[0])
 
 
-def _input_option(**kwargs: Any) -> Any:
+_F = TypeVar("_F", bound=Callable[..., Any])
+_Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def _input_option(**kwargs: Any) -> "_Decorator":
     return click.option("-i", "--input", "input_path", metavar="INPUT",
                         help="vmlinux/.o/.ko with DWARF, a BTF blob, or a snapshot JSON "
                              "(default: the bundled amd64 snapshot).", **kwargs)
 
 
-def _source_options(command: Any) -> Any:
+def _source_options(command: _F) -> _F:
     """``--config``/``--defconfig`` for an input that is a kernel source tree (a directory)."""
     command = click.option("--defconfig", is_flag=True,
                            help="Kernel source tree: use the tree's defconfig for --arch (the default).")(command)
@@ -139,12 +144,12 @@ def _tree_config(path: str, config: Optional[str], patch_path: Optional[str]) ->
     return config if os.path.isdir(path) or patch_path is None else None
 
 
-def _define_option() -> Any:
+def _define_option() -> "_Decorator":
     return click.option("--define", "defines", multiple=True, metavar="SYMBOL=y|n|m|N",
                         help="Preprocessor symbol for a patch's #if blocks (repeatable; overrides --config).")
 
 
-def _patch_option() -> Any:
+def _patch_option() -> "_Decorator":
     return click.option("--patch", "patch_path", metavar="FILE",
                         help="Unified diff against kernel headers: the cost of the members it adds.")
 
@@ -283,7 +288,7 @@ def reorganize(structs: tuple[str, ...], input_path: Optional[str], fmt: str, ca
         click.echo(reorganize_text(items), nl=False)
 
 
-def _plot_option(what: str) -> Any:
+def _plot_option(what: str) -> "_Decorator":
     """``--plot FILE.png|svg``: also draw ``what`` (the path is checked before any work is done)."""
     return click.option("--plot", "plot_path", metavar="FILE.png|svg", callback=_check_plot_path,
                         help=f"Also draw {what} into FILE (PNG or SVG, by its suffix).")

@@ -24,6 +24,8 @@ entirely.  Without a budget file every growth is a regression::
 
 from __future__ import annotations
 
+import sys
+
 import fnmatch
 import json
 import os
@@ -215,10 +217,10 @@ def _rule(table: Any, pattern: str, path: str, where: str, base: Rule) -> Rule:
 
 def read_budget(path: str) -> Budget:
     """Parse the budget TOML at ``path``; one-line InputError naming the file and the problem."""
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ImportError:  # Python < 3.11
-        import tomli as tomllib  # type: ignore[no-redef]
+    else:  # pragma: no cover - exercised on Python < 3.11 only
+        import tomli as tomllib
     try:
         with open(path, "rb") as stream:
             data = tomllib.load(stream)

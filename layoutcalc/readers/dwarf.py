@@ -20,6 +20,7 @@ from elftools.construct import ConstructError
 from elftools.dwarf.compileunit import CompileUnit
 from elftools.dwarf.die import DIE as DIE  # re-exported for type hints in definitions.py
 from elftools.dwarf.dwarfinfo import DWARFInfo
+from elftools.elf.sections import NoteSection
 from elftools.elf.elffile import ELFFile
 
 from ..abi import abi_name_for_elf
@@ -335,7 +336,7 @@ class DwarfFile:
 
     def build_id(self) -> Optional[str]:
         for section in self.elf.iter_sections():
-            if section.header["sh_type"] != "SHT_NOTE":
+            if not isinstance(section, NoteSection):
                 continue
             for note in section.iter_notes():
                 if note["n_type"] == "NT_GNU_BUILD_ID" and note["n_name"] == "GNU":

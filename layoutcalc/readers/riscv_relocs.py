@@ -13,6 +13,7 @@ from typing import BinaryIO
 
 from elftools.elf.elffile import ELFFile
 from elftools.elf.relocation import RelocationSection
+from elftools.elf.sections import SymbolTableSection
 
 # type -> (bytes, operation): "abs" S+A, "add" V+S+A, "sub" V-(S+A), "set" S+A
 _OPS: dict[int, tuple[int, str]] = {
@@ -29,6 +30,8 @@ def relocated_image(stream: BinaryIO) -> BinaryIO:
     image = bytearray(stream.read())
     elf = ELFFile(io.BytesIO(bytes(image)))
     symtab = elf.get_section_by_name(".symtab")
+    if not isinstance(symtab, SymbolTableSection):
+        return io.BytesIO(bytes(image))
     for section in elf.iter_sections():
         if not isinstance(section, RelocationSection) or not section.is_RELA():
             continue
