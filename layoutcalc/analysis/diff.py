@@ -24,7 +24,7 @@ from typing import NamedTuple, Optional
 
 from ..abi import get_abi
 from ..model import Build, StructType
-from .layout import DEFAULT_CACHELINE, layout_stats, member_byte_size
+from .layout import DEFAULT_CACHELINE, member_byte_size, struct_holes
 
 # mm/slab_common.c kmalloc_info[] (KMALLOC_MIN_SIZE 8; the 96 and 192 caches exist when it is <= 32/64).
 KMALLOC_SIZES = (8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192)
@@ -143,16 +143,15 @@ def struct_layout(struct: StructType) -> StructLayout:
     """The :class:`StructLayout` of one definition (holes and padding as pahole counts them)."""
     members: list[MemberLayout] = []
     labels = _flatten(struct, 0, members)
-    stats = layout_stats(struct, 1)
+    pre_hole, gaps, padding = struct_holes(struct)
     holes = []
-    if stats.pre_hole:
-        holes.append(Hole("", 0, stats.pre_hole))
-    for member, label, gap in zip(struct.members, labels, stats.gaps):
+    if pre_hole:
+        holes.append(Hole("", 0, pre_hole))
+    for member, label, gap in zip(struct.members, labels, gaps):
         if gap.hole:
             end = member.offset_bytes + member_byte_size(member)
             holes.append(Hole(label, end, gap.hole))
-    return StructLayout(struct.kind, struct.name or "", struct.size_bytes, tuple(members), tuple(holes),
-                        stats.padding)
+    return StructLayout(struct.kind, struct.name or "", struct.size_bytes, tuple(members), tuple(holes), padding)
 
 
 def matches(label: str, patterns: Sequence[str]) -> bool:

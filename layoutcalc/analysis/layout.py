@@ -214,3 +214,11 @@ def _forced_alignments(forced: Sequence[Optional[int]], scan: _HoleScan) -> tupl
             holes += 1
             total += hole
     return count, holes, total
+
+
+def struct_holes(struct: StructType) -> tuple[int, list[MemberGaps], int]:
+    """``(pre_hole, gaps, padding)`` of ``struct`` without the rest of :func:`layout_stats` (unions: no holes)."""
+    if struct.is_union:
+        return 0, [MemberGaps(0, 0)] * len(struct.members), 0
+    scan = _scan_holes(struct)
+    return scan.pre_hole, scan.gaps, scan.padding

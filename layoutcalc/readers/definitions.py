@@ -79,11 +79,17 @@ def _elf_btf_section(path: str) -> Optional[tuple[bytes, Optional[str]]]:
 
 
 def _btf_definitions(data: bytes, path: str, wanted: Optional[set[str]], elf_arch: Optional[str]) -> Definitions:
+    from ..abi import get_abi
     from . import btf
-    build = btf.read_btf(data, path, [] if wanted is None else sorted(wanted),
-                         arch=elf_arch)
     types = btf.BtfTypes(data, path)
-    converter = btf._Converter(types, build.address_size)
+    pointer_size = btf._guess_pointer_size(types)
+    arch, arch_source = btf._choose_arch(None, elf_arch, pointer_size, types.header.byte_order)
+    abi = get_abi(arch)
+    build = Build(name=os.path.basename(path), arch=arch, address_size=abi.pointer_size,
+                  byte_order=types.header.byte_order, origin=path,
+                  provenance={"file": os.path.basename(path), "format": "btf", "btf_version": types.header.version,
+                              "num_types": types.num_types - 1, "arch_source": arch_source})
+    converter = btf._Converter(types, abi.pointer_size)
     found: list[StructType] = []
     for type_id in range(1, types.num_types):
         name_off, kind, _vlen, _flag, _size = types.record(type_id)
@@ -96,8 +102,6 @@ def _btf_definitions(data: bytes, path: str, wanted: Optional[set[str]], elf_arc
         found.append(converted)
         table = build.unions if converted.is_union else build.structs
         table.setdefault(converted.name or "", converted)
-    build.origin = path
-    build.provenance.pop("missing_structs", None)
     return Definitions(found, build, "btf")
 
 
