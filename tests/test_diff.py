@@ -270,3 +270,25 @@ def test_real_pair_against_pahole():
         slack_after = change.new.sum_holes + change.new.padding
         assert change.delta == 8 - (slack_before - slack_after), change.label
     assert {c.label for c in embedding if c.delta < 8} >= {"net_device", "pci_host_bridge"}
+
+
+NOTE_H = "struct note { sig_t value; int grid[3][4]; char tail[0]; };\n"
+
+
+@pytest.mark.skipif(shutil.which("pahole") is None, reason="pahole (dwarves) not installed")
+def test_btf_and_dwarf_catalogues_are_equal(tmp_path):
+    """A header compiled twice with a type renamed (binfmt_elf.c/compat_binfmt_elf.c do this), 2-D and [0] arrays."""
+    (tmp_path / "note.h").write_text(NOTE_H)
+    native = compile_c('typedef int sig_t;\n#include "note.h"\nstruct note native;\n', tmp_path, "native",
+                       extra=(f"-I{tmp_path}",))
+    compat = compile_c('typedef unsigned int compat_sig_t;\n#define sig_t compat_sig_t\n#include "note.h"\n'
+                       'struct note compat;\n', tmp_path, "compat", extra=(f"-I{tmp_path}",))
+    linked = tmp_path / "notes.o"
+    subprocess.run(["ld", "-r", str(native), str(compat), "-o", str(linked)], check=True)
+    via_dwarf = api.catalogue(str(linked), source="dwarf")
+    assert sorted(m.type_name for layout in via_dwarf.layouts["note"] for m in layout.members
+                  if m.name == "value") == ["compat_sig_t", "sig_t"]
+    subprocess.run(["pahole", "-J", str(linked)], check=True, capture_output=True)
+    via_btf = api.catalogue(str(linked), source="btf")
+    assert set(via_btf.layouts["note"]) == set(via_dwarf.layouts["note"])
+    assert {m.type_name for layout in via_btf.layouts["note"] for m in layout.members} >= {"int [12]", "char []"}

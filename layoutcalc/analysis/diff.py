@@ -19,6 +19,7 @@ anonymous union is reported by its own name.
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple, Optional
 
@@ -121,6 +122,29 @@ def _anonymous_label(struct: StructType) -> str:
     return f"({struct.kind})"
 
 
+_ARRAY_BOUNDS = re.compile(r"((?:\[\d*\])+)$")
+
+
+def canonical_type_name(name: str) -> str:
+    """One spelling per array type, whichever debug info it came from.
+
+    BTF (as pahole 1.24 encodes it) flattens ``int [3][24]`` to ``int [72]``
+    and records a zero-length array ``char [0]`` as ``char []``; DWARF keeps
+    both as written.  Both are read here as the BTF spelling, so that a
+    baseline from DWARF compares cleanly with a build read from BTF.
+    """
+    match = _ARRAY_BOUNDS.search(name)
+    if match is None:
+        return name
+    bounds = re.findall(r"\[(\d*)\]", match.group(1))
+    if not all(bounds):
+        return name
+    count = 1
+    for bound in bounds:
+        count *= int(bound)
+    return f"{name[:match.start()]}[{count or ''}]"
+
+
 def _flatten(struct: StructType, base_bits: int, out: list[MemberLayout]) -> list[str]:
     """Append ``struct``'s members to ``out`` (anonymous aggregates expanded); return the top-level labels."""
     labels = []
@@ -133,7 +157,8 @@ def _flatten(struct: StructType, base_bits: int, out: list[MemberLayout]) -> lis
             _flatten(nested, bit_offset, out)
         else:
             label = member.name or f"(unnamed bitfield at bit {bit_offset})"
-            out.append(MemberLayout(label, member.type.c_name(), bit_offset, member_byte_size(member),
+            out.append(MemberLayout(label, canonical_type_name(member.type.c_name()), bit_offset,
+                                    member_byte_size(member),
                                     member.bit_size or 0))
         labels.append(label)
     return labels

@@ -143,9 +143,12 @@ def _definition(die: "DIE", converter: "_Converter", wanted: Optional[set[str]],
     """The struct ``die`` defines, unless it is a declaration, unnamed, unwanted or seen before.
 
     A header's struct is repeated in every compile unit that includes it; its
-    name, size, declaration line and member offsets identify it well enough
-    to skip converting the repeats (the conversion, not the parse, is the
-    slow part).
+    name, size, declaration line, member offsets and the names of the member
+    types identify it well enough to skip converting the repeats (the
+    conversion, not the parse, is the slow part).  The member type names
+    matter: binfmt_elf.c is compiled twice, once with ``siginfo_t`` defined
+    as ``compat_siginfo_t``, so ``struct elf_note_info`` has two definitions
+    on the same line.
     """
     from .dwarf import _AGGREGATES, _int_attr, _name
     tag = die.tag
@@ -154,7 +157,7 @@ def _definition(die: "DIE", converter: "_Converter", wanted: Optional[set[str]],
     name = _name(die)
     if name is None or (wanted is not None and name not in wanted):
         return None
-    members = tuple((_name(child), _int_attr(child, "DW_AT_data_member_location"),
+    members = tuple((_name(child), _referenced_name(child), _int_attr(child, "DW_AT_data_member_location"),
                      _int_attr(child, "DW_AT_data_bit_offset"), _int_attr(child, "DW_AT_bit_size"))
                     for child in die.iter_children() if child.tag == "DW_TAG_member")
     key = (tag, name, _int_attr(die, "DW_AT_byte_size"), _int_attr(die, "DW_AT_decl_line"), members)
@@ -164,6 +167,15 @@ def _definition(die: "DIE", converter: "_Converter", wanted: Optional[set[str]],
     struct = converter.convert(die)
     assert isinstance(struct, StructType)
     return struct
+
+
+def _referenced_name(die: "DIE") -> object:
+    """The name (or, unnamed, the tag) of the type DIE that ``die``'s DW_AT_type refers to."""
+    from .dwarf import _name
+    if "DW_AT_type" not in die.attributes:
+        return None
+    target = die.get_DIE_from_attribute("DW_AT_type")
+    return _name(target) or target.tag
 
 
 def iter_names(definitions: Iterable[StructType]) -> Iterator[str]:
