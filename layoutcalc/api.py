@@ -432,15 +432,22 @@ def catalogue(path: str, patterns: Sequence[str] = (), source: str = "auto",
         return filter_catalogue(read_baseline(path), lambda label: matches(label, patterns))
     literal = patterns and not any(c in p for p in patterns for c in "*?[")
     names = sorted({p.split(" ", 1)[-1] for p in patterns} | set(SLAB_STRUCTS)) if literal else None
+    name = os.path.basename(os.path.normpath(path)).removeprefix("vmlinux-")
+    if os.path.isdir(path):  # a kernel source tree: the structs source mode compiles (the seed's and the named)
+        path = resolve_input(path, structs=[n for n in names or () if n not in SLAB_STRUCTS])
     found = read_definitions(path, names, source, progress)
-    name = os.path.basename(path).removeprefix("vmlinux-")
     return make_catalogue(name, found.definitions, found.build, patterns, found.source)
 
 
-def diff(old: str, new: str, patterns: Sequence[str] = (), source: str = "auto") -> "DiffResult":
-    """What grew, shrank, appeared or vanished from build ``old`` to build ``new``, with reasons."""
+def diff(old: str, new: str, patterns: Sequence[str] = (), source: str = "auto",
+         progress: Optional[Callable[[str], Optional[Callable[[int, int], None]]]] = None) -> "DiffResult":
+    """What grew, shrank, appeared or vanished from build ``old`` to build ``new``, with reasons.
+
+    ``progress(path)`` may return a per-compile-unit callback for a DWARF walk.
+    """
     from .analysis.diff import diff_catalogues
-    return diff_catalogues(catalogue(old, patterns, source), catalogue(new, patterns, source))
+    before = catalogue(old, patterns, source, progress(old) if progress else None)
+    return diff_catalogues(before, catalogue(new, patterns, source, progress(new) if progress else None))
 
 
 def baseline(path: str, out: str, patterns: Sequence[str] = (), source: str = "auto") -> "Catalogue":

@@ -493,10 +493,10 @@ EXIT_REGRESSION = 3
 def diff(old: str, new: str, patterns: tuple[str, ...], fmt: str, source: str) -> None:
     """Which structs grew or shrank from build OLD to build NEW, and why, member by member.
 
-    OLD and NEW are any inputs (vmlinux, .o/.ko, BTF blob, snapshot, baseline file).
+    OLD and NEW are any inputs (vmlinux, .o/.ko, BTF blob, snapshot, baseline file, kernel source tree).
     """
     from .render import diff as render_diff
-    result = api.diff(old, new, patterns, source)
+    result = api.diff(old, new, patterns, source, _progress_bar if source == "dwarf" else None)
     if fmt == "json":
         click.echo(render_diff.to_json(render_diff.diff_payload(result)), nl=False)
     elif fmt == "markdown":

@@ -292,3 +292,24 @@ def test_btf_and_dwarf_catalogues_are_equal(tmp_path):
     via_btf = api.catalogue(str(linked), source="btf")
     assert set(via_btf.layouts["note"]) == set(via_dwarf.layouts["note"])
     assert {m.type_name for layout in via_btf.layouts["note"] for m in layout.members} >= {"int [12]", "char []"}
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="source mode needs gcc")
+def test_kernel_source_trees(tmp_path, monkeypatch):
+    """Two source trees (tests/fixtures/kernel-tree, and a copy with a member added to struct pid)."""
+    from pathlib import Path
+    monkeypatch.setenv("LAYOUTCALC_CACHE", str(tmp_path / "cache"))
+    tree = Path(__file__).parent / "fixtures" / "kernel-tree"
+    changed = tmp_path / "kernel-tree"
+    shutil.copytree(tree, changed)
+    header = changed / "include" / "linux" / "pid.h"
+    header.write_text(header.read_text().replace("\tint nr;\n", "\tint nr;\n\tint level;\n"))
+    result = api.diff(str(tree), str(changed), ["pid"])
+    [change] = result.changes
+    # x86_64: count and nr fill bytes 0-7, so 'level' takes 8-11 and the 8-aligned pid_chain moves 8 -> 16.
+    assert (change.label, change.delta) == ("pid", 8)
+    added = [(m.name, m.new.offset, m.new.size) for m in change.members if m.change == "added"]
+    assert added == [("level", 8, 4)]
+    pid_chain = next(m for m in change.members if m.name == "pid_chain")
+    assert (pid_chain.change, pid_chain.old.offset, pid_chain.new.offset) == ("moved", 8, 16)
+    assert result.old.name == "kernel-tree"
