@@ -207,23 +207,22 @@ def catalogue(name: str, definitions: Iterable[StructType], build: Build,
 
 
 def slab_figures(build: Build, xstate_size: Optional[int] = DEFAULT_XSTATE_SIZE) -> dict[str, SlabFigures]:
-    """The slab geometry of task_struct, signal_cache and pid in ``build`` (those it can model), under the
-    allocator its era and config say (:func:`layoutcalc.slab.era.decide_era`)."""
+    """The slab geometry of task_struct, signal_cache and pid in ``build`` under its era (those it can model)."""
     from ..errors import LayoutcalcError
     from ..slab.caches import cache_specs_for_build
     from ..slab.era import decide_era
     from ..slab.geometry import era_geometry
     abi = get_abi(build.arch)
-    era = decide_era(build, abi)
     try:
+        era = decide_era(build, abi)
         specs = cache_specs_for_build(build, abi, xstate_size, era=era)
+        figures = {}
+        for spec in specs:
+            geometry = era_geometry(spec, era)
+            figures[spec.struct_name] = SlabFigures(spec.name, spec.struct_name, spec.object_size,
+                                                    geometry.slab_size, geometry.objs_per_slab, geometry.order)
     except LayoutcalcError:
         return {}
-    figures = {}
-    for spec in specs:
-        geometry = era_geometry(spec, era)
-        figures[spec.struct_name] = SlabFigures(spec.name, spec.struct_name, spec.object_size, geometry.slab_size,
-                                                geometry.objs_per_slab, geometry.order)
     return figures
 
 
