@@ -14,7 +14,8 @@ alignment gets a :class:`Source`:
 ``RECORDED``  an alignment attribute in the debug info (DW_AT_alignment);
 ``NATURAL``   the type's own alignment, and nothing suggests more;
 ``HOLE``      inferred: a hole the type's alignment does not explain;
-``SIZE``      inferred (struct only): tail padding the members do not explain;
+``SIZE``      inferred: tail padding the members do not explain (on a member:
+              it may be the one whose attribute made that padding);
 ``NESTED``    the alignment of a nested type whose own alignment was inferred
               (from its members, holes and size, at any depth);
 ``UNKNOWN``   the recorded layout contradicts the rules; taken as recorded.
@@ -237,6 +238,7 @@ class _Replay(NamedTuple):
     gaps: tuple[Optional[HiddenGap], ...]
     positions: tuple[int, ...]  # the cursor's bit position before each member (before its gap)
     alignment: int
+    natural_alignment: int  # before tail padding is explained
     size_alignment: Optional[int]
     end_bits: int
     consistent: bool
@@ -289,7 +291,8 @@ def _replay(struct: StructType, abi: Abi, debug_info: DebugInfo, packed: bool, p
             if gap is None:
                 consistent = False
             else:
-                assumptions += 1
+                # an unnamed bitfield pads at most 64 bits: a longer pad is several of them
+                assumptions += max(1, -(-gap.pad_bits // 64))
                 cursor.skip(gap)
         elif rule > member.bit_offset:
             consistent = False
@@ -305,8 +308,8 @@ def _replay(struct: StructType, abi: Abi, debug_info: DebugInfo, packed: bool, p
             size_alignment = align = candidate
     if cursor.size_bytes(align) != struct.size_bytes:
         consistent = False
-    return _Replay(packed, tuple(forced_list), tuple(gaps), tuple(positions), align, size_alignment,
-                   cursor.end, consistent, assumptions)
+    return _Replay(packed, tuple(forced_list), tuple(gaps), tuple(positions), align,
+                   max(cursor.align, struct.alignment_attr or 1), size_alignment, cursor.end, consistent, assumptions)
 
 
 def _explain(struct: StructType, abi: Abi, debug_info: DebugInfo) -> _Replay:
@@ -329,7 +332,7 @@ def _derive(struct: StructType, abi: Abi, debug_info: DebugInfo) -> StructFacts:
                            None, 1, None)
     replay = _explain(struct, abi, debug_info)
     pahole_members, pahole_struct = _pahole_alignments(struct, abi, debug_info)
-    guess = not debug_info.records_alignment and not replay.packed and replay.consistent
+    guess = not debug_info.records_alignment and replay.consistent
     members = [_member_facts(struct, index, replay, abi, debug_info, guess, pahole_members[index])
                for index in range(len(struct.members))]
     if not guess:
@@ -358,7 +361,7 @@ def _member_facts(struct: StructType, index: int, replay: _Replay, abi: Abi, deb
     def fits(align: int) -> bool:
         return round_up(position, 8 * align) == offset and (size % align == 0 if size else align == 1)
 
-    types = type_candidates(member.type, abi, debug_info)
+    types = (1,) if replay.packed else type_candidates(member.type, abi, debug_info)
     if gap is not None and gap.align_bits and not gap.pad_bits:
         ceiling = (offset // 8) & -(offset // 8) if offset else 1
         candidates = [a for a in powers_of_two(natural, ceiling) if fits(a)]
@@ -366,6 +369,13 @@ def _member_facts(struct: StructType, index: int, replay: _Replay, abi: Abi, deb
             return MemberFacts(member.name, _likeliest_forced(candidates, abi), tuple(candidates), Source.HOLE,
                                _likeliest_forced(candidates, abi), gap, pahole_forced)
         return MemberFacts(member.name, smallest, (smallest,), source, forced, gap, pahole_forced)
+    if gap is not None and gap.pad_bits:  # an unnamed bitfield, or an attribute the debug info lost
+        ceiling = (offset // 8) & -(offset // 8) if offset else 1
+        aligned = [a for a in powers_of_two(2 * natural, ceiling) if fits(a)]
+        if aligned:
+            likeliest = _likeliest_forced(aligned, abi)
+            return MemberFacts(member.name, likeliest, (smallest, *aligned), Source.HOLE, likeliest, gap,
+                               pahole_forced)
     candidates = [a for a in types if fits(a)] or [smallest]
     nested_type = _strip_to_struct(member.type)
     nested = struct_facts(nested_type, abi, debug_info) if nested_type is not None else None
@@ -402,7 +412,7 @@ def _guessed_struct(struct: StructType, abi: Abi, debug_info: DebugInfo, replay:
     size, end = struct.size_bytes, -(-replay.end_bits // 8)
     lowest = replay.alignment
     contributing = [m for m, member in zip(members, struct.members) if member.bit_size is None]
-    highest_member = max([lowest] + [m.candidates[-1] for m in contributing])
+    highest_member = max([replay.natural_alignment] + [m.candidates[-1] for m in contributing])
     likeliest_member = max([lowest if not replay.size_alignment else 1]
                            + [m.alignment for m in contributing] + [struct.alignment_attr or 1])
     ceiling = size & -size if size else lowest
@@ -410,6 +420,9 @@ def _guessed_struct(struct: StructType, abi: Abi, debug_info: DebugInfo, replay:
     needs_size = round_up(end, highest_member) < size
     candidates = valid if needs_size else [a for a in valid if a <= highest_member] or [lowest]
     members = [_capped(m, candidates[-1]) for m in members]
+    if replay.size_alignment is not None or needs_size:
+        members = [_size_carrier(m, member, position, candidates) if member.bit_size is None else m
+                   for m, member, position in zip(members, struct.members, replay.positions)]
     at_least = [a for a in candidates if a >= likeliest_member]
     likeliest = at_least[0] if at_least else candidates[-1]
     if needs_size:
@@ -417,8 +430,23 @@ def _guessed_struct(struct: StructType, abi: Abi, debug_info: DebugInfo, replay:
     source = (Source.RECORDED if struct.alignment_attr else Source.SIZE if replay.size_alignment or needs_size
               else Source.HOLE if any(m.source is Source.HOLE for m in members)
               else Source.NESTED if any(m.source is Source.NESTED for m in members) else Source.NATURAL)
-    return StructFacts(struct.tag, abi.name, debug_info, False, likeliest, tuple(candidates), source,
+    return StructFacts(struct.tag, abi.name, debug_info, replay.packed, likeliest, tuple(candidates), source,
                        tuple(members), True, struct.alignment_attr, lowest, pahole_struct)
+
+
+def _size_carrier(facts: MemberFacts, member: Member, position: int, struct_candidates: list[int]) -> MemberFacts:
+    """``facts`` widened by the alignments that would let this member explain the struct's tail padding.
+
+    Tail padding the members do not explain comes from an attribute on the
+    struct or on any member whose offset it leaves in place; the debug info
+    cannot say which.
+    """
+    extra = [a for a in struct_candidates
+             if a > facts.candidates[-1] and round_up(position, 8 * a) == member.bit_offset]
+    if not extra:
+        return facts
+    source = Source.SIZE if facts.source is Source.NATURAL else facts.source
+    return facts._replace(candidates=facts.candidates + tuple(extra), source=source)
 
 
 def _capped(member: MemberFacts, ceiling: int) -> MemberFacts:

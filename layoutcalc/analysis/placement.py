@@ -124,6 +124,13 @@ class Cursor:
 def find_gap(cursor: Cursor, item: Item, offset: int, prefer_pad: bool) -> Optional[HiddenGap]:
     """The hidden gap that makes the rules put ``item`` at bit ``offset``, or None."""
     pad = HiddenGap(pad_bits=offset - cursor.pos)
+    if item.bit_size is None:  # ``T :n`` then the member's own alignment: the shortest such pad
+        natural = 8 * max(1 if cursor.packed else item.type_align, item.forced or 1)
+        shortest = HiddenGap(pad_bits=max(1, offset - cursor.pos - natural + 1))
+        trial = cursor.copy()
+        trial.skip(shortest)
+        if trial.offset_for(item) == offset:
+            pad = shortest
     aligns = [HiddenGap(align_bits=8 * step) for step in powers_of_two(1, max(offset // 8, 1))]
     options = [pad] + aligns if item.bit_size or prefer_pad else aligns + [pad]
     for gap in options:

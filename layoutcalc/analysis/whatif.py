@@ -127,11 +127,15 @@ def _relayout(facts: StructFacts, struct: StructType, members: list[Member], abi
             guessed_hole = known.source is Source.HOLE
             forced = None if guessed_hole else known.forced
             item = member_item(member, forced, abi, facts.debug_info, world)
-            if known.gap is not None and (world is World.SMALLEST or not guessed_hole):
+            # a hole read as an attribute replaces the hidden gap; read as a pad (``T :n``) it keeps it
+            as_attribute = guessed_hole and world is not World.SMALLEST and known.gap is not None and (
+                bool(known.gap.align_bits) or known.alignment_in(world) > known.candidates[0])
+            if known.gap is not None and not as_attribute:
                 cursor.skip(known.gap)
             wanted = known.alignment_in(world)
-            if member.bit_size is None and not facts.packed and (world is not World.SMALLEST or not guessed_hole) \
-                    and wanted > max(item.type_align, item.forced or 1):
+            natural = 1 if facts.packed else item.type_align
+            if member.bit_size is None and (as_attribute or not guessed_hole) \
+                    and wanted > max(natural, item.forced or 1):
                 item = item._replace(forced=wanted)
         offset = cursor.offset_for(item)
         cursor.advance(item, offset)

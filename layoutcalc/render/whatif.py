@@ -140,7 +140,8 @@ def _bounds_line(result: WhatIfResult) -> str:
     open_ = [f"{name} {'/'.join(map(str, candidates))}" for name, candidates in result.undecided]
     if len(result.alignment_candidates) > 1:
         open_.append(f"the struct's own {'/'.join(map(str, result.alignment_candidates))}")
-    why = f"; undecided alignments: {', '.join(open_)}" if open_ else ""
+    shown = open_[:6] + ([f"{len(open_) - 6} more (see --format json)"] if len(open_) > 6 else [])
+    why = f"; undecided alignments: {', '.join(shown)}" if open_ else ""
     return (f"not exact: the debug info records no alignments, size after is {result.size_after_min}"
             f"..{result.size_after_max} (likeliest {result.size_after}){why}")
 
