@@ -8,9 +8,11 @@ every offset and the size; added members are then placed by the plain rules
 (:mod:`layoutcalc.analysis.placement`).
 
 Where the evidence leaves an alignment undecided, the struct is laid out
-three times: with every undecided alignment at its smallest candidate, its
-likeliest and its largest.  Layout is monotone in alignments, so the
-smallest and largest results bound every possibility:
+three times: with every undecided alignment at its smallest candidate (holes
+read as hidden padding), its likeliest and its largest.  Layout is monotone
+in alignments, so the smallest and largest results bound the possibilities
+(a hole read as ``T :n`` padding rather than an alignment is the exception,
+hence bounds taken over all three):
 :attr:`WhatIfResult.size_after_min` and :attr:`WhatIfResult.size_after_max`.
 When they agree the answer is exact (:attr:`WhatIfResult.exact`).
 """
@@ -196,12 +198,16 @@ def add_fields(
     after, align = _relayout(facts, struct, order, abi, World.LIKELIEST)
     position = {id(m): index for index, m in enumerate(order)}
     added = [after.members[position[id(m)]] for m in new]
-    smallest, small_align = _relayout(facts, struct, order, abi, World.SMALLEST)
-    largest, large_align = _relayout(facts, struct, order, abi, World.LARGEST)
+    # A hole read as padding (``T :n``) rather than as an alignment is not smaller in every
+    # layout after the change, so the bounds are taken over all three worlds.
+    worlds = [(after.size_bytes, align)] + [
+        (laid.size_bytes, laid_align) for laid, laid_align in
+        (_relayout(facts, struct, order, abi, world) for world in (World.SMALLEST, World.LARGEST))]
+    sizes, alignments = [w[0] for w in worlds], [w[1] for w in worlds]
     return WhatIfResult(before=struct, after=after, added=added, placement=placement, abi=abi,
                         debug_info=debug_info, alignment_after=align,
-                        size_after_min=smallest.size_bytes, size_after_max=largest.size_bytes,
-                        alignment_after_min=small_align, alignment_after_max=large_align,
+                        size_after_min=min(sizes), size_after_max=max(sizes),
+                        alignment_after_min=min(alignments), alignment_after_max=max(alignments),
                         undecided=facts.undecided, alignment_candidates=facts.candidates)
 
 
