@@ -186,10 +186,10 @@ def report_frame(reports: Sequence["BuildReport"]) -> "pd.DataFrame":
 
 
 def claims_frame(claims: Sequence["Claim"]) -> "pd.DataFrame":
-    """One row per claim of the seed: its words, the struct, the verdict and where it holds or fails."""
-    rows = [{"claim": c.text, "struct": c.struct, "verdict": c.verdict, "holds_on": ", ".join(c.holds_on),
-             "fails_on": ", ".join(c.fails_on)} for c in claims]
-    return _frame(rows, ("claim", "struct", "verdict", "holds_on", "fails_on"))
+    """One row per claim of the seed and kernel era: its words, the struct, the verdict, where it holds or fails."""
+    rows = [{"era": c.era, "claim": c.text, "struct": c.struct, "verdict": c.verdict,
+             "holds_on": ", ".join(c.holds_on), "fails_on": ", ".join(c.fails_on)} for c in claims]
+    return _frame(rows, ("era", "claim", "struct", "verdict", "holds_on", "fails_on"))
 
 
 def leftover_bytes(geometry: "SlabGeometry") -> int:
