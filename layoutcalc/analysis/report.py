@@ -69,6 +69,8 @@ class Row:
     off: SlabGeometry
     on: SlabGeometry
     processes: int
+    size_on_exact: bool = True  # False: the debug info leaves alignments open; size_on is the upper bound
+    size_on_min: Optional[int] = None  # the lower bound then
 
     @property
     def delta_bytes_per_object(self) -> float:
@@ -98,6 +100,8 @@ class Row:
             "allocator": self.allocator, "anchor": self.anchor,
             "order_off": self.off.order, "order_on": self.on.order,
             "cost_processes": round(self.delta_bytes_per_object * self.processes),
+            "size_on_exact": self.size_on_exact,
+            "size_on_min": self.size_on if self.size_on_min is None else self.size_on_min,
         }
 
 
@@ -187,9 +191,12 @@ def build_report(build: Build, scenario: Scenario, options: ReportOptions) -> Bu
         if spec is None:
             continue
         off = _geometry(spec, era, options)
-        on = _geometry(spec.with_struct_size(result.result.size_after), era, options)
+        # where the debug info cannot decide an alignment (BTF), the cost is judged at the upper bound
+        what = result.result
+        size_on = what.size_after if what.exact else what.size_after_max
+        on = _geometry(spec.with_struct_size(size_on), era, options)
         rows.append(Row(build.name, build.arch, result.struct_name, spec.name, era.allocator, result.anchor,
-                        result.result.size_before, result.result.size_after, off, on, options.processes))
+                        what.size_before, size_on, off, on, options.processes, what.exact, what.size_after_min))
     return BuildReport(build.name, build.arch, rows, count_added(results, abi),
                        _hierarchical(build, abi, era, options), era)
 

@@ -60,7 +60,7 @@ def _table(reports: Sequence[BuildReport], markdown: bool) -> list[str]:
     for report in reports:
         for row in report.rows:
             body.append([
-                report.name, row.struct, f"{row.size_off}→{row.size_on}",
+                report.name, row.struct, f"{row.size_off}→{'' if row.size_on_exact else '≤'}{row.size_on}",
                 f"{row.off.slab_size}→{row.on.slab_size}",
                 f"{row.off.objs_per_slab}→{row.on.objs_per_slab}",
                 f"{_fmt_bpo(row.off.bytes_per_object)}→{_fmt_bpo(row.on.bytes_per_object)}",
@@ -114,6 +114,9 @@ def report_text(reports: Sequence[BuildReport], claims: Sequence[Claim], options
     out.append("many objects still fit in a slab. Either way they cost nothing.")
     out.append("")
     out.extend(_table(reports, markdown))
+    if any(not row.size_on_exact for report in reports for row in report.rows):
+        out.append("'≤': the debug info (BTF) records no alignments and they decide the size; the figures "
+                   "are at the upper bound.")
     out.append("")
     out.append(("## " if markdown else "") + f"Per process (x {options.processes:,} processes)")
     out.append("")
