@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, NamedTuple, Optional, Union
 from .abi import Abi, get_abi
 from .analysis.layout import DEFAULT_CACHELINE, LayoutStats, layout_stats
 from .model import Build, StructType, Type, TypedefType
-from .readers import read_input
+from .readers import cache, read_input, sniff
+from .safe_read import STDIN
 
 if TYPE_CHECKING:
     from .analysis.facts import StructFacts
@@ -46,9 +47,49 @@ def load(path: str, structs: Optional[Iterable[str]] = None, types: Optional[Ite
     ``any_kind``: a name in ``structs`` may also be a typedef (pahole's ``-C``);
     ``every_definition``: fill ``build.variants`` with every same-name definition.
     """
-    build = read_input(str(path), structs, types, arch, progress, any_kind=any_kind,
-                       every_definition=every_definition)
+    whole = structs is None and types is None
+    key = _scan_cache_key(str(path)) if whole else None
+    kind = "scan-every" if every_definition else "scan"
+    build = cache.load(kind, key)
+    if build is None:
+        build = read_input(str(path), structs, types, arch, progress, any_kind=any_kind,
+                           every_definition=every_definition)
+        cache.store(kind, key, build)
     return prepare(build, arch)
+
+
+def _scan_cache_key(path: str) -> Optional[str]:
+    """The build-id of a linked ELF input (whole reads of it are cached), else None."""
+    try:
+        with open(path, "rb") as stream:
+            if stream.read(4) != b"\x7fELF":
+                return None
+    except OSError:
+        return None
+    from .readers.fastpath import scan_cache_key
+    return scan_cache_key(path)
+
+
+def require_structs(path: str, names: Iterable[str]) -> None:
+    """Raise NotFoundError, naming the closest matches, for a struct ``path`` surely lacks.
+
+    Answered before any DWARF is read, from the cached index or the
+    ``.BTF`` section (under a second on a distribution vmlinux); for other
+    inputs the answer is left to :func:`load`.
+    """
+    if str(path) != STDIN and sniff(str(path)) == "elf":
+        from .readers.fastpath import check_names
+        check_names(str(path), names)
+
+
+def sizes_of(path: str, progress: Optional[Callable[[int, int], None]] = None) -> list[tuple[str, int, int]]:
+    """:func:`sizes` of the whole input at ``path``, remembered per build-id (and layoutcalc code)."""
+    key = _scan_cache_key(str(path))
+    rows = cache.load("sizes", key)
+    if rows is None:
+        rows = sizes(load(path, progress=progress))
+        cache.store("sizes", key, rows)
+    return list(rows)
 
 
 def prepare(build: Build, arch: Optional[str] = None) -> Build:
@@ -107,9 +148,10 @@ def struct_stats(build: Build, struct: StructType,
     return layout_stats(struct, facts.alignment, cacheline_size, [m.pahole_forced for m in facts.members])
 
 
-def load_named(path: str, names: Sequence[str], arch: Optional[str] = None) -> Build:
+def load_named(path: str, names: Sequence[str], arch: Optional[str] = None,
+               progress: Optional[Callable[[int, int], None]] = None) -> Build:
     """Read what ``show NAME...`` needs: each name as a struct, a union or a typedef, as pahole's -C."""
-    return load(path, structs=names, types=names, arch=arch, any_kind=True)
+    return load(path, structs=names, types=names, arch=arch, progress=progress, any_kind=True)
 
 
 def find_type(build: Build, name: str) -> Union[StructType, TypedefType]:

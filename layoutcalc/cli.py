@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import math
+import os
 import signal
 import sys
+from collections.abc import Callable, Iterator
 from types import ModuleType
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Optional, TypeVar
 
 import click
@@ -193,7 +195,9 @@ def show(structs: tuple[str, ...], input_path: Optional[str], fmt: str, cachelin
          arch: Optional[str], config: Optional[str], defconfig: bool) -> None:
     """Show structs, unions or typedefs as pahole -C prints them (-i may be a kernel source tree)."""
     path, arch = _source_input(_default_input(input_path), arch, config, defconfig, structs)
-    build = api.load_named(path, structs, arch=arch)
+    api.require_structs(path, structs)
+    with _progress_bar(path) as progress:
+        build = api.load_named(path, structs, arch=arch, progress=progress)
     if fmt == "json":
         shown = api.show(build, structs, cacheline_size)
         click.echo(render.to_json({"structs": [render.struct_dict(s, st) for s, st in shown]}), nl=False)
@@ -208,8 +212,8 @@ def show(structs: tuple[str, ...], input_path: Optional[str], fmt: str, cachelin
 def sizes(input_path: Optional[str], fmt: str) -> None:
     """Every struct with its size and number of holes, like pahole --sizes."""
     path = _default_input(input_path)
-    build = api.load(path, progress=_progress_bar(path))
-    rows = api.sizes(build)
+    with _progress_bar(path) as progress:
+        rows = api.sizes_of(path, progress)
     if fmt == "json":
         click.echo(render.to_json({"structs": [{"name": n, "size": s, "holes": h} for n, s, h in rows]}),
                    nl=False)
@@ -220,20 +224,18 @@ def sizes(input_path: Optional[str], fmt: str) -> None:
         click.echo(render.sizes_text(rows), nl=False)
 
 
-def _progress_bar(path: str) -> Any:
-    """A tqdm bar over compile units on stderr, shown only on a terminal."""
+@contextlib.contextmanager
+def _progress_bar(path: str) -> Iterator[Optional[Callable[[int, int], None]]]:
+    """A tqdm bar on stderr for reads that take over a second; none when stderr is not a terminal."""
     if not sys.stderr.isatty():
-        return None
+        yield None
+        return
     from tqdm import tqdm
-    bar = tqdm(desc=f"reading {path}", unit="CU", leave=False)
-
-    def update(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-        if done >= total:
-            bar.close()
-    return update
+    with tqdm(desc=f"reading {os.path.basename(path)}", unit="CU", leave=False, delay=1.0) as bar:
+        def update(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+        yield update
 
 
 @main.command()

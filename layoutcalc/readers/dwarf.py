@@ -9,6 +9,7 @@ reference between DIEs of the second and later compile units is wrong.
 
 from __future__ import annotations
 
+import mmap
 import os
 import struct as _struct
 import zlib
@@ -19,7 +20,8 @@ from elftools.common.exceptions import DWARFError, ELFError, ELFParseError
 from elftools.construct import ConstructError
 from elftools.dwarf.compileunit import CompileUnit
 from elftools.dwarf.die import DIE as DIE  # re-exported for type hints in definitions.py
-from elftools.dwarf.dwarfinfo import DWARFInfo
+from elftools.dwarf.dwarfinfo import DebugSectionDescriptor, DWARFInfo, DwarfConfig
+from elftools.dwarf.enums import ENUM_DW_AT, ENUM_DW_FORM, ENUM_DW_TAG
 from elftools.elf.sections import NoteSection
 from elftools.elf.elffile import ELFFile
 
@@ -293,7 +295,9 @@ class DwarfFile:
             if relocate and self.elf.header["e_machine"] == "EM_RISCV":
                 self.elf = ELFFile(relocated_image(self._stream))
                 relocate = False
-            self.dwarf: DWARFInfo = self.elf.get_dwarf_info(relocate_dwarf_sections=relocate)
+            mapped = not relocate and self.elf.stream is self._stream
+            self.dwarf: DWARFInfo = (_mapped_dwarf_info(self.elf, self._stream) if mapped
+                                     else self.elf.get_dwarf_info(relocate_dwarf_sections=relocate))
         except (*_DAMAGED_DWARF, OSError) as exc:
             self.close()
             raise InputError(f"{path}: cannot read ELF/DWARF ({exc}); is the file truncated?") from exc
@@ -344,6 +348,100 @@ class DwarfFile:
         return None
 
 
+class _Window:
+    """A read-only file view of ``size`` bytes at ``start`` of a memory map (what pyelftools reads through)."""
+
+    def __init__(self, data: mmap.mmap, start: int, size: int) -> None:
+        self._data, self._start, self._size, self._pos = data, start, size, 0
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = (0, self._pos, self._size)[whence]
+        self._pos = base + offset
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def read(self, count: int = -1) -> bytes:
+        end = self._size if count < 0 else min(self._pos + count, self._size)
+        begin = self._start + self._pos
+        chunk = self._data[begin:self._start + end] if end > self._pos else b""
+        self._pos = max(end, self._pos)
+        return chunk
+
+
+def _mapped_dwarf_info(elf: ELFFile, stream: BinaryIO) -> DWARFInfo:
+    """pyelftools' DWARFInfo over the file's own pages instead of copies of every debug section.
+
+    ``get_dwarf_info`` copies each section into memory first (about 250 MB
+    and 0.4 s on a distribution vmlinux, for a lookup that reads a few
+    kilobytes).  Sections stored compressed, or any file pyelftools treats
+    specially, take its own path.
+    """
+    if elf.has_section(".zdebug_info") or elf.has_phantom_bytes() or elf.get_section_by_name(".gnu_debuglink"):
+        return elf.get_dwarf_info(relocate_dwarf_sections=False)
+    data = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
+    descriptors: dict[str, Optional[DebugSectionDescriptor]] = {}
+    for key, name in _DWARF_SECTIONS.items():
+        section = elf.get_section_by_name(name)
+        if section is None:
+            descriptors[key] = None
+            continue
+        header = section.header
+        if header["sh_flags"] & _SHF_COMPRESSED or header["sh_type"] == "SHT_NOBITS" \
+                or header["sh_offset"] + header["sh_size"] > len(data):
+            return elf.get_dwarf_info(relocate_dwarf_sections=False)
+        descriptors[key] = DebugSectionDescriptor(
+            stream=_Window(data, header["sh_offset"], header["sh_size"]), name=name,
+            global_offset=header["sh_offset"], size=header["sh_size"], address=header["sh_addr"])
+    config = DwarfConfig(little_endian=elf.little_endian, default_address_size=elf.elfclass // 8,
+                         machine_arch=elf.get_machine_arch())
+    return DWARFInfo(config=config, **descriptors)  # type: ignore[arg-type]
+
+
+_SHF_COMPRESSED = 0x800
+
+
+def dwarf_code_names() -> tuple[dict[int, str], dict[int, str], dict[int, str]]:
+    """pyelftools' names of DWARF tags, attributes and forms by code (for the raw decoder of :mod:`.rawdie`)."""
+    return tuple({code: name for name, code in table.items() if isinstance(code, int)}  # type: ignore[return-value]
+                 for table in (ENUM_DW_TAG, ENUM_DW_AT, ENUM_DW_FORM))
+
+
+def map_debug_sections(stream: BinaryIO, path: str, names: tuple[str, ...]) -> tuple[bool, list[Any]]:
+    """The byte order and the contents of the named sections (b"" when absent) of the ELF file in ``stream``.
+
+    Sections stored plainly are memoryviews of a read-only memory map (no
+    copy: a lookup touches only the pages it reads); compressed ones are
+    decompressed bytes.  For :mod:`.dwarfscan`.
+    """
+    elf = ELFFile(stream)
+    check_sections(elf, path, os.fstat(stream.fileno()).st_size)
+    data = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
+    found = []
+    for name in names:
+        section = elf.get_section_by_name(name)
+        if section is None:
+            found.append(b"")
+            continue
+        header = section.header
+        if header["sh_flags"] & _SHF_COMPRESSED or header["sh_type"] == "SHT_NOBITS":
+            found.append(bytes(section.data()))
+        else:
+            found.append(memoryview(data)[header["sh_offset"]:header["sh_offset"] + header["sh_size"]])
+    return elf.little_endian, found
+_DWARF_SECTIONS = {
+    "debug_info_sec": ".debug_info", "debug_aranges_sec": ".debug_aranges", "debug_abbrev_sec": ".debug_abbrev",
+    "debug_frame_sec": ".debug_frame", "eh_frame_sec": ".eh_frame", "debug_str_sec": ".debug_str",
+    "debug_loc_sec": ".debug_loc", "debug_ranges_sec": ".debug_ranges", "debug_line_sec": ".debug_line",
+    "debug_pubtypes_sec": ".debug_pubtypes", "debug_pubnames_sec": ".debug_pubnames",
+    "debug_addr_sec": ".debug_addr", "debug_str_offsets_sec": ".debug_str_offsets",
+    "debug_line_str_sec": ".debug_line_str", "debug_loclists_sec": ".debug_loclists",
+    "debug_rnglists_sec": ".debug_rnglists", "debug_sup_sec": ".debug_sup",
+    "gnu_debugaltlink_sec": ".gnu_debugaltlink", "debug_types_sec": ".debug_types",
+}
+
+
 def _iter_type_dies(cu: CompileUnit) -> Iterator[DIE]:
     """Type DIEs at the top level of a compile unit."""
     top = cu.get_top_DIE()
@@ -365,12 +463,30 @@ def read_dwarf(path: str, struct_names: Optional[Iterable[str]] = None,
     ``type_names`` too), as pahole's ``-C`` is.  With ``every_definition``
     ``build.variants`` gets every distinct definition of each named struct and
     union (pahole's test: name, size, members' names, bit offsets and bit sizes).
+
+    Linked files are read through the cached name index (:mod:`.fastpath`),
+    which gives the same Build without walking every unit (``every_definition``
+    still walks them all).
     """
+    from .dwarfscan import UnsupportedDwarf
+    from .fastpath import applies, read_indexed, scan_mode
     wanted_structs = set(struct_names) if struct_names is not None else None
     wanted_types = set(type_names or ())
     with DwarfFile(path) as dwarf_file:
         build = Build(name=os.path.basename(path), arch=dwarf_file.arch(), address_size=dwarf_file.address_size,
                       byte_order="little" if dwarf_file.little_endian else "big")
+        mode = scan_mode()
+        if mode != "plain" and not every_definition and applies(dwarf_file):
+            try:
+                read_indexed(dwarf_file, build, wanted_structs, wanted_types, progress, any_kind)
+                check_type_graph(build, path)
+                return build
+            except (UnsupportedDwarf, *_DAMAGED_DWARF):
+                if mode == "fast":
+                    raise
+                # the plain walk reads this file, or reports what is damaged in it
+                build = Build(name=build.name, arch=build.arch, address_size=build.address_size,
+                              byte_order=build.byte_order)
         converter = _Converter(dwarf_file.address_size, dwarf_file.little_endian, path)
         variants: Optional[set[tuple[Any, ...]]] = set() if every_definition else None
         total = dwarf_file.num_cus() if progress else 0

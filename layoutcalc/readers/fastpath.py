@@ -1,0 +1,205 @@
+"""The fast path of :func:`.dwarf.read_dwarf`: the name index says which DIEs to convert.
+
+The plain reader walks compile units in order and converts the first
+complete definition of each wanted name, stopping once all are found.  This
+path gets the same answer from the index (:mod:`.typeindex`): it computes
+where the plain walk would have stopped, then converts exactly the DIEs the
+walk would have converted, unit by unit, with the same converter.  Tests
+hold the two equal on compiled programs and on real kernel builds.
+
+It applies to linked ELF files (a relocatable object's debug sections need
+relocating, which only the plain path does); ``LAYOUTCALC_SCAN=plain``
+forces the plain path everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import Callable, NamedTuple, Optional
+
+from ..errors import InputError, NotFoundError
+from ..model import BaseType, Build, EnumType, StructType, TypedefType
+from . import cache, dwarfscan, typeindex
+from .dwarf import _DAMAGED_DWARF, _ENCODINGS, DwarfFile, _Converter, _is_c_unit, _provenance
+from .dwarfscan import UnsupportedDwarf
+from .rawdie import DieReader, RawDIE
+
+ProgressCallback = Callable[[int, int], None]
+SCAN_MODES = ("auto", "plain", "fast")
+
+
+class Pick(NamedTuple):
+    """One DIE to convert: where it is and which table of the build it goes to."""
+
+    unit: int  # ordinal
+    die_offset: int
+    table: str  # structs, unions, typedefs, enums
+    name: str
+
+
+def scan_mode() -> str:
+    """How DWARF is read: ``LAYOUTCALC_SCAN`` = auto (fast path where it applies), plain or fast."""
+    mode = os.environ.get("LAYOUTCALC_SCAN", "auto") or "auto"
+    if mode not in SCAN_MODES:
+        raise InputError(f"LAYOUTCALC_SCAN={mode}: expected one of {', '.join(SCAN_MODES)}")
+    return mode
+
+
+def applies(dwarf_file: DwarfFile) -> bool:
+    """Whether the index can serve this file: linked, its sections read as stored."""
+    return dwarf_file.elf.header["e_type"] in ("ET_EXEC", "ET_DYN") and dwarf_file.elf.stream is not None
+
+
+def plan(index: typeindex.TypeIndex, structs: Optional[set[str]], types: set[str],
+         any_kind: bool = False) -> tuple[list[Pick], int]:
+    """The DIEs the plain walk converts for these wanted names, and the last unit it reads.
+
+    The plain walk reads unit after unit until every wanted name is found (all
+    units when one never is); in each unit it takes the first complete
+    definition of every wanted struct/union name not taken yet, wanted
+    typedefs and enums likewise, and every base type.
+    """
+    tables = index.tables
+    last = len(index.units) - 1
+    if structs is None:
+        limit = last
+    else:
+        stops: list[int] = []
+        for name in structs:
+            found = [entry[0] for table in ("structs", "unions") if (entry := tables[table].get(name))]
+            if any_kind:  # a typedef (or base type, or "enum X") of that name satisfies it too
+                found.extend(entry[0] for entry in _type_entries(tables, name))
+            stops.append(min(found) if found else last)
+        for name in types if not any_kind else ():
+            stops.append(min((entry[0] for entry in _type_entries(tables, name)), default=last))
+        limit = max(stops, default=0)
+    picks = []
+    for table in ("structs", "unions"):
+        for name, entry in tables[table].items():
+            if entry[0] <= limit and (structs is None or name in structs):
+                picks.append(Pick(entry[0], entry[1], table, name))
+    for name in types:
+        if name in tables["typedefs"] and tables["typedefs"][name][0] <= limit:
+            picks.append(Pick(tables["typedefs"][name][0], tables["typedefs"][name][1], "typedefs", name))
+        bare = name[5:] if name.startswith("enum ") else None
+        if bare is not None and bare in tables["enums"] and tables["enums"][bare][0] <= limit:
+            picks.append(Pick(tables["enums"][bare][0], tables["enums"][bare][1], "enums", bare))
+    return sorted(picks, key=lambda pick: pick.die_offset), limit
+
+
+def _type_entries(tables: dict[str, dict[str, typeindex.Entry]], name: str) -> list[typeindex.Entry]:
+    found = [tables[table][name] for table in ("typedefs", "base_types") if name in tables[table]]
+    if name.startswith("enum ") and name[5:] in tables["enums"]:
+        found.append(tables["enums"][name[5:]])
+    return found
+
+
+def read_indexed(dwarf_file: DwarfFile, build: Build, struct_names: Optional[Iterable[str]],
+                 type_names: Optional[Iterable[str]], progress: Optional[ProgressCallback],
+                 any_kind: bool = False) -> Build:
+    """Fill ``build`` through the index (UnsupportedDwarf when the scanner cannot read this file)."""
+    path = dwarf_file.path
+    index = typeindex.get_index(path, dwarf_file.build_id(), progress)
+    structs = set(struct_names) if struct_names is not None else None
+    picks, limit = plan(index, structs, set(type_names or ()), any_kind)
+    for table in ("structs", "unions", "typedefs"):  # every name the walk passed (for suggestions)
+        build.names_seen.update(name for name, entry in index.tables[table].items() if entry[0] <= limit)
+    converter = _Converter(dwarf_file.address_size, dwarf_file.little_endian, path)
+    for name, entry in sorted(index.tables["base_types"].items(), key=lambda item: item[1][1]):
+        if entry[0] <= limit:
+            build.base_types[name] = BaseType(name or "?", entry[2] or 0, _ENCODINGS.get(entry[3] or 5, "signed"))
+    done_units = len(index.units)
+    unit_count = len({pick.unit for pick in picks})
+    try:
+        with dwarfscan.Sections(path) as sections, cache.paused_gc():
+            units = list(dwarfscan.iter_units(sections))
+            reader = DieReader(sections, units)
+            converted_units = 0
+            for position, pick in enumerate(picks):
+                if position == 0 or pick.unit != picks[position - 1].unit:
+                    converter.full.clear()
+                    converter.shallow.clear()
+                die = reader.die_at(pick.die_offset, units[pick.unit])
+                if die is None:
+                    raise UnsupportedDwarf(f"{path}: the index names DIE 0x{pick.die_offset:x}, which is empty")
+                _add(build, pick, converter.convert(die))  # type: ignore[arg-type]
+                if position + 1 == len(picks) or picks[position + 1].unit != pick.unit:
+                    reader.forget()
+                    converted_units += 1
+                    if progress and unit_count > 1:
+                        progress(done_units + converted_units, done_units + unit_count)
+            first_cu = next((cu for cu in (_RawUnit(reader, unit) for unit in units) if _is_c_unit(cu)), None)
+    except _DAMAGED_DWARF as exc:
+        raise UnsupportedDwarf(f"{path}: corrupt or truncated DWARF ({exc.__class__.__name__}: {exc})") from exc
+    build.provenance = _provenance(dwarf_file, first_cu)  # type: ignore[arg-type]
+    build.provenance["alignment_attributes"] = converter.saw_alignment
+    return build
+
+
+class _RawUnit:
+    """What :func:`.dwarf._provenance` and :func:`.dwarf._is_c_unit` read of a pyelftools compile unit."""
+
+    def __init__(self, reader: DieReader, unit: dwarfscan.Unit) -> None:
+        self._reader, self._unit = reader, unit
+
+    def __getitem__(self, key: str) -> int:
+        if key != "version":
+            raise KeyError(key)
+        return self._unit.version
+
+    def get_top_DIE(self) -> RawDIE:  # noqa: N802 - pyelftools' spelling
+        die = self._reader.die_at(self._unit.first_die, self._unit)
+        if die is None:
+            raise UnsupportedDwarf(f"{self._reader.sections.path}: unit 0x{self._unit.offset:x} has no top DIE")
+        return die
+
+
+def _add(build: Build, pick: Pick, converted: object) -> None:
+    if pick.table in ("structs", "unions"):
+        assert isinstance(converted, StructType)
+        getattr(build, pick.table)[pick.name] = converted
+    elif pick.table == "typedefs":
+        assert isinstance(converted, TypedefType)
+        build.typedefs[pick.name] = converted
+    else:
+        assert isinstance(converted, EnumType)
+        build.enums[pick.name] = converted
+
+
+def scan_cache_key(path: str) -> Optional[str]:
+    """The key under which a whole read of ``path`` is cached: its build-id, for a linked ELF file only."""
+    if scan_mode() == "plain" or not os.path.isfile(path):
+        return None
+    try:
+        with open(path, "rb") as stream:
+            if stream.read(4) != b"\x7fELF":
+                return None
+        with DwarfFile(path) as dwarf_file:
+            return dwarf_file.build_id() if applies(dwarf_file) else None
+    except (InputError, OSError):
+        return None
+
+
+def check_names(path: str, names: Iterable[str]) -> None:
+    """Raise NotFoundError, with the closest names, for a struct name the file does not define.
+
+    Answers from a cached index, else from the ``.BTF`` section (under a
+    second on a distribution vmlinux); without either, says nothing and
+    leaves the answer to the full read.
+    """
+    wanted = [name.split(" ", 1)[1] if name.startswith(("struct ", "union ")) else name for name in names]
+    known: Optional[set[str]] = None
+    index = typeindex.load_cached(scan_cache_key(path))
+    if index is not None:
+        known = set(index.aggregate_names()) | set(index.tables["typedefs"])
+    else:
+        known = typeindex.btf_type_names(path)
+    if known is None:
+        return
+    for name in wanted:
+        if name not in known:
+            import difflib
+            close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.6)
+            hint = f"; closest: {', '.join(close)}" if close else ""
+            raise NotFoundError(f"{path}: no struct named '{name}'{hint}")

@@ -1,0 +1,177 @@
+"""The name -> compile-unit index of a linked ELF file, built once per build-id and cached.
+
+The index records, for every named struct, union, typedef, enum and base
+type, where its first complete definition sits (unit ordinal and DIE
+offset): the one the plain reader would take.  A lookup then converts only
+those DIEs.  It is built by :mod:`.dwarfscan` over ranges of compile units
+in worker processes (one per core) and stored under
+``$XDG_CACHE_HOME/layoutcalc/index/`` (``~/.cache/...`` by default), named by
+the build-id (:mod:`.cache`), so that later runs skip the scan entirely.
+
+:func:`btf_type_names` answers "does this name exist" from a ``.BTF``
+section in well under a second, before any DWARF is read.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Callable, NamedTuple, Optional
+
+from ..errors import InputError
+from . import cache, dwarfscan
+from .dwarfscan import TAG_BASE, TAG_ENUM, TAG_STRUCT, TAG_TYPEDEF, TAG_UNION
+
+ProgressCallback = Callable[[int, int], None]
+_TABLES = {TAG_STRUCT: "structs", TAG_UNION: "unions", TAG_TYPEDEF: "typedefs", TAG_ENUM: "enums",
+           TAG_BASE: "base_types"}
+# Entry: (unit ordinal, DIE offset, byte size, encoding)
+Entry = tuple[int, int, int, int]
+
+
+class TypeIndex(NamedTuple):
+    """Where each name's first complete definition is, by table (structs, unions, typedefs...)."""
+
+    build_id: Optional[str]
+    units: list[int]  # unit header offsets, by ordinal
+    tables: dict[str, dict[str, Entry]]
+
+    def find(self, table: str, name: str) -> Optional[Entry]:
+        return self.tables[table].get(name)
+
+    def aggregate_names(self) -> list[str]:
+        """Every struct and union name (for suggestions)."""
+        return sorted(set(self.tables["structs"]) | set(self.tables["unions"]))
+
+
+_LOADED: dict[tuple[object, ...], TypeIndex] = {}  # what this process loaded, by cache file state and code
+
+
+def load_cached(build_id: Optional[str]) -> Optional[TypeIndex]:
+    """The cached index of ``build_id`` made by this code, or None."""
+    if not build_id:
+        return None
+    try:
+        info = cache.entry_path("index", build_id).stat()
+    except OSError:
+        return None
+    key = (build_id, info.st_mtime_ns, info.st_size, info.st_ino, cache.code_digest())
+    if key not in _LOADED:
+        found = cache.load("index", build_id)
+        if not isinstance(found, TypeIndex):
+            return None
+        _LOADED[key] = found
+    return _LOADED[key]
+
+
+_Job = tuple[str, int, list[dwarfscan.Unit]]  # path, first unit ordinal, the units
+
+
+def _scan_range(args: _Job) -> tuple[int, dict[str, dict[str, Entry]]]:
+    """Worker: the first definitions within ``units`` of ``path`` (numbered from ``start``)."""
+    path, start, units = args
+    tables: dict[str, dict[str, Entry]] = {name: {} for name in _TABLES.values()}
+    with dwarfscan.Sections(path) as sections, cache.paused_gc():
+        factory = dwarfscan.DecoderFactory(sections.little_endian, sections.string_end)
+        abbrevs: dict[int, dict[int, dwarfscan.AbbrevSpec]] = {}
+        for ordinal, unit in enumerate(units, start):
+            for entry in dwarfscan.scan_unit(sections, unit, factory, abbrevs):
+                if entry.declaration and entry.tag != TAG_TYPEDEF:
+                    continue
+                table = tables[_TABLES[entry.tag]]
+                if entry.name not in table:
+                    table[entry.name] = (ordinal, entry.die_offset, entry.byte_size, entry.encoding)
+    return len(units), tables
+
+
+def _chunks(units: list[dwarfscan.Unit], count: int) -> Iterator[tuple[int, int]]:
+    """At most ``count`` ranges ``[start, stop)`` of consecutive units of about equal size in bytes."""
+    total = sum(unit.end - unit.offset for unit in units) or 1
+    start, done, boundary = 0, 0, 1
+    for ordinal, unit in enumerate(units):
+        done += unit.end - unit.offset
+        if done * count >= total * boundary or ordinal + 1 == len(units):
+            yield start, ordinal + 1
+            start = ordinal + 1
+            while done * count >= total * boundary:
+                boundary += 1
+
+
+def build(path: str, build_id: Optional[str], progress: Optional[ProgressCallback] = None,
+          workers: Optional[int] = None) -> TypeIndex:
+    """Scan ``path`` (a linked ELF file) into a TypeIndex, using every core when it is large.
+
+    Raises :class:`~.dwarfscan.UnsupportedDwarf` when the scanner meets
+    something it does not know; the caller then reads the plain way.
+    """
+    with dwarfscan.Sections(path) as sections:
+        units = list(dwarfscan.iter_units(sections))
+        size = len(sections.info)
+    workers = workers or min(os.cpu_count() or 1, 8)
+    chunk_count = max(1, min(len(units), 4 * workers if size > 8 << 20 else 1))
+    ranges = list(_chunks(units, chunk_count))
+    tables: dict[str, dict[str, Entry]] = {name: {} for name in _TABLES.values()}
+    done = 0
+    jobs = [(path, start, units[start:stop]) for start, stop in ranges]
+    for count, part in _map(_scan_range, jobs, workers):
+        for name, table in part.items():
+            merged = tables[name]
+            for key, value in table.items():
+                merged.setdefault(key, value)
+        done += count
+        if progress:
+            progress(done, len(units))
+    return TypeIndex(build_id, [unit.offset for unit in units], tables)
+
+
+def _map(function: Callable[[_Job], tuple[int, dict[str, dict[str, Entry]]]], items: list[_Job], workers: int
+         ) -> Iterator[tuple[int, dict[str, dict[str, Entry]]]]:
+    """``map`` in order, over a process pool when there is more than one item and one core."""
+    if workers < 2 or len(items) < 2:
+        yield from map(function, items)
+        return
+    import multiprocessing
+    context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
+    pool = context.Pool(min(workers, len(items)), initializer=_worker_start)
+    try:
+        yield from pool.imap(function, items)
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
+
+
+def _worker_start() -> None:
+    """Workers die quietly when the pool ends them (a forked worker inherits the CLI's SIGTERM handler)."""
+    import signal
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # ^C is the parent's to handle
+
+
+def get_index(path: str, build_id: Optional[str], progress: Optional[ProgressCallback] = None) -> TypeIndex:
+    """The cached index of ``path``'s build-id, or a new one (then cached)."""
+    cached = load_cached(build_id)
+    if cached is not None:
+        return cached
+    index = build(path, build_id, progress)
+    cache.store("index", build_id, index)
+    return index
+
+
+def btf_type_names(path: str) -> Optional[set[str]]:
+    """The struct, union and typedef names of ``path``'s ``.BTF`` section (None when it has none)."""
+    from .btf import BtfTypes
+    from .elf import read_elf_info
+    try:
+        data = read_elf_info(path).btf
+        if data is None:
+            return None
+        btf = BtfTypes(data, path)
+    except InputError:
+        return None  # the reader proper reports what is wrong with the file
+    names = set()
+    for type_id in range(1, btf.num_types):
+        name_off, kind, _vlen, _flag, _size = btf.record(type_id)
+        if kind in (4, 5, 8) and name_off:
+            names.add(btf.string(name_off, type_id))
+    return names

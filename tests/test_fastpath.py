@@ -1,0 +1,223 @@
+"""The fast path (name index + raw DIE decoding) gives exactly the plain reader's Build.
+
+Programs of several compile units are compiled and linked at test time; the
+plain pyelftools walk (LAYOUTCALC_SCAN=plain) is the reference, and every
+struct, union, typedef, base type and enum is compared member by member
+(tests/build_equality.py).  LAYOUTCALC_SCAN=fast makes the fast path raise
+instead of falling back, so these tests fail if it silently did not run.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from build_equality import differences
+from cc import have
+from realbuilds import vmlinux
+from layoutcalc import api
+from layoutcalc.cli import main
+from layoutcalc.errors import NotFoundError
+from layoutcalc.readers import cache, fastpath, typeindex
+from layoutcalc.readers.dwarf import read_dwarf
+
+COMMON = r"""
+#include <stddef.h>
+typedef unsigned int u32;
+typedef struct { int lo, hi; } pair_t;
+struct list { struct list *next, *prev; };
+enum colour { RED, GREEN = 7, BLUE };
+struct flags { unsigned a:3; unsigned b:9; signed c:5; unsigned long d:40; char e; };
+struct with_union { int kind; union { long l; double d; struct { short s1, s2; } s; }; char tail[3]; };
+struct aligned { char c; long long x __attribute__((aligned(32))); } __attribute__((aligned(64)));
+struct packed { char c; int i; short s; } __attribute__((packed));
+struct fam { int n; struct list link; u32 data[]; };
+struct callbacks { int (*open)(struct list *, const char *); void (*close)(void); pair_t p; };
+struct opaque;
+struct uses_opaque { struct opaque *o; enum colour c; volatile int v; const char * const name; };
+"""
+
+UNIT_A = COMMON + r"""
+struct only_in_a { int a[4][3]; struct flags f; };
+struct differs { int x; };
+struct only_in_a g_a; struct differs g_da; struct flags g_f; struct with_union g_w; struct aligned g_al;
+struct packed g_p; struct callbacks g_cb; struct uses_opaque g_u; pair_t g_pair; enum colour g_col;
+int helper_a(struct fam *f) { int total = 0; for (int i = 0; i < f->n; i++) total += f->data[i]; return total; }
+"""
+
+UNIT_B = COMMON + r"""
+struct differs { long x, y; };
+struct only_in_b { struct differs d; struct list l; u32 n; };
+union number { int i; float f; char bytes[4]; };
+struct differs g_db; struct only_in_b g_b; union number g_n;
+static int local(union number *n) { struct { int inner; } scratch = { n->i }; return scratch.inner; }
+int helper_b(void) { union number n = { 3 }; return local(&n); }
+"""
+
+MAIN = COMMON + r"""
+struct opaque { int defined_last; };
+struct late { struct opaque o; struct callbacks cb[2]; };
+struct late g_late; struct opaque g_o;
+int helper_a(struct fam *f); int helper_b(void);
+int main(void) { return helper_b() + g_late.o.defined_last; }
+"""
+
+COMPILERS = [c for c in ("gcc", "clang") if have(c)]
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test gets its own cache directory (never the user's)."""
+    root = tmp_path / "xdg-cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(root))
+    return root
+
+
+def link_program(tmp_path: Path, compiler: str, debug: str) -> Path:
+    sources = []
+    for name, text in (("unit_a", UNIT_A), ("unit_b", UNIT_B), ("main", MAIN)):
+        source = tmp_path / f"{name}.c"
+        source.write_text(text)
+        sources.append(str(source))
+    program = tmp_path / f"prog-{compiler}{debug}"
+    result = subprocess.run([compiler, "-O1", debug, "-Wl,--build-id", *sources, "-o", str(program)],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.fail(f"{compiler} failed:\n{result.stderr}")
+    return program
+
+
+def read(path: Path, mode: str, monkeypatch: pytest.MonkeyPatch, structs: object = None,
+         types: object = None, any_kind: bool = False) -> object:
+    monkeypatch.setenv("LAYOUTCALC_SCAN", mode)
+    return read_dwarf(str(path), structs, types, any_kind=any_kind)  # type: ignore[arg-type]
+
+
+def fast_supported(compiler: str, debug: str) -> bool:
+    # clang's DWARF 5 names types through .debug_str_offsets (DW_FORM_strx*), which the scanner leaves
+    # to the plain path
+    return not (compiler == "clang" and debug == "-gdwarf-5")
+
+
+@pytest.mark.parametrize("debug", ["-gdwarf-4", "-gdwarf-5"])
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_whole_program_equals_plain_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           compiler: str, debug: str) -> None:
+    program = link_program(tmp_path, compiler, debug)
+    plain = read(program, "plain", monkeypatch)
+    fast = read(program, "fast" if fast_supported(compiler, debug) else "auto", monkeypatch)
+    assert differences(plain, fast) == []  # type: ignore[arg-type]
+    # what the plain walk takes: the first complete definition in unit order
+    assert fast.structs["differs"].size_bytes == 4  # type: ignore[attr-defined]
+    assert fast.structs["opaque"].size_bytes == 4  # type: ignore[attr-defined]
+    assert "number" in fast.unions  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("structs, types", [
+    (["late"], None),
+    (["differs", "number", "flags"], ["u32", "pair_t", "enum colour", "unsigned int"]),
+    (["fam", "no_such_struct"], ["int"]),
+    ([], ["long int"]),
+    (["opaque"], ["no_such_type"]),
+])
+def test_selected_names_equal_plain_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           structs: list[str], types: list[str]) -> None:
+    program = link_program(tmp_path, "gcc", "-gdwarf-5")
+    plain = read(program, "plain", monkeypatch, structs, types)
+    fast = read(program, "fast", monkeypatch, structs, types)
+    assert differences(plain, fast) == []  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("names", [["pair_t", "late"], ["u32"], ["only_in_b", "colour", "no_such"]])
+def test_struct_or_typedef_lookup_equals_plain_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      names: list[str]) -> None:
+    """pahole's -C lookup (show): a name may be a struct, a union or a typedef."""
+    program = link_program(tmp_path, "gcc", "-gdwarf-4")
+    plain = read(program, "plain", monkeypatch, names, names, any_kind=True)
+    fast = read(program, "fast", monkeypatch, names, names, any_kind=True)
+    assert differences(plain, fast) == []  # type: ignore[arg-type]
+    assert "pair_t" not in names or "pair_t" in fast.typedefs  # type: ignore[attr-defined]
+
+
+def test_index_is_cached_per_build_id_and_a_damaged_entry_is_ignored(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_cache: Path) -> None:
+    program = link_program(tmp_path, "gcc", "-gdwarf-5")
+    read(program, "fast", monkeypatch, ["late"])
+    entries = list((private_cache / "layoutcalc" / "index").iterdir())
+    assert len(entries) == 1 and len(entries[0].stem) == 40  # a SHA-1 build-id
+    entries[0].write_bytes(b"not a pickle")
+    assert typeindex.load_cached(entries[0].stem) is None
+    plain = read(program, "plain", monkeypatch, ["late"])
+    assert differences(plain, read(program, "fast", monkeypatch, ["late"])) == []  # type: ignore[arg-type]
+    assert typeindex.load_cached(entries[0].stem) is not None  # rewritten whole
+
+
+def test_index_made_by_other_code_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    program = link_program(tmp_path, "gcc", "-gdwarf-5")
+    read(program, "fast", monkeypatch, ["late"])
+    build_id = fastpath.scan_cache_key(str(program))
+    assert typeindex.load_cached(build_id) is not None
+    monkeypatch.setattr(cache, "code_digest", lambda: "someone-else")
+    assert typeindex.load_cached(build_id) is None
+
+
+def test_unknown_name_is_answered_from_the_index_with_close_matches(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    program = link_program(tmp_path, "gcc", "-gdwarf-5")
+    read(program, "fast", monkeypatch, ["late"])
+    with pytest.raises(NotFoundError, match=r"no struct named 'only_in_c'; closest: only_in_[ab], only_in_[ab]"):
+        api.require_structs(str(program), ["only_in_c"])
+    api.require_structs(str(program), ["struct late", "union number", "pair_t"])
+
+
+def test_sizes_cli_equals_plain_and_is_quiet_off_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    program = link_program(tmp_path, "gcc", "-gdwarf-4")
+    runner = CliRunner()
+    monkeypatch.setenv("LAYOUTCALC_SCAN", "plain")
+    plain = runner.invoke(main, ["sizes", "-i", str(program), "--format", "csv"])
+    monkeypatch.setenv("LAYOUTCALC_SCAN", "auto")
+    cold = runner.invoke(main, ["sizes", "-i", str(program), "--format", "csv"])
+    warm = runner.invoke(main, ["sizes", "-i", str(program), "--format", "csv"])
+    assert plain.exit_code == cold.exit_code == warm.exit_code == 0
+    assert "\nlate," in plain.stdout
+    assert plain.stdout == cold.stdout == warm.stdout
+    assert cold.stderr == warm.stderr == ""
+    bad = runner.invoke(main, ["show", "only_in_c", "-i", str(program)])
+    assert bad.exit_code == 1
+    assert "no struct named 'only_in_c'; closest: only_in_" in bad.stderr
+
+
+@pytest.mark.realbuild
+@pytest.mark.parametrize("key", ["amd64", "arm64"])
+def test_real_build_sample_equals_plain_reader(key: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sample of a Debian vmlinux's structs: every 25th name defined in the first 60 units (where the plain
+    walk stops early), with typedefs and base types; the whole build is compared by
+    benchmarks/check_fastpath.py (minutes)."""
+    path = vmlinux(key)
+    monkeypatch.setenv("LAYOUTCALC_SCAN", "fast")
+    index = typeindex.get_index(path, fastpath.scan_cache_key(path))
+    early = sorted(name for name, entry in index.tables["structs"].items() if entry[0] < 60)
+    structs = early[::25] + ["list_head"]
+    types = ["atomic_t", "pid_t", "unsigned int", "long int"]
+    fast = read(Path(path), "fast", monkeypatch, structs, types)
+    plain = read(Path(path), "plain", monkeypatch, structs, types)
+    assert len(fast.structs) == len(structs) > 10  # type: ignore[attr-defined]
+    assert differences(plain, fast) == []  # type: ignore[arg-type]
+
+
+@pytest.mark.realbuild
+@pytest.mark.parametrize("key", ["amd64", "arm64"])
+def test_real_build_btf_names_cover_every_dwarf_struct(key: str) -> None:
+    """What makes the .BTF answer to "no such struct" exact: BTF names every struct and union DWARF defines."""
+    path = vmlinux(key)
+    with pytest.raises(NotFoundError, match=r"no struct named 'task_strukt'; closest: task_struct"):
+        fastpath.check_names(path, ["task_strukt"])  # the cache is empty: answered from .BTF
+    btf_names = typeindex.btf_type_names(path)
+    assert btf_names is not None
+    index = typeindex.get_index(path, fastpath.scan_cache_key(path))
+    dwarf_names = index.aggregate_names()
+    assert len(dwarf_names) > 7000
+    assert [name for name in dwarf_names if name not in btf_names] == []
