@@ -489,13 +489,25 @@ def diff(old: str, new: str, patterns: Sequence[str] = (), source: str = "auto",
     """
     from .analysis.diff import diff_catalogues
     before = catalogue(old, patterns, source, progress(old) if progress else None)
-    return diff_catalogues(before, catalogue(new, patterns, source, progress(new) if progress else None))
+    after = catalogue(new, patterns, source, progress(new) if progress else None)
+    _require_matches(patterns, [before, after], f"{old} or {new}")
+    return diff_catalogues(before, after)
+
+
+def _require_matches(patterns: Sequence[str], catalogues: Sequence["Catalogue"], where: str) -> None:
+    """A ``--struct`` pattern that matches nothing is a typo, not an empty (and passing) diff."""
+    from .analysis.diff import matches
+    from .errors import NotFoundError
+    for pattern in patterns:
+        if not any(matches(label, [pattern]) for found in catalogues for label in found.layouts):
+            raise NotFoundError(f"{where}: no struct or union matches '{pattern}'")
 
 
 def baseline(path: str, out: str, patterns: Sequence[str] = (), source: str = "auto") -> "Catalogue":
     """Write the baseline of ``path`` (every struct's layout, compact JSON) to ``out``, atomically."""
     from .analysis.budget import write_baseline
     found = catalogue(path, patterns, source)
+    _require_matches(patterns, [found], path)
     write_baseline(found, path, out)
     return found
 

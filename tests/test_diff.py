@@ -313,3 +313,9 @@ def test_kernel_source_trees(tmp_path, monkeypatch):
     pid_chain = next(m for m in change.members if m.name == "pid_chain")
     assert (pid_chain.change, pid_chain.old.offset, pid_chain.new.offset) == ("moved", 8, 16)
     assert result.old.name == "kernel-tree"
+
+
+def test_a_pattern_matching_nothing_is_an_error(pair):
+    result = CliRunner().invoke(main, ["diff", str(pair.old), str(pair.new), "--struct", "widgte"])
+    assert result.exit_code == 1
+    assert result.output == f"Error: {pair.old} or {pair.new}: no struct or union matches 'widgte'\n"
