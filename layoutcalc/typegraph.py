@@ -94,9 +94,24 @@ def check_type(t: Type, origin: str) -> None:
 
 def check_types(roots: Iterable[Type], origin: str) -> None:
     """Check the graph reachable from ``roots``: by-value loops, name-walk loops, depth."""
-    roots = list(roots)
-    _walk(roots, origin, _by_value, "contains itself by value")
-    _walk(_all_reachable(roots), origin, _name_walk, "refers to itself through pointers, typedefs or qualifiers")
+    GraphChecker(origin).check(roots)
+
+
+class GraphChecker:
+    """:func:`check_types` for types that arrive one by one (a streaming reader): shared work is done once."""
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+        self._value_heights: dict[int, int] = {}
+        self._name_heights: dict[int, int] = {}
+        self._keep: list[Type] = []  # checked types stay alive, so their ids stay theirs
+
+    def check(self, roots: Iterable[Type]) -> None:
+        roots = list(roots)
+        self._keep.extend(roots)
+        _walk(roots, self.origin, _by_value, "contains itself by value", self._value_heights)
+        _walk(_all_reachable(roots), self.origin, _name_walk,
+              "refers to itself through pointers, typedefs or qualifiers", self._name_heights)
 
 
 def _all_reachable(roots: list[Type]) -> list[Type]:
@@ -113,12 +128,12 @@ def _all_reachable(roots: list[Type]) -> list[Type]:
     return list(seen.values())
 
 
-def _walk(roots: Iterable[Type], origin: str, edges: Callable[[Type], Iterator[Type]], loop_text: str) -> None:
+def _walk(roots: Iterable[Type], origin: str, edges: Callable[[Type], Iterator[Type]], loop_text: str,
+          height: dict[int, int]) -> None:
     """Iterative depth-first search: raise on a cycle or on a chain deeper than MAX_TYPE_DEPTH.
 
     ``height`` memoises the longest chain below each finished node, so the walk is linear.
     """
-    height: dict[int, int] = {}
     on_path: set[int] = set()
     for root in roots:
         if id(root) in height:

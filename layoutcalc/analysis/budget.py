@@ -29,6 +29,7 @@ import sys
 import fnmatch
 import json
 import os
+import stat
 from typing import Any, NamedTuple, Optional
 
 from ..errors import InputError
@@ -44,6 +45,7 @@ from .diff import (
 )
 
 BASELINE_FORMAT = "layoutcalc-baseline"
+MAX_BASELINE_BYTES = 1 << 30  # a whole distribution kernel is tens of MB
 BASELINE_VERSION = 1
 
 
@@ -105,6 +107,8 @@ def _layout_from(entry: Any, path: str, index: int) -> StructLayout:
 def is_baseline(path: str) -> bool:
     """Whether ``path`` looks like a baseline file (its header names the format); False when unreadable."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the sniffing read
+            return False
         with open(path, "rb") as stream:
             head = stream.read(256)
     except OSError:
@@ -120,14 +124,11 @@ def write_baseline(catalogue: Catalogue, input_path: str, out: str) -> None:
 
 def read_baseline(path: str) -> Catalogue:
     """The catalogue stored at ``path`` by :func:`write_baseline`; one-line InputError when it is not one."""
-    try:
-        with open(path, "rb") as stream:
-            raw = stream.read()
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, not a baseline file") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read baseline ({exc.strerror})") from None
-    return baseline_from_bytes(raw, path)
+    from ..safe_read import check_regular_file, read_bytes
+    if os.path.isdir(path):
+        raise InputError(f"{path}: is a directory, not a baseline file")
+    check_regular_file(path, what="baseline")
+    return baseline_from_bytes(read_bytes(path, "baseline", MAX_BASELINE_BYTES), path)
 
 
 def baseline_from_bytes(raw: bytes, path: str) -> Catalogue:
@@ -221,15 +222,14 @@ def read_budget(path: str) -> Budget:
         import tomllib
     else:  # pragma: no cover - exercised on Python < 3.11 only
         import tomli as tomllib
+    from ..safe_read import check_regular_file, read_text
+    if os.path.isdir(path):
+        raise InputError(f"{path}: is a directory, not a budget file")
+    check_regular_file(path, what="budget")
     try:
-        with open(path, "rb") as stream:
-            data = tomllib.load(stream)
+        data = tomllib.loads(read_text(path, "budget"))
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: not a valid budget: TOML error: {exc}") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, not a budget file") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read budget ({exc.strerror})") from None
     unknown = sorted(set(data) - {"defaults", "struct", "allow"})
     if unknown:
         raise InputError(f"{path}: unknown key '{unknown[0]}' (expected [defaults], [struct.NAME] and allow)")

@@ -102,16 +102,23 @@ def _btf_definitions(data: bytes, path: str, wanted: Optional[set[str]], elf_arc
         found.append(converted)
         table = build.unions if converted.is_union else build.structs
         table.setdefault(converted.name or "", converted)
+    from ..typegraph import check_types
+    check_types(found, path)
     return Definitions(found, build, "btf")
 
 
 def _dwarf_definitions(path: str, wanted: Optional[set[str]], progress: Optional[ProgressCallback]) -> Definitions:
-    from .dwarf import DwarfFile, _Converter, _forget_dies, _is_c_unit, _provenance
+    from ..typegraph import GraphChecker
+    from .dwarf import _DAMAGED_DWARF, DwarfFile, _Converter, _forget_dies, _is_c_unit, _provenance
     with DwarfFile(path) as dwarf_file:
         build = Build(name=os.path.basename(path), arch=dwarf_file.arch(), address_size=dwarf_file.address_size,
                       byte_order="little" if dwarf_file.little_endian else "big", origin=path)
-        first = next((cu for cu in dwarf_file.iter_cus() if _is_c_unit(cu)), None)
-        build.provenance = _provenance(dwarf_file, first)
+        try:
+            first = next((cu for cu in dwarf_file.iter_cus() if _is_c_unit(cu)), None)
+            build.provenance = _provenance(dwarf_file, first)
+        except _DAMAGED_DWARF as exc:
+            raise InputError(f"{path}: corrupt or truncated DWARF ({exc.__class__.__name__}: {exc})") from None
+    checker = GraphChecker(path)
 
     def walk() -> Iterator[StructType]:
         with DwarfFile(path) as dwarf_file:
@@ -125,6 +132,7 @@ def _dwarf_definitions(path: str, wanted: Optional[set[str]], progress: Optional
                     for die in cu.get_top_DIE().iter_children():
                         struct = _definition(die, converter, wanted, seen)
                         if struct is not None:
+                            checker.check([struct])
                             table = build.unions if struct.is_union else build.structs
                             table.setdefault(struct.name or "", struct)
                             yield struct

@@ -66,4 +66,24 @@ def build_seeds(out: Path) -> list[Seed]:
     for scenario in sorted((ROOT / "data" / "scenarios").glob("*.toml")):
         seeds.append(Seed("scenario", scenario.name, scenario.read_bytes()))
     seeds.append(Seed("patch", "flat_pid.patch", (ROOT / "tests" / "fixtures" / "flat_pid.patch").read_bytes()))
+    if hasattr(api, "baseline"):  # the CI gate's files (layoutcalc baseline / check --budget)
+        baseline = out / "seed.baseline.json"
+        api.baseline(str(obj), str(baseline))
+        seeds.append(Seed("baseline", "seed-m64", baseline.read_bytes()))
+        seeds.append(Seed("budget", "sample", BUDGET.encode()))
     return seeds
+
+
+BUDGET = """allow = ["hlist_*"]
+
+[defaults]
+growth = 0
+cachelines = true
+
+[struct.task_struct]
+growth = 64
+size_class = false
+
+[struct."pid*"]
+growth = 8
+"""

@@ -605,6 +605,67 @@ def patch_text(data: bytes, rng: random.Random) -> bytes:
     return b"\n".join(lines)
 
 
+# --------------------------------------------------------------------------- CI gate files
+
+
+def json_tree(data: bytes, rng: random.Random) -> bytes:
+    """Any JSON file (a baseline): hostile values at random places, deleted keys, huge lists, text damage."""
+    try:
+        tree = json.loads(data)
+    except ValueError:
+        return elf_bytes(data, rng)
+    choice = rng.random()
+    if choice < 0.6:
+        paths = _paths(tree)
+        path = rng.choice(paths)
+        if rng.random() < 0.2 and path:
+            node = tree
+            for key in path[:-1]:
+                node = node[key]
+            del node[path[-1]]
+        else:
+            tree = _set(tree, path, rng.choice(HOSTILE_VALUES))
+    elif choice < 0.75 and isinstance(tree, dict) and isinstance(tree.get("structs"), list) and tree["structs"]:
+        tree["structs"] = tree["structs"] * rng.choice([2, 100, 2000])  # duplicates, and many
+    elif choice < 0.85:
+        node: Any = [0]
+        for _ in range(rng.choice([100, 1000, 5000])):
+            node = [node]
+        tree = _set(tree, rng.choice(_paths(tree)), node)
+    else:
+        text = bytearray(data)
+        for _ in range(rng.randint(1, 8)):
+            text[rng.randrange(len(text))] = rng.choice(b'{}[],:"0\\\n\xff')
+        return bytes(text)
+    return json.dumps(tree, allow_nan=True).encode()
+
+
+def budget_toml(data: bytes, rng: random.Random) -> bytes:
+    """A budget: hostile rule values and patterns, unknown keys, raw text damage."""
+    try:
+        tree = tomllib.loads(data.decode())
+    except (ValueError, UnicodeDecodeError):
+        return patch_text(data, rng)
+    choice = rng.random()
+    if choice < 0.5:
+        paths = _paths(tree)
+        tree = _set(tree, rng.choice(paths[1:] or [()]), rng.choice(HOSTILE_VALUES[:-2] + [-1, 1 << 70]))
+        if not isinstance(tree, dict):
+            tree = {"defaults": tree}
+    elif choice < 0.7:
+        pattern = rng.choice(["[", "*" * 5000, "a\nb", "", "task_struct\nError: fake", "[!a-z]*", "**/*"])
+        tree.setdefault("struct", {})[pattern] = {"growth": rng.choice([0, -1, 1 << 62, "8"])}
+    elif choice < 0.8:
+        tree["allow"] = rng.choice([["*"] * 10_000, [1, 2], "x", [["a"]], ["["]])
+    elif choice < 0.85:
+        tree[rng.choice(["unknown", "defaults", "struct"])] = rng.choice(HOSTILE_VALUES[:-2])
+    else:
+        return patch_text(data, rng)
+    if not isinstance(tree, dict):
+        tree = {"defaults": tree}
+    return dump_toml(tree).encode()
+
+
 # --------------------------------------------------------------------------- registry
 
 MUTATORS: dict[str, list[tuple[str, Mutator]]] = {
@@ -620,6 +681,8 @@ MUTATORS: dict[str, list[tuple[str, Mutator]]] = {
     "snapshot": [("snapshot_json", snapshot_json)],
     "scenario": [("scenario_toml", scenario_toml)],
     "patch": [("patch_text", patch_text)],
+    "baseline": [("json_tree", json_tree)],
+    "budget": [("budget_toml", budget_toml)],
 }
 
 

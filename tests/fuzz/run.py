@@ -64,8 +64,12 @@ class Outcome(NamedTuple):
     stderr: str
 
 
-def commands_for(kind: str, path: str, snapshot: str, out_dir: str, rng: random.Random) -> list[str]:
-    """A command line that makes layoutcalc read ``path`` as ``kind``."""
+def commands_for(kind: str, path: str, snapshot: str, out_dir: str, rng: random.Random,
+                 gate: Optional[tuple[str, str]] = None) -> list[str]:
+    """A command line that makes layoutcalc read ``path`` as ``kind``.
+
+    ``gate`` is (an object the baseline was made from, that baseline), for the CI gate's commands.
+    """
     if kind in ("dwarf", "compressed", "btf_elf", "btf_raw", "snapshot"):
         return rng.choice([
             ["show", rng.choice(STRUCTS), "-i", path],
@@ -76,11 +80,18 @@ def commands_for(kind: str, path: str, snapshot: str, out_dir: str, rng: random.
             ["whatif", "-i", path, "--scenario", "flat", "--arch", rng.choice(["i386", "aarch64", "s390x"])],
             ["slab", "-i", path, "--scenario", rng.choice(["flat", "none"])],
             ["report", "-i", path, "--format", rng.choice(["text", "json"])],
-        ])
+        ] + ([["baseline", path, "-o", os.path.join(out_dir, "out.baseline.json")],
+              ["check", path, "--baseline", gate[1], "--format", rng.choice(["text", "json", "junit"])],
+              ["diff", gate[0], path]] if gate else []))
     if kind == "scenario":
         return rng.choice([["whatif", "-i", snapshot, "--scenario", path],
                            ["report", "-i", snapshot, "--scenario", path],
                            ["slab", "-i", snapshot, "--scenario", path]])
+    if kind == "baseline" and gate:
+        return ["check", gate[0], "--baseline", path, "--format", rng.choice(["text", "json", "github"])]
+    if kind == "budget" and gate:
+        return ["check", gate[0], "--baseline", gate[1], "--budget", path,
+                "--format", rng.choice(["text", "markdown", "junit"])]
     if kind == "patch":
         return ["whatif", "-i", snapshot, "--patch", path] + rng.choice(
             [[], ["--define", "CONFIG_PID_NS_FLAT=y"], ["--placement", "best-fit"]])
@@ -92,9 +103,9 @@ def classify(status: int, stderr: str, timed_out: bool, max_rss: int) -> str:
         return "hang"
     if "MemoryError" in stderr or max_rss > MEMORY_REPORT:
         return "memory"
-    if "Traceback (most recent call last)" in stderr or "internal error" in stderr or status not in (0, 1, 2):
+    if "Traceback (most recent call last)" in stderr or "internal error" in stderr or status not in (0, 1, 2, 3):
         return "traceback"
-    if status == 0:
+    if status == 0 or status == 3:  # 3: 'check' found a regression, as it should say
         return "ok"
     lines = [line for line in stderr.splitlines() if line.strip() and not line.startswith("warning:")]
     if status == 2 and lines and lines[-1].startswith("Error:"):
@@ -204,6 +215,12 @@ def make_cases(seeds: list[Seed], count: int, seed: int, work: Path, kinds: Opti
         by_kind[s.kind].append(s)
     snapshot = work / "base.snapshot.json"
     snapshot.write_bytes(next(s for s in seeds if s.kind == "snapshot").data)
+    gate = None
+    if by_kind.get("baseline"):
+        gate_object, gate_baseline = work / "gate.o", work / "gate.baseline.json"
+        gate_object.write_bytes(by_kind["dwarf"][0].data)
+        gate_baseline.write_bytes(by_kind["baseline"][0].data)
+        gate = (str(gate_object), str(gate_baseline))
     order = [k for k in MUTATORS if k in by_kind and (not kinds or k in kinds)]
     for index in range(count):
         rng = random.Random(f"{seed}:{index}")
@@ -214,7 +231,7 @@ def make_cases(seeds: list[Seed], count: int, seed: int, work: Path, kinds: Opti
         case_dir.mkdir(exist_ok=True)
         path = case_dir / f"input{EXTENSIONS[kind]}"
         path.write_bytes(data)
-        args = commands_for(kind, str(path), str(snapshot), str(case_dir), rng)
+        args = commands_for(kind, str(path), str(snapshot), str(case_dir), rng, gate)
         yield Case(index, kind, f"{base.label}/{mutator}", args, str(path))
 
 
