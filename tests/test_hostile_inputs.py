@@ -214,7 +214,9 @@ def test_corrupt_compressed_section(seed_objects, tmp_path, where, expected):
     _one_line_error(["show", "task_struct", "-i", str(path)], expected, seconds=5)
 
 
-def test_unknown_attribute_forms_in_abbreviations(seed_objects, tmp_path):
+@pytest.mark.parametrize("command", ["show", "baseline", "diff"])
+def test_unknown_attribute_forms_in_abbreviations(seed_objects, tmp_path, command):
+    """pyelftools raised KeyError('DW_FORM_null') past the boundary of the baseline/diff reader."""
     data = seed_objects["plain"].read_bytes()
     _, offset, size = _section(data, ".debug_abbrev")
     seen = 0
@@ -224,11 +226,37 @@ def test_unknown_attribute_forms_in_abbreviations(seed_objects, tmp_path):
             damaged[i] = form
         path = tmp_path / f"form{form:x}.o"
         path.write_bytes(bytes(damaged))
-        result = CliRunner().invoke(main, ["show", "task_struct", "-i", str(path)])
+        args = {"show": ["show", "task_struct", "-i", str(path)],
+                "baseline": ["baseline", str(path), "-o", str(tmp_path / "b.json")],
+                "diff": ["diff", str(seed_objects["plain"]), str(path)]}[command]
+        result = CliRunner().invoke(main, args)
         assert result.exit_code in (0, 1) and "internal error" not in result.output, (form, result.output)
         assert len(result.output.strip().splitlines()) == 1 or result.exit_code == 0
         seen += result.exit_code
     assert seen >= 3  # the damage bites
+
+
+def _pointer_to_itself_in_dwarf(obj: Path, out: Path) -> Path:
+    data = bytearray(obj.read_bytes())
+    elf = ELFFile(io.BytesIO(bytes(data)))
+    info = elf.get_section_by_name(".debug_info")
+    for cu in elf.get_dwarf_info(relocate_dwarf_sections=False).iter_CUs():
+        for die in cu.iter_DIEs():
+            attr = die.attributes.get("DW_AT_type")
+            if die.tag == "DW_TAG_pointer_type" and attr is not None and attr.form == "DW_FORM_ref4":
+                struct.pack_into("<I", data, info["sh_offset"] + attr.offset, die.offset - cu.cu_offset)
+    out.write_bytes(bytes(data))
+    return out
+
+
+@pytest.mark.parametrize("command", ["show", "baseline", "diff", "sizes"])
+def test_dwarf_pointers_to_themselves(seed_objects, tmp_path, command):
+    """Every DWARF pointer made to point at itself: RecursionError in 'diff' before."""
+    path = _pointer_to_itself_in_dwarf(seed_objects["plain"], tmp_path / "selfptr.o")
+    args = {"show": ["show", "task_struct", "-i", str(path)], "sizes": ["sizes", "-i", str(path)],
+            "baseline": ["baseline", str(path), "-o", str(tmp_path / "b.json")],
+            "diff": ["diff", str(path), str(path)]}[command]
+    _one_line_error(args, "refers to itself through pointers", seconds=10)
 
 
 def test_zeroed_debug_str_fails_fast_and_writes_nothing(seed_objects, tmp_path):
