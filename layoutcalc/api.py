@@ -247,6 +247,7 @@ def report(inputs: Sequence[str] = (), scenario: Union[str, "Scenario"] = "flat"
     """
     from .analysis.report import ReportOptions, build_report, judge_claims
     from .changes.scenario import load_scenario, scenario_needs
+    from .errors import ScenarioError
     options = options or ReportOptions()
     loaded = load_scenario(scenario) if isinstance(scenario, str) else scenario
     structs, types = scenario_needs(loaded)
@@ -256,8 +257,15 @@ def report(inputs: Sequence[str] = (), scenario: Union[str, "Scenario"] = "flat"
         build, live_options = _live_build(wanted, types, options)
         reports.append(build_report(build, loaded, live_options))
     from .analysis.report import by_era
-    built = [build_report(load(path, structs=wanted, types=types), loaded, options)
-             for path in list(inputs) or [str(p) for p in bundled_snapshots()]]
+    built = []
+    for path in list(inputs) or [str(p) for p in bundled_snapshots()]:
+        build = load(path, structs=wanted, types=types)
+        try:
+            built.append(build_report(build, loaded, options))
+        except ScenarioError as exc:
+            if not str(exc).startswith("cache "):
+                raise
+            raise ScenarioError(f"{path}: {exc}") from None  # an impossible object size: name the input
     reports += by_era(built)
     return reports, judge_claims(reports)
 

@@ -364,3 +364,14 @@ def test_dash_reads_standard_input(seed_objects):
     assert "struct pid {" in done.stdout
     bad = _run_cli(["show", "pid", "-i", "-"], stdin="not json at all\n")
     assert bad.returncode == 1 and bad.stderr.startswith("Error: -: not an ELF file"), bad.stderr
+
+
+@pytest.mark.parametrize("command", [["slab", "--scenario", "none"], ["slab", "--scenario", "flat"], ["report"]])
+def test_zero_sized_cache_struct(seed_objects, tmp_path, command):
+    """A damaged struct pid of size 0 divided by zero in the slab model (found by the fuzz run, case 6566)."""
+    def empty_pid(data, types):
+        entry = types[data["roots"]["structs"]["pid"]]
+        entry["s"], entry["m"] = 0, []
+    path = _snapshot_with(seed_objects, tmp_path, empty_pid)
+    line = _one_line_error([*command, "-i", str(path)], "cache pid: an object of 0 bytes cannot come from a slab")
+    assert line.startswith(f"Error: {path}: ")

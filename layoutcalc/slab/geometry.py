@@ -19,7 +19,7 @@ from .caches import CacheSpec
 from .common import MergeCandidate, SlabGeometry
 from .era import SlabEra
 from .slab_2622 import slab_geometry
-from .slub import slub_geometry
+from .slub import MAX_PAGE_ORDER, slub_geometry
 
 
 def era_geometry(spec: CacheSpec, era: SlabEra, cpus: int = 2,
@@ -38,6 +38,10 @@ def geometry(spec: CacheSpec, allocator: str = "slub", cpus: int = 2, page_size:
     min_order, arch_slab_minalign, variant, slab_nomerge) or
     :func:`slab_geometry` (break_order, arch_slab_minalign).
     """
+    largest = page_size << MAX_PAGE_ORDER
+    if not 0 < spec.object_size <= largest:  # damaged debug info: a zero-sized or impossibly large struct
+        raise ScenarioError(f"cache {spec.name}: an object of {spec.object_size} bytes cannot come from a slab "
+                            f"(1 to {largest} bytes)")
     if allocator == "slub":
         return slub_geometry(spec, cpus, page_size, cache_line, candidates, **options)  # type: ignore[arg-type]
     if allocator == "slab":

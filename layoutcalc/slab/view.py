@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Optional
 
 from ..abi import get_abi
 from ..changes.scenario import Scenario, apply_scenario
-from ..errors import LiveSystemError, NotFoundError
+from ..errors import LiveSystemError, NotFoundError, ScenarioError
 from ..model import Build
 from .caches import SLAB_STRUCTS, CacheSpec, cache_specs_for_build
 from .common import SlabGeometry
@@ -75,9 +75,14 @@ def static_view(build: Build, scenario: Optional[Scenario], cpus: int = 2, xstat
     if not specs:
         raise NotFoundError(f"{build.origin or build.name}: none of task_struct, signal_struct, pid "
                             "(the structs whose caches layoutcalc models)")
-    caches = [CacheView(spec, era_geometry(spec, era, cpus), None, (),
-                        _effects(build, scenario, spec, cpus, era.page_size, era.cache_line, era))
-              for spec in specs]
+    try:
+        caches = [CacheView(spec, era_geometry(spec, era, cpus), None, (),
+                            _effects(build, scenario, spec, cpus, era.page_size, era.cache_line, era))
+                  for spec in specs]
+    except ScenarioError as exc:
+        if str(exc).startswith("cache "):  # name the input the impossible size came from
+            raise ScenarioError(f"{build.origin or build.name}: {exc}") from None
+        raise
     return SlabView(build.name, build.arch, era.allocator, cpus, era.page_size, era.cache_line,
                     xstate_size if build.has_struct("fpu") else None, caches)
 
