@@ -19,7 +19,6 @@ CACHE = Path(os.environ.get("LAYOUTCALC_CACHE", Path.home() / ".cache" / "layout
 # key -> (Debian package, vmlinux inside it)
 BUILDS = {
     "amd64": ("linux-image-6.1.0-47-cloud-amd64-dbg", "vmlinux-6.1.0-47-cloud-amd64"),
-    "amd64-50": ("linux-image-6.1.0-50-cloud-amd64-dbg", "vmlinux-6.1.0-50-cloud-amd64"),  # = linux-source 6.1.176-1
     "i386": ("linux-image-6.1.0-50-686-pae-dbg:i386", "vmlinux-6.1.0-50-686-pae"),
     "arm64": ("linux-image-6.1.0-50-cloud-arm64-dbg:arm64", "vmlinux-6.1.0-50-cloud-arm64"),
     "armhf": ("linux-image-6.1.0-50-armmp-dbg:armhf", "vmlinux-6.1.0-50-armmp"),

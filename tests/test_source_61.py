@@ -27,7 +27,7 @@ STRUCTS = ("task_struct", "signal_struct", "pid", "sk_buff", "inode", "mm_struct
 
 def _real_snapshot() -> str:
     """The 32 structs of vmlinux-6.1.0-50-cloud-amd64, read once and kept as a snapshot in the cache."""
-    path = vmlinux("amd64-50")
+    path = vmlinux("50-cloud-amd64")  # the same 6.1.176-1 as linux-source-6.1
     key = hashlib.sha256(" ".join(STRUCTS).encode()).hexdigest()[:12]
     snapshot = CACHE / "snapshots" / f"vmlinux-6.1.0-50-cloud-amd64-{key}.snapshot.json"
     if not snapshot.is_file():
