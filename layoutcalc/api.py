@@ -82,13 +82,18 @@ def require_structs(path: str, names: Iterable[str]) -> None:
         check_names(str(path), names)
 
 
-def sizes_of(path: str, progress: Optional[Callable[[int, int], None]] = None) -> list[tuple[str, int, int]]:
-    """:func:`sizes` of the whole input at ``path``, remembered per build-id (and layoutcalc code)."""
+def sizes_of(path: str, progress: Optional[Callable[[int, int], None]] = None,
+             every_definition: bool = False) -> list[tuple[str, int, int]]:
+    """:func:`sizes` of the whole input at ``path``, remembered per build-id (and layoutcalc code).
+
+    ``every_definition`` lists each distinct same-name definition (read by the plain walk when cold).
+    """
     key = _scan_cache_key(str(path))
-    rows = cache.load("sizes", key)
+    kind = "sizes-every" if every_definition else "sizes"
+    rows = cache.load(kind, key)
     if rows is None:
-        rows = sizes(load(path, progress=progress))
-        cache.store("sizes", key, rows)
+        rows = sizes(load(path, progress=progress, every_definition=every_definition))
+        cache.store(kind, key, rows)
     return list(rows)
 
 

@@ -221,3 +221,15 @@ def test_real_build_btf_names_cover_every_dwarf_struct(key: str) -> None:
     dwarf_names = index.aggregate_names()
     assert len(dwarf_names) > 7000
     assert [name for name in dwarf_names if name not in btf_names] == []
+
+
+def test_sizes_of_every_definition_lists_both_layouts_and_is_cached(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    program = link_program(tmp_path, "gcc", "-gdwarf-4")
+    first = api.sizes_of(str(program))
+    every = api.sizes_of(str(program), every_definition=True)
+    assert [row for row in first if row[0] == "differs"] == [("differs", 4, 0)]
+    assert sorted(row for row in every if row[0] == "differs") == [("differs", 4, 0), ("differs", 16, 0)]
+    monkeypatch.setattr(api, "load", lambda *args, **kwargs: pytest.fail("a warm call must not read"))
+    assert api.sizes_of(str(program), every_definition=True) == every
+    assert api.sizes_of(str(program)) == first
