@@ -376,3 +376,26 @@ def test_zero_sized_cache_struct(seed_objects, tmp_path, command):
     path = _snapshot_with(seed_objects, tmp_path, empty_pid)
     line = _one_line_error([*command, "-i", str(path)], "cache pid: an object of 0 bytes cannot come from a slab")
     assert line.startswith(f"Error: {path}: ")
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (lambda data: data["structs"][0]["members"][0].__setitem__(2, float("inf")), "Infinity is not a number"),
+    (lambda data: data["structs"][0].__setitem__("size", float("nan")), "NaN is not a number"),
+], ids=["infinity-offset", "nan-size"])
+def test_baseline_with_non_finite_numbers(seed_objects, tmp_path, edit, expected):
+    """int(float('inf')) raised OverflowError past the baseline reader (found by the fuzz run, case 133)."""
+    baseline = tmp_path / "b.json"
+    assert CliRunner().invoke(main, ["baseline", str(seed_objects["plain"]), "-o", str(baseline)]).exit_code == 0
+    data = json.loads(baseline.read_text())
+    edit(data)
+    baseline.write_text(json.dumps(data, allow_nan=True))
+    _one_line_error(["check", str(seed_objects["plain"]), "--baseline", str(baseline)], expected)
+
+
+def test_oversized_baseline_is_refused_before_parsing(seed_objects, tmp_path, monkeypatch):
+    """A 900 MB mutant baseline took 1.8 GB to parse (fuzz case 3220): files over the cap are refused."""
+    from layoutcalc.analysis import budget
+    baseline = tmp_path / "b.json"
+    assert CliRunner().invoke(main, ["baseline", str(seed_objects["plain"]), "-o", str(baseline)]).exit_code == 0
+    monkeypatch.setattr(budget, "MAX_BASELINE_BYTES", baseline.stat().st_size - 1)
+    _one_line_error(["check", str(seed_objects["plain"]), "--baseline", str(baseline)], "too large for a baseline")

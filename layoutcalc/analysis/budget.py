@@ -45,7 +45,7 @@ from .diff import (
 )
 
 BASELINE_FORMAT = "layoutcalc-baseline"
-MAX_BASELINE_BYTES = 1 << 30  # a whole distribution kernel is tens of MB
+MAX_BASELINE_BYTES = 256 << 20  # a whole distribution kernel is tens of MB; JSON costs 2x in memory
 BASELINE_VERSION = 1
 
 
@@ -98,7 +98,7 @@ def _layout_from(entry: Any, path: str, index: int) -> StructLayout:
         members = tuple(MemberLayout(str(m[0]), str(m[1]), int(m[2]), int(m[3]), int(m[4]))
                         for m in _field(entry, "members", list, path, where))
         holes = tuple(Hole(str(h[0]), int(h[1]), int(h[2])) for h in _field(entry, "holes", list, path, where))
-    except (TypeError, ValueError, IndexError, KeyError):
+    except (TypeError, ValueError, IndexError, KeyError, OverflowError):  # OverflowError: Infinity
         raise InputError(f"{path}: {where}: members are [name, type, bit_offset, size, bit_size] and "
                          "holes [after, offset, size]") from None
     return StructLayout(kind, name, size, members, holes, padding)
@@ -131,15 +131,21 @@ def read_baseline(path: str) -> Catalogue:
     return baseline_from_bytes(read_bytes(path, "baseline", MAX_BASELINE_BYTES), path)
 
 
+def _no_constants(name: str) -> None:
+    raise ValueError(f"{name} is not a number a baseline holds")
+
+
 def baseline_from_bytes(raw: bytes, path: str) -> Catalogue:
     """Parse and validate a baseline file's bytes (``path`` for messages)."""
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not a baseline: not UTF-8 text (byte offset {exc.start})") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: not a baseline: malformed JSON at line {exc.lineno} column {exc.colno}: "
                          f"{exc.msg}") from None
+    except (ValueError, RecursionError) as exc:  # NaN/Infinity, or nesting deeper than the parser goes
+        raise InputError(f"{path}: not a baseline: {exc}") from None
     if not isinstance(data, dict) or data.get("format") != BASELINE_FORMAT:
         raise InputError(f"{path}: not a layoutcalc baseline (no \"format\": \"{BASELINE_FORMAT}\"); "
                          "write one with 'layoutcalc baseline INPUT -o FILE'")

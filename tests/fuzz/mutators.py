@@ -626,7 +626,7 @@ def json_tree(data: bytes, rng: random.Random) -> bytes:
         else:
             tree = _set(tree, path, rng.choice(HOSTILE_VALUES))
     elif choice < 0.75 and isinstance(tree, dict) and isinstance(tree.get("structs"), list) and tree["structs"]:
-        tree["structs"] = tree["structs"] * rng.choice([2, 100, 2000])  # duplicates, and many
+        tree["structs"] = tree["structs"] * rng.choice([2, 50, 200])  # duplicates, and many
     elif choice < 0.85:
         node: Any = [0]
         for _ in range(rng.choice([100, 1000, 5000])):
