@@ -392,11 +392,12 @@ def _mapped_dwarf_info(elf: ELFFile, stream: BinaryIO) -> DWARFInfo:
                 or header["sh_offset"] + header["sh_size"] > len(data):
             return elf.get_dwarf_info(relocate_dwarf_sections=False)
         descriptors[key] = DebugSectionDescriptor(
-            stream=_Window(data, header["sh_offset"], header["sh_size"]), name=name,
+            stream=_Window(data, header["sh_offset"], header["sh_size"]),  # type: ignore[arg-type]
+            name=name,
             global_offset=header["sh_offset"], size=header["sh_size"], address=header["sh_addr"])
     config = DwarfConfig(little_endian=elf.little_endian, default_address_size=elf.elfclass // 8,
                          machine_arch=elf.get_machine_arch())
-    return DWARFInfo(config=config, **descriptors)  # type: ignore[arg-type]
+    return DWARFInfo(config=config, **descriptors)
 
 
 _SHF_COMPRESSED = 0x800
@@ -418,7 +419,7 @@ def map_debug_sections(stream: BinaryIO, path: str, names: tuple[str, ...]) -> t
     elf = ELFFile(stream)
     check_sections(elf, path, os.fstat(stream.fileno()).st_size)
     data = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
-    found = []
+    found: list[Any] = []
     for name in names:
         section = elf.get_section_by_name(name)
         if section is None:

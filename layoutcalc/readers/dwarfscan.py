@@ -113,7 +113,9 @@ class Sections:
         """The text of a name reference returned by a decoder."""
         if isinstance(ref, bytes):
             return ref.decode("utf-8", "replace")
-        kind, offset = ref  # type: ignore[misc]
+        assert isinstance(ref, tuple)
+        kind: str = ref[0]
+        offset: int = ref[1]
         data = self.str if kind == "s" else self.line_str
         end = data.find(b"\0", offset)
         if end < 0 or offset >= len(data):
@@ -352,7 +354,7 @@ def scan_unit(sections: Sections, unit: Unit, factory: DecoderFactory,
     decoders: dict[int, tuple[Decoder, int, bool]] = {}
 
     def decoder_for(code: int) -> tuple[Decoder, int, bool]:
-        spec = abbrevs.get(code)  # type: ignore[union-attr]
+        spec = abbrevs.get(code)
         if spec is None:
             raise UnsupportedDwarf(f"{sections.path}: DIE in unit 0x{unit.offset:x} uses abbreviation {code}, "
                                    "which its table does not define")

@@ -129,7 +129,8 @@ def read_indexed(dwarf_file: DwarfFile, build: Build, struct_names: Optional[Ite
                     converted_units += 1
                     if progress and unit_count > 1:
                         progress(done_units + converted_units, done_units + unit_count)
-            first_cu = next((cu for cu in (_RawUnit(reader, unit) for unit in units) if _is_c_unit(cu)), None)
+            first_cu = next((cu for cu in (_RawUnit(reader, unit) for unit in units)
+                             if _is_c_unit(cu)), None)  # type: ignore[arg-type]
     except _DAMAGED_DWARF as exc:
         raise UnsupportedDwarf(f"{path}: corrupt or truncated DWARF ({exc.__class__.__name__}: {exc})") from exc
     build.provenance = _provenance(dwarf_file, first_cu)  # type: ignore[arg-type]
