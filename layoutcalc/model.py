@@ -63,10 +63,13 @@ class BaseType(Type):
 
 @dataclass(eq=False)
 class EnumType(Type):
+    """``enumerators`` (name, value) are kept for anonymous enums only: pahole lists them inline."""
+
     name: Optional[str]
     size_bytes: int
     encoding: str = "unsigned"
     is_declaration: bool = False
+    enumerators: list[tuple[str, int]] = field(default_factory=list)
 
     def declare(self, name: str) -> str:
         return _join(f"enum {self.name}" if self.name else "enum", name)

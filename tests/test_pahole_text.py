@@ -17,8 +17,9 @@ pytestmark = pytest.mark.skipif(not pahole_oracle.PAHOLE, reason="pahole (dwarve
 # Each construct pahole lays out its own way: bitfields with a forced :0 boundary,
 # nested anonymous members with and without names, pointers to functions, to
 # const pointers and to an anonymous struct, __aligned__ members, multi-dimension,
-# zero-length and flexible arrays, an inferred __packed__ struct, unions,
-# typedefs of an anonymous struct and of a function pointer.
+# zero-length and flexible arrays, enums defined inline (signed, packed, bitfield),
+# an inferred __packed__ struct, unions, typedefs of an anonymous struct and of a
+# function pointer.
 SOURCE = """\
 typedef struct { int counter; } atomic_t;
 typedef unsigned char u8;
@@ -31,6 +32,9 @@ struct flags {
 	char tail;
 	long x;
 	unsigned short y:3;
+	enum { RED, GREEN, BLUE_LONG_NAME } color;
+	enum { NEG = -2, POS = 1 } sign:4;
+	enum __attribute__((packed)) { SMALL = 200 } tiny;
 };
 struct inner { long l; char c; };
 struct outer {

@@ -204,8 +204,7 @@ class _Converter:
         elif tag == "DW_TAG_array_type":
             result = self._array(die, shallow)
         elif tag == "DW_TAG_enumeration_type":
-            result = EnumType(_name(die), _int_attr(die, "DW_AT_byte_size") or 0,
-                              is_declaration="DW_AT_declaration" in die.attributes)
+            result = self._enum(die)
         elif tag == "DW_TAG_subroutine_type":
             params = [self.type_of(child, shallow=True) for child in die.iter_children()
                       if child.tag == "DW_TAG_formal_parameter"]
@@ -217,6 +216,17 @@ class _Converter:
             raise InputError(f"{self.origin}: unsupported type {tag} at DIE 0x{die.offset:x}")
         memo[die.offset] = result
         return result
+
+    def _enum(self, die: DIE) -> EnumType:
+        enum = EnumType(_name(die), _int_attr(die, "DW_AT_byte_size") or 0,
+                        is_declaration="DW_AT_declaration" in die.attributes)
+        if enum.name is None:  # defined inline in a struct: pahole prints its enumerators there
+            underlying = die.get_DIE_from_attribute("DW_AT_type") if "DW_AT_type" in die.attributes else None
+            if underlying is not None and _int_attr(underlying, "DW_AT_encoding") in (0x5, 0x6):
+                enum.encoding = "signed"  # DW_ATE_signed, DW_ATE_signed_char
+            enum.enumerators = [(_name(child) or "", _int_attr(child, "DW_AT_const_value") or 0)
+                                for child in die.iter_children() if child.tag == "DW_TAG_enumerator"]
+        return enum
 
     def _stub(self, die: DIE) -> StructType:
         kind = "union" if die.tag == "DW_TAG_union_type" else "struct"

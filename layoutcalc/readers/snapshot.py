@@ -12,7 +12,8 @@ Format (``version`` 1)::
      "roots": {"structs": {name: id}, "unions": {...}, "typedefs": {...}, "base_types": {...}},
      "types": [{"k": kind, ...}, ...]}
 
-Kinds and their keys: ``void``; ``base`` n s e; ``enum`` n s; ``ptr`` t s;
+Kinds and their keys: ``void``; ``base`` n s e; ``enum`` n s e v (v: enumerators of an
+anonymous enum, ``[[name, value], ...]``); ``ptr`` t s;
 ``array`` t c (null: flexible); ``typedef`` n t a; ``qual`` q t; ``func`` t p v;
 ``struct``/``union`` n s a d m, with members ``[name, type, bit_offset,
 bit_size, alignment]``.  Missing optional keys mean null/false.
@@ -98,7 +99,9 @@ class _Encoder:
         if isinstance(t, BaseType):
             return {"k": "base", "n": t.name, "s": t.size_bytes, "e": t.encoding}
         if isinstance(t, EnumType):
-            return {"k": "enum", "n": t.name, "s": t.size_bytes}
+            return _compact({"k": "enum", "n": t.name, "s": t.size_bytes,
+                             "e": t.encoding if t.encoding != "unsigned" else None,
+                             "v": [list(pair) for pair in t.enumerators] or None})
         if isinstance(t, PointerType):
             return {"k": "ptr", "t": self.shallow_ref(t.target), "s": t.size_bytes}
         if isinstance(t, ArrayType):
@@ -192,7 +195,8 @@ class _Decoder:
         builders: dict[str, Callable[[], Type]] = {
             "void": VoidType,
             "base": lambda: BaseType(str(e["n"]), self.count(index, e["s"], "size"), str(e.get("e", "signed"))),
-            "enum": lambda: EnumType(e.get("n"), self.count(index, e["s"], "size")),
+            "enum": lambda: EnumType(e.get("n"), self.count(index, e["s"], "size"), str(e.get("e", "unsigned")),
+                                     enumerators=self.enumerators(index, e.get("v", []))),
             "qual": lambda: QualifiedType(str(e["q"]), self.get(e["t"])),
             "func": lambda: FunctionType(self.get(e["t"]), [self.get(p) for p in e.get("p", [])],
                                          bool(e.get("v", False))),
@@ -216,6 +220,14 @@ class _Decoder:
             raise self.fail(index, f"unknown kind {kind!r}")
         self.done[index] = result
         return result
+
+    def enumerators(self, index: int, value: Any) -> list[tuple[str, int]]:
+        """An enum's ``[[name, value], ...]``."""
+        if not isinstance(value, list) or not all(
+                isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)
+                and isinstance(pair[1], int) and not isinstance(pair[1], bool) for pair in value):
+            raise self.fail(index, "enumerators must be [[name, integer], ...]")
+        return [(name, number) for name, number in value]
 
     def count(self, index: int, value: Any, what: str, optional: bool = False) -> Any:
         """A non-negative integer field (or None when ``optional``)."""

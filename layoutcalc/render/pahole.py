@@ -248,8 +248,18 @@ class _Printer:
             return out + f"{_left(self.tag_name(t), tconf.type_spacing)} {'(null)' if name is None else name}"
 
     def anonymous_enum(self, enum: EnumType, conf: _Conf) -> str:
-        """enumeration__fprintf of an enum defined inline (its enumerators are not in the model)."""
-        text = "enum {\n" + "\t" * (conf.indent + 1) + "/* enumerators not recorded */\n" + "\t" * conf.indent + "}"
+        """enumeration__fprintf of an enum defined inline: its enumerators in a column."""
+        if not enum.enumerators:
+            return "enum"
+        indent = min(conf.indent, 16)
+        width = max(len(name) for name, _ in enum.enumerators)
+        text = "enum {\n"
+        for name, raw in enum.enumerators:
+            value = raw % (1 << 64)  # libdw reads the constant as a 64-bit unsigned
+            if enum.encoding == "signed" and value >= 1 << 63:
+                value -= 1 << 64
+            text += "\t" * indent + f"\t{name:<{width}} = {value},\n"
+        text += "\t" * indent + "}"
         if enum.size_bytes != 4:
             text += _PACKED
         return text + (f" {conf.suffix}" if conf.suffix else "")
