@@ -222,9 +222,19 @@ def show(build: Build, names: Sequence[str],
 
 
 def show_text(build: Build, names: Sequence[str], cacheline_size: int = DEFAULT_CACHELINE) -> str:
-    """What ``pahole -C NAME1,NAME2`` prints for the named structs, unions or typedefs."""
+    """What ``pahole -C NAME1,NAME2`` prints for the named structs, unions or typedefs.
+
+    On BTF the ``__aligned__`` attributes are those pahole's BTF loader infers
+    (:func:`facts_of`), as ``pahole -F btf`` shows them.
+    """
     from .render.pahole import pahole_text
-    return "".join(pahole_text(find_type(build, name), build.address_size, cacheline_size) for name in names)
+    alignments = None
+    if build.provenance.get("format") == "btf":
+        def alignments(struct: StructType) -> tuple[Optional[int], list[Optional[int]]]:
+            facts = facts_of(build, struct)
+            return facts.pahole_alignment, [m.pahole_forced for m in facts.members]
+    return "".join(pahole_text(find_type(build, name), build.address_size, cacheline_size, alignments)
+                   for name in names)
 
 
 def sizes(build: Build) -> list[tuple[str, int, int]]:

@@ -204,6 +204,20 @@ class _Converter:
         finally:
             self._depth -= 1
 
+    def _enumerators(self, type_id: int, kind: int, vlen: int) -> list[tuple[str, int]]:
+        """(name, value) of an anonymous enum, which pahole lists where it is used.
+
+        Values are kept as stored (unsigned), as pahole 1.24's BTF loader reads them.
+        """
+        words = 3 if kind == _ENUM64 else 2
+        raw = self.btf.u32s(type_id, words * vlen)
+        result = []
+        for index in range(vlen):
+            name_off, low = raw[words * index], raw[words * index + 1]
+            value = low | raw[words * index + 2] << 32 if kind == _ENUM64 else low
+            result.append((self.btf.string(name_off, type_id) if name_off else "", value))
+        return result
+
     def _convert(self, type_id: int, shallow: bool) -> Type:
         btf = self.btf
         name_off, kind, vlen, kind_flag, size = btf.record(type_id)
@@ -229,7 +243,8 @@ class _Converter:
             return self._aggregate(type_id, name, kind, vlen, kind_flag, size)
         elif kind in (_ENUM, _ENUM64):
             result = EnumType(name or None, size, "signed" if kind_flag else "unsigned",
-                              is_declaration=vlen == 0)
+                              is_declaration=vlen == 0,
+                              enumerators=[] if name else self._enumerators(type_id, kind, vlen))
         elif kind == _FWD:
             result = StructType("union" if kind_flag else "struct", name or None, 0,
                                 is_declaration=True, origin=f"BTF id {type_id}")

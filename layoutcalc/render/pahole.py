@@ -16,6 +16,7 @@ even where pahole's own bookkeeping is odd.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Optional
 
@@ -39,6 +40,14 @@ NAME_SPACING = 23
 UNION_NAME_SPACING = 21
 _NAME_BUFFER = 127  # pahole formats type names into 128-byte buffers
 _PACKED = " __attribute__((__packed__))"
+
+# (the struct's own __aligned__, each member's __aligned__) as pahole shows them
+Alignments = Callable[[StructType], tuple[Optional[int], Sequence[Optional[int]]]]
+
+
+def recorded_alignments(struct: StructType) -> tuple[Optional[int], Sequence[Optional[int]]]:
+    """The attributes DWARF records (DW_AT_alignment): what ``pahole -F dwarf`` shows."""
+    return struct.alignment_attr, [m.alignment_attr for m in struct.members]
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,8 @@ class _Printer:
 
     address_size: int
     cacheline_size: int
+    alignments: Alignments = recorded_alignments
+    has_alignment_info: bool = True  # DWARF: pahole prints its "Force padding" block
     holes: dict[int, LayoutStats] = field(default_factory=dict)
     packed: dict[int, bool] = field(default_factory=dict)
     natural: dict[int, int] = field(default_factory=dict)
@@ -299,7 +310,7 @@ class _Printer:
                     f"byte{'s' if into > 1 else ''} ago --- */\n")
         return text + "\t" * conf.indent
 
-    def member_text(self, member: Member, union_member: bool, conf: _Conf) -> str:
+    def member_text(self, member: Member, union_member: bool, conf: _Conf, alignment: Optional[int]) -> str:
         """class_member__fprintf: declaration, then the offset/size comment in its column."""
         t = member.type
         size = member_byte_size(member)
@@ -321,8 +332,8 @@ class _Printer:
         if member.bit_size is not None:
             text += f":{member.bit_size}"
         aligned = ""
-        if member.alignment_attr:
-            aligned = f" __attribute__((__aligned__({member.alignment_attr})))"
+        if alignment:
+            aligned = f" __attribute__((__aligned__({alignment})))"
             text += aligned
         text += ";"
         if sconf.suppress_offset_comment:
@@ -350,8 +361,9 @@ class _Printer:
         self.infer_union_packed(union)
         assert uconf.cacheline is not None
         initial = uconf.cacheline[0]
-        for member in union.members:
-            out += "\t" * uconf.indent + self.member_text(member, True, uconf) + "\n"
+        _, aligned = self.alignments(union)
+        for member, alignment in zip(union.members, aligned):
+            out += "\t" * uconf.indent + self.member_text(member, True, uconf, alignment) + "\n"
             uconf.cacheline[0] = initial
         return out + "\t" * indent + "}" + (f" {conf.suffix}" if conf.suffix else "")
 
@@ -383,9 +395,10 @@ class _Printer:
         last: Optional[int] = None
         last_size = 0
         members = struct.members
+        struct_alignment, aligned = self.alignments(struct)
         for index, pos in enumerate(members):
             pos_offset = pos.offset_bytes
-            if pos.alignment_attr:
+            if aligned[index]:
                 hole = scan.gaps[last].hole if last is not None else scan.pre_hole
                 if hole:
                     forced_holes += 1
@@ -416,7 +429,7 @@ class _Printer:
                 newline = False
             mconf = replace(cconf, last_member=index == len(members) - 1, first_member=last is None)
             size = member_byte_size(pos)
-            out.append(tabs + self.member_text(pos, False, mconf))
+            out.append(tabs + self.member_text(pos, False, mconf, aligned[index]))
             if isinstance(pos.type, StructType) and not pos.type.is_union:
                 self.infer_packed(pos.type)
                 padding = self.scan(pos.type).padding
@@ -450,7 +463,7 @@ class _Printer:
             elif members[last].bit_size is None and pos.bit_size is not None:
                 last_size = size
             last = index
-        if scan.padding and struct.alignment_attr is None and last is not None:
+        if scan.padding and not struct_alignment and self.has_alignment_info and last is not None:
             out.extend(self.force_padding(members[last].type, scan.padding, cconf, tabs))
         packed = self.packed.get(id(struct), False)
         if cconf.emit_stats:
@@ -461,8 +474,8 @@ class _Printer:
             out.append(_PACKED)
         if cconf.suffix:
             out.append(f" {cconf.suffix}")
-        if struct.alignment_attr and not packed:
-            out.append(f" __attribute__((__aligned__({struct.alignment_attr})))")
+        if struct_alignment and not packed:
+            out.append(f" __attribute__((__aligned__({struct_alignment})))")
         return "".join(out)
 
     def force_padding(self, last_type: Type, padding: int, conf: _Conf, tabs: str) -> list[str]:
@@ -580,13 +593,18 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def pahole_text(item: Type, address_size: Optional[int] = None, cacheline_size: int = 64) -> str:
+def pahole_text(item: Type, address_size: Optional[int] = None, cacheline_size: int = 64,
+                alignments: Optional[Alignments] = None) -> str:
     """What ``pahole -F dwarf -C NAME`` prints for a struct, union or typedef, newline included.
 
     ``address_size`` is the build's pointer size (default: that of the first
-    pointer ``item`` contains, else 8).
+    pointer ``item`` contains, else 8).  ``alignments`` gives the ``__aligned__``
+    attributes to show when they are not the recorded ones: for BTF, what
+    ``pahole -F btf`` infers (that loader has no alignment info, so pahole
+    prints no "Force padding" block either).
     """
-    printer = _Printer(address_size or _pointer_size(item), cacheline_size)
+    printer = _Printer(address_size or _pointer_size(item), cacheline_size,
+                       alignments or recorded_alignments, has_alignment_info=alignments is None)
     if isinstance(item, TypedefType):
         body = printer.typedef_text(item, _Conf())
     elif isinstance(item, StructType) and item.is_union:
