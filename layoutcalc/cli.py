@@ -210,10 +210,10 @@ def show(structs: tuple[str, ...], input_path: Optional[str], fmt: str, cachelin
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text",
               show_default=True)
 def sizes(input_path: Optional[str], fmt: str) -> None:
-    """Every struct with its size and number of holes, like pahole --sizes."""
+    """Every struct and union with its size and number of holes, same-name definitions too, as pahole --sizes."""
     path = _default_input(input_path)
     with _progress_bar(path) as progress:
-        rows = api.sizes_of(path, progress)
+        rows = api.sizes_of(path, progress, every_definition=True)
     if fmt == "json":
         click.echo(render.to_json({"structs": [{"name": n, "size": s, "holes": h} for n, s, h in rows]}),
                    nl=False)

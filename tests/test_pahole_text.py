@@ -1,4 +1,4 @@
-"""``show`` text is pahole's text: compiled fixtures listed by both, compared character for character."""
+"""``show`` and ``sizes`` text is pahole's: compiled fixtures listed by both, compared character for character."""
 
 from __future__ import annotations
 
@@ -124,3 +124,18 @@ def test_show_text_equals_pahole_btf_on_the_running_kernel():
     build = api.load_named(LIVE_BTF, sample)
     differ = [name for name in sample if api.show_text(build, [name]) != theirs.get(name)]
     assert (300 - len(differ)) * 100 >= 99 * 300, differ
+
+
+def test_sizes_lists_every_same_name_definition_as_pahole(tmp_path):
+    """Two units defining ``struct foo`` differently (and ``struct same`` alike): pahole's rows, in its order."""
+    first = compile_c("struct foo { int a; char b; }; struct same { long x; }; union u { int i; };\n"
+                      "struct foo fa; struct same sa; union u ua;\n", tmp_path, "a", "gcc-m64")
+    second = compile_c("struct foo { long a; char b; int c; }; struct same { long x; }; union u { int i; };\n"
+                       "struct foo fb; struct same sb; union u ub;\n", tmp_path, "b", "gcc-m64")
+    both = tmp_path / "both.o"
+    subprocess.run(["ld", "-r", str(first), str(second), "-o", str(both)], check=True)
+    theirs = subprocess.run([pahole_oracle.PAHOLE, "-F", "dwarf", "--sizes", str(both)], check=True,
+                            capture_output=True, text=True).stdout
+    result = CliRunner().invoke(main, ["sizes", "-i", str(both)])
+    assert result.exit_code == 0, result.output
+    assert result.output == theirs == "foo\t8\t0\nsame\t8\t0\nu\t4\t0\nfoo\t16\t1\n"

@@ -579,6 +579,12 @@ def _scan_cu(cu: CompileUnit, converter: _Converter, build: Build,
             build.names_seen.add(name)
             table = build.unions if tag == "DW_TAG_union_type" else build.structs
             if variants is not None:
+                # Fast path: the same header's definition seen in an earlier unit.
+                where = (name, tag, _int_attr(die, "DW_AT_byte_size"), _int_attr(die, "DW_AT_decl_line"),
+                         _int_attr(die, "DW_AT_decl_column"))
+                if where in variants:
+                    continue
+                variants.add(where)
                 key = _definition_key(die, name)
                 if key not in variants:
                     variants.add(key)
