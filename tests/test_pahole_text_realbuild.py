@@ -21,9 +21,10 @@ pytestmark = [pytest.mark.realbuild,
               pytest.mark.skipif(not pahole_oracle.PAHOLE, reason="pahole (dwarves) not installed")]
 
 
-@pytest.mark.parametrize("key", sorted(BUILDS))
+@pytest.mark.parametrize("key", ["amd64", "i386", "arm64", "armhf"])
 def test_seed_structs_text_equals_pahole(key):
     """task_struct, signal_struct and pid: 3 of 3 on each of the 4 builds (12 of 12)."""
+    assert key in BUILDS
     path = vmlinux(key)
     theirs = pahole_oracle.pahole_listing(path, SEED_STRUCTS)
     result = CliRunner().invoke(main, ["show", *SEED_STRUCTS, "-i", path])
