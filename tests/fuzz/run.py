@@ -26,6 +26,7 @@ import os
 import random
 import resource
 import select
+import shutil
 import signal
 import sys
 import tempfile
@@ -227,7 +228,7 @@ def make_cases(seeds: list[Seed], count: int, seed: int, work: Path, kinds: Opti
         kind = order[index % len(order)]
         base = rng.choice(by_kind[kind])
         data, mutator = mutate(kind, base.data, rng)
-        case_dir = work / f"case{index % 8}"  # cases in flight at once never share a directory
+        case_dir = work / f"case{index}"  # its own directory: a slow case must not see its input replaced
         case_dir.mkdir(exist_ok=True)
         path = case_dir / f"input{EXTENSIONS[kind]}"
         path.write_bytes(data)
@@ -268,10 +269,12 @@ def campaign(cases: int, seed: int, kinds: Optional[list[str]] = None, keep: Opt
         for outcome in run_cases(make_cases(seeds, cases, seed, work, kinds), min(max(jobs, 1), 4)):
             if outcome.outcome == "hang" and outcome.seconds < TIME_LIMIT:
                 starved.append(_set_aside(outcome.case, work))
+                shutil.rmtree(Path(outcome.case.input_path).parent, ignore_errors=True)
                 continue
             results.append(outcome)
             if outcome.outcome not in ("ok", "clean error") and keep is not None:
                 _save(outcome, keep)
+            shutil.rmtree(Path(outcome.case.input_path).parent, ignore_errors=True)
             if progress and len(results) % 250 == 0:
                 print(f"  {len(results)} cases, {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
         # killed by the wall clock with little CPU used: starved by other load, or blocked? Alone, we know.
