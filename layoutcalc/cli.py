@@ -498,7 +498,10 @@ def diff(old: str, new: str, patterns: tuple[str, ...], fmt: str, source: str) -
     OLD and NEW are any inputs (vmlinux, .o/.ko, BTF blob, snapshot, baseline file, kernel source tree).
     """
     from .render import diff as render_diff
-    result = api.diff(old, new, patterns, source, _progress_bar if source == "dwarf" else None)
+    with contextlib.ExitStack() as bars:
+        def progress(path: str) -> Optional[Callable[[int, int], None]]:
+            return bars.enter_context(_progress_bar(path))
+        result = api.diff(old, new, patterns, source, progress if source == "dwarf" else None)
     if fmt == "json":
         click.echo(render_diff.to_json(render_diff.diff_payload(result)), nl=False)
     elif fmt == "markdown":

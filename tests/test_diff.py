@@ -319,3 +319,22 @@ def test_a_pattern_matching_nothing_is_an_error(pair):
     result = CliRunner().invoke(main, ["diff", str(pair.old), str(pair.new), "--struct", "widgte"])
     assert result.exit_code == 1
     assert result.output == f"Error: {pair.old} or {pair.new}: no struct or union matches 'widgte'\n"
+
+
+def test_dwarf_walk_reports_progress_per_input(pair, monkeypatch):
+    """--debug-info dwarf on a terminal: each input's walk gets its own progress callback (a context
+    manager's callback, not the context manager itself, which failed as 'corrupt DWARF')."""
+    import contextlib
+
+    from layoutcalc import cli
+    calls: list[tuple[str, int, int]] = []
+
+    @contextlib.contextmanager
+    def recording_bar(path):
+        yield lambda done, total: calls.append((path, done, total))
+    monkeypatch.setattr(cli, "_progress_bar", recording_bar)
+    old, new = str(pair.old), str(pair.new)
+    result = CliRunner().invoke(main, ["diff", old, new, "--debug-info", "dwarf"])
+    assert result.exit_code == 0, result.output
+    assert {path for path, _, _ in calls} == {old, new}
+    assert all(done <= total for _, done, total in calls)
