@@ -54,3 +54,27 @@ def test_reorganize_placement_repacks_with_the_new_fields(built: Path) -> None:
     offsets = {m.name: m.bit_offset // 8 for m in repacked.after.members}
     assert words[0] == repacked.size_after
     assert words[2:] == [offsets[n] for n in ["a", "b", "c", "d", "e"]]
+
+
+ZERO_WIDTH = "struct z { unsigned a:1; unsigned b:1;ADDED unsigned :0; unsigned c:1; int d; };\n"
+
+
+@pytest.mark.parametrize("target", ["gcc-m64", "gcc-m32"])
+def test_a_bitfield_added_before_an_unrecorded_zero_width_bitfield_moves_nothing(built: Path, target: str) -> None:
+    """DWARF records no member for ``unsigned :0;``; the gap it leaves ends at a unit boundary.
+
+    gcc rounds ``:0`` up to the next ``unsigned`` unit, so a bit added before it moves
+    nothing; the 30-bit hole is read as ``:0``, not as a ``:30`` that would move ``c``.
+    """
+    before = compile_c(ZERO_WIDTH.replace("ADDED", "") + "struct z instance;\n", built, f"zero-{target}",
+                       target)
+    truth = compile_c(ZERO_WIDTH.replace("ADDED", " unsigned n:1;") + "struct z instance;\n", built,
+                      f"zero-after-{target}", target)
+    build = api.load(str(before), structs=["z"], types=["unsigned int"])
+    compiled = api.load(str(truth), structs=["z"]).get_struct("z")
+    added = FieldSpec("n", build.base_types["unsigned int"], after="b", bit_size=1)
+    result = add_fields(build.get_struct("z"), [added], api.abi_of(build), "as-patched")
+    assert result.exact
+    assert [(m.name, m.bit_offset) for m in result.after.members] == \
+        [(m.name, m.bit_offset) for m in compiled.members]
+    assert result.size_after == compiled.size_bytes

@@ -76,6 +76,7 @@ def debug_info_of(build: Build) -> DebugInfo:
     """The kind of debug info ``build`` was read from (its provenance says).
 
     A retargeted build is laid out afresh with every alignment written down as an attribute.
+    A producer (DW_AT_producer) compiled with ``-gstrict-dwarf`` records no alignment attributes.
     """
     if build.provenance.get("retargeted_from"):
         return DebugInfo.ATTRIBUTES
@@ -83,6 +84,9 @@ def debug_info_of(build: Build) -> DebugInfo:
         return DebugInfo.BTF
     if build.provenance.get("alignment_attributes") is False:
         return DebugInfo.STRICT_DWARF
+    producer = build.provenance.get("producer")
+    if isinstance(producer, str) and "-gstrict-dwarf" in producer.split():
+        return DebugInfo.STRICT_DWARF  # e.g. a kernel-source snapshot written before it kept the flag
     return DebugInfo.ATTRIBUTES
 
 

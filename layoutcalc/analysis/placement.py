@@ -133,6 +133,12 @@ def find_gap(cursor: Cursor, item: Item, offset: int, prefer_pad: bool) -> Optio
             pad = shortest
     aligns = [HiddenGap(align_bits=8 * step) for step in powers_of_two(1, max(offset // 8, 1))]
     options = [pad] + aligns if item.bit_size or prefer_pad else aligns + [pad]
+    unit = 8 * item.type_align
+    if item.bit_size and offset % unit == 0:
+        # A bitfield at a unit boundary of its own type after a gap: ``T :0`` (gcc and pahole's
+        # reading) is far likelier than a ``T :n`` that happens to end there.  The two differ
+        # once a bitfield is added in front: ``:0`` absorbs it, a pad moves everything after.
+        options.insert(0, HiddenGap(align_bits=unit))
     for gap in options:
         trial = cursor.copy()
         trial.skip(gap)

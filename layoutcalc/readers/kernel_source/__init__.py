@@ -138,6 +138,7 @@ def _compile_build(request: SourceRequest, tree: KernelTree, config_path: str, c
         "flags": [flag for flag in unit.command if flag.startswith(("-m", "-f", "-std", "-g", "-D", "--target"))
                   and not flag.startswith(("-D__KERNEL__", "-DKBUILD_"))],
         "dwarf_version": build.provenance.get("dwarf_version"),
+        "alignment_attributes": build.provenance.get("alignment_attributes"),
         "structs_not_in_tree": missing,
         "cacheline_size": unit.facts.get("L1_CACHE_BYTES"),
         "kernel_config": {**_config_facts(config, unit.facts, calls),
