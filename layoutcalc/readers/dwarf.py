@@ -349,12 +349,16 @@ class DwarfFile:
             raise InputError(f"{self.path}: corrupt or truncated DWARF ({exc})") from exc
 
     def build_id(self) -> Optional[str]:
-        for section in self.elf.iter_sections():
-            if not isinstance(section, NoteSection):
-                continue
-            for note in section.iter_notes():
-                if note["n_type"] == "NT_GNU_BUILD_ID" and note["n_name"] == "GNU":
-                    return str(note["n_desc"])
+        """The GNU build-id note, or None when there is none or the notes are damaged (then nothing is cached)."""
+        try:
+            for section in self.elf.iter_sections():
+                if not isinstance(section, NoteSection):
+                    continue
+                for note in section.iter_notes():
+                    if note["n_type"] == "NT_GNU_BUILD_ID" and note["n_name"] == "GNU":
+                        return str(note["n_desc"])
+        except _DAMAGED_DWARF:
+            return None
         return None
 
 

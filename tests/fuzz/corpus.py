@@ -25,7 +25,10 @@ class Seed(NamedTuple):
 
 def _compile(out: Path, name: str, command: list[str]) -> bytes:
     obj = out / f"{name}.o"
-    subprocess.run([*command, "-c", "-O0", str(SEED_SOURCE), "-o", str(obj)], check=True, capture_output=True)
+    # The same bytes in every checkout: the DWARF names no path of this machine, so a seeded run mutates
+    # the same inputs in CI as on a developer's machine.
+    subprocess.run([*command, "-c", "-O0", f"-fdebug-prefix-map={SEED_SOURCE.parent}=/fuzz", SEED_SOURCE.name,
+                    "-o", str(obj)], check=True, capture_output=True, cwd=SEED_SOURCE.parent)
     return obj.read_bytes()
 
 
