@@ -442,3 +442,27 @@ def test_scenario_larger_than_any_written_by_hand_is_refused(tmp_path):
     big = tmp_path / "big.toml"
     big.write_text(flat + change * (MAX_SCENARIO_BYTES // len(change) + 1))
     _one_line_error(["report", "--scenario", str(big)], "too large for a scenario")
+
+
+def test_scan_cache_is_not_shared_by_a_damaged_copy_of_the_same_build(tmp_path, monkeypatch):
+    """The whole-scan cache was keyed by build-id alone, so a damaged copy of a vmlinux (same build-id)
+    was served the good file's cached structs and 'snapshot' exited 0 on it."""
+    from layoutcalc.readers.dwarf import DwarfFile
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    source = tmp_path / "prog.c"
+    source.write_text("struct layoutcalc_probe_struct { int first_member_name; long second_member_name; };\n"
+                      "struct layoutcalc_probe_struct x;\nint main(void) { return 0; }\n")
+    good = tmp_path / "good"
+    subprocess.run(["gcc", "-g", "-Wl,--build-id", str(source), "-o", str(good)], check=True, capture_output=True)
+    assert CliRunner().invoke(main, ["show", "layoutcalc_probe_struct", "-i", str(good)]).exit_code == 0  # cached
+    data = bytearray(good.read_bytes())
+    _, offset, size = _section(bytes(data), ".debug_str")
+    data[offset:offset + size] = bytes(size)
+    damaged = tmp_path / "damaged"
+    damaged.write_bytes(bytes(data))
+    with DwarfFile(str(good)) as a, DwarfFile(str(damaged)) as b:
+        assert a.build_id() == b.build_id() is not None
+        assert a.cache_key() != b.cache_key()
+    out = tmp_path / "out.json"
+    _one_line_error(["snapshot", str(damaged), "-o", str(out), "--struct", "layoutcalc_probe_struct"], "")
+    assert not out.exists()

@@ -348,6 +348,18 @@ class DwarfFile:
         except _DAMAGED_DWARF as exc:
             raise InputError(f"{self.path}: corrupt or truncated DWARF ({exc})") from exc
 
+    def cache_key(self) -> Optional[str]:
+        """What whole-file scan results are cached under: the build-id *and* this file's identity.
+
+        The build-id alone is not enough: a damaged or edited copy of a build keeps its build-id,
+        and must not be served the good file's results.  None (no caching) without a build-id.
+        """
+        build_id = self.build_id()
+        if build_id is None:
+            return None
+        info = os.fstat(self._stream.fileno())
+        return f"{build_id}-{info.st_size}-{info.st_mtime_ns}-{info.st_ino}"
+
     def build_id(self) -> Optional[str]:
         """The GNU build-id note, or None when there is none or the notes are damaged (then nothing is cached)."""
         try:

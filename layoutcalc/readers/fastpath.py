@@ -100,7 +100,7 @@ def read_indexed(dwarf_file: DwarfFile, build: Build, struct_names: Optional[Ite
                  any_kind: bool = False) -> Build:
     """Fill ``build`` through the index (UnsupportedDwarf when the scanner cannot read this file)."""
     path = dwarf_file.path
-    index = typeindex.get_index(path, dwarf_file.build_id(), progress)
+    index = typeindex.get_index(path, dwarf_file.cache_key(), progress)
     structs = set(struct_names) if struct_names is not None else None
     picks, limit = plan(index, structs, set(type_names or ()), any_kind)
     for table in ("structs", "unions", "typedefs"):  # every name the walk passed (for suggestions)
@@ -177,7 +177,7 @@ def scan_cache_key(path: str) -> Optional[str]:
             if stream.read(4) != b"\x7fELF":
                 return None
         with DwarfFile(path) as dwarf_file:
-            return dwarf_file.build_id() if applies(dwarf_file) else None
+            return dwarf_file.cache_key() if applies(dwarf_file) else None
     except (InputError, OSError):
         return None
 
