@@ -52,8 +52,9 @@ def load(path: str, structs: Optional[Iterable[str]] = None, types: Optional[Ite
     kind = "scan-every" if every_definition else "scan"
     build = cache.load(kind, key)
     if build is None:
-        build = read_input(str(path), structs, types, arch, progress, any_kind=any_kind,
-                           every_definition=every_definition)
+        with cache.paused_gc():
+            build = read_input(str(path), structs, types, arch, progress, any_kind=any_kind,
+                               every_definition=every_definition)
         cache.store(kind, key, build)
     return prepare(build, arch)
 
@@ -86,13 +87,16 @@ def sizes_of(path: str, progress: Optional[Callable[[int, int], None]] = None,
              every_definition: bool = False) -> list[tuple[str, int, int]]:
     """:func:`sizes` of the whole input at ``path``, remembered per build-id (and layoutcalc code).
 
-    ``every_definition`` lists each distinct same-name definition (read by the plain walk when cold).
+    ``every_definition`` lists each distinct same-name definition, as ``pahole --sizes`` does.
     """
     key = _scan_cache_key(str(path))
     kind = "sizes-every" if every_definition else "sizes"
     rows = cache.load(kind, key)
     if rows is None:
-        rows = sizes(load(path, progress=progress, every_definition=every_definition))
+        # read_input, not load: the rows are cached, and keeping the whole build as well costs more than it
+        # saves.  No garbage collection meanwhile: each would walk a whole kernel's types (1 s of 4, measured).
+        with cache.paused_gc():
+            rows = sizes(read_input(str(path), progress=progress, every_definition=every_definition))
         cache.store(kind, key, rows)
     return list(rows)
 

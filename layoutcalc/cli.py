@@ -577,3 +577,17 @@ def history(inputs: tuple[str, ...], names: tuple[str, ...], fmt: str, plot_path
     else:
         click.echo(render_history.history_text(rows, wanted), nl=False)
     _write_plot(plot_path, lambda: render_history.history_figure(rows, wanted))
+
+
+def run() -> None:
+    """The program's entry point: :func:`main`, leaving out the interpreter's last garbage collection.
+
+    At exit CPython collects every object once more; after a whole vmlinux
+    that walk over hundreds of thousands of types took 0.6 s of a 4.4 s
+    ``sizes`` (measured).  Freezing them skips it; the process is ending anyway.
+    """
+    try:
+        main()
+    finally:
+        import gc
+        gc.freeze()

@@ -116,6 +116,23 @@ def test_whole_program_equals_plain_reader(tmp_path: Path, monkeypatch: pytest.M
     assert "number" in fast.unions  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("debug", ["-gdwarf-4", "-gdwarf-5"])
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_every_definition_equals_plain_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              compiler: str, debug: str) -> None:
+    """pahole --sizes' read (every distinct same-name definition) through the index's declaration sites."""
+    program = link_program(tmp_path, compiler, debug)
+    monkeypatch.setenv("LAYOUTCALC_SCAN", "plain")
+    plain = read_dwarf(str(program), every_definition=True)
+    monkeypatch.setenv("LAYOUTCALC_SCAN", "fast" if fast_supported(compiler, debug) else "auto")
+    fast = read_dwarf(str(program), every_definition=True)
+    assert differences(plain, fast) == []
+    # both definitions of 'differs' (4 bytes in unit_a, 16 in unit_b), each header struct once
+    assert [(t.name, t.size_bytes) for t in fast.variants if t.name == "differs"] == [("differs", 4), ("differs", 16)]
+    assert [t.name for t in fast.variants].count("list") == 1
+    assert len(fast.variants) == len(plain.variants) > 12
+
+
 @pytest.mark.parametrize("structs, types", [
     (["late"], None),
     (["differs", "number", "flags"], ["u32", "pair_t", "enum colour", "unsigned int"]),

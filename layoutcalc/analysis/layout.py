@@ -19,16 +19,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from ..model import ArrayType, Member, StructType
 
 DEFAULT_CACHELINE = 64
 
 
-@dataclass(frozen=True)
-class MemberGaps:
-    """The hole and bit hole that follow one member (pahole's pos->hole/bit_hole)."""
+class MemberGaps(NamedTuple):
+    """The hole and bit hole that follow one member (pahole's pos->hole/bit_hole).
+
+    A named tuple, not a frozen dataclass: a whole vmlinux makes over 100,000.
+    """
 
     hole: int
     bit_hole: int
@@ -139,7 +141,7 @@ def _scan_holes(struct: StructType) -> _HoleScan:
         bit_padding = bitfield_end - last_seen_bit
         last_seen_bit = bitfield_end
     # holes[i] is the gap *before* member i; pahole stores it on member i-1.
-    gaps = [MemberGaps(*holes[i + 1]) for i in range(len(holes) - 1)]
+    gaps = [MemberGaps._make(hole) for hole in holes[1:]]
     if holes:
         gaps.append(MemberGaps(0, 0))
     pre_hole, pre_bit_hole = holes[0] if holes else (0, 0)

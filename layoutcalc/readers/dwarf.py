@@ -492,20 +492,22 @@ def read_dwarf(path: str, struct_names: Optional[Iterable[str]] = None,
     union (pahole's test: name, size, members' names, bit offsets and bit sizes).
 
     Linked files are read through the cached name index (:mod:`.fastpath`),
-    which gives the same Build without walking every unit (``every_definition``
-    still walks them all).
+    which gives the same Build without walking every unit.
     """
     from .dwarfscan import UnsupportedDwarf
-    from .fastpath import applies, read_indexed, scan_mode
+    from .fastpath import applies, read_every_indexed, read_indexed, scan_mode
     wanted_structs = set(struct_names) if struct_names is not None else None
     wanted_types = set(type_names or ())
     with DwarfFile(path) as dwarf_file:
         build = Build(name=os.path.basename(path), arch=dwarf_file.arch(), address_size=dwarf_file.address_size,
                       byte_order="little" if dwarf_file.little_endian else "big")
         mode = scan_mode()
-        if mode != "plain" and not every_definition and applies(dwarf_file):
+        if mode != "plain" and applies(dwarf_file):
             try:
-                read_indexed(dwarf_file, build, wanted_structs, wanted_types, progress, any_kind)
+                if every_definition:
+                    read_every_indexed(dwarf_file, build, progress)
+                else:
+                    read_indexed(dwarf_file, build, wanted_structs, wanted_types, progress, any_kind)
                 check_type_graph(build, path)
                 return build
             except (UnsupportedDwarf, *_DAMAGED_DWARF):

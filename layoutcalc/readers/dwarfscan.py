@@ -29,6 +29,9 @@ from ..errors import InputError
 TAG_STRUCT, TAG_UNION, TAG_TYPEDEF, TAG_ENUM, TAG_BASE = 0x13, 0x17, 0x16, 0x04, 0x24
 INDEXED_TAGS = frozenset((TAG_STRUCT, TAG_UNION, TAG_TYPEDEF, TAG_ENUM, TAG_BASE))
 _AT_SIBLING, _AT_NAME, _AT_BYTE_SIZE, _AT_DECLARATION, _AT_ENCODING = 0x01, 0x03, 0x0B, 0x3C, 0x3E
+_AT_DECL_COLUMN, _AT_DECL_LINE = 0x39, 0x3B
+# Integer attributes the index keeps, by the local they are decoded into.
+_INT_TARGETS = {_AT_BYTE_SIZE: "size", _AT_ENCODING: "enc", _AT_DECL_LINE: "line", _AT_DECL_COLUMN: "col"}
 
 # Forms by how they are laid out (DWARF 5 table 7.6 plus the GNU extensions).
 _FIXED = {0x0B: 1, 0x11: 1, 0x0C: 1, 0x25: 1, 0x29: 1, 0x05: 2, 0x12: 2, 0x26: 2, 0x2A: 2,
@@ -44,9 +47,11 @@ _FORM_UDATA, _FORM_SDATA = 0x0F, 0x0D
 _REF_FORMS = {0x11: "B", 0x12: "H", 0x13: "I", 0x14: "Q"}  # ref1/2/4/8, unit-relative
 _CONST_FORMS = {0x0B: "B", 0x05: "H", 0x06: "I", 0x07: "Q"}  # data1/2/4/8
 
-# A decoder: (data, pos) -> (next pos, name ref, byte size, encoding, declaration, sibling)
-# name ref is ("s", offset) into .debug_str, ("l", offset) into .debug_line_str, or the bytes.
-Decoded = tuple[int, object, int, int, bool, int]
+# A decoder: (data, pos) -> (next pos, name ref, byte size, encoding, declaration, sibling,
+# declaration line, declaration column).  name ref is ("s", offset) into .debug_str,
+# ("l", offset) into .debug_line_str, or the bytes; byte size, line and column are None
+# when the DIE has no such attribute (as pyelftools reads it), encoding is then 0.
+Decoded = tuple[int, object, Optional[int], int, bool, int, Optional[int], Optional[int]]
 Decoder = Callable[[bytes, int], Decoded]
 
 
@@ -68,9 +73,15 @@ class TypeEntry(NamedTuple):
     tag: int
     name: str
     die_offset: int
-    byte_size: int
+    byte_size: Optional[int]
     encoding: int
     declaration: bool
+    decl_line: Optional[int]
+    decl_column: Optional[int]
+
+    def where(self) -> tuple[str, int, Optional[int], Optional[int], Optional[int]]:
+        """What tells a header's definition repeated in many units from another one of the same name."""
+        return (self.name, self.tag, self.byte_size, self.decl_line, self.decl_column)
 
 
 class Sections:
@@ -239,7 +250,8 @@ class DecoderFactory:
     def _generate(self, spec: AbbrevSpec, address_size: int, offset_size: int, version: int) -> Decoder:
         tag, _children, attrs = spec
         wanted = tag in INDEXED_TAGS
-        lines = ["def decode(data, pos):", " name = None; size = 0; enc = 0; decl = False; sib = 0"]
+        lines = ["def decode(data, pos):",
+                 " name = None; size = None; enc = 0; decl = False; sib = 0; line = None; col = None"]
         pending = 0  # bytes of fixed-size forms not yet added to pos
 
         def flush() -> None:
@@ -263,18 +275,18 @@ class DecoderFactory:
                 flush()
                 lines.append(" end = zend(pos); name = bytes(data[pos:end]); pos = end + 1")
                 continue
-            elif wanted and attr in (_AT_BYTE_SIZE, _AT_ENCODING) and form in _CONST_FORMS:
+            elif wanted and attr in _INT_TARGETS and form in _CONST_FORMS:
                 flush()
-                target = "size" if attr == _AT_BYTE_SIZE else "enc"
-                lines.append(f" {target} = unpack_from('{self.endian}{_CONST_FORMS[form]}', data, pos)[0]")
-            elif wanted and attr in (_AT_BYTE_SIZE, _AT_ENCODING) and form == _FORM_IMPLICIT_CONST:
-                lines.append(f" {'size' if attr == _AT_BYTE_SIZE else 'enc'} = {const}")
-            elif wanted and attr in (_AT_BYTE_SIZE, _AT_ENCODING) and form in (_FORM_UDATA, _FORM_SDATA):
+                lines.append(f" {_INT_TARGETS[attr]} = unpack_from('{self.endian}{_CONST_FORMS[form]}', data, pos)[0]")
+            elif wanted and attr in _INT_TARGETS and form == _FORM_IMPLICIT_CONST:
+                lines.append(f" {_INT_TARGETS[attr]} = {const}")
+            elif wanted and attr in _INT_TARGETS and form in (_FORM_UDATA, _FORM_SDATA):
                 flush()
-                target = "size" if attr == _AT_BYTE_SIZE else "enc"
                 reader = "uleb" if form == _FORM_UDATA else "sleb"
-                lines.append(f" {target}, pos = {reader}(data, pos)")
+                lines.append(f" {_INT_TARGETS[attr]}, pos = {reader}(data, pos)")
                 continue
+            elif wanted and attr in _INT_TARGETS:
+                raise _UnknownForm(form)  # an integer the index cannot read as pyelftools does: read the plain way
             elif wanted and attr == _AT_DECLARATION:
                 lines.append(" decl = True")  # present at all, whatever its value, as the plain reader reads it
             elif wanted and attr == _AT_NAME:
@@ -286,7 +298,7 @@ class DecoderFactory:
             flush()
             lines.extend(" " + line for line in _variable_step(form, self.endian))
         flush()
-        lines.append(" return pos, name, size, enc, decl, sib")
+        lines.append(" return pos, name, size, enc, decl, sib, line, col")
         namespace: dict[str, object] = {"unpack_from": _struct.unpack_from, "uleb": _uleb, "sleb": _sleb,
                                         "zend": self._string_end}
         exec("\n".join(lines), namespace)  # noqa: S102 - generated from the fixed tables above
@@ -386,14 +398,14 @@ def scan_unit(sections: Sections, unit: Unit, factory: DecoderFactory,
         if code == 0:
             break
         decode, tag, children = decoders.get(code) or decoder_for(code)
-        pos, name, size, enc, decl, sib = decode(info, pos)
+        pos, name, size, enc, decl, sib, line, col = decode(info, pos)
         if name is not None and tag in INDEXED_TAGS:
             text = names.get(name)
             if text is None:
                 text = names[name] = sections.string(name)
             if not text:
                 _count_empty_name(sections, die)
-            entries.append(TypeEntry(tag, text, die, size, enc, decl))
+            entries.append(TypeEntry(tag, text, die, size, enc, decl, line, col))
         if children:
             if sib:
                 pos = unit.offset + sib

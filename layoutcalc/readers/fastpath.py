@@ -14,6 +14,7 @@ forces the plain path everywhere.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable
 from typing import Callable, NamedTuple, Optional
@@ -21,7 +22,7 @@ from typing import Callable, NamedTuple, Optional
 from ..errors import InputError, NotFoundError
 from ..model import BaseType, Build, EnumType, StructType, TypedefType
 from . import cache, dwarfscan, typeindex
-from .dwarf import _DAMAGED_DWARF, _ENCODINGS, DwarfFile, _Converter, _is_c_unit, _provenance
+from .dwarf import _DAMAGED_DWARF, _ENCODINGS, DwarfFile, _Converter, _definition_key, _is_c_unit, _provenance
 from .dwarfscan import UnsupportedDwarf
 from .rawdie import DieReader, RawDIE
 
@@ -99,43 +100,123 @@ def read_indexed(dwarf_file: DwarfFile, build: Build, struct_names: Optional[Ite
                  type_names: Optional[Iterable[str]], progress: Optional[ProgressCallback],
                  any_kind: bool = False) -> Build:
     """Fill ``build`` through the index (UnsupportedDwarf when the scanner cannot read this file)."""
-    path = dwarf_file.path
-    index = typeindex.get_index(path, dwarf_file.cache_key(), progress)
+    index = typeindex.get_index(dwarf_file.path, dwarf_file.cache_key(), progress)
     structs = set(struct_names) if struct_names is not None else None
     picks, limit = plan(index, structs, set(type_names or ()), any_kind)
-    for table in ("structs", "unions", "typedefs"):  # every name the walk passed (for suggestions)
+    _add_names_and_base_types(index, build, limit)
+
+    def take(pick: Pick, die: RawDIE, converter: _Converter) -> None:
+        _add(build, pick, converter.convert(die))  # type: ignore[arg-type]
+    with _PickReader(dwarf_file, take) as reader:
+        reader.read(picks, progress, len(index.units))
+    reader.finish(build)
+    return build
+
+
+def read_every_indexed(dwarf_file: DwarfFile, build: Build, progress: Optional[ProgressCallback]) -> Build:
+    """The plain walk's ``every_definition`` read, through the index's declaration sites.
+
+    The plain walk skips a struct whose declaration site (name, kind, size,
+    line, column) it has met, and keeps a definition whose members
+    (:func:`.dwarf._definition_key`) differ from every one kept; only the
+    first DIE of each site can pass the first test, so only those are read.
+    When the index is not cached yet, each batch of sites is read while the
+    workers scan the rest of the file.
+    """
+    keys: set[tuple[object, ...]] = set()
+
+    def take(pick: Pick, die: RawDIE, converter: _Converter) -> None:
+        key = _definition_key(die, pick.name)  # type: ignore[arg-type]
+        if key in keys:
+            return
+        keys.add(key)
+        variant = converter.convert(die)  # type: ignore[arg-type]
+        assert isinstance(variant, StructType)
+        build.variants.append(variant)
+        getattr(build, pick.table).setdefault(pick.name, variant)
+    with _PickReader(dwarf_file, take) as reader:
+        index = typeindex.get_index(dwarf_file.path, dwarf_file.cache_key(), progress,
+                                    on_sites=lambda sites: reader.read([Pick(*site) for site in sites]))
+    reader.finish(build)
+    _add_names_and_base_types(index, build, len(index.units) - 1)
+    return build
+
+
+def _add_names_and_base_types(index: typeindex.TypeIndex, build: Build, limit: int) -> None:
+    """The names the plain walk passes up to unit ``limit`` (for suggestions), and its base types."""
+    for table in ("structs", "unions", "typedefs"):
         build.names_seen.update(name for name, entry in index.tables[table].items() if entry[0] <= limit)
-    converter = _Converter(dwarf_file.address_size, dwarf_file.little_endian, path)
     for name, entry in sorted(index.tables["base_types"].items(), key=lambda item: item[1][1]):
         if entry[0] <= limit:
             build.base_types[name] = BaseType(name or "?", entry[2] or 0, _ENCODINGS.get(entry[3] or 5, "signed"))
-    done_units = len(index.units)
-    unit_count = len({pick.unit for pick in picks})
-    try:
-        with dwarfscan.Sections(path) as sections, cache.paused_gc():
-            units = list(dwarfscan.iter_units(sections))
-            reader = DieReader(sections, units)
-            converted_units = 0
+
+
+class _PickReader:
+    """Hands each picked DIE to ``take`` with the plain walk's converter, unit by unit, in file order.
+
+    ``read`` may be called several times with later and later picks; the
+    converter's per-unit memory is cleared whenever the unit changes, as the
+    plain walk clears it between units.
+    """
+
+    def __init__(self, dwarf_file: DwarfFile, take: Callable[[Pick, RawDIE, _Converter], None]) -> None:
+        self.path = dwarf_file.path
+        self.dwarf_file = dwarf_file
+        self.take = take
+        self.converter = _Converter(dwarf_file.address_size, dwarf_file.little_endian, self.path)
+        self.unit = -1
+        self.provenance: Optional[dict[str, object]] = None
+
+    def __enter__(self) -> _PickReader:
+        self._stack = contextlib.ExitStack()
+        try:
+            self.sections = self._stack.enter_context(dwarfscan.Sections(self.path))
+            self._stack.enter_context(cache.paused_gc())
+            self.units = list(dwarfscan.iter_units(self.sections))
+            self.reader = DieReader(self.sections, self.units)
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def read(self, picks: list[Pick], progress: Optional[ProgressCallback] = None, done_units: int = 0) -> None:
+        unit_count = len({pick.unit for pick in picks})
+        converted_units = 0
+        try:
             for position, pick in enumerate(picks):
-                if position == 0 or pick.unit != picks[position - 1].unit:
-                    converter.full.clear()
-                    converter.shallow.clear()
-                die = reader.die_at(pick.die_offset, units[pick.unit])
+                if pick.unit != self.unit:
+                    if self.unit >= 0:
+                        self.reader.forget()
+                    self.converter.full.clear()
+                    self.converter.shallow.clear()
+                    self.unit = pick.unit
+                die = self.reader.die_at(pick.die_offset, self.units[pick.unit])
                 if die is None:
-                    raise UnsupportedDwarf(f"{path}: the index names DIE 0x{pick.die_offset:x}, which is empty")
-                _add(build, pick, converter.convert(die))  # type: ignore[arg-type]
-                if position + 1 == len(picks) or picks[position + 1].unit != pick.unit:
-                    reader.forget()
+                    raise UnsupportedDwarf(f"{self.path}: the index names DIE 0x{pick.die_offset:x}, which is empty")
+                self.take(pick, die, self.converter)
+                last_of_unit = position + 1 == len(picks) or picks[position + 1].unit != pick.unit
+                if progress and unit_count > 1 and last_of_unit:
                     converted_units += 1
-                    if progress and unit_count > 1:
-                        progress(done_units + converted_units, done_units + unit_count)
-            first_cu = next((cu for cu in (_RawUnit(reader, unit) for unit in units)
-                             if _is_c_unit(cu)), None)  # type: ignore[arg-type]
-    except _DAMAGED_DWARF as exc:
-        raise UnsupportedDwarf(f"{path}: corrupt or truncated DWARF ({exc.__class__.__name__}: {exc})") from exc
-    build.provenance = _provenance(dwarf_file, first_cu)  # type: ignore[arg-type]
-    build.provenance["alignment_attributes"] = converter.saw_alignment
-    return build
+                    progress(done_units + converted_units, done_units + unit_count)
+            if self.provenance is None:
+                first_cu = next((cu for cu in (_RawUnit(self.reader, unit) for unit in self.units)
+                                 if _is_c_unit(cu)), None)  # type: ignore[arg-type]
+                self.provenance = _provenance(self.dwarf_file, first_cu)  # type: ignore[arg-type]
+        except _DAMAGED_DWARF as exc:
+            raise UnsupportedDwarf(f"{self.path}: corrupt or truncated DWARF ({exc.__class__.__name__}: {exc})"
+                                   ) from exc
+
+    def finish(self, build: Build) -> None:
+        """The provenance the plain walk records (read the first C unit if no pick was read)."""
+        if self.provenance is None:
+            with self:
+                self.read([])
+        assert self.provenance is not None
+        build.provenance = dict(self.provenance)
+        build.provenance["alignment_attributes"] = self.converter.saw_alignment
 
 
 class _RawUnit:

@@ -3,8 +3,12 @@
 The index records, for every named struct, union, typedef, enum and base
 type, where its first complete definition sits (unit ordinal and DIE
 offset): the one the plain reader would take.  A lookup then converts only
-those DIEs.  It is built by :mod:`.dwarfscan` over ranges of compile units
-in worker processes (one per core) and stored under
+those DIEs.  It also lists, in file order, the first struct or union DIE of
+each declaration site (name, kind, size, line and column): the only DIEs
+a read of every same-name definition (``pahole --sizes``) has to look at.
+
+It is built by :mod:`.dwarfscan` over ranges of compile units in worker
+processes (one per core) and stored under
 ``$XDG_CACHE_HOME/layoutcalc/index/`` (``~/.cache/...`` by default), named by
 the build-id (:mod:`.cache`), so that later runs skip the scan entirely.
 
@@ -26,7 +30,9 @@ ProgressCallback = Callable[[int, int], None]
 _TABLES = {TAG_STRUCT: "structs", TAG_UNION: "unions", TAG_TYPEDEF: "typedefs", TAG_ENUM: "enums",
            TAG_BASE: "base_types"}
 # Entry: (unit ordinal, DIE offset, byte size, encoding)
-Entry = tuple[int, int, int, int]
+Entry = tuple[int, int, Optional[int], int]
+# Site: (unit ordinal, DIE offset, table, name) of the first definition at a declaration site
+Site = tuple[int, int, str, str]
 
 
 class TypeIndex(NamedTuple):
@@ -35,6 +41,7 @@ class TypeIndex(NamedTuple):
     build_id: Optional[str]
     units: list[int]  # unit header offsets, by ordinal
     tables: dict[str, dict[str, Entry]]
+    sites: list[Site]  # the first struct/union definition of each declaration site, in file order
 
     def find(self, table: str, name: str) -> Optional[Entry]:
         return self.tables[table].get(name)
@@ -67,10 +74,16 @@ def load_cached(build_id: Optional[str]) -> Optional[TypeIndex]:
 _Job = tuple[str, int, list[dwarfscan.Unit]]  # path, first unit ordinal, the units
 
 
-def _scan_range(args: _Job) -> tuple[int, dict[str, dict[str, Entry]]]:
-    """Worker: the first definitions within ``units`` of ``path`` (numbered from ``start``)."""
+_Where = tuple[str, int, Optional[int], Optional[int], Optional[int]]
+_Part = tuple[int, dict[str, dict[str, Entry]], list[tuple[_Where, Site]]]
+
+
+def _scan_range(args: _Job) -> _Part:
+    """Worker: the first definitions and sites within ``units`` of ``path`` (numbered from ``start``)."""
     path, start, units = args
     tables: dict[str, dict[str, Entry]] = {name: {} for name in _TABLES.values()}
+    sites: list[tuple[_Where, Site]] = []
+    seen_sites: set[_Where] = set()
     with dwarfscan.Sections(path) as sections, cache.paused_gc():
         factory = dwarfscan.DecoderFactory(sections.little_endian, sections.string_end)
         abbrevs: dict[int, dict[int, dwarfscan.AbbrevSpec]] = {}
@@ -78,10 +91,16 @@ def _scan_range(args: _Job) -> tuple[int, dict[str, dict[str, Entry]]]:
             for entry in dwarfscan.scan_unit(sections, unit, factory, abbrevs):
                 if entry.declaration and entry.tag != TAG_TYPEDEF:
                     continue
-                table = tables[_TABLES[entry.tag]]
+                table_name = _TABLES[entry.tag]
+                table = tables[table_name]
                 if entry.name not in table:
                     table[entry.name] = (ordinal, entry.die_offset, entry.byte_size, entry.encoding)
-    return len(units), tables
+                if entry.tag in (TAG_STRUCT, TAG_UNION):
+                    where = entry.where()
+                    if where not in seen_sites:
+                        seen_sites.add(where)
+                        sites.append((where, (ordinal, entry.die_offset, table_name, entry.name)))
+    return len(units), tables, sites
 
 
 def _chunks(units: list[dwarfscan.Unit], count: int) -> Iterator[tuple[int, int]]:
@@ -97,12 +116,18 @@ def _chunks(units: list[dwarfscan.Unit], count: int) -> Iterator[tuple[int, int]
                 boundary += 1
 
 
+SitesCallback = Callable[[list[Site]], None]
+
+
 def build(path: str, build_id: Optional[str], progress: Optional[ProgressCallback] = None,
-          workers: Optional[int] = None) -> TypeIndex:
+          workers: Optional[int] = None, on_sites: Optional[SitesCallback] = None) -> TypeIndex:
     """Scan ``path`` (a linked ELF file) into a TypeIndex, using every core when it is large.
 
-    Raises :class:`~.dwarfscan.UnsupportedDwarf` when the scanner meets
-    something it does not know; the caller then reads the plain way.
+    ``on_sites`` is handed each batch of declaration sites as soon as the
+    ranges before them are merged (in file order), so that a caller can
+    convert them while the workers scan on.  Raises
+    :class:`~.dwarfscan.UnsupportedDwarf` when the scanner meets something it
+    does not know; the caller then reads the plain way.
     """
     with dwarfscan.Sections(path) as sections:
         units = list(dwarfscan.iter_units(sections))
@@ -111,21 +136,29 @@ def build(path: str, build_id: Optional[str], progress: Optional[ProgressCallbac
     chunk_count = max(1, min(len(units), 4 * workers if size > 8 << 20 else 1))
     ranges = list(_chunks(units, chunk_count))
     tables: dict[str, dict[str, Entry]] = {name: {} for name in _TABLES.values()}
+    sites: list[Site] = []
+    seen_sites: set[_Where] = set()
     done = 0
     jobs = [(path, start, units[start:stop]) for start, stop in ranges]
-    for count, part in _map(_scan_range, jobs, workers):
+    for count, part, part_sites in _map(_scan_range, jobs, workers):  # in file order
         for name, table in part.items():
             merged = tables[name]
             for key, value in table.items():
                 merged.setdefault(key, value)
+        first_new = len(sites)
+        for where, site in part_sites:
+            if where not in seen_sites:
+                seen_sites.add(where)
+                sites.append(site)
+        if on_sites is not None:
+            on_sites(sites[first_new:])
         done += count
         if progress:
             progress(done, len(units))
-    return TypeIndex(build_id, [unit.offset for unit in units], tables)
+    return TypeIndex(build_id, [unit.offset for unit in units], tables, sites)
 
 
-def _map(function: Callable[[_Job], tuple[int, dict[str, dict[str, Entry]]]], items: list[_Job], workers: int
-         ) -> Iterator[tuple[int, dict[str, dict[str, Entry]]]]:
+def _map(function: Callable[[_Job], _Part], items: list[_Job], workers: int) -> Iterator[_Part]:
     """``map`` in order, over a process pool when there is more than one item and one core."""
     if workers < 2 or len(items) < 2:
         yield from map(function, items)
@@ -148,12 +181,15 @@ def _worker_start() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # ^C is the parent's to handle
 
 
-def get_index(path: str, build_id: Optional[str], progress: Optional[ProgressCallback] = None) -> TypeIndex:
-    """The cached index of ``path``'s build-id, or a new one (then cached)."""
+def get_index(path: str, build_id: Optional[str], progress: Optional[ProgressCallback] = None,
+              on_sites: Optional[SitesCallback] = None) -> TypeIndex:
+    """The cached index of ``path``'s build-id, or a new one (then cached); ``on_sites`` as for :func:`build`."""
     cached = load_cached(build_id)
     if cached is not None:
+        if on_sites is not None:
+            on_sites(cached.sites)
         return cached
-    index = build(path, build_id, progress)
+    index = build(path, build_id, progress, on_sites=on_sites)
     cache.store("index", build_id, index)
     return index
 
