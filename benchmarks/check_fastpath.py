@@ -1,48 +1,95 @@
 #!/usr/bin/env python3
-"""Check that the fast path equals the plain path on every struct and union of a real build.
+"""Check that the fast paths equal the plain path on every struct and union of a real build.
 
-Usage: benchmarks/check_fastpath.py [VMLINUX]
-Reads the whole file twice (LAYOUTCALC_SCAN=fast, then plain; the plain read
-takes minutes on a distribution vmlinux), compares every struct, union and
-base type member by member (tests/build_equality.py), and prints the counts.
-Exit status 1 when anything differs.
+Usage: benchmarks/check_fastpath.py [VMLINUX] [--read first|every|diff|all]
+
+Each read is done twice, LAYOUTCALC_SCAN=fast then plain (the plain reads
+take minutes on a distribution vmlinux: about 1.5 for ``every``, 6 for
+``diff``), and compared member by member (tests/build_equality.py):
+
+- first: the first complete definition of each name (``show``, ``report``...);
+- every: every distinct same-name definition (``sizes``, as pahole --sizes);
+- diff: every definition that diff/baseline/check keep from DWARF (inputs without .BTF).
+
+Prints the counts and timings; exit status 1 when anything differs.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from build_equality import describe_type, differences  # noqa: E402
+from build_equality import describe_build, describe_type, differences  # noqa: E402
 
+from layoutcalc.readers.definitions import read_definitions  # noqa: E402
 from layoutcalc.readers.dwarf import read_dwarf  # noqa: E402
 
 DEFAULT = Path.home() / ".cache/layoutcalc/vmlinux/vmlinux-6.1.0-47-cloud-amd64"
 
 
-def read(path: str, mode: str) -> tuple[object, float]:
+def timed(mode: str, read: Callable[[], Any]) -> tuple[Any, float]:
     os.environ["LAYOUTCALC_SCAN"] = mode
     start = time.perf_counter()
-    build = read_dwarf(path)
-    return build, time.perf_counter() - start
+    result = read()
+    return result, time.perf_counter() - start
 
 
-def main() -> int:
-    path = sys.argv[1] if len(sys.argv) > 1 else str(DEFAULT)
-    fast, fast_time = read(path, "fast")
-    plain, plain_time = read(path, "plain")
-    found = differences(plain, fast)  # type: ignore[arg-type]
+def check_first(path: str) -> list[str]:
+    fast, fast_time = timed("fast", lambda: read_dwarf(path))
+    plain, plain_time = timed("plain", lambda: read_dwarf(path))
+    found = differences(plain, fast)
     equal = sum(1 for table in ("structs", "unions") for name, struct in getattr(plain, table).items()
                 if name in getattr(fast, table)
                 and describe_type(struct) == describe_type(getattr(fast, table)[name]))
-    total = len(plain.structs) + len(plain.unions)  # type: ignore[attr-defined]
-    print(f"{os.path.basename(path)}: {equal}/{total} structs and unions equal (fast {fast_time:.1f} s, "
-          f"plain {plain_time:.1f} s); {len(found)} differences")
+    total = len(plain.structs) + len(plain.unions)
+    print(f"first: {equal}/{total} structs and unions equal (fast {fast_time:.1f} s, plain {plain_time:.1f} s)")
+    return found
+
+
+def check_every(path: str) -> list[str]:
+    fast, fast_time = timed("fast", lambda: read_dwarf(path, every_definition=True))
+    plain, plain_time = timed("plain", lambda: read_dwarf(path, every_definition=True))
+    found = differences(plain, fast)
+    equal = sum(1 for left, right in zip(plain.variants, fast.variants) if describe_type(left) == describe_type(right))
+    print(f"every: {equal}/{len(plain.variants)} definitions equal, in order; fast has {len(fast.variants)} "
+          f"(fast {fast_time:.1f} s, plain {plain_time:.1f} s)")
+    return found
+
+
+def check_diff(path: str) -> list[str]:
+    def read() -> tuple[list[Any], Any]:
+        found = read_definitions(path, source="dwarf")
+        return list(found.definitions), found.build
+    (fast, fast_build), fast_time = timed("fast", read)
+    (plain, plain_build), plain_time = timed("plain", read)
+    equal = sum(1 for left, right in zip(plain, fast) if describe_type(left) == describe_type(right))
+    print(f"diff: {equal}/{len(plain)} definitions equal, in order; fast has {len(fast)} "
+          f"(fast {fast_time:.1f} s, plain {plain_time:.1f} s)")
+    problems = [] if equal == len(plain) == len(fast) else ["diff: the definitions differ"]
+    if describe_build(plain_build) != describe_build(fast_build):
+        problems.append("diff: the builds' first definitions or provenance differ")
+    return problems
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("vmlinux", nargs="?", default=str(DEFAULT))
+    parser.add_argument("--read", choices=("first", "every", "diff", "all"), default="all")
+    args = parser.parse_args()
+    print(os.path.basename(args.vmlinux))
+    checks = {"first": check_first, "every": check_every, "diff": check_diff}
+    found: list[str] = []
+    for name, check in checks.items():
+        if args.read in (name, "all"):
+            found.extend(check(args.vmlinux))
+    print(f"{len(found)} differences")
     for line in found[:20]:
         print("  " + line)
     return 1 if found else 0

@@ -26,6 +26,10 @@ from layoutcalc.readers.dwarf import read_dwarf
 
 COMMON = r"""
 #include <stddef.h>
+#ifndef NOTE_T
+#define NOTE_T int
+#endif
+struct note { NOTE_T data; int n; };  /* unit_b: the same line, another member type (as compat_binfmt_elf.c) */
 typedef unsigned int u32;
 typedef struct { int lo, hi; } pair_t;
 struct list { struct list *next, *prev; };
@@ -41,6 +45,7 @@ struct uses_opaque { struct opaque *o; enum colour c; volatile int v; const char
 """
 
 UNIT_A = COMMON + r"""
+struct note g_note_a;
 struct only_in_a { int a[4][3]; struct flags f; };
 struct differs { int x; };
 struct only_in_a g_a; struct differs g_da; struct flags g_f; struct with_union g_w; struct aligned g_al;
@@ -48,7 +53,8 @@ struct packed g_p; struct callbacks g_cb; struct uses_opaque g_u; pair_t g_pair;
 int helper_a(struct fam *f) { int total = 0; for (int i = 0; i < f->n; i++) total += f->data[i]; return total; }
 """
 
-UNIT_B = COMMON + r"""
+UNIT_B = "#define NOTE_T unsigned int\n#line 1\n" + COMMON + r"""
+struct note g_note_b;
 struct differs { long x, y; };
 struct only_in_b { struct differs d; struct list l; u32 n; };
 union number { int i; float f; char bytes[4]; };
@@ -131,6 +137,31 @@ def test_every_definition_equals_plain_reader(tmp_path: Path, monkeypatch: pytes
     assert [(t.name, t.size_bytes) for t in fast.variants if t.name == "differs"] == [("differs", 4), ("differs", 16)]
     assert [t.name for t in fast.variants].count("list") == 1
     assert len(fast.variants) == len(plain.variants) > 12
+
+
+@pytest.mark.parametrize("debug", ["-gdwarf-4", "-gdwarf-5"])
+@pytest.mark.parametrize("compiler", COMPILERS)
+@pytest.mark.parametrize("names", [None, {"differs", "note", "number"}])
+def test_diff_definitions_equal_plain_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             compiler: str, debug: str, names: object) -> None:
+    """diff's DWARF read (every distinct definition) on the raw scanner's workers equals the pyelftools walk."""
+    from build_equality import describe_build, describe_type
+    from layoutcalc.readers.definitions import read_definitions
+    program = link_program(tmp_path, compiler, debug)
+    found = {}
+    for mode in ("plain", "fast" if fast_supported(compiler, debug) else "auto"):
+        monkeypatch.setenv("LAYOUTCALC_SCAN", mode)
+        read = read_definitions(str(program), names, source="dwarf")  # type: ignore[arg-type]
+        structs = list(read.definitions)
+        found[mode] = ([describe_type(t) for t in structs], describe_build(read.build))
+        if mode == "plain":
+            by_name = [(t.name, t.size_bytes, t.members[0].type.c_name() if t.name == "note" else "")
+                       for t in structs if t.name in ("differs", "note")]
+    plain, fast = found.values()
+    assert fast == plain
+    # both layouts of 'differs'; both 'note's: same line and layout, another member type (int, unsigned int)
+    assert sorted(by_name) == [("differs", 4, ""), ("differs", 16, ""),
+                               ("note", 8, "int"), ("note", 8, "unsigned int")]
 
 
 @pytest.mark.parametrize("structs, types", [
@@ -251,3 +282,19 @@ def test_sizes_of_every_definition_lists_both_layouts_and_is_cached(tmp_path: Pa
     monkeypatch.setattr(api, "load", lambda *args, **kwargs: pytest.fail("a warm call must not read"))
     assert api.sizes_of(str(program), every_definition=True) == every
     assert api.sizes_of(str(program)) == first
+
+
+@pytest.mark.realbuild
+def test_real_build_dwarf_catalogue_equals_its_btf() -> None:
+    """diff's DWARF read of the whole amd64 build (raw scanner on both cores, about 20 s) against the same
+    build's .BTF (pahole -J's conversion of that DWARF): every struct and union has the same layouts.
+    BTF also holds a few structs DWARF defines only inside functions (pahole -F dwarf --sizes lists none
+    of them either); the fast read equals the plain walk on this build (benchmarks/check_fastpath.py)."""
+    path = vmlinux("amd64")
+    via_btf = api.catalogue(path, source="btf")
+    via_dwarf = api.catalogue(path, source="dwarf")
+    assert len(via_dwarf.layouts) > 7000
+    assert [label for label, layouts in via_dwarf.layouts.items()
+            if set(layouts) != set(via_btf.layouts.get(label, ()))] == []
+    assert 0 < len(set(via_btf.layouts) - set(via_dwarf.layouts)) < 20
+    assert via_dwarf.slab == via_btf.slab

@@ -24,7 +24,10 @@ from ..model import Build, StructType
 from . import sniff
 
 if TYPE_CHECKING:
-    from .dwarf import DIE, _Converter
+    from ..typegraph import GraphChecker
+    from .dwarf import DIE, DwarfFile, _Converter
+    from .rawdie import RawDIE
+    from .typeindex import RangeJob
 
 ProgressCallback = Callable[[int, int], None]
 SOURCES = ("auto", "btf", "dwarf")
@@ -109,46 +112,140 @@ def _btf_definitions(data: bytes, path: str, wanted: Optional[set[str]], elf_arc
 
 def _dwarf_definitions(path: str, wanted: Optional[set[str]], progress: Optional[ProgressCallback]) -> Definitions:
     from ..typegraph import GraphChecker
-    from .dwarf import _DAMAGED_DWARF, DwarfFile, _Converter, _forget_dies, _is_c_unit, _provenance
+    from .dwarf import _DAMAGED_DWARF, DwarfFile, _is_c_unit, _provenance
+    from .dwarfscan import UnsupportedDwarf
+    from .fastpath import applies, scan_mode
+    mode = scan_mode()
     with DwarfFile(path) as dwarf_file:
         build = Build(name=os.path.basename(path), arch=dwarf_file.arch(), address_size=dwarf_file.address_size,
                       byte_order="little" if dwarf_file.little_endian else "big", origin=path)
+        if mode != "plain" and applies(dwarf_file):
+            try:
+                return Definitions(_indexed_definitions(dwarf_file, build, wanted, progress), build, "dwarf")
+            except (UnsupportedDwarf, *_DAMAGED_DWARF):
+                if mode == "fast":
+                    raise
+                build = Build(name=build.name, arch=build.arch, address_size=build.address_size,
+                              byte_order=build.byte_order, origin=path)  # the plain walk reads it, or says why not
         try:
             first = next((cu for cu in dwarf_file.iter_cus() if _is_c_unit(cu)), None)
             build.provenance = _provenance(dwarf_file, first)
         except _DAMAGED_DWARF as exc:
             raise InputError(f"{path}: corrupt or truncated DWARF ({exc.__class__.__name__}: {exc})") from None
-    checker = GraphChecker(path)
-
-    def walk() -> Iterator[StructType]:
-        with DwarfFile(path) as dwarf_file:
-            converter = _Converter(dwarf_file.address_size, dwarf_file.little_endian, path)
-            total = dwarf_file.num_cus() if progress else 0
-            seen: set[tuple[object, ...]] = set()
-            try:
-                for index, cu in enumerate(dwarf_file.iter_cus()):
-                    converter.full.clear()
-                    converter.shallow.clear()
-                    for die in cu.get_top_DIE().iter_children():
-                        struct = _definition(die, converter, wanted, seen)
-                        if struct is not None:
-                            checker.check([struct])
-                            table = build.unions if struct.is_union else build.structs
-                            table.setdefault(struct.name or "", struct)
-                            yield struct
-                    _forget_dies(cu)
-                    if progress:
-                        progress(index + 1, total)
-            except InputError:
-                raise
-            except Exception as exc:  # pyelftools raises many kinds on damaged DWARF
-                raise InputError(f"{path}: corrupt or truncated DWARF ({exc.__class__.__name__}: {exc})") from exc
-    return Definitions(walk(), build, "dwarf")
+    return Definitions(_plain_definitions(path, build, wanted, progress, GraphChecker(path)), build, "dwarf")
 
 
-def _definition(die: "DIE", converter: "_Converter", wanted: Optional[set[str]],
-                seen: set[tuple[object, ...]]) -> Optional[StructType]:
-    """The struct ``die`` defines, unless it is a declaration, unnamed, unwanted or seen before.
+def _plain_definitions(path: str, build: Build, wanted: Optional[set[str]], progress: Optional[ProgressCallback],
+                       checker: "GraphChecker") -> Iterator[StructType]:
+    """Every distinct definition, walking every unit with pyelftools (yielded as it goes)."""
+    from .dwarf import DwarfFile, _Converter, _forget_dies
+    with DwarfFile(path) as dwarf_file:
+        converter = _Converter(dwarf_file.address_size, dwarf_file.little_endian, path)
+        total = dwarf_file.num_cus() if progress else 0
+        seen: set[tuple[object, ...]] = set()
+        try:
+            for index, cu in enumerate(dwarf_file.iter_cus()):
+                converter.full.clear()
+                converter.shallow.clear()
+                for die in cu.get_top_DIE().iter_children():
+                    key = _identity(die, wanted)
+                    if key is None or key in seen:
+                        continue
+                    seen.add(key)
+                    struct = converter.convert(die)
+                    assert isinstance(struct, StructType)
+                    _keep(build, checker, struct)
+                    yield struct
+                _forget_dies(cu)
+                if progress:
+                    progress(index + 1, total)
+        except InputError:
+            raise
+        except Exception as exc:  # pyelftools raises many kinds on damaged DWARF
+            raise InputError(f"{path}: corrupt or truncated DWARF ({exc.__class__.__name__}: {exc})") from exc
+
+
+def _keep(build: Build, checker: "GraphChecker", struct: StructType) -> None:
+    checker.check([struct])
+    table = build.unions if struct.is_union else build.structs
+    table.setdefault(struct.name or "", struct)
+
+
+def _indexed_definitions(dwarf_file: "DwarfFile", build: Build, wanted: Optional[set[str]],
+                         progress: Optional[ProgressCallback]) -> list[StructType]:
+    """The plain walk's definitions, from the raw scanner on every core (linked files).
+
+    Workers compute each definition's identity (:func:`_identity`) over
+    ranges of units, on DIEs decoded straight from the section bytes; the
+    first of each identity, in file order, is converted here while the
+    workers go on.  Tests hold the result equal to the plain walk's.
+    """
+    from ..typegraph import GraphChecker
+    from .fastpath import Pick, PickReader
+    from .typeindex import map_unit_ranges
+    checker = GraphChecker(dwarf_file.path)
+    found: list[StructType] = []
+
+    def take(_pick: Pick, die: "RawDIE", converter: "_Converter") -> None:
+        struct = converter.convert(die)  # type: ignore[arg-type]
+        assert isinstance(struct, StructType)
+        _keep(build, checker, struct)
+        found.append(struct)
+    seen: set[tuple[object, ...]] = set()
+    done = 0
+    with PickReader(dwarf_file, take) as reader:
+        units, parts = map_unit_ranges(dwarf_file.path, _identities_in_range, wanted)
+        for count, identities in parts:  # in file order
+            picks = []
+            for key, site in identities:
+                if key not in seen:
+                    seen.add(key)
+                    picks.append(Pick(*site))
+            reader.read(picks)
+            done += count
+            if progress:
+                progress(done, len(units))
+    reader.finish(build)
+    build.provenance.pop("alignment_attributes", None)  # as the plain walk records it
+    build.origin = dwarf_file.path
+    return found
+
+
+def _identities_in_range(job: "RangeJob") -> tuple[int, list[tuple[tuple[object, ...], tuple[int, int, str, str]]]]:
+    """Worker: the first DIE of each definition identity within a range of units, in file order."""
+    from . import cache, dwarfscan
+    from .rawdie import DieReader
+    path, start, units, wanted = job
+    found = []
+    seen: set[tuple[object, ...]] = set()
+    with dwarfscan.Sections(path) as sections, cache.paused_gc():
+        factory = dwarfscan.DecoderFactory(sections.little_endian, sections.string_end)
+        abbrevs: dict[int, dict[int, dwarfscan.AbbrevSpec]] = {}
+        reader = DieReader(sections, list(dwarfscan.iter_units(sections)), keep=_IDENTITY_ATTRIBUTES)
+        for ordinal, unit in enumerate(units, start):
+            for entry in dwarfscan.scan_unit(sections, unit, factory, abbrevs):
+                if entry.tag not in _AGGREGATE_TAGS or entry.declaration:
+                    continue
+                if wanted is not None and entry.name not in wanted:
+                    continue
+                die = reader.die_at(entry.die_offset, unit)
+                key = None if die is None else _identity(die, wanted)  # type: ignore[arg-type]
+                if key is not None and key not in seen:
+                    seen.add(key)
+                    found.append((key, (ordinal, entry.die_offset, _AGGREGATE_TAGS[entry.tag], entry.name)))
+            reader.forget()
+    return len(units), found
+
+
+_AGGREGATE_TAGS = {0x13: "structs", 0x17: "unions"}
+# What _identity and the DIE walk read; the workers decode nothing else.
+_IDENTITY_ATTRIBUTES = frozenset(("DW_AT_name", "DW_AT_type", "DW_AT_declaration", "DW_AT_byte_size",
+                                  "DW_AT_decl_line", "DW_AT_data_member_location", "DW_AT_data_bit_offset",
+                                  "DW_AT_bit_size", "DW_AT_sibling"))
+
+
+def _identity(die: "DIE", wanted: Optional[set[str]]) -> Optional[tuple[object, ...]]:
+    """What tells ``die``'s definition from another of the same name (None: not a wanted named definition).
 
     A header's struct is repeated in every compile unit that includes it; its
     name, size, declaration line, member offsets and the names of the member
@@ -168,13 +265,7 @@ def _definition(die: "DIE", converter: "_Converter", wanted: Optional[set[str]],
     members = tuple((_name(child), _referenced_name(child), _int_attr(child, "DW_AT_data_member_location"),
                      _int_attr(child, "DW_AT_data_bit_offset"), _int_attr(child, "DW_AT_bit_size"))
                     for child in die.iter_children() if child.tag == "DW_TAG_member")
-    key = (tag, name, _int_attr(die, "DW_AT_byte_size"), _int_attr(die, "DW_AT_decl_line"), members)
-    if key in seen:
-        return None
-    seen.add(key)
-    struct = converter.convert(die)
-    assert isinstance(struct, StructType)
-    return struct
+    return (tag, name, _int_attr(die, "DW_AT_byte_size"), _int_attr(die, "DW_AT_decl_line"), members)
 
 
 def _referenced_name(die: "DIE") -> object:

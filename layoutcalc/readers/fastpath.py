@@ -107,7 +107,7 @@ def read_indexed(dwarf_file: DwarfFile, build: Build, struct_names: Optional[Ite
 
     def take(pick: Pick, die: RawDIE, converter: _Converter) -> None:
         _add(build, pick, converter.convert(die))  # type: ignore[arg-type]
-    with _PickReader(dwarf_file, take) as reader:
+    with PickReader(dwarf_file, take) as reader:
         reader.read(picks, progress, len(index.units))
     reader.finish(build)
     return build
@@ -134,7 +134,7 @@ def read_every_indexed(dwarf_file: DwarfFile, build: Build, progress: Optional[P
         assert isinstance(variant, StructType)
         build.variants.append(variant)
         getattr(build, pick.table).setdefault(pick.name, variant)
-    with _PickReader(dwarf_file, take) as reader:
+    with PickReader(dwarf_file, take) as reader:
         index = typeindex.get_index(dwarf_file.path, dwarf_file.cache_key(), progress,
                                     on_sites=lambda sites: reader.read([Pick(*site) for site in sites]))
     reader.finish(build)
@@ -151,7 +151,7 @@ def _add_names_and_base_types(index: typeindex.TypeIndex, build: Build, limit: i
             build.base_types[name] = BaseType(name or "?", entry[2] or 0, _ENCODINGS.get(entry[3] or 5, "signed"))
 
 
-class _PickReader:
+class PickReader:
     """Hands each picked DIE to ``take`` with the plain walk's converter, unit by unit, in file order.
 
     ``read`` may be called several times with later and later picks; the
@@ -167,7 +167,7 @@ class _PickReader:
         self.unit = -1
         self.provenance: Optional[dict[str, object]] = None
 
-    def __enter__(self) -> _PickReader:
+    def __enter__(self) -> PickReader:
         self._stack = contextlib.ExitStack()
         try:
             self.sections = self._stack.enter_context(dwarfscan.Sections(self.path))

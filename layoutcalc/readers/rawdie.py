@@ -23,8 +23,11 @@ from .dwarfscan import (
     Sections,
     Unit,
     UnsupportedDwarf,
+    _fixed_size,
     _sleb,
     _uleb,
+    _UnknownForm,
+    _variable_step,
     parse_abbrevs,
 )
 
@@ -49,10 +52,14 @@ Decoded = tuple[int, dict[str, RawAttr]]
 
 
 class _Codegen:
-    """One generated decoder per abbreviation shape: all attributes, values as pyelftools gives them."""
+    """One generated decoder per abbreviation shape: values as pyelftools gives them.
 
-    def __init__(self, sections: Sections) -> None:
+    All attributes, or only those named in ``keep`` (the others are stepped over).
+    """
+
+    def __init__(self, sections: Sections, keep: Optional[frozenset[str]] = None) -> None:
         self.sections = sections
+        self.keep = keep
         self.endian = "<" if sections.little_endian else ">"
         self._cache: dict[tuple[object, ...], Callable[[bytes, int], Decoded]] = {}
 
@@ -68,6 +75,9 @@ class _Codegen:
         lines = ["def decode(data, pos):", " attrs = {}"]
         for attr, form, const in attrs:
             name = _AT_NAMES.get(attr, attr)
+            if self.keep is not None and name not in self.keep:
+                lines.extend(" " + line for line in self._skip_code(form, const, unit))
+                continue
             form_name = _FORM_NAMES.get(form, form)
             value = self._value_code(form, const, unit)
             lines.extend(" " + line for line in value[:-1])
@@ -85,6 +95,16 @@ class _Codegen:
         if offset >= len(data) or end < 0:
             raise UnsupportedDwarf(f"{self.sections.path}: string offset {offset} is outside its section")
         return bytes(data[offset:end])
+
+    def _skip_code(self, form: int, const: int, unit: Unit) -> list[str]:
+        """Statements that step ``pos`` over one value without reading it."""
+        step = _fixed_size(form, unit.address_size, unit.offset_size, unit.version)
+        if step is not None:
+            return [f"pos += {step}"] if step else []
+        try:
+            return _variable_step(form, self.endian)
+        except _UnknownForm:
+            return self._value_code(form, const, unit)[:-1]
 
     def _value_code(self, form: int, const: int, unit: Unit) -> list[str]:
         """Statements that read one value at ``pos`` and advance it; the last item is the value."""
@@ -167,12 +187,15 @@ class RawDIE:
 class DieReader:
     """Decodes DIEs of the units of one file on demand, memoised per unit until :meth:`forget`."""
 
-    def __init__(self, sections: Sections, units: list[Unit]) -> None:
+    def __init__(self, sections: Sections, units: list[Unit], keep: Optional[frozenset[str]] = None) -> None:
+        """``keep``: decode only these attributes (by pyelftools' name), for a reader that needs no more."""
         self.sections = sections
         self.units = units
         self._starts = [unit.offset for unit in units]
-        self._codegen = _Codegen(sections)
+        self._codegen = _Codegen(sections, keep)
         self._abbrevs: dict[int, dict[int, AbbrevSpec]] = {}
+        # per unit: abbreviation code -> (decoder, tag name, has children), so that a DIE costs one lookup
+        self._shapes: dict[int, dict[int, tuple[Callable[[bytes, int], Decoded], str, bool]]] = {}
         self._dies: dict[int, Optional[RawDIE]] = {}
 
     def unit_containing(self, offset: int) -> Unit:
@@ -192,18 +215,27 @@ class DieReader:
         code, pos = _uleb(info, offset)
         die: Optional[RawDIE] = None
         if code:
-            abbrevs = self._abbrevs.get(unit.abbrev_offset)
-            if abbrevs is None:
-                abbrevs = self._abbrevs[unit.abbrev_offset] = parse_abbrevs(self.sections.abbrev,
-                                                                            unit.abbrev_offset)
-            spec = abbrevs.get(code)
-            if spec is None:
-                raise UnsupportedDwarf(f"{self.sections.path}: DIE 0x{offset:x} uses abbreviation {code}, "
-                                       "which its table does not define")
-            end, attributes = self._codegen.get(spec, unit)(info, pos)
-            die = RawDIE(self, unit, offset, _TAG_NAMES.get(spec[0], str(spec[0])), spec[1], attributes, end)
+            shapes = self._shapes.get(unit.offset)
+            if shapes is None:
+                shapes = self._shapes[unit.offset] = {}
+            shape = shapes.get(code)
+            if shape is None:
+                shape = shapes[code] = self._shape(unit, code, offset)
+            end, attributes = shape[0](info, pos)
+            die = RawDIE(self, unit, offset, shape[1], shape[2], attributes, end)
         self._dies[offset] = die
         return die
+
+    def _shape(self, unit: Unit, code: int, offset: int) -> tuple[Callable[[bytes, int], Decoded], str, bool]:
+        """The decoder, tag name and children flag of abbreviation ``code`` of ``unit``."""
+        abbrevs = self._abbrevs.get(unit.abbrev_offset)
+        if abbrevs is None:
+            abbrevs = self._abbrevs[unit.abbrev_offset] = parse_abbrevs(self.sections.abbrev, unit.abbrev_offset)
+        spec = abbrevs.get(code)
+        if spec is None:
+            raise UnsupportedDwarf(f"{self.sections.path}: DIE 0x{offset:x} uses abbreviation {code}, "
+                                   "which its table does not define")
+        return self._codegen.get(spec, unit), _TAG_NAMES.get(spec[0], str(spec[0])), spec[1]
 
     def next_sibling(self, die: RawDIE) -> int:
         """Where the DIE after ``die`` (skipping its children) starts."""

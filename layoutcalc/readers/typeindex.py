@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import Callable, NamedTuple, Optional
+from typing import Any, Callable, NamedTuple, Optional, TypeVar
 
 from ..errors import InputError
 from . import cache, dwarfscan
@@ -71,16 +71,18 @@ def load_cached(build_id: Optional[str]) -> Optional[TypeIndex]:
     return _LOADED[key]
 
 
-_Job = tuple[str, int, list[dwarfscan.Unit]]  # path, first unit ordinal, the units
+# A worker's job: the path, the first unit's ordinal, the units, and the worker's own argument.
+RangeJob = tuple[str, int, list[dwarfscan.Unit], Any]
+_Result = TypeVar("_Result")
 
 
 _Where = tuple[str, int, Optional[int], Optional[int], Optional[int]]
 _Part = tuple[int, dict[str, dict[str, Entry]], list[tuple[_Where, Site]]]
 
 
-def _scan_range(args: _Job) -> _Part:
+def _scan_range(args: RangeJob) -> _Part:
     """Worker: the first definitions and sites within ``units`` of ``path`` (numbered from ``start``)."""
-    path, start, units = args
+    path, start, units, _argument = args
     tables: dict[str, dict[str, Entry]] = {name: {} for name in _TABLES.values()}
     sites: list[tuple[_Where, Site]] = []
     seen_sites: set[_Where] = set()
@@ -129,18 +131,12 @@ def build(path: str, build_id: Optional[str], progress: Optional[ProgressCallbac
     :class:`~.dwarfscan.UnsupportedDwarf` when the scanner meets something it
     does not know; the caller then reads the plain way.
     """
-    with dwarfscan.Sections(path) as sections:
-        units = list(dwarfscan.iter_units(sections))
-        size = len(sections.info)
-    workers = workers or min(os.cpu_count() or 1, 8)
-    chunk_count = max(1, min(len(units), 4 * workers if size > 8 << 20 else 1))
-    ranges = list(_chunks(units, chunk_count))
+    units, parts = map_unit_ranges(path, _scan_range, None, workers)
     tables: dict[str, dict[str, Entry]] = {name: {} for name in _TABLES.values()}
     sites: list[Site] = []
     seen_sites: set[_Where] = set()
     done = 0
-    jobs = [(path, start, units[start:stop]) for start, stop in ranges]
-    for count, part, part_sites in _map(_scan_range, jobs, workers):  # in file order
+    for count, part, part_sites in parts:  # in file order
         for name, table in part.items():
             merged = tables[name]
             for key, value in table.items():
@@ -158,7 +154,23 @@ def build(path: str, build_id: Optional[str], progress: Optional[ProgressCallbac
     return TypeIndex(build_id, [unit.offset for unit in units], tables, sites)
 
 
-def _map(function: Callable[[_Job], _Part], items: list[_Job], workers: int) -> Iterator[_Part]:
+def map_unit_ranges(path: str, worker: Callable[[RangeJob], _Result], argument: Any = None,
+                    workers: Optional[int] = None) -> tuple[list[dwarfscan.Unit], Iterator[_Result]]:
+    """``path``'s units, and ``worker`` run over ranges of them on every core, its results in file order.
+
+    A large file is cut into four ranges of about equal bytes per worker,
+    so that the results of the first ones arrive (and can be used) early.
+    """
+    with dwarfscan.Sections(path) as sections:
+        units = list(dwarfscan.iter_units(sections))
+        size = len(sections.info)
+    workers = workers or min(os.cpu_count() or 1, 8)
+    chunk_count = max(1, min(len(units), 4 * workers if size > 8 << 20 else 1))
+    jobs = [(path, start, units[start:stop], argument) for start, stop in _chunks(units, chunk_count)]
+    return units, _map(worker, jobs, workers)
+
+
+def _map(function: Callable[[RangeJob], _Result], items: list[RangeJob], workers: int) -> Iterator[_Result]:
     """``map`` in order, over a process pool when there is more than one item and one core."""
     if workers < 2 or len(items) < 2:
         yield from map(function, items)
