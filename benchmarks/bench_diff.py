@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Wall time and peak memory of `layoutcalc diff` against `codiff -s` on the same pair of builds, in one run.
 
-Usage: benchmarks/bench_diff.py [OLD NEW] [--runs N] [--no-codiff]
+Usage: benchmarks/bench_diff.py [OLD NEW] [--runs N] [--no-codiff] [--debug-info auto,dwarf]
 Defaults to Debian's amd64 cloud vmlinux 6.1.0-47 -> 6.1.0-50 in ~/.cache/layoutcalc/vmlinux.
 Each tool runs under /usr/bin/time -v (peak RSS) and nice; codiff runs once
-(about 95 s and 6 GB), layoutcalc --runs times (the median is reported).
+(about 95 s and 6 GB), layoutcalc --runs times per debug info source (the
+median is reported): ``auto`` reads the builds' .BTF, ``dwarf`` their DWARF
+(as for builds without .BTF, such as Debian's 32-bit kernels).
 Prints both tools' figures and the ratios codiff / layoutcalc.
 """
 
@@ -49,6 +51,8 @@ def main() -> int:
     parser.add_argument("new", nargs="?", default=str(DEFAULT_NEW))
     parser.add_argument("--runs", type=int, default=3, help="runs of layoutcalc (codiff runs once)")
     parser.add_argument("--no-codiff", action="store_true", help="measure layoutcalc only")
+    parser.add_argument("--debug-info", default="auto",
+                        help="comma-separated sources for layoutcalc: auto (.BTF when present), btf, dwarf")
     args = parser.parse_args()
     for path in (args.old, args.new):
         if not Path(path).exists():
@@ -57,11 +61,15 @@ def main() -> int:
     if not Path("/usr/bin/time").exists():
         print("needs /usr/bin/time (Debian package 'time') for peak memory", file=sys.stderr)
         return 1
-    ours_runs = [measure([sys.executable, "-m", "layoutcalc", "diff", args.old, args.new]) for _ in range(args.runs)]
-    wall = statistics.median(m.wall_s for m in ours_runs)
-    peak = max(m.peak_rss_mib for m in ours_runs)
-    print(f"layoutcalc diff: median {wall:.2f} s wall over {args.runs} runs, peak RSS {peak:.0f} MiB, "
-          f"{ours_runs[0].output_lines} lines, exit {ours_runs[0].exit_code}")
+    ours: dict[str, float] = {}
+    peaks: dict[str, float] = {}
+    for source in args.debug_info.split(","):
+        command = [sys.executable, "-m", "layoutcalc", "diff", "--debug-info", source, args.old, args.new]
+        runs = [measure(command) for _ in range(args.runs)]
+        ours[source] = statistics.median(m.wall_s for m in runs)
+        peaks[source] = max(m.peak_rss_mib for m in runs)
+        print(f"layoutcalc diff --debug-info {source}: median {ours[source]:.2f} s wall over {args.runs} runs, "
+              f"peak RSS {peaks[source]:.0f} MiB, {runs[0].output_lines} lines, exit {runs[0].exit_code}")
     if args.no_codiff:
         return 0
     if shutil.which("codiff") is None:
@@ -70,8 +78,9 @@ def main() -> int:
     theirs = measure(["codiff", "-s", args.old, args.new])
     print(f"codiff -s:       {theirs.wall_s:.2f} s wall, peak RSS {theirs.peak_rss_mib:.0f} MiB, "
           f"{theirs.output_lines} lines, exit {theirs.exit_code}")
-    print(f"ratios (codiff / layoutcalc): {theirs.wall_s / wall:.1f}x faster, "
-          f"{theirs.peak_rss_mib / peak:.1f}x less memory")
+    for source, wall in ours.items():
+        print(f"ratios (codiff / layoutcalc --debug-info {source}): {theirs.wall_s / wall:.1f}x faster, "
+              f"{theirs.peak_rss_mib / peaks[source]:.1f}x less memory")
     return 0
 
 

@@ -504,8 +504,9 @@ def catalogue(path: str, patterns: Sequence[str] = (), source: str = "auto",
     name = os.path.basename(os.path.normpath(path)).removeprefix("vmlinux-")
     if os.path.isdir(path):  # a kernel source tree: the structs source mode compiles (the seed's and the named)
         path = resolve_input(path, structs=[n for n in names or () if n not in SLAB_STRUCTS])
-    found = read_definitions(path, names, source, progress)
-    return make_catalogue(name, found.definitions, found.build, patterns, found.source)
+    with cache.paused_gc():  # each collection would walk every type of the build read so far
+        found = read_definitions(path, names, source, progress)
+        return make_catalogue(name, found.definitions, found.build, patterns, found.source)
 
 
 def diff(old: str, new: str, patterns: Sequence[str] = (), source: str = "auto",

@@ -15,6 +15,7 @@ walk decodes.  ``source="dwarf"`` forces the DWARF walk.
 
 from __future__ import annotations
 
+import bisect
 import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, NamedTuple, Optional
@@ -22,11 +23,13 @@ from typing import TYPE_CHECKING, NamedTuple, Optional
 from ..errors import InputError
 from ..model import Build, StructType
 from . import sniff
+from .dwarfscan import UnsupportedDwarf, _uleb
 
 if TYPE_CHECKING:
     from ..typegraph import GraphChecker
     from .dwarf import DIE, DwarfFile, _Converter
-    from .rawdie import RawDIE
+    from .dwarfscan import Sections, Unit
+    from .rawdie import IdentityShape, RawDIE
     from .typeindex import RangeJob
 
 ProgressCallback = Callable[[int, int], None]
@@ -214,34 +217,136 @@ def _indexed_definitions(dwarf_file: "DwarfFile", build: Build, wanted: Optional
 def _identities_in_range(job: "RangeJob") -> tuple[int, list[tuple[tuple[object, ...], tuple[int, int, str, str]]]]:
     """Worker: the first DIE of each definition identity within a range of units, in file order."""
     from . import cache, dwarfscan
-    from .rawdie import DieReader
     path, start, units, wanted = job
     found = []
     seen: set[tuple[object, ...]] = set()
     with dwarfscan.Sections(path) as sections, cache.paused_gc():
         factory = dwarfscan.DecoderFactory(sections.little_endian, sections.string_end)
         abbrevs: dict[int, dict[int, dwarfscan.AbbrevSpec]] = {}
-        reader = DieReader(sections, list(dwarfscan.iter_units(sections)), keep=_IDENTITY_ATTRIBUTES)
+        walker = _IdentityWalker(sections, list(dwarfscan.iter_units(sections)))
         for ordinal, unit in enumerate(units, start):
+            walker.enter(unit)
             for entry in dwarfscan.scan_unit(sections, unit, factory, abbrevs):
                 if entry.tag not in _AGGREGATE_TAGS or entry.declaration:
                     continue
                 if wanted is not None and entry.name not in wanted:
                     continue
-                die = reader.die_at(entry.die_offset, unit)
-                key = None if die is None else _identity(die, wanted)  # type: ignore[arg-type]
+                key = walker.identity(entry.die_offset)
                 if key is not None and key not in seen:
                     seen.add(key)
                     found.append((key, (ordinal, entry.die_offset, _AGGREGATE_TAGS[entry.tag], entry.name)))
-            reader.forget()
     return len(units), found
 
 
+class _IdentityWalker:
+    """:func:`_identity` of aggregate DIEs, read straight from the bytes (no DIE objects).
+
+    It reads what :func:`_identity` reads of a :class:`.rawdie.RawDIE` walk:
+    the same attributes, decoded by the same generated value code, under the
+    same rules for children, siblings and references; tests hold the two equal.
+    """
+
+    def __init__(self, sections: "Sections", units: list["Unit"]) -> None:
+        from .rawdie import IdentityReader
+        self.sections, self.units = sections, units
+        self.reader = IdentityReader(sections)
+        self.info = sections.info
+        self._starts = [unit.offset for unit in units]
+        self._shapes: dict[int, dict[int, "IdentityShape"]] = {}
+
+    def enter(self, unit: "Unit") -> None:
+        self.unit = unit
+        self.shape = self._unit_shapes(unit)
+        self.target_names: dict[int, str] = {}
+
+    def _unit_shapes(self, unit: "Unit") -> dict[int, "IdentityShape"]:
+        shapes = self._shapes.get(unit.offset)
+        if shapes is None:
+            if len(self._shapes) > 64:
+                self._shapes.clear()
+            shapes = self._shapes[unit.offset] = self.reader.shapes(unit)
+        return shapes
+
+    def identity(self, offset: int) -> Optional[tuple[object, ...]]:
+        info, unit, shape, target_names = self.info, self.unit, self.shape, self.target_names
+        code, pos = _uleb(info, offset)
+        if not code:
+            return None
+        decode, tag, children, _absolute_type, _absolute_sibling = shape[code]
+        pos, name, _typ, size, line, _loc, _dbo, _bits, declaration, _sib = decode(info, pos)
+        if declaration or name is None:
+            return None
+        members = []
+        end, base = unit.end, unit.offset
+        while children and pos < end:
+            child = pos
+            code = info[pos]
+            if code < 0x80:
+                pos += 1
+            else:
+                code, pos = _uleb(info, pos)
+            if not code:
+                break
+            decode, child_tag, grandchildren, absolute_type, absolute_sibling = shape[code]
+            pos, child_name, typ, _size, _line, loc, dbo, bits, _decl, sib = decode(info, pos)
+            if child_tag == "DW_TAG_member":
+                if typ is None:
+                    referenced: object = None
+                else:
+                    target = typ if absolute_type else base + typ
+                    referenced = target_names.get(target)
+                    if referenced is None:
+                        referenced = self._referenced_name(target, absolute_type)
+                members.append((child_name, referenced, loc, dbo, bits))
+            if grandchildren:
+                if sib is None:
+                    pos = self._after_children(pos)
+                else:
+                    pos = sib + (0 if absolute_sibling else base)
+                    if pos <= child:
+                        raise UnsupportedDwarf(f"{self.sections.path}: DIE 0x{child:x} has a sibling before itself")
+        return (tag, name, size, line, tuple(members))
+
+    def _after_children(self, pos: int) -> int:
+        """Where the children list starting at ``pos`` ends (its null entry read)."""
+        depth = 1
+        while pos < self.unit.end:
+            code, pos = _uleb(self.info, pos)
+            if not code:
+                depth -= 1
+                if not depth:
+                    return pos
+                continue
+            decode, _tag, children, _absolute_type, _absolute_sibling = self.shape[code]
+            pos = decode(self.info, pos)[0]
+            if children:
+                depth += 1
+        return pos
+
+    def _referenced_name(self, target: int, absolute: bool) -> str:
+        """:func:`_referenced_name`: the name, or the tag, of the DIE at ``target`` (remembered per unit)."""
+        unit, shape = self.unit, self.shape
+        if not unit.offset <= target < unit.end:
+            if not absolute:
+                raise UnsupportedDwarf(f"{self.sections.path}: DIE offset 0x{target:x} is outside unit "
+                                       f"0x{unit.offset:x}")
+            # DW_FORM_ref_addr into another unit
+            position = bisect.bisect_right(self._starts, target) - 1
+            if position < 0 or target >= self.units[position].end:
+                raise UnsupportedDwarf(f"{self.sections.path}: reference 0x{target:x} is outside every unit")
+            shape = self._unit_shapes(self.units[position])
+        code, pos = _uleb(self.info, target)
+        if not code:
+            raise UnsupportedDwarf(f"{self.sections.path}: a member refers to 0x{target:x}, which is not a DIE")
+        decode, tag, _children, _absolute_type, _absolute_sibling = shape[code]
+        name = decode(self.info, pos)[1]
+        found: str = name or tag
+        if shape is self.shape:
+            self.target_names[target] = found
+        return found
+
+
 _AGGREGATE_TAGS = {0x13: "structs", 0x17: "unions"}
-# What _identity and the DIE walk read; the workers decode nothing else.
-_IDENTITY_ATTRIBUTES = frozenset(("DW_AT_name", "DW_AT_type", "DW_AT_declaration", "DW_AT_byte_size",
-                                  "DW_AT_decl_line", "DW_AT_data_member_location", "DW_AT_data_bit_offset",
-                                  "DW_AT_bit_size", "DW_AT_sibling"))
 
 
 def _identity(die: "DIE", wanted: Optional[set[str]]) -> Optional[tuple[object, ...]]:

@@ -96,18 +96,30 @@ def check_sections(elf: ELFFile, path: str, file_size: int) -> None:
 
 
 def _name(die: DIE) -> Optional[str]:
-    attr = die.attributes.get("DW_AT_name")
-    if attr is None:
-        return None
-    value = attr.value
+    return _text(die.attributes.get("DW_AT_name"))
+
+
+def _text(attr: Any) -> Optional[str]:
+    """A string attribute's text (pyelftools gives bytes), None when absent."""
+    return None if attr is None else text_of(attr.value)
+
+
+def text_of(value: Any) -> str:
+    """The text of a string attribute's value."""
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 def _int_attr(die: DIE, name: str) -> Optional[int]:
-    attr = die.attributes.get(name)
-    if attr is None:
-        return None
-    value = attr.value
+    return _int_value(die.attributes.get(name))
+
+
+def _int_value(attr: Any) -> Optional[int]:
+    """An integer attribute's value (a DWARF 2 ``DW_OP_plus_uconst N`` location reads as N), else None."""
+    return None if attr is None else int_of(attr.value)
+
+
+def int_of(value: Any) -> Optional[int]:
+    """The integer an attribute's value stands for (see :func:`_int_value`), else None."""
     if isinstance(value, int):
         return value
     if isinstance(value, list):  # DWARF 2 location expression: DW_OP_plus_uconst N

@@ -52,14 +52,10 @@ Decoded = tuple[int, dict[str, RawAttr]]
 
 
 class _Codegen:
-    """One generated decoder per abbreviation shape: values as pyelftools gives them.
+    """One generated decoder per abbreviation shape: all attributes, values as pyelftools gives them."""
 
-    All attributes, or only those named in ``keep`` (the others are stepped over).
-    """
-
-    def __init__(self, sections: Sections, keep: Optional[frozenset[str]] = None) -> None:
+    def __init__(self, sections: Sections) -> None:
         self.sections = sections
-        self.keep = keep
         self.endian = "<" if sections.little_endian else ">"
         self._cache: dict[tuple[object, ...], Callable[[bytes, int], Decoded]] = {}
 
@@ -75,9 +71,6 @@ class _Codegen:
         lines = ["def decode(data, pos):", " attrs = {}"]
         for attr, form, const in attrs:
             name = _AT_NAMES.get(attr, attr)
-            if self.keep is not None and name not in self.keep:
-                lines.extend(" " + line for line in self._skip_code(form, const, unit))
-                continue
             form_name = _FORM_NAMES.get(form, form)
             value = self._value_code(form, const, unit)
             lines.extend(" " + line for line in value[:-1])
@@ -112,6 +105,8 @@ class _Codegen:
         offset_fmt = "I" if unit.offset_size == 4 else "Q"
         if form in _UNSIGNED:
             fmt = _UNSIGNED[form]
+            if fmt == "B":  # one byte: indexing is several times cheaper than unpack_from
+                return ["v = data[pos]", "pos += 1", "v"]
             return [f"v = unpack_from('{endian}{fmt}', data, pos)[0]",
                     f"pos += {_struct.calcsize(fmt)}", "v"]
         if form == 0x01:  # addr
@@ -187,12 +182,11 @@ class RawDIE:
 class DieReader:
     """Decodes DIEs of the units of one file on demand, memoised per unit until :meth:`forget`."""
 
-    def __init__(self, sections: Sections, units: list[Unit], keep: Optional[frozenset[str]] = None) -> None:
-        """``keep``: decode only these attributes (by pyelftools' name), for a reader that needs no more."""
+    def __init__(self, sections: Sections, units: list[Unit]) -> None:
         self.sections = sections
         self.units = units
         self._starts = [unit.offset for unit in units]
-        self._codegen = _Codegen(sections, keep)
+        self._codegen = _Codegen(sections)
         self._abbrevs: dict[int, dict[int, AbbrevSpec]] = {}
         # per unit: abbreviation code -> (decoder, tag name, has children), so that a DIE costs one lookup
         self._shapes: dict[int, dict[int, tuple[Callable[[bytes, int], Decoded], str, bool]]] = {}
@@ -257,3 +251,102 @@ class DieReader:
     def forget(self) -> None:
         """Drop the decoded DIEs (a whole scan keeps only the converted model)."""
         self._dies.clear()
+
+
+class IdentityReader:
+    """What diff's definition identity reads of a DIE, as one tuple, with no DIE objects.
+
+    ``decode(data, pos)`` returns ``(end, name, type, byte_size, decl_line,
+    data_member_location, data_bit_offset, bit_size, declaration, sibling)``:
+    names and integers as :func:`.dwarf.text_of` and :func:`.dwarf.int_of`
+    read pyelftools' values (the same generated value code as :class:`RawDIE`),
+    ``type`` and ``sibling`` as stored (see the shape's flags for which are
+    unit-relative), ``declaration`` True when present; None when absent.
+    For scans that read millions of member DIEs.
+    """
+
+    _SLOTS = {"DW_AT_name": "name", "DW_AT_type": "typ", "DW_AT_byte_size": "size", "DW_AT_decl_line": "line",
+              "DW_AT_data_member_location": "loc", "DW_AT_data_bit_offset": "dbo", "DW_AT_bit_size": "bits",
+              "DW_AT_declaration": "decl", "DW_AT_sibling": "sib"}
+
+    def __init__(self, sections: Sections) -> None:
+        self.sections = sections
+        self._codegen = _Codegen(sections)
+        self._abbrevs: dict[int, dict[int, AbbrevSpec]] = {}
+        self._generated: dict[tuple[object, ...], Callable[[bytes, int], tuple[Any, ...]]] = {}
+        self._str_texts: dict[int, str] = {}  # .debug_str offset -> text
+        self._line_texts: dict[int, str] = {}  # .debug_line_str offset -> text
+
+    def shapes(self, unit: Unit) -> dict[int, IdentityShape]:
+        """For ``unit``: abbreviation code -> its :data:`IdentityShape` (made on first use)."""
+        abbrevs = self._abbrevs.get(unit.abbrev_offset)
+        if abbrevs is None:
+            abbrevs = self._abbrevs[unit.abbrev_offset] = parse_abbrevs(self.sections.abbrev, unit.abbrev_offset)
+        return _Shapes(self, unit, abbrevs)
+
+    def _decoder(self, spec: AbbrevSpec, unit: Unit) -> Callable[[bytes, int], tuple[Any, ...]]:
+        key = (spec, unit.address_size, unit.offset_size, unit.version >= 3)
+        found = self._generated.get(key)
+        if found is not None:
+            return found
+        from .dwarf import int_of, text_of
+        lines = ["def decode(data, pos):", " name = typ = size = line = loc = dbo = bits = decl = sib = None"]
+        for attr, form, const in spec[2]:
+            slot = self._SLOTS.get(_AT_NAMES.get(attr, ""))
+            if slot is None:
+                lines.extend(" " + line for line in self._codegen._skip_code(form, const, unit))
+                continue
+            value = self._codegen._value_code(form, const, unit)
+            if slot == "name" and form in (0x0E, 0x1F):  # strp, line_strp: each text made once per offset
+                section, texts = ("str_section", "str_texts") if form == 0x0E else ("line_str_section", "line_texts")
+                width = "I" if unit.offset_size == 4 else "Q"
+                lines.extend([f" o = unpack_from('{self._codegen.endian}{width}', data, pos)[0]",
+                              f" pos += {unit.offset_size}",
+                              f" name = {texts}.get(o)",
+                              f" if name is None: name = {texts}[o] = text_of(string({section}, o))"])
+                continue
+            lines.extend(" " + line for line in value[:-1])
+            if slot == "name":
+                expression = f"text_of({value[-1]})"
+            elif slot in ("typ", "sib") or (form in _UNSIGNED or form in _ULEB_VALUE or form in (0x0D, 0x21)):
+                expression = value[-1]  # an int already: int_of would return it unchanged
+            elif slot == "decl":
+                expression = "True"
+            else:
+                expression = f"int_of({value[-1]})"
+            lines.append(f" {slot} = {expression}")
+        lines.append(" return pos, name, typ, size, line, loc, dbo, bits, decl, sib")
+        namespace: dict[str, Any] = {"unpack_from": _struct.unpack_from, "uleb": _uleb, "sleb": _sleb,
+                                     "string": self._codegen._string, "str_section": self.sections.str,
+                                     "line_str_section": self.sections.line_str, "zend": self.sections.string_end,
+                                     "text_of": text_of, "int_of": int_of, "str_texts": self._str_texts,
+                                     "line_texts": self._line_texts}
+        exec("\n".join(lines), namespace)  # noqa: S102 - generated from the fixed form tables
+        decoder: Callable[[bytes, int], tuple[Any, ...]] = namespace["decode"]
+        self._generated[key] = decoder
+        return decoder
+
+
+class _Shapes(dict[int, "IdentityShape"]):
+    """Abbreviation code -> IdentityShape for one unit, each made when first looked up."""
+
+    def __init__(self, reader: IdentityReader, unit: Unit, abbrevs: dict[int, AbbrevSpec]) -> None:
+        super().__init__()
+        self.reader, self.unit, self.abbrevs = reader, unit, abbrevs
+
+    def __missing__(self, code: int) -> IdentityShape:
+        spec = self.abbrevs.get(code)
+        if spec is None:
+            raise UnsupportedDwarf(f"{self.reader.sections.path}: unit 0x{self.unit.offset:x} uses abbreviation "
+                                   f"{code}, which its table does not define")
+        forms = {_AT_NAMES.get(attr): _FORM_NAMES.get(form) for attr, form, _ in spec[2]}
+        found = self[code] = (self.reader._decoder(spec, self.unit), _TAG_NAMES.get(spec[0], str(spec[0])), spec[1],
+                              # as RawDIE.get_DIE_from_attribute and DieReader.next_sibling read them
+                              forms.get("DW_AT_type") in ("DW_FORM_ref_addr", "DW_FORM_GNU_ref_alt"),
+                              forms.get("DW_AT_sibling") == "DW_FORM_ref_addr")
+        return found
+
+
+# An abbreviation as IdentityReader reads it: the decoder, the tag name, whether the DIE has
+# children, and whether its DW_AT_type and its DW_AT_sibling hold section offsets (else unit-relative).
+IdentityShape = tuple[Callable[[bytes, int], tuple[Any, ...]], str, bool, bool, bool]
