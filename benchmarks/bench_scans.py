@@ -90,6 +90,12 @@ def median_wall(command: list[str], runs: int, env: Optional[dict[str, str]] = N
     return statistics.median(run(command, env, check)[0] for _ in range(runs))
 
 
+def _has_btf(path: str) -> bool:
+    sys.path.insert(0, str(ROOT))
+    from layoutcalc.readers.elf import read_elf_info
+    return read_elf_info(path).btf is not None
+
+
 def load_average() -> str:
     return "load average " + " ".join(f"{value:.2f}" for value in os.getloadavg()) + f" on {os.cpu_count()} CPUs"
 
@@ -132,10 +138,14 @@ def main() -> int:
         warm = median_wall([*ours, "show", args.late, "-i", path], args.runs, env)
         print(f"show {args.late} warm: {warm:.2f} s = start + {warm - start_up:.2f} s (goal <= start + 0.3 s); "
               f"ratio {warm / peer:.3f}x pahole")
-        shutil.rmtree(cache, ignore_errors=True)
         typo = args.late[:-1] + "x"
-        unknown = median_wall([*ours, "show", typo, "-i", path], args.runs, env, check=False)
-        print(f"unknown name '{typo}' (cold, answered from .BTF): {unknown:.2f} s (goal <= 1 s)")
+        walls = []
+        for _ in range(args.runs):  # cold every time: an empty cache, so no index answers
+            shutil.rmtree(cache, ignore_errors=True)
+            walls.append(run([*ours, "show", typo, "-i", path], env, check=False)[0])
+        source = "answered from .BTF" if _has_btf(path) else "no .BTF: answered by building the index"
+        print(f"unknown name '{typo}' (cold, {source}): {statistics.median(walls):.2f} s "
+              "(goal <= 1 s when the file has .BTF)")
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     print(f"after: {load_average()}")
