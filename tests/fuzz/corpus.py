@@ -32,6 +32,15 @@ def _compile(out: Path, name: str, command: list[str]) -> bytes:
     return obj.read_bytes()
 
 
+def _link(out: Path, name: str, command: list[str]) -> bytes:
+    """A linked shared object: what the fast scan (name index, raw DIE readers, diff's identity walker) reads."""
+    linked = out / f"{name}.so"
+    subprocess.run([*command, "-O0", "-shared", "-fPIC", "-nostdlib", "-Wl,--build-id=sha1",
+                    f"-fdebug-prefix-map={SEED_SOURCE.parent}=/fuzz", SEED_SOURCE.name, "-o", str(linked)],
+                   check=True, capture_output=True, cwd=SEED_SOURCE.parent)
+    return linked.read_bytes()
+
+
 def section_bytes(data: bytes, name: str) -> bytes:
     section = ELFFile(io.BytesIO(data)).get_section_by_name(name)
     if section is None:
@@ -47,6 +56,7 @@ def build_seeds(out: Path) -> list[Seed]:
         Seed("dwarf", "gcc-m64-dwarf4", _compile(out, "m64", ["gcc", "-m64", "-gdwarf-4"])),
         Seed("dwarf", "gcc-m32-dwarf5", _compile(out, "m32", ["gcc", "-m32", "-gdwarf-5"])),
         Seed("compressed", "gcc-m64-gz", _compile(out, "gz", ["gcc", "-m64", "-gdwarf-4", "-gz=zlib"])),
+        Seed("dwarf", "gcc-m64-dwarf5-linked", _link(out, "linked", ["gcc", "-m64", "-gdwarf-5"])),
     ]
     if shutil.which("clang"):
         seeds.append(Seed("dwarf", "clang-aarch64-dwarf5",
