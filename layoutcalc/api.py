@@ -168,6 +168,8 @@ def find_type(build: Build, name: str) -> Union[StructType, TypedefType]:
 
     An unknown name raises NotFoundError naming the closest names the input has.
     """
+    if name in build.structs and name in build.unions:  # struct irte and union irte: the one defined first
+        return min(build.structs[name], build.unions[name], key=_file_position)
     if build.has_struct(name):
         return build.get_struct(name)
     typedef = build.typedefs.get(name) or _reachable_typedef(build, name)
@@ -180,6 +182,17 @@ def find_type(build: Build, name: str) -> Union[StructType, TypedefType]:
     close = difflib.get_close_matches(name, sorted(known), n=3)
     hint = f"; closest: {', '.join(close)}" if close else ""
     raise NotFoundError(f"{build.origin or build.name}: no struct named '{name}'{hint}")
+
+
+def _file_position(struct: StructType) -> tuple[int, int]:
+    """Where a definition sits in its file, from its origin ("DIE 0x1c2d", "BTF id 42"); unknown sorts structs first."""
+    for prefix, base in (("DIE 0x", 16), ("BTF id ", 10)):
+        if struct.origin and struct.origin.startswith(prefix):
+            try:
+                return (0, int(struct.origin[len(prefix):], base))
+            except ValueError:
+                break
+    return (1, 0 if struct.kind == "struct" else 1)
 
 
 def _reachable_typedef(build: Build, name: str) -> Optional[TypedefType]:

@@ -81,6 +81,29 @@ def test_show_text_equals_pahole_on_compiled_fixture(tmp_path, target):
         assert ours[name] == expected[name], name
 
 
+@pytest.mark.parametrize("target", ["gcc-m64", "gcc-m32"])
+def test_show_text_equals_pahole_btf_on_compiled_fixture(tmp_path, target):
+    """The same fixture converted to BTF by pahole -J (DWARF stripped): the BTF reader's text is pahole -F btf's.
+
+    Pins the pointer to an anonymous struct (``anon_ptr``), which pahole prints with its members; the BTF
+    reader used to stop at the pointer and print an empty ``struct {}``, the one difference from
+    ``pahole -F btf`` over all 9,730 structs of the running kernel's BTF.
+    """
+    obj = str(compile_c(SOURCE, tmp_path, "fixture", target, ("-gdwarf-5",)))
+    subprocess.run([pahole_oracle.PAHOLE, "-J", obj], check=True, capture_output=True)
+    subprocess.run(["objcopy", "--strip-debug", obj], check=True, capture_output=True)
+    theirs = subprocess.run([pahole_oracle.PAHOLE, "-F", "btf", "-C", ",".join(NAMES), obj], check=True,
+                            capture_output=True, text=True).stdout
+    build = api.load_named(obj, NAMES)
+    assert build.provenance["format"] == "btf"
+    ours = pahole_oracle.split_listing(api.show_text(build, NAMES))
+    expected = pahole_oracle.split_listing(theirs)
+    assert sorted(expected) == sorted(NAMES)
+    for name in NAMES:
+        assert ours[name] == expected[name], name
+    assert "\tstruct {\n\t\tint        a;                    /*     0     4 */\n\t} * anon_ptr;" in ours["outer"]
+
+
 def test_cli_show_prints_each_item_like_pahole(tmp_path):
     obj = str(compile_c(SOURCE, tmp_path, "fixture", "gcc-m64", ("-gdwarf-5",)))
     for name in ("outer", "atomic_t", "handler_t"):
@@ -115,7 +138,8 @@ def test_show_text_equals_pahole_btf_on_the_running_kernel():
 
     On BTF the __aligned__ attributes are the ones pahole's BTF loader infers.
     Measured 1499 of 1500 on Linux 6.18 (the one: ``mac_addr``, where a typedef
-    of the same name comes first and pahole -C prints the typedef).
+    of the same name comes first and pahole -C prints the typedef).  Over every
+    struct of that BTF (benchmarks/check_show_text.py): 9730 of 9730.
     """
     sizes = subprocess.run([pahole_oracle.PAHOLE, "-F", "btf", "--sizes", LIVE_BTF], check=True,
                            capture_output=True, text=True).stdout
@@ -139,3 +163,20 @@ def test_sizes_lists_every_same_name_definition_as_pahole(tmp_path):
     result = CliRunner().invoke(main, ["sizes", "-i", str(both)])
     assert result.exit_code == 0, result.output
     assert result.output == theirs == "foo\t8\t0\nsame\t8\t0\nu\t4\t0\nfoo\t16\t1\n"
+
+
+@pytest.mark.parametrize("first, second", [("union", "struct"), ("struct", "union")])
+def test_a_name_that_is_both_a_struct_and_a_union_shows_the_first_defined(tmp_path, first, second):
+    """amd64's `union irte` (AMD IOMMU) and `struct irte` (Intel): pahole -C shows the one defined first,
+    whether the build was read whole (notebooks, the full-build check) or for that name alone (`show`)."""
+    body = {"union": "union irte { unsigned int val; char c[3]; };", "struct": "struct irte { long lo, hi; };"}
+    one = compile_c(f"{body[first]}\n{first} irte a;\n", tmp_path, "one", "gcc-m64")
+    two = compile_c(f"{body[second]}\n{second} irte b;\n", tmp_path, "two", "gcc-m64")
+    both = tmp_path / "both.o"
+    subprocess.run(["ld", "-r", str(one), str(two), "-o", str(both)], check=True)
+    theirs = subprocess.run([pahole_oracle.PAHOLE, "-F", "dwarf", "-C", "irte", str(both)], check=True,
+                            capture_output=True, text=True).stdout
+    assert theirs.startswith(f"{first} irte {{")
+    whole = api.load(str(both))
+    assert set(whole.structs) == set(whole.unions) == {"irte"}
+    assert api.show_text(whole, ["irte"]) == api.show_text(api.load_named(str(both), ["irte"]), ["irte"]) == theirs

@@ -236,7 +236,7 @@ class _Converter:
         elif kind == _ARRAY:
             element, _index_type, nelems = btf.u32s(type_id, 3)
             result = ArrayType(self.convert(element, type_id, shallow), nelems or None)
-        elif kind in (_STRUCT, _UNION) and shallow:
+        elif kind in (_STRUCT, _UNION) and shallow and name:  # an anonymous one has no name to stand for it
             result = StructType("union" if kind == _UNION else "struct", name or None, size,
                                 is_declaration=True, origin=f"BTF id {type_id}")
         elif kind in (_STRUCT, _UNION):
