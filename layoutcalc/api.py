@@ -544,26 +544,31 @@ def _require_matches(patterns: Sequence[str], catalogues: Sequence["Catalogue"],
             raise NotFoundError(f"{where}: no struct or union matches '{pattern}'")
 
 
-def baseline(path: str, out: str, patterns: Sequence[str] = (), source: str = "auto") -> "Catalogue":
-    """Write the baseline of ``path`` (every struct's layout, compact JSON) to ``out``, atomically."""
+def baseline(path: str, out: str, patterns: Sequence[str] = (), source: str = "auto",
+             progress: Optional[Callable[[int, int], None]] = None) -> "Catalogue":
+    """Write the baseline of ``path`` (every struct's layout, compact JSON) to ``out``, atomically.
+
+    ``progress(done, total)`` follows a DWARF read unit by unit.
+    """
     from .analysis.budget import write_baseline
-    found = catalogue(path, patterns, source)
+    found = catalogue(path, patterns, source, progress)
     _require_matches(patterns, [found], path)
     write_baseline(found, path, out)
     return found
 
 
 def check(path: str, baseline_path: str, budget_path: Optional[str] = None,
-          source: str = "auto") -> "CheckResult":
+          source: str = "auto", progress: Optional[Callable[[int, int], None]] = None) -> "CheckResult":
     """Judge ``path`` against a baseline and a budget file (None: any growth is a regression).
 
     Only the structs the baseline was limited to (its ``--struct`` patterns) are compared.
+    ``progress(done, total)`` follows a DWARF read unit by unit.
     """
     from .analysis.budget import check as check_catalogue
     from .analysis.budget import read_baseline, read_budget
     budget = read_budget(budget_path) if budget_path else None
     base = read_baseline(baseline_path)
-    return check_catalogue(catalogue(path, base.patterns, source), base, budget)
+    return check_catalogue(catalogue(path, base.patterns, source, progress), base, budget)
 
 
 def verify_patch(tree: str, patch: str, arch: str = "x86_64", config: Optional[str] = None,

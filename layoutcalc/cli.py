@@ -501,7 +501,7 @@ def diff(old: str, new: str, patterns: tuple[str, ...], fmt: str, source: str) -
     with contextlib.ExitStack() as bars:
         def progress(path: str) -> Optional[Callable[[int, int], None]]:
             return bars.enter_context(_progress_bar(path))
-        result = api.diff(old, new, patterns, source, progress if source == "dwarf" else None)
+        result = api.diff(old, new, patterns, source, progress)  # shown only for a DWARF read over a second
     if fmt == "json":
         click.echo(render_diff.to_json(render_diff.diff_payload(result)), nl=False)
     elif fmt == "markdown":
@@ -517,7 +517,8 @@ def diff(old: str, new: str, patterns: tuple[str, ...], fmt: str, source: str) -
 @_SOURCE_OPTION
 def baseline(input_path: str, output: str, patterns: tuple[str, ...], source: str) -> None:
     """Record every struct's size, members and cachelines of INPUT as a baseline for 'check'."""
-    found = api.baseline(input_path, output, patterns, source)
+    with _progress_bar(input_path) as progress:
+        found = api.baseline(input_path, output, patterns, source, progress)
     count = sum(len(layouts) for layouts in found.layouts.values())
     click.echo(f"wrote {output}: {count} struct layouts of {found.name} ({found.source})")
 
@@ -538,7 +539,8 @@ def check(input_path: str, baseline_path: str, budget_path: Optional[str], fmt: 
     build, baseline or budget file), 2 usage error.
     """
     from .render import diff as render_diff
-    result = api.check(input_path, baseline_path, budget_path, source)
+    with _progress_bar(input_path) as progress:
+        result = api.check(input_path, baseline_path, budget_path, source, progress)
     if fmt == "json":
         click.echo(render_diff.to_json(render_diff.check_payload(result)), nl=False)
     elif fmt == "markdown":
