@@ -4,8 +4,9 @@
 Usage: benchmarks/bench_diff.py [OLD NEW] [--runs N] [--no-codiff] [--debug-info auto,dwarf]
 Defaults to Debian's amd64 cloud vmlinux 6.1.0-47 -> 6.1.0-50 in ~/.cache/layoutcalc/vmlinux.
 Each tool runs under /usr/bin/time -v (peak RSS) and nice; codiff runs once
-(about 95 s and 6 GB), layoutcalc --runs times per debug info source (the
-median is reported): ``auto`` reads the builds' .BTF, ``dwarf`` their DWARF
+(about 95 s and 6 GB), layoutcalc --runs times per debug info source, each
+with an empty cache (the median is reported; a warm run, reading the cached
+catalogues, is shown beside it): ``auto`` reads the builds' .BTF, ``dwarf`` their DWARF
 (as for builds without .BTF, such as Debian's 32-bit kernels).
 Prints both tools' figures and the ratios codiff / layoutcalc.
 """
@@ -13,14 +14,16 @@ Prints both tools' figures and the ratios codiff / layoutcalc.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 CACHE = Path.home() / ".cache/layoutcalc/vmlinux"
 DEFAULT_OLD = CACHE / "vmlinux-6.1.0-47-cloud-amd64"
@@ -34,10 +37,10 @@ class Measure(NamedTuple):
     exit_code: int
 
 
-def measure(command: list[str]) -> Measure:
+def measure(command: list[str], env: Optional[dict[str, str]] = None) -> Measure:
     """Run ``command`` under nice and /usr/bin/time -v; its wall time, peak RSS and output size."""
     start = time.perf_counter()
-    result = subprocess.run(["/usr/bin/time", "-v", "nice", *command], capture_output=True, text=True)
+    result = subprocess.run(["/usr/bin/time", "-v", "nice", *command], capture_output=True, text=True, env=env)
     wall = time.perf_counter() - start
     match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr)
     if match is None:
@@ -65,11 +68,16 @@ def main() -> int:
     peaks: dict[str, float] = {}
     for source in args.debug_info.split(","):
         command = [sys.executable, "-m", "layoutcalc", "diff", "--debug-info", source, args.old, args.new]
-        runs = [measure(command) for _ in range(args.runs)]
+        runs = []
+        for _ in range(args.runs):  # cold: an empty cache each time (a second diff of a build is read from it)
+            with tempfile.TemporaryDirectory(prefix="bench-diff-cache-") as cache:
+                runs.append(measure(command, {**os.environ, "XDG_CACHE_HOME": cache}))
+                warm = measure(command, {**os.environ, "XDG_CACHE_HOME": cache})
         ours[source] = statistics.median(m.wall_s for m in runs)
         peaks[source] = max(m.peak_rss_mib for m in runs)
-        print(f"layoutcalc diff --debug-info {source}: median {ours[source]:.2f} s wall over {args.runs} runs, "
-              f"peak RSS {peaks[source]:.0f} MiB, {runs[0].output_lines} lines, exit {runs[0].exit_code}")
+        print(f"layoutcalc diff --debug-info {source}: cold median {ours[source]:.2f} s wall over {args.runs} runs, "
+              f"peak RSS {peaks[source]:.0f} MiB, {runs[0].output_lines} lines, exit {runs[0].exit_code}; "
+              f"warm (cached catalogues) {warm.wall_s:.2f} s")
     if args.no_codiff:
         return 0
     if shutil.which("codiff") is None:

@@ -517,9 +517,24 @@ def catalogue(path: str, patterns: Sequence[str] = (), source: str = "auto",
     name = os.path.basename(os.path.normpath(path)).removeprefix("vmlinux-")
     if os.path.isdir(path):  # a kernel source tree: the structs source mode compiles (the seed's and the named)
         path = resolve_input(path, structs=[n for n in names or () if n not in SLAB_STRUCTS])
+    key = _catalogue_cache_key(path, patterns, source)
+    cached = cache.load("catalogue", key)
+    if cached is not None:
+        return cached._replace(name=name)  # type: ignore[no-any-return]
     with cache.paused_gc():  # each collection would walk every type of the build read so far
         found = read_definitions(path, names, source, progress)
-        return make_catalogue(name, found.definitions, found.build, patterns, found.source)
+        result = make_catalogue(name, found.definitions, found.build, patterns, found.source)
+    cache.store("catalogue", key, result)
+    return result
+
+
+def _catalogue_cache_key(path: str, patterns: Sequence[str], source: str) -> Optional[str]:
+    """Where a linked ELF input's catalogue is cached: its build-id and identity, the patterns and the source."""
+    key = _scan_cache_key(path)
+    if key is None:
+        return None
+    import hashlib
+    return f"{key}-{hashlib.sha1(repr((source, tuple(patterns))).encode()).hexdigest()[:12]}"
 
 
 def diff(old: str, new: str, patterns: Sequence[str] = (), source: str = "auto",

@@ -298,3 +298,28 @@ def test_real_build_dwarf_catalogue_equals_its_btf() -> None:
             if set(layouts) != set(via_btf.layouts.get(label, ()))] == []
     assert 0 < len(set(via_btf.layouts) - set(via_dwarf.layouts)) < 20
     assert via_dwarf.slab == via_btf.slab
+
+
+def test_catalogue_is_cached_per_build_and_patterns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """diff/baseline/check read a build once: the second catalogue of the same file, source and patterns comes
+    from the cache, equal; other patterns, another source or a changed file are read again."""
+    from layoutcalc.readers import definitions
+    program = link_program(tmp_path, "gcc", "-gdwarf-4")
+    first = api.catalogue(str(program), source="dwarf")
+    only = api.catalogue(str(program), ["differs"], source="dwarf")
+    assert set(only.layouts) == {"differs"} and len(first.layouts) > 10
+    reads = []
+    real = definitions.read_definitions
+
+    def counted(*args: object, **kwargs: object) -> object:
+        reads.append(args[0])
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+    monkeypatch.setattr(definitions, "read_definitions", counted)
+    assert api.catalogue(str(program), source="dwarf") == first
+    assert api.catalogue(str(program), ["differs"], source="dwarf") == only
+    assert reads == []
+    api.catalogue(str(program), ["list"], source="dwarf")
+    assert len(reads) == 1
+    program.write_bytes(program.read_bytes())  # the same bytes, but another file state: read again
+    assert api.catalogue(str(program), source="dwarf") == first
+    assert len(reads) == 2
