@@ -259,30 +259,44 @@ def preload() -> None:
 def campaign(cases: int, seed: int, kinds: Optional[list[str]] = None, keep: Optional[Path] = None,
              progress: bool = False, jobs: int = 2) -> list[Outcome]:
     """Build the seeds, run ``cases`` cases, save the failures under ``keep``; return every outcome."""
-    results: list[Outcome] = []
     with tempfile.TemporaryDirectory(prefix="layoutcalc-fuzz-") as temp:
         work = Path(temp)
-        seeds = build_seeds(work)
-        preload()
-        started = time.monotonic()
-        starved: list[Case] = []
-        for outcome in run_cases(make_cases(seeds, cases, seed, work, kinds), min(max(jobs, 1), 4)):
-            if outcome.outcome == "hang" and outcome.seconds < TIME_LIMIT:
-                starved.append(_set_aside(outcome.case, work))
-                shutil.rmtree(Path(outcome.case.input_path).parent, ignore_errors=True)
-                continue
-            results.append(outcome)
-            if outcome.outcome not in ("ok", "clean error") and keep is not None:
-                _save(outcome, keep)
+        # the scan caches (name index, sizes, catalogues) of mutated linked files go with the campaign
+        previous_cache = os.environ.get("XDG_CACHE_HOME")
+        os.environ["XDG_CACHE_HOME"] = str(work / "cache")
+        try:
+            return _campaign(work, cases, seed, kinds, keep, progress, jobs)
+        finally:
+            if previous_cache is None:
+                os.environ.pop("XDG_CACHE_HOME", None)
+            else:
+                os.environ["XDG_CACHE_HOME"] = previous_cache
+
+
+def _campaign(work: Path, cases: int, seed: int, kinds: Optional[list[str]], keep: Optional[Path],
+              progress: bool, jobs: int) -> list[Outcome]:
+    results: list[Outcome] = []
+    seeds = build_seeds(work)
+    preload()
+    started = time.monotonic()
+    starved: list[Case] = []
+    for outcome in run_cases(make_cases(seeds, cases, seed, work, kinds), min(max(jobs, 1), 4)):
+        if outcome.outcome == "hang" and outcome.seconds < TIME_LIMIT:
+            starved.append(_set_aside(outcome.case, work))
             shutil.rmtree(Path(outcome.case.input_path).parent, ignore_errors=True)
-            if progress and len(results) % 250 == 0:
-                print(f"  {len(results)} cases, {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
-        # killed by the wall clock with little CPU used: starved by other load, or blocked? Alone, we know.
-        for case in starved:
-            outcome = run_case(case)
-            results.append(outcome)
-            if outcome.outcome not in ("ok", "clean error") and keep is not None:
-                _save(outcome, keep)
+            continue
+        results.append(outcome)
+        if outcome.outcome not in ("ok", "clean error") and keep is not None:
+            _save(outcome, keep)
+        shutil.rmtree(Path(outcome.case.input_path).parent, ignore_errors=True)
+        if progress and len(results) % 250 == 0:
+            print(f"  {len(results)} cases, {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+    # killed by the wall clock with little CPU used: starved by other load, or blocked? Alone, we know.
+    for case in starved:
+        outcome = run_case(case)
+        results.append(outcome)
+        if outcome.outcome not in ("ok", "clean error") and keep is not None:
+            _save(outcome, keep)
     return results
 
 
