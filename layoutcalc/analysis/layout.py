@@ -26,6 +26,11 @@ from ..model import ArrayType, Member, StructType
 DEFAULT_CACHELINE = 64
 
 
+def cachelines(size_bytes: int, cacheline_size: int = DEFAULT_CACHELINE) -> int:
+    """pahole's ``cachelines``: how many cache lines ``size_bytes`` spans."""
+    return -(-size_bytes // cacheline_size)
+
+
 class MemberGaps(NamedTuple):
     """The hole and bit hole that follow one member (pahole's pos->hole/bit_hole).
 
@@ -181,7 +186,7 @@ def layout_stats(struct: StructType, alignment: int, cacheline_size: int = DEFAU
     size = struct.size_bytes
     return LayoutStats(
         name=struct.name or "", size=size, alignment=alignment,
-        cachelines=(size + cacheline_size - 1) // cacheline_size,
+        cachelines=cachelines(size, cacheline_size),
         members=len(struct.members), sum_members=sum_bytes,
         holes=scan.nr_holes, sum_holes=sum_holes,
         bit_holes=scan.nr_bit_holes, sum_bit_holes=sum_bit_holes,

@@ -30,6 +30,7 @@ from typing import NamedTuple
 
 from ..abi import Abi, type_alignment
 from ..model import ArrayType, Member, StructType
+from .layout import cachelines
 from .whatif import layout_alignment, relayout
 
 Block = tuple[Member, ...]
@@ -62,11 +63,6 @@ class Reorganized(NamedTuple):
     @property
     def cachelines_after(self) -> int:
         return cachelines(self.after.size_bytes, self.cacheline_size)
-
-
-def cachelines(size_bytes: int, cacheline_size: int) -> int:
-    """pahole's ``cachelines``: how many cache lines ``size_bytes`` spans."""
-    return -(-size_bytes // cacheline_size)
 
 
 def _is_flexible(member: Member) -> bool:

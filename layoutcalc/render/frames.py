@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..abi import Abi
 from ..analysis.facts import DebugInfo, Source, struct_facts
-from ..analysis.layout import DEFAULT_CACHELINE, LayoutStats, member_byte_size
+from ..analysis.layout import DEFAULT_CACHELINE, LayoutStats, cachelines, member_byte_size
 from ..model import QualifiedType, StructType, TypedefType
 
 if TYPE_CHECKING:
@@ -148,8 +148,8 @@ def whatif_frame(items: Sequence["ScenarioResult"], cacheline_size: int = DEFAUL
             "size_before_bytes": result.size_before, "size_after_bytes": result.size_after,
             "size_delta_bytes": result.size_delta,
             "alignment_before_bytes": result.alignment_before, "alignment_after_bytes": result.alignment_after,
-            "cachelines_before": -(-result.size_before // cacheline_size),
-            "cachelines_after": -(-result.size_after // cacheline_size),
+            "cachelines_before": cachelines(result.size_before, cacheline_size),
+            "cachelines_after": cachelines(result.size_after, cacheline_size),
         })
     return _frame(rows, WHATIF_COLUMNS)
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Optional
 
 from ..analysis.layout import LayoutStats, layout_stats, member_byte_size
+from ..analysis.layout import cachelines as count_cachelines
 from ..model import (
     ArrayType,
     BaseType,
@@ -493,7 +494,7 @@ class _Printer:
         """type__fprintf_stats and the rest of the summary block."""
         sum_bytes, sum_bits, sum_holes, sum_bit_holes = sums
         size = struct.size_bytes
-        cachelines = (size + self.cacheline_size - 1) // self.cacheline_size
+        cachelines = count_cachelines(size, self.cacheline_size)
         out = [f"\n{tabs}/* size: {size}, cachelines: {cachelines}, members: {len(struct.members)} */\n"]
         if sum_holes > 0 or sum_bit_holes > 0:
             if sum_bytes > 0:

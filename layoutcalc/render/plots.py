@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..analysis.layout import cachelines
 from ..errors import LayoutcalcError, OutputError
 from .layoutmap import ADDED, BIT_HOLE, BIT_PADDING, FLEXIBLE, HOLE, MEMBER, PADDING, Segment, split_rows
 
@@ -205,10 +206,10 @@ def cacheline_figure(items: Sequence["ScenarioResult"]) -> "Figure":
     for subfigure, (item, before, after, rows, moved), step in zip(subfigures, panels, row_inches):
         result = item.result
         left, right = subfigure.subplots(1, 2, sharey=True)
-        _draw_map(left, before, rows, f"fields off: {result.size_before} bytes, {-(-result.size_before // 64)} "
+        _draw_map(left, before, rows, f"fields off: {result.size_before} bytes, {cachelines(result.size_before)} "
                                       "cachelines")
         labels = _draw_map(right, after, rows, f"fields on: {result.size_after} bytes ({result.size_delta:+d}), "
-                                              f"{-(-result.size_after // 64)} cachelines")
+                                              f"{cachelines(result.size_after)} cachelines")
         _label_added(right, labels, rows, step, 4.9)
         subfigure.suptitle(f"struct {item.struct_name} ({result.abi.name}, {result.placement}): "
                            f"{len(result.added)} added, {moved} moved", fontsize=10, fontweight="bold")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Optional
 
-from ..analysis.layout import layout_stats, member_byte_size
+from ..analysis.layout import cachelines, layout_stats, member_byte_size
 from ..analysis.whatif import WhatIfResult
 from ..changes.fields import placed_fields
 from ..changes.scenario import ScenarioResult
@@ -159,7 +159,7 @@ def whatif_text(items: Sequence[ScenarioResult], full: bool = False,
                    f"{result.placement}, {result.abi.name}")
         out.append(f"  size {result.size_before} -> {result.size_after} ({result.size_delta:+d}), "
                    f"alignment {result.alignment_before} -> {result.alignment_after}, "
-                   f"cachelines {-(-result.size_before // 64)} -> {-(-result.size_after // 64)}")
+                   f"cachelines {cachelines(result.size_before)} -> {cachelines(result.size_after)}")
         if not result.exact:
             out.append(f"  {_bounds_line(result)}")
         out.extend(_placement_lines(item))
