@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple, Optional, Union
 
 from .abi import Abi, get_abi
 from .analysis.layout import DEFAULT_CACHELINE, LayoutStats, layout_stats
-from .model import Build, StructType, Type, TypedefType
+from .model import Build, StructType, TypedefType
 from .readers import cache, read_input, sniff
 from .safe_read import STDIN
 
@@ -197,27 +197,9 @@ def _file_position(struct: StructType) -> tuple[int, int]:
 
 def _reachable_typedef(build: Build, name: str) -> Optional[TypedefType]:
     """A typedef called ``name`` used somewhere in the build's structs (snapshots keep no other)."""
-    from .model import ArrayType, FunctionType, PointerType, QualifiedType
-    seen: set[int] = set()
-    stack: list[Type] = [*build.structs.values(), *build.unions.values()]
-    while stack:
-        t = stack.pop()
-        if id(t) in seen:
-            continue
-        seen.add(id(t))
-        if isinstance(t, TypedefType):
-            if t.name == name:
-                return t
-            stack.append(t.target)
-        elif isinstance(t, StructType):
-            stack.extend(m.type for m in t.members)
-        elif isinstance(t, (PointerType, QualifiedType)):
-            stack.append(t.target)
-        elif isinstance(t, ArrayType):
-            stack.append(t.element)
-        elif isinstance(t, FunctionType):
-            stack.extend([t.return_type, *t.params])
-    return None
+    from .typegraph import reachable
+    return next((t for t in reachable([*build.structs.values(), *build.unions.values()], through_pointers=True)
+                 if isinstance(t, TypedefType) and t.name == name), None)
 
 
 def show(build: Build, names: Sequence[str],

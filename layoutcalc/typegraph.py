@@ -116,16 +116,27 @@ class GraphChecker:
 
 def _all_reachable(roots: list[Type]) -> list[Type]:
     """Every type reachable from ``roots`` over any edge (pointers included)."""
-    seen: dict[int, Type] = {}
+    return list(reachable(roots, through_pointers=True))
+
+
+def reachable(roots: Iterable[Type], through_pointers: bool = False) -> Iterator[Type]:
+    """Each type reachable from ``roots``, once, depth first from the last root (a member's type before the next).
+
+    By value (struct members, array elements, typedef and qualifier targets), or
+    with ``through_pointers`` also pointer targets and function types' return and
+    parameter types.  Iterative, so a deep or looping (damaged) graph is safe.
+    """
+    seen: set[int] = set()
     stack = list(roots)
     while stack:
         t = stack.pop()
         if id(t) in seen:
             continue
-        seen[id(t)] = t
+        seen.add(id(t))
+        yield t
         stack.extend(_by_value(t))
-        stack.extend(_name_walk(t))
-    return list(seen.values())
+        if through_pointers:
+            stack.extend(_name_walk(t))
 
 
 def _walk(roots: Iterable[Type], origin: str, edges: Callable[[Type], Iterator[Type]], loop_text: str,

@@ -40,6 +40,7 @@ from ..model import (
     TypedefType,
     VoidType,
 )
+from ..typegraph import reachable
 from .limits import check_declaration
 
 
@@ -589,21 +590,10 @@ def build_typedefs(build: Build) -> dict[str, TypedefType]:
     if cached is not None and cached[0] is build:
         return cached[1]
     found: dict[str, TypedefType] = dict(build.typedefs)
-    seen: set[int] = set()
-    stack: list[Type] = [*build.structs.values(), *build.unions.values(), *build.typedefs.values()]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, TypedefType):
-            if node.name and node.name not in found and not isinstance(node.target.strip(), VoidType):
-                found[node.name] = node
-            stack.append(node.target)
-        elif isinstance(node, StructType):
-            stack.extend(member.type for member in node.members)
-        elif isinstance(node, (ArrayType, QualifiedType)):
-            stack.append(node.element if isinstance(node, ArrayType) else node.target)
+    for node in reachable([*build.structs.values(), *build.unions.values(), *build.typedefs.values()]):
+        if isinstance(node, TypedefType) and node.name and node.name not in found \
+                and not isinstance(node.target.strip(), VoidType):
+            found[node.name] = node
     _typedef_cache.clear()
     _typedef_cache[id(build)] = (build, found)
     return found

@@ -557,22 +557,8 @@ class _Printer:
 
 def _pointer_size(item: Type) -> int:
     """The size of the first pointer found in ``item``'s members (8 when it has none)."""
-    seen: set[int] = set()
-    stack = [item]
-    while stack:
-        t = stack.pop()
-        if id(t) in seen:
-            continue
-        seen.add(id(t))
-        if isinstance(t, PointerType):
-            return t.size_bytes
-        if isinstance(t, StructType):
-            stack.extend(m.type for m in t.members)
-        elif isinstance(t, (TypedefType, QualifiedType)):
-            stack.append(t.target)
-        elif isinstance(t, ArrayType):
-            stack.append(t.element)
-    return 8
+    from ..typegraph import reachable
+    return next((t.size_bytes for t in reachable([item]) if isinstance(t, PointerType)), 8)
 
 
 def _strip(t: Type) -> Optional[Type]:
