@@ -40,42 +40,66 @@ def linux_2622() -> str:
     return str(target)
 
 
-SOURCE_61 = "linux-source-6.1"  # Debian's package; 6.1.176-1 matches the 6.1.0-50 builds
+SOURCE_61 = "linux-source-6.1"
+# The source version that matches the 6.1.0-50 builds the source-mode tests compare with.  The
+# registry's newest linux-source-6.1 moves on (6.1.192 today), so the version is always named.
+VERSION_61 = "6.1.176-1"
 _SOURCE_PARTS = ("Makefile", "include", "arch/x86", "kernel", "mm", "scripts")
 
 
-def _debian_file(package: str, member: str) -> Path:
-    """``member`` (a path inside Debian ``package``), from CACHE/src or fetched with apt; skip if neither."""
-    target = CACHE / "src" / member
+def _debian_file(package: str, version: str, member: str) -> Path:
+    """``member`` (a path inside Debian ``package`` at ``version``), from the cache or fetched; skip if neither.
+
+    Each version unpacks into a directory of its own, so a newer package fetched by an older
+    checkout never stands in for the version a test names.
+    """
+    root = CACHE / "src" / f"{package}_{version}"
+    target = root / member
     if target.exists():
         return target
     debs = CACHE / "debs"
-    found = sorted(debs.glob(f"{package}_*.deb"))
+    found = sorted(debs.glob(f"{package}_{version}_*.deb"))
     if not found:
         if shutil.which("apt-get") is None:
-            pytest.skip(f"{target} missing and apt-get is not available to fetch {package}")
+            pytest.skip(f"{target} missing and apt-get is not available to fetch {package}={version}")
         debs.mkdir(parents=True, exist_ok=True)
-        result = subprocess.run(["apt-get", "download", package], cwd=debs, capture_output=True, text=True)
-        found = sorted(debs.glob(f"{package}_*.deb"))
+        result = subprocess.run(["apt-get", "download", f"{package}={version}"], cwd=debs, capture_output=True,
+                                text=True)
+        found = sorted(debs.glob(f"{package}_{version}_*.deb"))
         if result.returncode or not found:
-            pytest.skip(f"apt-get download {package} failed: {result.stderr.strip()[-200:]}")
-    result = subprocess.run(["dpkg-deb", "-x", str(found[-1]), str(CACHE / "src")], capture_output=True, text=True)
-    if result.returncode or not target.exists():
+            pytest.skip(f"apt-get download {package}={version} failed: {result.stderr.strip()[-200:]}")
+    partial = root.with_name(root.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    result = subprocess.run(["dpkg-deb", "-x", str(found[-1]), str(partial)], capture_output=True, text=True)
+    if result.returncode or not (partial / member).exists():
+        shutil.rmtree(partial, ignore_errors=True)
         pytest.skip(f"unpacking {found[-1].name} failed: {result.stderr.strip()[-200:]}")
+    shutil.rmtree(root, ignore_errors=True)
+    partial.rename(root)
     return target
 
 
 def linux_61() -> tuple[str, str]:
-    """(tree, cloud-amd64 config) of Debian's linux-source-6.1, unpacked once into the cache."""
-    tarball = _debian_file(SOURCE_61, f"usr/src/{SOURCE_61}.tar.xz")
-    config_xz = _debian_file("linux-config-6.1", "usr/src/linux-config-6.1/config.amd64_none_cloud-amd64.xz")
-    tree = CACHE / "src" / "linux-source-6.1-headers"
-    config = CACHE / "src" / "config.amd64_none_cloud-amd64"
+    """(tree, cloud-amd64 config) of Debian's linux-source-6.1 at VERSION_61, unpacked once into the cache."""
+    return _linux_source("6.1", VERSION_61, "config.amd64_none_cloud-amd64")
+
+
+def linux_612() -> tuple[str, str]:
+    """(tree, cloud-amd64 config) of Debian's linux-source-6.12 matching the 6.12.118 dbg build."""
+    return _linux_source("6.12", "6.12.118-1~deb12u1", "config.amd64_none_cloud-amd64")
+
+
+def _linux_source(series: str, version: str, config_name: str) -> tuple[str, str]:
+    source = f"linux-source-{series}"
+    tarball = _debian_file(source, version, f"usr/src/{source}.tar.xz")
+    config_xz = _debian_file(f"linux-config-{series}", version, f"usr/src/linux-config-{series}/{config_name}.xz")
+    tree = CACHE / "src" / f"{source}_{version}-headers"
+    config = CACHE / "src" / f"{config_name}_{version}"
     if not (tree / "Makefile").is_file():
         partial = tree.with_name(tree.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
-        members = [f"{SOURCE_61}/{part}" for part in _SOURCE_PARTS]
+        members = [f"{source}/{part}" for part in _SOURCE_PARTS]
         result = subprocess.run(["tar", "-xJf", str(tarball), "-C", str(partial), "--strip-components=1", *members],
                                 capture_output=True, text=True)
         if result.returncode:
