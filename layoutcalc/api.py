@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Optional, Union
 
 from .abi import Abi, get_abi
+from .datafiles import data_dir
 from .analysis.layout import DEFAULT_CACHELINE, LayoutStats, layout_stats
 from .model import Build, StructType, TypedefType
 from .readers import cache, read_input, sniff
@@ -28,12 +29,9 @@ if TYPE_CHECKING:
     from .readers.kernel_source import SourceResult
     from .slab.view import SlabView
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-
-
 def bundled_snapshots() -> list[Path]:
     """The snapshots of real builds shipped in ``data/``, in a stable order."""
-    return sorted(DATA_DIR.glob("*.snapshot.json"))
+    return sorted(data_dir().glob("*.snapshot.json"))
 
 
 def load(path: str, structs: Optional[Iterable[str]] = None, types: Optional[Iterable[str]] = None,
@@ -226,14 +224,22 @@ def show_text(build: Build, names: Sequence[str], cacheline_size: int = DEFAULT_
     On BTF the ``__aligned__`` attributes are those pahole's BTF loader infers
     (:func:`facts_of`), as ``pahole -F btf`` shows them.
     """
+    return "".join(struct_text(build, find_type(build, name), cacheline_size) for name in names)
+
+
+def struct_text(build: Build, found: Union[StructType, TypedefType],
+                cacheline_size: int = DEFAULT_CACHELINE) -> str:
+    """pahole's listing of one struct, union or typedef of ``build``: the one renderer of ``show``'s text.
+
+    On BTF the ``__aligned__`` attributes are those pahole's BTF loader infers (:func:`facts_of`).
+    """
     from .render.pahole import pahole_text
     alignments = None
     if build.provenance.get("format") == "btf":
         def alignments(struct: StructType) -> tuple[Optional[int], list[Optional[int]]]:
             facts = facts_of(build, struct)
             return facts.pahole_alignment, [m.pahole_forced for m in facts.members]
-    return "".join(pahole_text(find_type(build, name), build.address_size, cacheline_size, alignments)
-                   for name in names)
+    return pahole_text(found, build.address_size, cacheline_size, alignments)
 
 
 def sizes(build: Build) -> list[tuple[str, int, int]]:

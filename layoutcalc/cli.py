@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Optional, TypeVar
 import click
 
 from .errors import LayoutcalcError
+from .render.lines import one_line
 
 
 def _lazy_module(name: str) -> ModuleType:
@@ -46,12 +47,6 @@ class _Terminated(BaseException):
 
 def _on_sigterm(signum: int, frame: Any) -> None:
     raise _Terminated()
-
-
-def one_line(text: str) -> str:
-    """``text`` with newlines and other control characters escaped, so an error stays one line."""
-    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
-                   for ch in text)
 
 
 class _Group(click.Group):

@@ -25,6 +25,7 @@ from .analysis.layout import DEFAULT_CACHELINE, LayoutStats
 from .errors import NotFoundError
 from .model import Build as ModelBuild
 from .model import StructType
+from .render.lines import one_line
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -78,9 +79,8 @@ class StructLayout(NamedTuple):
         return self.struct.name or ""
 
     def text(self) -> str:
-        """pahole's listing, as ``layoutcalc show`` prints it."""
-        from .render.structs import struct_text
-        return struct_text(self.struct, self.stats, self.cacheline_size)
+        """pahole's listing, exactly as ``layoutcalc show NAME`` prints it (one renderer serves both)."""
+        return api.struct_text(self.build, self.struct, self.cacheline_size)
 
     def frame(self) -> "pd.DataFrame":
         """One row per member (:func:`layoutcalc.render.frames.member_frame`)."""
@@ -162,8 +162,14 @@ class WhatIfLayout(NamedTuple):
 class WhatIf(Sequence[WhatIfLayout]):
     """The structs a scenario or patch changed, in order; index by position or struct name."""
 
-    def __init__(self, items: Sequence["ScenarioResult"]) -> None:
+    def __init__(self, items: Sequence["ScenarioResult"], warnings: Sequence[str] = (), notes: Sequence[str] = (),
+                 baselines: Optional[dict[str, int]] = None) -> None:
         self.items = list(items)
+        #: what the CLI prints to stderr as ``warning: ...`` lines (blocks a patch's conditions left out, ...)
+        self.warnings = [one_line(warning) for warning in warnings]
+        #: what the CLI prints as ``note: ...`` lines (what ``--arch`` means)
+        self.notes = list(notes)
+        self.baselines = dict(baselines or {})
         self._layouts = [WhatIfLayout(item) for item in self.items]
 
     def __len__(self) -> int:
@@ -196,9 +202,10 @@ class WhatIf(Sequence[WhatIfLayout]):
         _save(self.figure(), path)
 
     def text(self) -> str:
-        """Before and after, as ``layoutcalc whatif`` prints it."""
+        """Before and after, as ``layoutcalc whatif`` prints it on stdout (notes first; warnings: :attr:`warnings`)."""
         from .render.whatif import whatif_text
-        return whatif_text(self.items)
+        notes = "".join(f"note: {note}\n" for note in self.notes)
+        return notes + whatif_text(self.items, False, self.baselines or None)
 
     def _repr_html_(self) -> str:
         return "".join(layout._repr_html_() for layout in self._layouts)
@@ -371,9 +378,17 @@ class Build:
         return StructLayout(struct, stats, build, cacheline_size)
 
     def whatif(self, scenario: Optional[str] = None, patch: Optional[str] = None, defines: Sequence[str] = (),
-               placement: str = "as-patched", arch: Optional[str] = None, level: int = 0) -> WhatIf:
-        """``layoutcalc whatif``: the structs re-laid out with a scenario's (default ``flat``) or patch's fields."""
-        return WhatIf(api.whatif(self.path, scenario, patch, defines, placement, arch, level))
+               placement: str = "as-patched", arch: Optional[str] = None, level: int = 0,
+               config: Optional[str] = None) -> WhatIf:
+        """``layoutcalc whatif``: the structs re-laid out with a scenario's (default ``flat``) or patch's fields.
+
+        ``scenario`` is a bundled name or a TOML file; ``patch`` a unified diff; ``defines`` are
+        ``SYMBOL=y|n|m|N`` items and ``config`` a kernel ``.config`` deciding the patch's ``#if`` blocks;
+        ``placement`` is ``as-patched``, ``best-fit``, ``append`` or ``reorganize``; ``arch`` one of
+        x86_64, i386, aarch64, arm, ppc64le, s390x, riscv64.  The result's ``warnings`` are the CLI's.
+        """
+        run = api.whatif_run(self.path, scenario, patch, defines, placement, arch, level, config)
+        return WhatIf(run.results, run.warnings, run.notes, run.baselines)
 
     def report(self, scenario: str = "flat", options: Optional["ReportOptions"] = None, **option_values: Any
                ) -> Report:

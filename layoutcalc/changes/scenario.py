@@ -38,6 +38,7 @@ from typing import Any, NamedTuple
 
 from ..abi import Abi
 from ..analysis.facts import DebugInfo, debug_info_of
+from ..datafiles import scenario_dir
 from ..analysis.whatif import FieldSpec, WhatIfResult, add_fields, relayout
 from ..errors import LayoutcalcError, ScenarioError
 from ..model import ArrayType, Build, Member, StructType
@@ -55,7 +56,7 @@ else:  # pragma: no cover - exercised on Python < 3.11 only
 # changes took 7 s of CPU to parse and apply (fuzz run); 1 MiB leaves room for any real one.
 MAX_SCENARIO_BYTES = 1 << 20
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent.parent / "data" / "scenarios"
+SCENARIO_DIR = scenario_dir()
 
 
 @dataclass(frozen=True)
