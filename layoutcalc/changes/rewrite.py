@@ -155,6 +155,7 @@ class _Reader:
         self.left_out: list[LeftOut] = []
         self.edits: dict[str, StructEdit] = {}
         self.trees: dict[str, Node] = {}
+        self.seen_macros: set[str] = set()
         self.order: list[str] = []
         self.macros: dict[str, str] = {}
         self.old_macros: dict[str, str] = {}
@@ -479,7 +480,9 @@ class _Reader:
 
     def _uses_changed_macro(self, text: str) -> bool:
         dims = " ".join(re.findall(r"\[([^\[\]]*)\]", text)) + " " + " ".join(re.findall(r":\s*(\w+)", text))
-        return any(re.search(rf"\b{name}\b", dims) for name in self.changed_macros)
+        used = [name for name in self.changed_macros if re.search(rf"\b{name}\b", dims)]
+        self.seen_macros.update(used)
+        return bool(used)
 
     def _open(self, root: Node, st: Statement, cursor: Optional[tuple[Node, int]],
               where: str) -> tuple[Optional[tuple[Node, int]], Optional[Node]]:
@@ -580,6 +583,36 @@ class _Reader:
             raise ScenarioError(f"{self.filename}:{line}: {kind} {name}: {exc}") from None
         laid = dataclasses.replace(laid, name=name)
         (self.build.structs if kind == "struct" else self.build.unions)[name] = laid
+
+
+def _arrays_of(struct: StructType) -> list[tuple[str, int]]:
+    found = []
+    for member in struct.members:
+        inner = member.type.strip()
+        if isinstance(inner, ArrayType) and inner.count is not None:
+            found.append((member.name or "", inner.count))
+        if isinstance(inner, StructType) and not inner.name:
+            found.extend(_arrays_of(inner))
+    return found
+
+
+def _refuse_unseen_macro(reader: "_Reader", name: str, old: str, new: str) -> None:
+    """A ``#define`` the patch changes, used by no struct line it shows: refuse a touched struct with an array
+    of the old length (it may be sized by it; the debug info does not say)."""
+    try:
+        value = int(old, 0)
+    except ValueError:
+        value = None
+    for struct_name, edit in reader.edits.items():
+        struct = edit.root.struct
+        if struct is None:
+            continue
+        suspects = [member for member, count in _arrays_of(struct) if value is None or count == value]
+        if suspects:
+            raise ScenarioError(f"{reader.filename}: #define {name} changes from {old} to {new}, and struct "
+                                f"{struct_name} has array member(s) of that length ({', '.join(suspects[:3])}) "
+                                "whose declarations the patch does not show: whether it sizes them is not in the "
+                                "debug info (regenerate the patch with more context)")
 
 
 def _attr_align(text: str, abi: Abi) -> Optional[int]:
@@ -702,6 +735,8 @@ def read_rewrite(build: Build, text: str, filename: str, abi: Abi, defines: Defi
         reader.read_hunk(hunk)
     warnings = left_out_warnings(reader.left_out) + reader.warnings
     for name, (old, new) in reader.changed_macros.items():
+        if name not in reader.seen_macros:
+            _refuse_unseen_macro(reader, name, old, new)
         warnings.append(f"{filename}: #define {name} changes from {old} to {new}: only the members the patch's own "
                         f"lines size with it are re-sized; any other use of {name} is not seen")
     edits = {}
@@ -784,6 +819,8 @@ def patch_results(build: Build, path: str, abi: Abi, defines: Defines) -> tuple[
         placed = placed_fields(result)
         anchor = placed[0].follows if placed else None
         results.append(ScenarioResult(name, anchor, 0 if anchor else None, result, removed))
+    if not results and rewrite.warnings:
+        raise ScenarioError(f"{path}: nothing to lay out: {rewrite.warnings[-1].split(': ', 1)[-1]}")
     if not results:
         raise ScenarioError(f"{path}: the patch touches no struct this build has (are its hunks in struct bodies, "
                             "with a function context line such as '@@ ... @@ struct pid'?)")
