@@ -24,10 +24,7 @@ from layoutcalc.errors import LayoutcalcError
 CORPUS = Path(__file__).parent / "patches612"
 PATCHES = sorted(p.name for p in CORPUS.glob("*.patch"))
 #: Patches refused (one line) by design, with the reason.
-REFUSED: dict[str, str] = {
-    # the hunk opens at struct_group(headers, with no member before it: the insertion point is not shown
-    "skb-headers-group-u32.patch": "cannot tell where in struct sk_buff",
-}
+REFUSED: dict[str, str] = {}
 
 
 def _needs() -> tuple[list[str], list[str]]:

@@ -119,3 +119,76 @@ def test_define_change_whose_use_the_patch_does_not_show_is_refused(tmp_path: Pa
                      " \n struct demo {\n \tu32 count;\n+\tu32 count2;\n")
     with pytest.raises(ScenarioError, match=r"struct demo has array member\(s\) of that length \(slots, per_kind\)"):
         api.whatif_run(before, patch=str(patch))
+
+
+# --- the two confidently wrong answers of issue 17 ------------------------------------------------------------
+
+SKB = """typedef unsigned char u8; typedef struct { int refs; } refcount_t;
+#define __aligned(x) __attribute__((aligned(x)))
+struct skb_ext {
+	refcount_t refcnt;
+	u8 offset[3]; /* in chunks of 8 bytes */
+	u8 chunks;		/* same */
+	char data[] __aligned(8);
+};
+struct skb_ext *p;
+"""
+
+
+def _size_by_gcc(tmp: Path, source: str, struct: str) -> int:
+    (tmp / "truth.c").write_text(source)
+    subprocess.run(["gcc", "-g", "-c", "-o", str(tmp / "truth.o"), str(tmp / "truth.c")], check=True)
+    return api.load(str(tmp / "truth.o"), structs=[struct]).get_struct(struct).size_bytes
+
+
+@pytest.mark.skipif(subprocess.run(["which", "pahole"], capture_output=True).returncode != 0, reason="no pahole")
+def test_btf_flexible_array_alignment_from_the_context_line_or_bounds(tmp_path: Path) -> None:
+    (tmp_path / "skb.c").write_text(SKB)
+    obj = tmp_path / "skb.o"
+    subprocess.run(["gcc", "-g", "-c", "-o", str(obj), str(tmp_path / "skb.c")], check=True)
+    subprocess.run(["pahole", "-J", str(obj)], check=True, capture_output=True)
+    btf = tmp_path / "skb_btf.o"
+    subprocess.run(["objcopy", "--remove-section=.debug_*", str(obj), str(btf)], check=True)
+    chunks = "\tu8 chunks;\t\t/* same */\n"
+    truth = _size_by_gcc(tmp_path, SKB.replace(chunks, chunks + "\tu8 flags;\n"), "skb_ext")
+    assert truth == 16
+    stated = tmp_path / "stated.patch"  # the context line shows __aligned(8)
+    stated.write_text("--- a/skb.h\n+++ b/skb.h\n@@ -3,6 +3,7 @@ struct skb_ext {\n \trefcount_t refcnt;\n"
+                      " \tu8 offset[3]; /* in chunks of 8 bytes */\n \tu8 chunks;\t\t/* same */\n+\tu8 flags;\n"
+                      " \tchar data[] __aligned(8);\n };\n")
+    (item,) = api.whatif_run(str(btf), patch=str(stated)).results
+    assert item.result.exact and item.result.size_after == truth
+    unstated = tmp_path / "unstated.patch"  # the hunk does not reach the array: bounds, not a guess
+    unstated.write_text("--- a/skb.h\n+++ b/skb.h\n@@ -3,3 +3,4 @@ struct skb_ext {\n \trefcount_t refcnt;\n"
+                        "+\tu8 flags;\n \tu8 offset[3]; /* in chunks of 8 bytes */\n \tu8 chunks;\t\t/* same */\n")
+    run = api.whatif_run(str(btf), patch=str(unstated))
+    (item,) = run.results
+    assert not item.result.exact
+    assert item.result.size_after_min <= truth <= item.result.size_after_max
+    assert any("between 12 and 16" in line for line in run.warnings)
+
+
+def test_declaration_only_member_is_bounded(tmp_path: Path) -> None:
+    (tmp_path / "other.h").write_text("struct big { long a; long b; };\n")
+    demo = '#include "other.h"\nstruct demo {\n\tint x;\n\tstruct big b;\n};\nstruct demo *p;\n'
+    (tmp_path / "demo.c").write_text(demo)
+    obj = tmp_path / "demo.o"
+    subprocess.run(["gcc", "-g", "-femit-struct-debug-baseonly", "-c", "-o", str(obj), str(tmp_path / "demo.c")],
+                   cwd=tmp_path, check=True)
+    assert api.load(str(obj), structs=["demo"]).get_struct("demo").members[1].type.strip().is_declaration
+    truth = _size_by_gcc(tmp_path, demo.replace("\tstruct big b;\n", "\tstruct big b;\n\tint after;\n")
+                         .replace('#include "other.h"', "struct big { long a; long b; };"), "demo")
+    assert truth == 32
+    after = tmp_path / "after.patch"
+    after.write_text("--- a/demo.c\n+++ b/demo.c\n@@ -2,4 +2,5 @@\n struct demo {\n \tint x;\n \tstruct big b;\n"
+                     "+\tint after;\n };\n")
+    (item,) = api.whatif_run(str(obj), patch=str(after)).results  # was 12, claimed exact
+    assert item.result.size_after_min <= truth <= item.result.size_after_max
+    assert item.result.size_after == truth and not item.result.exact
+    moved = tmp_path / "moved.patch"
+    moved.write_text("--- a/demo.c\n+++ b/demo.c\n@@ -2,4 +2,5 @@\n struct demo {\n \tint x;\n+\tlong y;\n"
+                     " \tstruct big b;\n };\n")
+    moved_truth = _size_by_gcc(tmp_path, demo.replace("\tint x;\n", "\tint x;\n\tlong y;\n")
+                               .replace('#include "other.h"', "struct big { long a; long b; };"), "demo")
+    (item,) = api.whatif_run(str(obj), patch=str(moved)).results  # b moves: its alignment is bounded by offsets
+    assert item.result.size_after_min <= moved_truth <= item.result.size_after_max

@@ -134,6 +134,8 @@ def _relayout(facts: StructFacts, struct: StructType, members: list[Member], abi
             known = facts.members[index]
             guessed_hole = known.source is Source.HOLE
             forced = None if guessed_hole else known.forced
+            if member is not origin and member.alignment_attr:  # an alignment the patch's context states
+                forced = max(forced or 0, member.alignment_attr)
             item = member_item(member, forced, abi, facts.debug_info, world)
             # a hole read as an attribute replaces the hidden gap; read as a pad (``T :n``) it keeps it
             as_attribute = guessed_hole and world is not World.SMALLEST and known.gap is not None and (

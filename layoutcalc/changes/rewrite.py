@@ -79,6 +79,7 @@ class Item:
     child: Optional[Node] = None
     removed: bool = False
     line_no: int = 0
+    hint_align: Optional[int] = None  # an alignment a context line states that the debug info may not record
 
 
 def _tree(struct: StructType, parent: Optional[Node] = None) -> Node:
@@ -143,6 +144,7 @@ class Rewrite:
     edits: dict[str, StructEdit]
     warnings: list[str]
     order: list[str]
+    path: str = ""
 
 
 class _Reader:
@@ -409,6 +411,9 @@ class _Reader:
                 node, index = found
                 item = node.items[index]
                 self._learn(st.text, item)
+                _, stated = _strip_attrs(st.text, self.abi)
+                if stated and item.member is not None and not item.member.alignment_attr:
+                    item.hint_align = stated
                 if st.side == "-":
                     item.removed = True
                     _mark(node)
@@ -515,6 +520,15 @@ class _Reader:
             _mark(node)
             return (new, 0), new
         # the build's own aggregate: the next live aggregate member after the cursor
+        if cursor is None and group:
+            # struct_group(NAME, ...: the build's union holding the group's named copy
+            args = [a.strip() for a in group.group(2).rstrip(",").split(",")]
+            name = args[0] if group.group(1) in ("struct_group", "struct_group_attr") else args[1]
+            found = _find(root, name, existing=True)
+            if found is not None and found[0].mirror and found[1] == 1:
+                first = found[0].items[0].child
+                assert first is not None
+                return (first, 0), first
         if cursor is None:
             return None, None
         node, index = cursor
@@ -630,8 +644,38 @@ def _strip_attrs(text: str, abi: Abi) -> tuple[str, Optional[int]]:
     return text.strip(), align
 
 
-def _lay(node: Node, abi: Abi, debug_info: DebugInfo, world: World) -> StructType:
-    """``node`` laid out: unchanged ones as the build has them, changed ones again from their members."""
+def _pow2_dividing(value: int) -> int:
+    return value & -value if value else 1 << 12
+
+
+def _stand_in(struct: StructType, member: Member, smallest: bool) -> Member:
+    """A declaration-only member with the space the debug info shows for it: up to the next member (or the
+    end) and the largest alignment its offset allows; if ``smallest``, less the most padding the next member's
+    (or the struct's) possible alignment allows, and no alignment of its own."""
+    offset = member.offset_bytes
+    later = [m.offset_bytes for m in struct.members if m.offset_bytes > offset]
+    end = min(later) if later else struct.size_bytes
+    extent = end - offset
+    size = max(0, extent - _pow2_dividing(end) + 1) if smallest else extent
+    inner = member.type.strip()
+    assert isinstance(inner, StructType)
+    # its alignment divides its offset and the struct's size: the largest such is the bound
+    align = None if smallest else min(_pow2_dividing(offset), _pow2_dividing(struct.size_bytes), 64)
+    return dataclasses.replace(member, type=dataclasses.replace(inner, size_bytes=size, is_declaration=False,
+                                                                members=[]), alignment_attr=align)
+
+
+def _is_declared_only(member: Member) -> bool:
+    inner = member.type.strip()
+    return isinstance(inner, StructType) and inner.is_declaration and member.bit_size is None
+
+
+def _lay(node: Node, abi: Abi, debug_info: DebugInfo, world: World, smallest_declared: bool = False) -> StructType:
+    """``node`` laid out: unchanged ones as the build has them, changed ones again from their members.
+
+    A member whose type the input only declares stands in with the space the debug info shows for it
+    (``smallest_declared``: the least that space can hold, see :func:`_stand_in`).
+    """
     if node.struct is not None and not node.changed:
         return node.struct
     members: list[Member] = []
@@ -641,7 +685,7 @@ def _lay(node: Node, abi: Abi, debug_info: DebugInfo, world: World) -> StructTyp
         if item.removed:
             continue
         if item.child is not None and (item.child.changed or item.child.struct is None):
-            inner = _lay(item.child, abi, debug_info, world)
+            inner = _lay(item.child, abi, debug_info, world, smallest_declared)
             if node.mirror and index == 1 and first_type is not None:
                 old = item.child.struct
                 inner = dataclasses.replace(first_type, name=old.name if old else None)
@@ -659,6 +703,12 @@ def _lay(node: Node, abi: Abi, debug_info: DebugInfo, world: World) -> StructTyp
             old_type = item.member.type.strip()
             member = dataclasses.replace(item.member, type=dataclasses.replace(
                 first_type, name=old_type.name if isinstance(old_type, StructType) else None))
+            origins[id(member)] = item.member
+        elif item.member is not None and node.struct is not None and _is_declared_only(item.member):
+            member = _stand_in(node.struct, item.member, smallest_declared)
+            origins[id(member)] = item.member
+        elif item.member is not None and item.hint_align:
+            member = dataclasses.replace(item.member, alignment_attr=item.hint_align)
             origins[id(member)] = item.member
         elif item.member is not None:
             member = item.member
@@ -753,7 +803,7 @@ def read_rewrite(build: Build, text: str, filename: str, abi: Abi, defines: Defi
                                                  "every change the patch makes to it is under a condition "
                                                  "that is false for this configuration")
             reader.order.append(item.struct_name)
-    return Rewrite(edits, warnings, [name for name in dict.fromkeys(reader.order) if name in edits])
+    return Rewrite(edits, warnings, [name for name in dict.fromkeys(reader.order) if name in edits], filename)
 
 
 def apply_rewrite(rewrite: Rewrite, build: Build, abi: Abi, debug_info: DebugInfo) -> list[tuple[str, WhatIfResult,
@@ -767,13 +817,79 @@ def apply_rewrite(rewrite: Rewrite, build: Build, abi: Abi, debug_info: DebugInf
         worlds = {world: _lay(edit.root, abi, debug_info, world) for world in (World.LIKELIEST, World.SMALLEST,
                                                                                World.LARGEST)}
         after = worlds[World.LIKELIEST]
+        _check_declaration_only(before, after, rewrite.path)
         sizes = [laid.size_bytes for laid in worlds.values()]
+        if _declaration_only(before) and edit.root.changed:
+            sizes.append(_lay(edit.root, abi, debug_info, World.LIKELIEST, smallest_declared=True).size_bytes)
+        if not debug_info.records_alignment and edit.root.changed:
+            sizes += _flex_alignment_sizes(edit.root, abi, debug_info)
         facts = struct_facts(before, abi, debug_info)
         result = WhatIfResult(before=before, after=after, added=_added(edit.root, after), placement="as-patched",
                               abi=abi, debug_info=debug_info, size_after_min=min(sizes), size_after_max=max(sizes),
                               undecided=facts.undecided, alignment_candidates=facts.candidates)
         out.append((name, result, _removed(before, after), edit.reason))
     return out
+
+
+def _declaration_only(struct: StructType, base: int = 0, prefix: str = "") -> dict[str, tuple[int, str]]:
+    """Members (at any depth of anonymous aggregates) whose type the input only declares: name -> (offset, type)."""
+    found: dict[str, tuple[int, str]] = {}
+    for member in struct.members:
+        inner = member.type.strip()
+        while isinstance(inner, ArrayType):
+            inner = inner.element.strip()
+        offset = base + member.offset_bytes
+        if isinstance(inner, StructType) and inner.is_declaration:
+            found[prefix + (member.name or "?")] = (offset, member.type.c_name())
+        elif isinstance(inner, StructType) and not inner.name:
+            found.update(_declaration_only(inner, offset, prefix + (f"{member.name}." if member.name else "")))
+    return found
+
+
+def _check_declaration_only(before: StructType, after: StructType, path: str) -> None:
+    """Refuse when a member whose type the input only declares would move: its size and alignment are unknown.
+
+    (Built with ``-femit-struct-debug-baseonly``, as ``CONFIG_DEBUG_INFO_REDUCED`` kernels are; a
+    member that stays put keeps the space the debug info shows up to the next member.)
+    """
+    old = _declaration_only(before)
+    if not old:
+        return
+    new = _declaration_only(after)
+    for name, (offset, type_name) in old.items():
+        if name in new and new[name][0] != offset:
+            raise ScenarioError(f"{path}: struct {before.name}: member '{name}' ({type_name}) would move from offset "
+                                f"{offset} to {new[name][0]}, but the input only declares its type (built with "
+                                "-femit-struct-debug-baseonly / CONFIG_DEBUG_INFO_REDUCED?): its size and alignment "
+                                "are not in the debug info; use a build with full debug info")
+
+
+def _flex_alignment_sizes(root: Node, abi: Abi, debug_info: DebugInfo) -> list[int]:
+    """Sizes with each alignment a trailing flexible array could carry unrecorded (BTF, strict DWARF).
+
+    ``char data[] __aligned(8)`` leaves no trace in BTF when no hole shows it; pahole's BTF loader guesses
+    it from the offset.  Every power of two up to the cache line that divides the array's offset is a
+    candidate, unless a context line of the patch stated the alignment.
+    """
+    live = [item for item in root.items if not item.removed]
+    if not live or live[-1].member is None or live[-1].hint_align:
+        return []
+    item = live[-1]
+    assert item.member is not None
+    inner = item.member.type.strip()
+    if not isinstance(inner, ArrayType) or inner.count is not None or item.member.alignment_attr:
+        return []
+    offset = item.member.offset_bytes
+    sizes = []
+    candidate = 2
+    while candidate <= abi.cacheline_size and offset % candidate == 0:
+        item.hint_align = candidate
+        try:
+            sizes.append(_lay(root, abi, debug_info, World.LIKELIEST).size_bytes)
+        finally:
+            item.hint_align = None
+        candidate *= 2
+    return sizes
 
 
 def rewrite_needs(text: str, filename: str) -> tuple[list[str], list[str]]:
@@ -816,6 +932,13 @@ def patch_results(build: Build, path: str, abi: Abi, defines: Defines) -> tuple[
     for name, result, removed, reason in apply_rewrite(rewrite, build, abi, debug_info_of(build)):
         if reason:
             warnings.append(f"{path}: struct {name} is listed unchanged: {reason}")
+        if not result.exact:
+            declared = sorted(_declaration_only(result.before))
+            why = (f"the input only declares the type of {', '.join(declared[:3])}: its size and alignment are "
+                   "bounded by the offsets around it" if declared else
+                   f"{result.debug_info.value} debug info leaves an alignment undecided")
+            warnings.append(f"{path}: struct {name}: the size after is between {result.size_after_min} and "
+                            f"{result.size_after_max} bytes ({why}); likeliest {result.size_after}")
         placed = placed_fields(result)
         anchor = placed[0].follows if placed else None
         results.append(ScenarioResult(name, anchor, 0 if anchor else None, result, removed))
