@@ -173,6 +173,8 @@ class _Reader:
             code = self._strip_comments(text, in_comment, sides)
             stripped = code.strip()
             if not stripped:
+                if line.kind != " " and text.strip():
+                    out.append(Statement("note", text.strip(), line.line_no, line.kind, text))
                 continue
             key = line.kind
             if stripped.startswith("#"):
@@ -263,17 +265,23 @@ class _Reader:
         stack: list[Optional[Node]] = []  # aggregates opened inside the hunk (None: not yet known)
         new_conds = ConditionStack(self.defines)
         old_conds = ConditionStack(self.defines)
-        pending_tag: Optional[tuple[str, str, bool]] = None
+        pending_tag: Optional[tuple[str, str, bool]] = None  # "struct pid" alone, "{" on the next line
         region_found = False
         region_context = False
         region_items: list[tuple[Node, Item]] = []
         new_type: Optional[tuple[str, str, int]] = None
         for st in self.statements(hunk):
             where = f"{self.filename}:{st.line_no}"
+            if st.kind == "note":  # a comment changed: the struct is touched, its layout is not
+                if root is not None:
+                    self._touch(root)
+                continue
             if st.kind == "pp":
                 define = _DEFINE.match(st.text)
                 if define:
                     continue
+                if root is not None and st.side != " ":
+                    self._touch(root)
                 unmatched = False
                 for conds, side in ((new_conds, "+"), (old_conds, "-")):
                     if st.side in (" ", side):
@@ -291,8 +299,26 @@ class _Reader:
                                              "is configured out here: left out")
                     region_items, region_found, region_context = [], False, False
                 continue
+            if st.side == " " and new_conds.active != old_conds.active and st.kind == "decl":
+                # a context member whose #if condition the patch changes: it comes or goes with it
+                st = dataclasses.replace(st, side="+" if new_conds.active else "-")
             active = (new_conds.active if st.side == "+" else old_conds.active if st.side == "-"
                       else new_conds.active and old_conds.active)
+            tag_line = re.match(r"^(struct|union)\s+(\w+)$", st.text)
+            if root is None and tag_line and not st.raw[:1].isspace():
+                pending_tag = (tag_line.group(1), tag_line.group(2), st.side == "+")
+                continue
+            if root is None and pending_tag is not None and st.text == "{":
+                kind, name, added = pending_tag
+                pending_tag = None
+                if added:
+                    new_type = (kind, name, st.line_no)
+                    root = Node(kind, None)
+                else:
+                    root = self._root(name, kind)
+                certain, cursor, stack = True, (root, 0) if root is not None else None, []
+                continue
+            pending_tag = None
             if root is None:
                 match = re.match(r"^(struct|union)\s+(\w+)\s*\{", st.text)
                 if st.kind == "open" and match and not st.raw[:1].isspace():
@@ -317,9 +343,8 @@ class _Reader:
             if st.text == "{" and not certain:
                 certain, cursor = True, (root, 0) if root is not None else None
                 continue
-            if root is None and pending_tag is None:
+            if root is None:
                 continue
-            assert root is not None
             if st.kind == "close" and not st.raw[:1].isspace() and st.text.startswith("}"):
                 if new_type is not None:
                     self._define_new_type(root, new_type, st)
@@ -458,6 +483,7 @@ class _Reader:
         return items
 
     def _expand(self, text: str) -> "str | Node":
+        text = _aliased(text)
         flex = re.match(r"^DECLARE_FLEX_ARRAY\s*\(\s*(.+?)\s*,\s*(\w+)\s*\)\s*(.*?)\s*;$", text)
         if flex:
             wrapper = Node("struct", None)
@@ -627,6 +653,17 @@ def _refuse_unseen_macro(reader: "_Reader", name: str, old: str, new: str) -> No
                                 f"{struct_name} has array member(s) of that length ({', '.join(suspects[:3])}) "
                                 "whose declarations the patch does not show: whether it sizes them is not in the "
                                 "debug info (regenerate the patch with more context)")
+
+
+#: Struct tags the kernel's headers rename with a macro (``#define rcu_head callback_head``, linux/types.h):
+#: the debug info has only the real name.
+_TAG_ALIASES = {"rcu_head": "callback_head"}
+
+
+def _aliased(text: str) -> str:
+    for alias, real in _TAG_ALIASES.items():
+        text = re.sub(rf"\bstruct\s+{alias}\b", f"struct {real}", text)
+    return text
 
 
 def _attr_align(text: str, abi: Abi) -> Optional[int]:
@@ -906,8 +943,8 @@ def rewrite_needs(text: str, filename: str) -> tuple[list[str], list[str]]:
             opened = re.match(r"^(?:struct|union)\s+(\w+)\s*\{", code)
             if opened:
                 (new if line.kind == "+" else structs).add(opened.group(1))
-            if line.kind == "+" and code.endswith(";"):
-                by_value, names = declaration_needs(code)
+            if line.kind in ("+", " ") and code.endswith(";"):
+                by_value, names = declaration_needs(_aliased(code))
                 structs |= by_value
                 types |= names
     return sorted(structs - new), sorted(types)
