@@ -391,6 +391,8 @@ def whatif_run(path: str, scenario: Optional[str] = None, patch: Optional[str] =
     """
     from .changes.scenario import apply_scenario, load_scenario, scenario_needs
     warnings: list[str] = []
+    if patch is not None and placement == "as-patched":  # every edit of the patch (issue 17)
+        return _whatif_patch(path, patch, defines, arch, config)
     if patch is not None:
         loaded, warnings = patch_scenario(patch, defines, config)
         defined: dict[str, int] = {}
@@ -411,6 +413,24 @@ def whatif_run(path: str, scenario: Optional[str] = None, patch: Optional[str] =
                      f"under {build.arch} ABI rules, not a real {build.arch} build: a real one has its own "
                      "configuration (other options, other members) and can be smaller or larger")
     return WhatIf(results, warnings + patch_skips(loaded, [build]), notes, baselines)
+
+
+def _whatif_patch(path: str, patch: str, defines: Sequence[str], arch: Optional[str],
+                  config: Optional[str]) -> WhatIf:
+    """:func:`whatif_run` of a patch, as patched: removals, replacements, nesting (changes/rewrite.py)."""
+    from .changes.rewrite import patch_results, rewrite_needs
+    from .errors import ScenarioError
+    from .safe_read import read_text
+    decided = patch_defines(defines, config)
+    structs, types = rewrite_needs(read_text(patch, "patch", error=ScenarioError), patch)
+    build = load(path, structs=structs, types=types, arch=arch)
+    results, warnings = patch_results(build, patch, abi_of(build), decided.defines)
+    notes = []
+    source_arch = build.provenance.get("retargeted_from")
+    if source_arch is not None:
+        notes.append(f"--arch {build.arch}: this re-lays out {build.name}'s own configuration ({source_arch}) "
+                     f"under {build.arch} ABI rules, not a real {build.arch} build")
+    return WhatIf(results, decided.warnings + warnings, notes)
 
 
 def slab(inputs: Sequence[str] = (), live: bool = False, cpus: int = 2, allocator: Optional[str] = None,

@@ -387,10 +387,12 @@ def report(inputs: tuple[str, ...], live: bool, scenario: str, processes: int, c
 @click.option("--verify", is_flag=True, help="With a kernel source tree and --patch: compile the patched headers "
                                              "and compare the prediction with them, member by member.")
 @click.option("--debug-flags", metavar="FLAGS", help="With --verify: compiler debug flags (default '-g -gdwarf-4').")
+@click.option("--strict", is_flag=True, help="Exit 1 when there is any warning (a line of the patch not modelled, "
+                                             "a struct left unchanged, bounds instead of one size).")
 def whatif(input_path: Optional[str], scenario: Optional[str], patch_path: Optional[str],
            defines: tuple[str, ...], placement: str, arch: Optional[str], level: int, full: bool,
            fmt: str, config: Optional[str], defconfig: bool, plot_path: Optional[str], verify: bool,
-           debug_flags: Optional[str]) -> None:
+           debug_flags: Optional[str], strict: bool = False) -> None:
     """Re-lay-out structs with a scenario's or a patch's fields added, as the compiler would."""
     from .render import whatif as render_whatif
     if scenario and patch_path:
@@ -410,11 +412,16 @@ def whatif(input_path: Optional[str], scenario: Optional[str], patch_path: Optio
                                                for i in items]}
         if run.notes:
             payload["notes"] = run.notes
+        payload["warnings"] = run.warnings
         click.echo(render.to_json(payload), nl=False)
     else:
         notes = "".join(f"note: {note}\n" for note in run.notes)
         click.echo(notes + render_whatif.whatif_text(items, full, baseline), nl=False)
     _write_plot(plot_path, lambda: _plots().cacheline_figure(items))
+    inexact = [i.struct_name for i in items if not i.result.exact]
+    if strict and (run.warnings or inexact):
+        raise click.ClickException(f"--strict: {len(run.warnings)} warning(s)"
+                                   + (f"; not exact: {', '.join(inexact)}" if inexact else ""))
 
 
 def _verify(tree: Optional[str], patch_path: Optional[str], arch: Optional[str], config: Optional[str],
