@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .analysis.verify import LayoutCheck
     from .changes.scenario import Scenario, ScenarioResult
     from .readers.kernel_source import SourceResult
+    from .slab.census import Census
     from .slab.view import SlabView
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -429,6 +430,12 @@ def slab(inputs: Sequence[str] = (), live: bool = False, cpus: int = 2, allocato
     if live:
         return try_live_view(loaded, builds())
     return [static_view(build, loaded, cpus, xstate_size, allocator) for build in builds()], ""
+
+
+def slab_census() -> "Census":
+    """Every cache of the running kernel: its struct (catalogue), predicted geometry and sysfs's figures."""
+    from .slab.census import live_census
+    return live_census()
 
 
 def source_snapshot(tree: str, arch: str = "x86_64", config: Optional[str] = None,

@@ -455,10 +455,20 @@ def _verify(tree: Optional[str], patch_path: Optional[str], arch: Optional[str],
 @_plot_option("one slab per cache and build, its objects and leftover, fields off against on,")
 @_patch_option()
 @_define_option()
+@click.option("--all", "all_caches", is_flag=True,
+              help="With --live: every cache of the running kernel, its struct and predicted geometry beside sysfs.")
 def slab(inputs: tuple[str, ...], live: bool, cpus: int, allocator: Optional[str], xstate_size: int, scenario: str,
          fmt: str, arch: str, config: Optional[str], defconfig: bool, plot_path: Optional[str],
-         patch_path: Optional[str], defines: tuple[str, ...]) -> None:
+         patch_path: Optional[str], defines: tuple[str, ...], all_caches: bool = False) -> None:
     """Slab geometry of the task_struct, signal_cache and pid caches (predicted, and live with --live)."""
+    if all_caches:
+        if not live:
+            raise click.UsageError("--all needs --live (it lists the running kernel's caches)")
+        from .render import slab as render_census
+        census = api.slab_census()
+        click.echo(render.to_json(census.as_dict()) if fmt == "json" else render_census.census_text(census),
+                   nl=False)
+        return
     inputs = tuple(_source_input(path, arch, _tree_config(path, config, patch_path), defconfig)[0]
                    for path in inputs)
     from .render import slab as render_slab

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from ..slab.common import SlabGeometry
 from ..slab.view import CacheView, SlabView
+
+if TYPE_CHECKING:
+    from ..slab.census import Census
 
 _KEYS = ("object_size", "slab_size", "objs_per_slab", "order", "align")
 
@@ -107,3 +110,26 @@ def slab_text(views: Sequence[SlabView], warning: str = "") -> str:
                                f"({e.delta_bytes_per_object:+.1f})")
         out.append("")
     return "\n".join(out)
+
+
+def census_text(census: "Census") -> str:
+    """``slab --live --all``: one line per cache, predicted against /sys/kernel/slab, then the tally."""
+    summary = census.summary()
+    lines = [f"running kernel {census.release}: {summary['caches']} caches, catalogue Linux {census.series}, "
+             f"{census.machine.nr_cpus} CPUs",
+             f"{'cache':<28} {'struct':<24} {'object':>7} {'slab':>6} {'objs':>5} {'ord':>3}  predicted"]
+    for row in census.rows:
+        m = row.measured
+        if row.predicted is None:
+            verdict = f"not predicted: {row.reason}"
+        elif row.exact:
+            verdict = "exact"
+        else:
+            verdict = "differs: " + ", ".join(row.mismatches())
+        struct = row.struct or ("(kmalloc)" if row.kind == "kmalloc" else "-")
+        lines.append(f"{row.name:<28} {struct:<24} {m.object_size:>7} {m.slab_size:>6} {m.objs_per_slab:>5} "
+                     f"{m.order:>3}  {verdict}")
+    lines.append(f"attributed to a struct: {summary['attributed']}, exact: {summary['exact']} "
+                 f"({summary['exact_fraction']:.1%}); merged where sysfs says: {summary['merge_right']}; "
+                 f"kmalloc: {summary['kmalloc']}; not attributed: {summary['not_attributed']}")
+    return "\n".join(lines) + "\n"

@@ -53,6 +53,8 @@ class CacheSpec:
     usercopy: bool = False
     word: int = 8
     note: str = ""
+    no_merge: bool = False  # SLAB_NO_MERGE, or another never-merge flag the fields above do not name
+    dma: bool = False  # SLAB_CACHE_DMA
 
     def with_struct_size(self, struct_size: int) -> "CacheSpec":
         """This cache if ``sizeof(struct_name)`` were ``struct_size`` (object size shifts by the same)."""

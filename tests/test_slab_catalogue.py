@@ -1,0 +1,88 @@
+"""The slab cache catalogue: creation calls parsed from C, the shipped tables, and the live census."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from layoutcalc.slab.catalogue import scan_source, series_for, shipped
+
+C_SOURCE = r'''
+static struct kmem_cache *a, *b, *c, *d, *e;
+#define MY_CACHE(x) kmem_cache_create(#x, sizeof(x), 0, 0, NULL)
+void __init f(void)
+{
+	struct kmem_cache_args args = {
+		.use_freeptr_offset = true,
+		.freeptr_offset = offsetof(struct file, f_freeptr),
+	};
+	/* kmem_cache_create("commented", sizeof(struct nope), 0, 0, NULL); */
+	a = KMEM_CACHE(pid, SLAB_HWCACHE_ALIGN | SLAB_PANIC | SLAB_ACCOUNT);
+	b = kmem_cache_create_usercopy("ext4_inode_cache", sizeof(struct ext4_inode_info), 0,
+				(SLAB_RECLAIM_ACCOUNT|SLAB_ACCOUNT), offsetof(struct ext4_inode_info, i_data),
+				sizeof_field(struct ext4_inode_info, i_data), init_once);
+	c = kmem_cache_create("filp", sizeof(struct file), &args,
+				SLAB_HWCACHE_ALIGN | SLAB_PANIC | SLAB_ACCOUNT | SLAB_TYPESAFE_BY_RCU);
+	d = kmem_cache_create("names_cache", PATH_MAX, 0, SLAB_HWCACHE_ALIGN|SLAB_PANIC, NULL);
+	e = kmem_cache_create("bio_t", sizeof(bio_t), 0, flags, NULL);
+}
+'''
+
+
+def test_scan_source_reads_each_kind_of_call() -> None:
+    entries = {entry.name: entry for entry in scan_source(C_SOURCE, "x.c")}
+    assert sorted(entries) == ["bio_t", "ext4_inode_cache", "filp", "names_cache", "pid"]
+    pid = entries["pid"]
+    assert (pid.struct, pid.align, pid.flags, pid.line) == (
+        "pid", "__alignof__(struct pid)", ("SLAB_HWCACHE_ALIGN", "SLAB_PANIC", "SLAB_ACCOUNT"), 11)
+    ext4 = entries["ext4_inode_cache"]
+    assert (ext4.struct, ext4.ctor, ext4.usercopy, ext4.flags) == (
+        "ext4_inode_info", True, True, ("SLAB_RECLAIM_ACCOUNT", "SLAB_ACCOUNT"))
+    filp = entries["filp"]
+    assert (filp.struct, filp.align, filp.freeptr_offset, filp.ctor) == ("file", "0", True, False)
+    assert entries["names_cache"].struct is None and entries["names_cache"].size == "PATH_MAX"
+    assert entries["bio_t"].typedef and entries["bio_t"].flags is None
+
+
+@pytest.mark.parametrize("series,name,struct,file", [
+    ("6.12", "ext4_inode_cache", "ext4_inode_info", "fs/ext4/super.c"),
+    ("6.12", "sock_inode_cache", "socket_alloc", "net/socket.c"),
+    ("6.12", "skbuff_fclone_cache", "sk_buff_fclones", "net/core/skbuff.c"),
+    ("6.1", "proc_inode_cache", "proc_inode", "fs/proc/inode.c"),
+    ("6.1", "dentry", "dentry", "fs/dcache.c"),
+    ("2.6.22", "pid", "pid", "kernel/pid.c"),
+    ("2.6.22", "signal_cache", "signal_struct", "kernel/fork.c"),
+])
+def test_shipped_tables_name_the_struct_each_cache_holds(series: str, name: str, struct: str, file: str) -> None:
+    entry = shipped(series).lookup(name)
+    assert entry is not None and entry.struct == struct and entry.file == file
+
+
+def test_shipped_kmalloc_classes() -> None:
+    km = shipped("6.12").kmalloc
+    assert km is not None
+    assert [km.size_class(n) for n in (1, 8, 9, 65, 97, 129, 193, 8192, 8193)] == [
+        8, 8, 16, 96, 128, 192, 256, 8192, None]
+    assert "kmalloc-cg-" in km.families and "kmalloc-rcl-" in km.families
+    old = shipped("2.6.22").kmalloc
+    assert old is not None and old.sizes[:4] == (32, 64, 96, 128)
+
+
+def test_series_for_release() -> None:
+    assert [series_for(r) for r in ((6, 18), (6, 12), (6, 6), (6, 1), (2, 6))] == ["6.12", "6.12", "6.1", "6.1",
+                                                                                   "2.6.22"]
+
+
+@pytest.mark.skipif(not os.path.isdir("/sys/kernel/slab") or not os.path.exists("/sys/kernel/btf/vmlinux"),
+                    reason="needs the running kernel's /sys/kernel/slab and BTF")
+def test_live_census_matches_sysfs() -> None:
+    from layoutcalc.slab.census import live_census
+    census = live_census()
+    summary = census.summary()
+    assert summary["attributed"] >= 100
+    assert summary["exact"] >= 0.95 * summary["attributed"]
+    rows = {row.name: row for row in census.rows}
+    dentry = rows["dentry"]
+    assert dentry.struct == "dentry" and dentry.exact
+    assert rows["kmalloc-96"].exact
