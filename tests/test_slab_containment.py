@@ -1,0 +1,83 @@
+"""Cost through containment: a patch that grows struct inode grows every struct embedding it.
+
+Oracle: gcc 12's compile of the patched linux-source-6.12 tree with the cloud-amd64 config
+(tests/fixtures/inode-grow8-612.gcc.json, made by compiling a probe with Kbuild's own flags).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from layoutcalc import api
+from layoutcalc.abi import get_abi
+from layoutcalc.model import Build, Member, StructType
+from layoutcalc.slab.containment import grow_containers
+from layoutcalc.slab.patchcost import NOT_KNOWN, patch_cost
+
+HERE = Path(__file__).parent
+GCC = json.loads((HERE / "fixtures" / "inode-grow8-612.gcc.json").read_text())
+PATCH = str(HERE / "patches" / "inode-grow8-612.patch")
+
+
+def test_containment_relays_out_each_container_with_the_grown_member() -> None:
+    from layoutcalc.model import BaseType
+    long_t, char_t = BaseType("long", 8), BaseType("char", 1)
+    inner = StructType("struct", "inner", 16, [Member("a", long_t, 0), Member("b", long_t, 64)])
+    # outer: char c; struct inner i; char d;  -> 32 bytes; after inner grows to 24: 40 (gcc agrees)
+    outer = StructType("struct", "outer", 32, [Member("c", char_t, 0), Member("i", inner, 64),
+                                               Member("d", char_t, 192)])
+    wrapper = StructType("struct", "wrapper", 40, [Member("o", outer, 0), Member("x", long_t, 256)])
+    build = Build("t", "x86_64", 8, "little", {"inner": inner, "outer": outer, "wrapper": wrapper})
+    grown_inner = StructType("struct", "inner", 24, [Member("a", long_t, 0), Member("b", long_t, 64),
+                                                     Member("n", long_t, 128)])
+    out = {g.name: g for g in grow_containers(build, get_abi("x86_64"), {"inner": grown_inner})}
+    assert (out["outer"].size_on, out["outer"].via) == (40, "outer.i")
+    assert (out["wrapper"].size_on, out["wrapper"].via) == (48, "wrapper.o.i")
+    assert [m.bit_offset // 8 for m in out["wrapper"].after.members] == [0, 40]
+
+
+def _612_btf() -> Build:
+    from realbuilds import vmlinux
+
+    from layoutcalc.readers.btf import read_btf
+    path = vmlinux("6.12-cloud-amd64")
+    with open(path, "rb") as stream:
+        return read_btf(stream.read(), path)
+
+
+@pytest.mark.realbuild
+def test_inode_growth_on_612_matches_gcc_of_the_patched_tree() -> None:
+    build = _612_btf()
+    scenario, warnings = api.patch_scenario(PATCH)
+    assert warnings == []
+    cost = patch_cost(build, scenario)
+    rows = {row.struct: row for row in cost.rows}
+    for struct in ("inode", "ext4_inode_info", "proc_inode", "shmem_inode_info", "socket_alloc"):
+        assert rows[struct].size_on == GCC["sizeof"][struct], struct
+    assert rows["socket_alloc"].size_off == rows["socket_alloc"].size_on  # absorbed by its 64-byte alignment
+    assert rows["ext4_inode_info"].cache == "ext4_inode_cache"
+    assert rows["ext4_inode_info"].via == "ext4_inode_info.vfs_inode"
+    assert rows["inode"].cache == "inode_cache" and rows["inode"].via == ""
+    # ext4: 1160 -> 1168 B; 1168-byte slab objects (ctor: free pointer outside) at order 3: 28 -> 27 per slab
+    assert rows["ext4_inode_info"].bytes_per_object_on == pytest.approx(32768 / 27)
+
+
+def test_a_struct_without_a_cache_is_said_not_known() -> None:
+    build = api.load(str(api.bundled_snapshots()[0]))
+    from layoutcalc.changes.scenario import load_scenario
+    scenario = load_scenario("flat")
+    cost = patch_cost(build, scenario)
+    assert {row.struct for row in cost.rows} >= {"pid", "signal_struct", "task_struct"}
+    counted = patch_cost(build, scenario, counts={"signal_cache": 1000})
+    signal = next(row for row in counted.rows if row.cache == "signal_cache")
+    assert signal.count == 1000 and signal.total_bytes == signal.delta_bytes_per_object * 1000
+    unknown = patch_cost(build, scenario, catalogue=_empty_catalogue())
+    assert all(row.note == NOT_KNOWN and row.bytes_per_object_on is None for row in unknown.rows)
+
+
+def _empty_catalogue() -> object:
+    from layoutcalc.slab.catalogue import Catalogue
+    return Catalogue("none", {}, (), None)
