@@ -7,6 +7,7 @@ Oracle: gcc 12's compile of the patched linux-source-6.12 tree with the cloud-am
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,47 @@ def test_a_struct_without_a_cache_is_said_not_known() -> None:
 def _empty_catalogue() -> object:
     from layoutcalc.slab.catalogue import Catalogue
     return Catalogue("none", {}, (), None)
+
+
+LIVE = os.path.isdir("/sys/kernel/slab") and os.path.exists("/sys/kernel/btf/vmlinux")
+
+
+@pytest.mark.skipif(not LIVE, reason="needs the running kernel's /sys/kernel/slab and BTF")
+def test_report_patch_rows_name_every_cache_of_the_grown_struct() -> None:
+    from click.testing import CliRunner
+
+    from layoutcalc.cli import main
+    result = CliRunner().invoke(main, ["report", "-i", "/sys/kernel/btf/vmlinux", "--patch", PATCH,
+                                       "--count", "inode_cache=1000", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    costs = json.loads(result.stdout)["costs"][0]
+    rows = {row["cache"]: row for row in costs["rows"]}
+    assert rows["inode_cache"]["via"] == "" and rows["inode_cache"]["count"] == 1000
+    assert rows["inode_cache"]["size_on"] - rows["inode_cache"]["size_off"] == 8
+    assert rows["ext4_inode_cache"]["via"] == "ext4_inode_info.vfs_inode"
+    assert rows["sock_inode_cache"]["size_on"] == rows["sock_inode_cache"]["size_off"]  # 64-byte aligned
+    assert costs["total_bytes"] == pytest.approx(rows["inode_cache"]["delta_bytes_per_object"] * 1000, abs=5)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--count", "inode"], "--count inode: expected NAME=VALUE"),
+    (["--count", "inode=many"], "--count inode=many: the count must be a whole number"),
+    (["--alloc", "inode=heap"], "--alloc inode=heap: the kind is one of kmalloc, percpu, static, vmalloc"),
+])
+def test_cost_options_refuse_bad_values(args: list[str], message: str) -> None:
+    from click.testing import CliRunner
+
+    from layoutcalc.cli import main
+    result = CliRunner().invoke(main, ["slab", "--patch", PATCH, *args])
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_allocation_costs_by_kind() -> None:
+    from layoutcalc.slab.catalogue import shipped
+    from layoutcalc.slab.patchcost import allocation_cost
+    catalogue = shipped("6.12")
+    assert allocation_cost("kmalloc", 90, 98, catalogue)[:2] == (96.0, 128.0)
+    assert allocation_cost("kmalloc", 8000, 8200, catalogue)[:2] == (8192.0, 16384.0)
+    assert allocation_cost("percpu", 100, 108, catalogue)[:2] == (100.0, 108.0)
+    assert allocation_cost("vmalloc", 4000, 4100, catalogue)[:2] == (4096.0, 8192.0)
+    assert allocation_cost("", 1, 2, catalogue) == (None, None, NOT_KNOWN)

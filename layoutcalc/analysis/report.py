@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from ..abi import Abi, get_abi
 from ..changes.scenario import Scenario, ScenarioResult, apply_scenario
@@ -21,6 +21,9 @@ from ..slab.caches import CacheSpec, cache_specs_for_build
 from ..slab.common import SlabGeometry
 from ..slab.era import SlabEra, decide_era
 from ..slab.geometry import geometry
+
+if TYPE_CHECKING:
+    from ..slab.patchcost import PatchCost
 
 DEFAULT_PROCESSES = 10_000
 DEFAULT_CHILD_FRACTION = 0.1
@@ -145,6 +148,7 @@ class BuildReport:
     added: AddedFields
     hierarchical: Optional["Hierarchical"]  # the merged 2.6.24 design's cost, if it can be told
     era: Optional[SlabEra] = None  # the kernel era and allocator the figures assume
+    costs: Optional["PatchCost"] = None  # a patch's rows per struct x cache (containment included)
 
     def row(self, struct: str) -> Optional[Row]:
         return next((r for r in self.rows if r.struct == struct), None)

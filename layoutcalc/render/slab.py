@@ -10,6 +10,7 @@ from ..slab.view import CacheView, SlabView
 
 if TYPE_CHECKING:
     from ..slab.census import Census
+    from ..slab.patchcost import PatchCost
 
 _KEYS = ("object_size", "slab_size", "objs_per_slab", "order", "align")
 
@@ -49,6 +50,8 @@ def slab_payload(views: Sequence[SlabView], warning: str = "") -> dict[str, Any]
                            "mismatches": list(cache.mismatches), "how": cache.spec.note,
                            "flat_effect": _effect_dict(cache)})
     payload: dict[str, Any] = {"caches": caches}
+    if any(view.costs is not None for view in views):
+        payload["costs"] = [view.costs.as_dict() for view in views if view.costs is not None]
     if warning:
         payload["warning"] = warning
     return payload
@@ -108,6 +111,9 @@ def slab_text(views: Sequence[SlabView], warning: str = "") -> str:
                                f"objs/slab {e.off.objs_per_slab}->{e.on.objs_per_slab}, bytes/object "
                                f"{_fmt(e.off.bytes_per_object)}->{_fmt(e.on.bytes_per_object)} "
                                f"({e.delta_bytes_per_object:+.1f})")
+        if view.costs is not None:
+            out.append("")
+            out.extend(costs_lines(view.costs))
         out.append("")
     return "\n".join(out)
 
@@ -133,3 +139,35 @@ def census_text(census: "Census") -> str:
                  f"({summary['exact_fraction']:.1%}); merged where sysfs says: {summary['merge_right']}; "
                  f"kmalloc: {summary['kmalloc']}; not attributed: {summary['not_attributed']}")
     return "\n".join(lines) + "\n"
+
+
+def _size(value: float) -> str:
+    """Bytes as B, KiB or MiB."""
+    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if abs(value) >= scale:
+            return f"{value / scale:,.1f} {unit}"
+    return f"{value:,.0f} B"
+
+
+def costs_lines(costs: "PatchCost") -> list[str]:
+    """The patch's rows: struct, cache, via, sizes and bytes per object off -> on, count and total."""
+    out = [f"  Cost per cache (catalogue Linux {costs.catalogue}; 'via': the member path that embeds the change)",
+           f"    {'struct':<22}{'cache':<24}{'size':>11}{'B/object':>18}{'count':>10}{'total':>12}  via"]
+    for row in costs.rows:
+        size = f"{row.size_off}->{row.size_on}"
+        if row.bytes_per_object_off is None or row.bytes_per_object_on is None:
+            per = "not known"
+        else:
+            per = f"{_fmt(row.bytes_per_object_off)}->{_fmt(row.bytes_per_object_on)}"
+        count = f"{row.count:,}" if row.count is not None else "-"
+        total = _size(row.total_bytes) if row.total_bytes is not None else "-"
+        cache = row.cache or f"({row.allocation})"
+        tail = row.via or ""
+        if row.bytes_per_object_on is None:
+            tail = (tail + "  " if tail else "") + row.note
+        out.append(f"    {row.struct:<22}{cache:<24}{size:>11}{per:>18}{count:>10}{total:>12}  {tail}")
+    out.append(f"    counted total: {_size(costs.total_bytes)}"
+               + (f"; {costs.uncounted} rows not counted (give --count STRUCT=N or CACHE=N, or --live)"
+                  if costs.uncounted else ""))
+    out.extend(f"    warning: {warning}" for warning in costs.warnings)
+    return out
