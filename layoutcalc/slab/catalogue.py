@@ -126,6 +126,18 @@ class Catalogue:
         structs = {(entry.struct, entry.size) for entry in entries}
         return entries[0] if len(structs) == 1 else None
 
+    def lookup_name(self, name: str) -> tuple[Optional[CacheEntry], int]:
+        """:meth:`lookup`, or the printed-name entry ``name`` fits (``pid_2`` -> ``pid_%u``) and its number."""
+        entry = self.lookup(name)
+        if entry is not None or name in self.by_name:
+            return entry, 0
+        for pattern in self.by_name:
+            if pattern.count("%") == 1 and "%u" in pattern:
+                match = re.fullmatch(re.escape(pattern).replace("%u", r"(\d+)"), name)
+                if match:
+                    return self.lookup(pattern), int(match.group(1))
+        return None, 0
+
     def caches_of(self, struct: str) -> list[CacheEntry]:
         """Caches whose object is ``sizeof(struct)``."""
         return [entry for entry in self.entries if entry.struct == struct and self.lookup(entry.name) is entry]
@@ -200,6 +212,22 @@ def _args_block(align: str, before: str) -> str:
     return "&{" + blocks[-1] + "}" if blocks else align
 
 
+def _printed_name(arg: str, before: str) -> Optional[re.Match[str]]:
+    """A name built by ``snprintf(name, size, "pid_%u", ...)`` just before: the format ("pid_%u")."""
+    if not re.fullmatch(r"[A-Za-z_]\w*", arg):
+        return None
+    found = re.findall(r"snprintf\s*\(\s*" + arg + r"\s*,[^,]*,\s*(\"[^\"]*\")", before)
+    return _STRING.match(found[-1]) if found else None
+
+
+def _assigned(arg: str, before: str) -> str:
+    """The expression last assigned to a local variable used as the size (``len = struct_size(...)``)."""
+    if not re.fullmatch(r"[A-Za-z_]\w*", arg):
+        return arg
+    found = re.findall(r"\b" + arg + r"\s*=\s*([^;=][^;]*);", before[-600:])
+    return " ".join(found[-1].split()) if found else arg
+
+
 def _entry(kind: str, args: list[str], file: str, line: int, before: str = "") -> Optional[CacheEntry]:
     if kind in ("KMEM_CACHE", "KMEM_CACHE_USERCOPY"):
         if len(args) < 2 or not re.fullmatch(r"[A-Za-z_]\w*", args[0]):
@@ -208,10 +236,10 @@ def _entry(kind: str, args: list[str], file: str, line: int, before: str = "") -
                           _flags(args[1]), False, kind == "KMEM_CACHE_USERCOPY", file, line)
     if len(args) < 4:
         return None
-    name = _STRING.match(args[0])
+    name = _STRING.match(args[0]) or _printed_name(args[0], before)
     if name is None:
         return None
-    size = args[1]
+    size = _assigned(args[1], before)
     struct, typedef = None, False
     match = _SIZEOF.match(size)
     if match:
@@ -371,6 +399,14 @@ def catalogue_for_build(build: Any) -> Catalogue:
             _TREES[tree] = scan_tree(tree)
         return _TREES[tree]
     return shipped(series_for(recorded_release(build)))
+
+
+def catalogue_for_era(build: Any, era: Any) -> Catalogue:
+    """:func:`catalogue_for_build`, except that a build whose structs show 2.6.22 takes that table."""
+    tree = build.provenance.get("source_tree") or build.provenance.get("tree")
+    if era.is_2622 and not (isinstance(tree, str) and os.path.isfile(os.path.join(tree, "Makefile"))):
+        return shipped("2.6.22")
+    return catalogue_for_build(build)
 
 
 def main(argv: Sequence[str]) -> int:

@@ -25,7 +25,7 @@ from .common import SlabGeometry
 from .era import recorded_release
 from .live import SYSFS_SLAB, LiveMachine, merge_candidates, read_live_btf, read_machine
 from .slub import create_unique_id, slub_geometry
-from .specs import Unsized, kmalloc_class_of, kmalloc_spec, spec_for_entry
+from .specs import Unsized, is_per_level, kmalloc_class_of, kmalloc_spec, spec_for_entry
 
 FIELDS = ("object_size", "slab_size", "objs_per_slab", "order")
 
@@ -175,12 +175,13 @@ def live_census(build: Optional[Build] = None, catalogue: Optional[Catalogue] = 
     rows = []
     for name in cache_names(root):
         measured = read_measured(root, name)
-        entry = catalogue.lookup(name)
+        entry, number = catalogue.lookup_name(name)
         size_class = kmalloc_class_of(name, catalogue.kmalloc)
         spec: Union[CacheSpec, Unsized, None] = None
         kind, struct, reason = "unknown", None, ""
         if entry is not None:
-            spec = spec_for_entry(entry, build, abi, machine.cache_line, machine.xstate_size)
+            level = number - 1 if is_per_level(entry) and number > 0 else 0
+            spec = spec_for_entry(entry, build, abi, machine.cache_line, machine.xstate_size, level=level)
             kind = "struct"
         elif size_class is not None:
             spec, kind = kmalloc_spec(name, size_class, abi.pointer_size), "kmalloc"

@@ -23,8 +23,9 @@ from .catalogue import CacheEntry, Catalogue, Kmalloc
 #: Size expressions the kernel computes at run time, and the struct and rule behind each.
 RUNTIME_SIZES = {"arch_task_struct_size": ("task_struct", "arch_task_struct_size")}
 # struct_size_t(struct pid, numbers, 1) (6.12) and struct_size((struct pid *)NULL, numbers, 1) (6.1)
+# struct_size_t(struct pid, numbers, level + 1): one element per namespace level (pid_%u caches)
 _STRUCT_SIZE = re.compile(r"^struct_size(?:_t)?\s*\(\s*\(?\s*struct\s+(\w+)\s*(?:\*\s*\)\s*NULL\s*)?,\s*(\w+)\s*,"
-                          r"\s*(\d+)\s*\)$")
+                          r"\s*(\d+|level \+ 1)\s*\)$")
 
 
 class Unsized(NamedTuple):
@@ -61,8 +62,16 @@ def entry_struct(entry: CacheEntry) -> Optional[str]:
     return match.group(1) if match else None
 
 
-def _align(text: str, build: Build, abi: Abi, cache_line: int) -> Optional[int]:
+def is_per_level(entry: CacheEntry) -> bool:
+    """A cache created once per namespace level (``pid_%u``: ``struct_size(..., level + 1)``)."""
+    match = _STRUCT_SIZE.match(entry.size)
+    return match is not None and match.group(3) == "level + 1"
+
+
+def _align(text: str, build: Build, abi: Abi, cache_line: int, min_taskalign: Optional[int] = None) -> Optional[int]:
     text = text.strip()
+    if text in ("ARCH_MIN_TASKALIGN", "align") and min_taskalign is not None:  # the tree's value (source mode)
+        return min_taskalign if text == "ARCH_MIN_TASKALIGN" else max(cache_line, min_taskalign)
     if re.fullmatch(r"\d+", text):
         return int(text)
     if text in ("L1_CACHE_BYTES", "SMP_CACHE_BYTES", "cache_line_size()", "ARCH_KMALLOC_MINALIGN"):
@@ -82,8 +91,9 @@ def _align(text: str, build: Build, abi: Abi, cache_line: int) -> Optional[int]:
     return None
 
 
-def object_size(entry: CacheEntry, build: Build, xstate_size: Optional[int]) -> Union[tuple[int, int, str], str]:
-    """(struct size, object size, how) or the reason it cannot be told."""
+def object_size(entry: CacheEntry, build: Build, xstate_size: Optional[int], level: int = 0,
+                strict: bool = False) -> Union[tuple[int, int, str], str]:
+    """(struct size, object size, how) or the reason it cannot be told (``strict``: raise it instead)."""
     struct_name = entry_struct(entry)
     if struct_name is None:
         return f"size is '{entry.size}', not the size of a struct"
@@ -95,6 +105,8 @@ def object_size(entry: CacheEntry, build: Build, xstate_size: Optional[int]) -> 
         try:
             total, how = task_struct_object_size(build, xstate_size)
         except LayoutcalcError as exc:
+            if strict:
+                raise
             return str(exc)
         return size, total, how
     match = _STRUCT_SIZE.match(entry.size)
@@ -105,33 +117,52 @@ def object_size(entry: CacheEntry, build: Build, xstate_size: Optional[int]) -> 
         array = struct.get_member(member).type.strip()
         if not isinstance(array, ArrayType):
             return f"{struct_name}.{member} is not an array"
-        count = int(match.group(3)) - (array.count or 0)
-        return size, size + count * array.element.size_bytes, entry.size
+        wanted = level + 1 if match.group(3) == "level + 1" else int(match.group(3))
+        count = wanted - (array.count or 0)
+        element = array.element.size_bytes
+        return size, size + count * element, f"sizeof(struct {struct_name}) {size} + {count} * {element}"
     if entry.size == "0" or size == 0:
         return f"struct {struct_name} has size 0"
     return size, size, f"sizeof({'' if entry.typedef else 'struct '}{struct_name})"
 
 
 def spec_for_entry(entry: CacheEntry, build: Build, abi: Abi, cache_line: int,
-                   xstate_size: Optional[int] = None, account_enabled: bool = True) -> Union[CacheSpec, Unsized]:
-    """The creation arguments of ``entry`` evaluated on ``build``, or why they cannot be."""
-    sized = object_size(entry, build, xstate_size)
+                   xstate_size: Optional[int] = None, account_enabled: bool = True, level: int = 0,
+                   min_taskalign: Optional[int] = None, strict: bool = False) -> Union[CacheSpec, Unsized]:
+    """The creation arguments of ``entry`` evaluated on ``build``, or why they cannot be.
+
+    ``level``: the namespace level of a per-level cache (its name gets ``level + 1``);
+    ``min_taskalign``: the tree's ARCH_MIN_TASKALIGN when source mode recorded it;
+    ``strict``: raise what makes the size unknowable (the xstate size of an x86 task_struct).
+    """
+    sized = object_size(entry, build, xstate_size, level, strict)
     if isinstance(sized, str):
         return Unsized(entry.name, entry_struct(entry), sized)
     struct_size, size, how = sized
-    align = _align(entry.align, build, abi, cache_line)
+    align = _align(entry.align, build, abi, cache_line, min_taskalign)
     if align is None:
         return Unsized(entry.name, entry_struct(entry), f"align '{entry.align}' is not known")
     if entry.flags is None:
         return Unsized(entry.name, entry_struct(entry), "flags are a variable")
     flags = set(entry.flags)
-    return CacheSpec(entry.name, entry_struct(entry) or "", struct_size, size, align,
+    name = entry.name.replace("%u", str(level + 1)) if is_per_level(entry) else entry.name
+    return CacheSpec(name, entry_struct(entry) or "", struct_size, size, align,
                      "SLAB_HWCACHE_ALIGN" in flags, account_enabled and "SLAB_ACCOUNT" in flags,
                      bool(flags & {"SLAB_RECLAIM_ACCOUNT", "SLAB_TEMPORARY"}), entry.ctor,
                      "SLAB_TYPESAFE_BY_RCU" in flags and not entry.freeptr_offset, "SLAB_POISON" in flags,
-                     entry.usercopy, abi.pointer_size, f"{how}; {entry.file}:{entry.line}",
+                     entry.usercopy, abi.pointer_size, _note(how, entry),
                      no_merge="SLAB_NO_MERGE" in flags or "SLAB_TYPESAFE_BY_RCU" in flags,
                      dma="SLAB_CACHE_DMA" in flags)
+
+
+def _note(how: str, entry: CacheEntry) -> str:
+    """``sizeof(struct signal_struct), SLAB_HWCACHE_ALIGN; kernel/fork.c:3145``."""
+    parts = [how]
+    if entry.flags and "SLAB_HWCACHE_ALIGN" in entry.flags:
+        parts.append(", SLAB_HWCACHE_ALIGN")
+    if entry.align not in ("0", ""):
+        parts.append(f"; align {entry.align}")
+    return "".join(parts) + (f"; {entry.file}:{entry.line}" if entry.file else "")
 
 
 def kmalloc_spec(name: str, size: int, word: int = 8) -> CacheSpec:
