@@ -296,7 +296,8 @@ def report(inputs: Sequence[str] = (), scenario: Union[str, "Scenario"] = "flat"
             raise ScenarioError(f"{path}: {exc}") from None  # an impossible object size: name the input
         built.append(_with_costs(one, path, loaded, options, counts, allocations) if costs else one)
     reports += by_era(built)
-    return reports, judge_claims(reports)
+    # a scenario without [[claim]] tables is judged by the seed's claims (the bundled flat scenario's)
+    return reports, judge_claims(reports, loaded.claims or load_scenario("flat").claims)
 
 
 def _with_costs(one: "BuildReport", path: Optional[str], scenario: "Scenario", options: "ReportOptions",

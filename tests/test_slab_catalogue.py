@@ -86,3 +86,27 @@ def test_live_census_matches_sysfs() -> None:
     dentry = rows["dentry"]
     assert dentry.struct == "dentry" and dentry.exact
     assert rows["kmalloc-96"].exact
+
+
+def test_the_seeds_claims_are_data_in_the_flat_scenario(tmp_path) -> None:
+    from layoutcalc.changes.scenario import load_scenario
+    from layoutcalc.errors import ScenarioError
+    claims = load_scenario("flat").claims
+    assert [(c.struct, c.holds_when) for c in claims] == [
+        ("task_struct", "absorbed"), ("signal_struct", "absorbed"), ("pid", "sole-cost")]
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[change]]\nstruct = "pid"\nafter = []\nfields = ["int x;"]\n\n'
+                   '[[claim]]\ntext = "free"\nstruct = "pid"\nholds_when = "maybe"\n')
+    with pytest.raises(ScenarioError, match=r"bad.toml:6: holds_when 'maybe' is not one of absorbed, sole-cost"):
+        load_scenario(str(bad))
+
+
+def test_a_scenario_claim_is_judged_by_its_rule(tmp_path) -> None:
+    from layoutcalc import api
+    from layoutcalc.analysis.report import ReportOptions
+    own = tmp_path / "own.toml"
+    own.write_text('[[change]]\nstruct = "signal_struct"\nafter = []\nfields = ["char blob[4000];"]\n\n'
+                   '[[claim]]\ntext = "signal_struct is free"\nstruct = "signal_struct"\nholds_when = "absorbed"\n')
+    reports, claims = api.report([], str(own), ReportOptions())
+    assert [c.text for c in claims] == ["signal_struct is free"] * len({c.era for c in claims})
+    assert all(c.verdict == "does not hold" for c in claims)

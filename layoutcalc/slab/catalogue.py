@@ -244,7 +244,7 @@ def _entry(kind: str, args: list[str], file: str, line: int, before: str = "") -
     match = _SIZEOF.match(size)
     if match:
         struct, typedef = match.group(2), match.group(1) is None
-    align, flags_arg = args[2], args[3]
+    align, flags_arg = _assigned(args[2], before), args[3]
     ctor, usercopy, freeptr = False, False, False
     if align.startswith("&"):  # 6.12's kmem_cache_args
         align = _args_block(align, before)

@@ -193,6 +193,8 @@ def live_census(build: Optional[Build] = None, catalogue: Optional[Catalogue] = 
         if isinstance(spec, Unsized):
             struct, reason, spec = spec.struct, spec.reason, None
         predicted = None
+        if spec is not None and spec.object_size <= 0:
+            struct, reason, spec = spec.struct_name or None, f"object size {spec.object_size} in the BTF", None
         if spec is not None:
             struct = spec.struct_name or None
             predicted = slub_geometry(spec, machine.nr_cpus, abi.page_size, machine.cache_line, candidates,

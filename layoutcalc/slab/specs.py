@@ -70,8 +70,8 @@ def is_per_level(entry: CacheEntry) -> bool:
 
 def _align(text: str, build: Build, abi: Abi, cache_line: int, min_taskalign: Optional[int] = None) -> Optional[int]:
     text = text.strip()
-    if text in ("ARCH_MIN_TASKALIGN", "align") and min_taskalign is not None:  # the tree's value (source mode)
-        return min_taskalign if text == "ARCH_MIN_TASKALIGN" else max(cache_line, min_taskalign)
+    if text == "ARCH_MIN_TASKALIGN" and min_taskalign is not None:  # the tree's value (source mode)
+        return min_taskalign
     if re.fullmatch(r"\d+", text):
         return int(text)
     if text in ("L1_CACHE_BYTES", "SMP_CACHE_BYTES", "cache_line_size()", "ARCH_KMALLOC_MINALIGN"):
@@ -84,10 +84,8 @@ def _align(text: str, build: Build, abi: Abi, cache_line: int, min_taskalign: Op
         return None if struct is None else struct_facts(struct, abi, debug_info_of(build)).alignment
     match = re.fullmatch(r"max(?:_t)?\s*\((?:\s*\w+\s*,)?\s*([^,]+),\s*([^,]+)\)", text)
     if match:
-        parts = [_align(part, build, abi, cache_line) for part in match.groups()]
+        parts = [_align(part, build, abi, cache_line, min_taskalign) for part in match.groups()]
         return None if None in parts else max(p for p in parts if p is not None)
-    if text == "align":  # kernel/fork.c: int align = max_t(int, L1_CACHE_BYTES, ARCH_MIN_TASKALIGN)
-        return max(cache_line, 16 if abi.name in ("x86_64", "i386") else 0)
     return None
 
 
@@ -121,8 +119,6 @@ def object_size(entry: CacheEntry, build: Build, xstate_size: Optional[int], lev
         count = wanted - (array.count or 0)
         element = array.element.size_bytes
         return size, size + count * element, f"sizeof(struct {struct_name}) {size} + {count} * {element}"
-    if entry.size == "0" or size == 0:
-        return f"struct {struct_name} has size 0"
     return size, size, f"sizeof({'' if entry.typedef else 'struct '}{struct_name})"
 
 
