@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .analysis.verify import LayoutCheck
     from .changes.scenario import Scenario, ScenarioResult
     from .readers.kernel_source import SourceResult
-    from .slab.census import Census
+    from .slab.census import Census, Predicted
     from .slab.patchcost import PatchCost
     from .slab.view import SlabView
 
@@ -504,6 +504,12 @@ def slab_census() -> "Census":
     """Every cache of the running kernel: its struct (catalogue), predicted geometry and sysfs's figures."""
     from .slab.census import live_census
     return live_census()
+
+
+def slab_predictions(path: str, cpus: int = 2, xstate_size: Optional[int] = 832) -> list["Predicted"]:
+    """Every cache of ``path``'s catalogue whose struct it has, predicted under its era (no merging)."""
+    from .slab.census import static_census
+    return static_census(load(path), cpus, xstate_size)
 
 
 def source_snapshot(tree: str, arch: str = "x86_64", config: Optional[str] = None,

@@ -497,12 +497,18 @@ def slab(inputs: tuple[str, ...], live: bool, cpus: int, allocator: Optional[str
          counts: tuple[str, ...] = (), allocs: tuple[str, ...] = ()) -> None:
     """Slab geometry of the task_struct, signal_cache and pid caches (predicted, and live with --live)."""
     if all_caches:
-        if not live:
-            raise click.UsageError("--all needs --live (it lists the running kernel's caches)")
         from .render import slab as render_census
-        census = api.slab_census()
-        click.echo(render.to_json(census.as_dict()) if fmt == "json" else render_census.census_text(census),
-                   nl=False)
+        if live:
+            census = api.slab_census()
+            click.echo(render.to_json(census.as_dict()) if fmt == "json" else render_census.census_text(census),
+                       nl=False)
+            return
+        if not inputs:
+            raise click.UsageError("--all needs --live or -i BUILD (it lists every cache of one kernel)")
+        for path in inputs:
+            rows = api.slab_predictions(path, cpus, xstate_size)
+            click.echo(render.to_json({"build": path, "caches": [row.as_dict() for row in rows]}) if fmt == "json"
+                       else render_census.predictions_text(path, rows), nl=False)
         return
     inputs = tuple(_source_input(path, arch, _tree_config(path, config, patch_path), defconfig)[0]
                    for path in inputs)

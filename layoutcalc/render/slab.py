@@ -9,7 +9,7 @@ from ..slab.common import SlabGeometry
 from ..slab.view import CacheView, SlabView
 
 if TYPE_CHECKING:
-    from ..slab.census import Census
+    from ..slab.census import Census, Predicted
     from ..slab.patchcost import PatchCost
 
 _KEYS = ("object_size", "slab_size", "objs_per_slab", "order", "align")
@@ -171,3 +171,18 @@ def costs_lines(costs: "PatchCost") -> list[str]:
                   if costs.uncounted else ""))
     out.extend(f"    warning: {warning}" for warning in costs.warnings)
     return out
+
+
+def predictions_text(build: str, rows: Sequence["Predicted"]) -> str:
+    """``slab --all -i BUILD``: every cache of the build's catalogue, predicted (merging not predicted)."""
+    lines = [f"{build}: {len(rows)} caches of its catalogue whose struct it has (merging not predicted)",
+             f"{'cache':<28} {'struct':<24} {'object':>7} {'slab':>6} {'objs':>5} {'ord':>3} {'B/object':>9}  how"]
+    for row in rows:
+        g = row.geometry
+        if g is None:
+            lines.append(f"{row.name:<28} {row.struct or '-':<24} not predicted: {row.reason}")
+            continue
+        lines.append(f"{row.name:<28} {row.struct or '-':<24} {g.object_size:>7} {g.slab_size:>6} "
+                     f"{g.objs_per_slab:>5} {g.order:>3} {_fmt(g.bytes_per_object):>9}  "
+                     f"{row.spec.note if row.spec else ''}")
+    return "\n".join(lines) + "\n"

@@ -64,7 +64,7 @@ class CacheSpec:
         return dataclasses.replace(self, struct_size=struct_size, object_size=self.object_size + delta)
 
 
-def _memcg_accounting(build: Build) -> bool:
+def memcg_accounting(build: Build) -> bool:
     """SLAB_ACCOUNT is non-zero only with CONFIG_MEMCG; task_struct then has memcg members."""
     if not build.has_struct("task_struct"):
         return True
@@ -166,7 +166,7 @@ def cache_specs_for_build(build: Build, abi: Abi, xstate_size: Optional[int] = N
         recorded = _recorded_flags(era, name)
         if recorded is not None:
             entry = dataclasses.replace(entry, flags=tuple(recorded))
-        enabled = True if recorded is not None else (not era.is_2622 and _memcg_accounting(build))
+        enabled = True if recorded is not None else (not era.is_2622 and memcg_accounting(build))
         spec = spec_for_entry(entry, build, abi, era.cache_line, xstate_size, enabled, level,
                               min_taskalign if isinstance(min_taskalign, int) else None, strict=True)
         if not isinstance(spec, CacheSpec):

@@ -204,3 +204,50 @@ def live_census(build: Optional[Build] = None, catalogue: Optional[Catalogue] = 
                 kind = "unknown"
         rows.append(CensusRow(name, struct, kind, spec, predicted, measured, reason))
     return Census(str(release), catalogue.series, machine, rows)
+
+
+@dataclass(frozen=True)
+class Predicted:
+    """One cache of a build's catalogue, predicted without a running kernel (merging not predicted)."""
+
+    name: str
+    struct: Optional[str]
+    spec: Optional[CacheSpec]
+    geometry: Optional[SlabGeometry]
+    reason: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        predicted = None
+        if self.geometry is not None:
+            predicted = {key: getattr(self.geometry, key) for key in FIELDS}
+            predicted.update(align=self.geometry.align, bytes_per_object=round(self.geometry.bytes_per_object, 2))
+        return {"name": self.name, "struct": self.struct, "predicted": predicted, "reason": self.reason,
+                "how": self.spec.note if self.spec else ""}
+
+
+def static_census(build: Build, cpus: int = 2, xstate_size: Optional[int] = 832,
+                  catalogue: Optional[Catalogue] = None) -> list[Predicted]:
+    """Every cache of the build's catalogue whose struct the build has, predicted under its era."""
+    from .catalogue import catalogue_for_era
+    from .caches import memcg_accounting
+    from .era import decide_era
+    from .geometry import era_geometry
+    abi = get_abi(build.arch)
+    era = decide_era(build, abi)
+    catalogue = catalogue or catalogue_for_era(build, era)
+    out = []
+    for name in sorted(catalogue.by_name):
+        entry = catalogue.lookup(name)
+        if entry is None or "%" in name:
+            continue
+        spec = spec_for_entry(entry, build, abi, era.cache_line, xstate_size,
+                              not era.is_2622 and memcg_accounting(build))
+        if isinstance(spec, Unsized):
+            if spec.struct is not None and "not in the build" not in spec.reason:
+                out.append(Predicted(name, spec.struct, None, None, spec.reason))
+            continue
+        if spec.object_size <= 0:
+            out.append(Predicted(name, spec.struct_name, None, None, f"object size {spec.object_size}"))
+            continue
+        out.append(Predicted(name, spec.struct_name or None, spec, era_geometry(spec, era, cpus)))
+    return out
