@@ -82,6 +82,8 @@ def test_live_census_matches_sysfs() -> None:
     summary = census.summary()
     assert summary["attributed"] >= 100
     assert summary["exact"] >= 0.95 * summary["attributed"]
+    # without the machine's merge candidates: slab_size, objs_per_slab and order from the struct alone
+    assert summary["exact_without_candidates"] >= 0.95 * summary["attributed"]
     rows = {row.name: row for row in census.rows}
     dentry = rows["dentry"]
     assert dentry.struct == "dentry" and dentry.exact
@@ -110,3 +112,28 @@ def test_a_scenario_claim_is_judged_by_its_rule(tmp_path) -> None:
     reports, claims = api.report([], str(own), ReportOptions())
     assert [c.text for c in claims] == ["signal_struct is free"] * len({c.era for c in claims})
     assert all(c.verdict == "does not hold" for c in claims)
+
+
+# docs/memory.md works these out by hand from mm/slub.c (2 CPUs: min_objects 12, 64-byte cache lines):
+# (object_size, slab_size, objs_per_slab, order)
+HAND_WORKED = {
+    "50-cloud-amd64": {"inode_cache": (632, 640, 12, 1), "dentry": (192, 192, 21, 0),
+                       "skbuff_head_cache": (232, 256, 16, 0)},
+    "6.12-cloud-amd64": {"inode_cache": (624, 632, 25, 2), "dentry": (192, 192, 21, 0),
+                         "skbuff_head_cache": (232, 256, 16, 0)},
+}
+
+
+@pytest.mark.realbuild
+@pytest.mark.parametrize("key", sorted(HAND_WORKED))
+def test_hand_worked_caches_of_docs_memory_md(key: str) -> None:
+    from realbuilds import vmlinux
+
+    from layoutcalc import api
+    from layoutcalc.slab.census import static_census
+    build = api.load(vmlinux(key),
+                     structs=["inode", "dentry", "sk_buff", "task_struct"])
+    rows = {row.name: row for row in static_census(build)}
+    for cache, figures in HAND_WORKED[key].items():
+        g = rows[cache].geometry
+        assert g is not None and (g.object_size, g.slab_size, g.objs_per_slab, g.order) == figures, cache

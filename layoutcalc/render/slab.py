@@ -136,7 +136,9 @@ def census_text(census: "Census") -> str:
         lines.append(f"{row.name:<28} {struct:<24} {m.object_size:>7} {m.slab_size:>6} {m.objs_per_slab:>5} "
                      f"{m.order:>3}  {verdict}")
     lines.append(f"attributed to a struct: {summary['attributed']}, exact: {summary['exact']} "
-                 f"({summary['exact_fraction']:.1%}); merged where sysfs says: {summary['merge_right']}; "
+                 f"({summary['exact_fraction']:.1%}; {summary['merged_with_others']} merged with an existing cache, "
+                 f"whose figures come from sysfs as in find_mergeable; predicted from the struct alone: "
+                 f"{summary['exact_without_candidates']} exact); merged where sysfs says: {summary['merge_right']}; "
                  f"kmalloc: {summary['kmalloc']}; not attributed: {summary['not_attributed']}")
     return "\n".join(lines) + "\n"
 

@@ -63,6 +63,18 @@ class CensusRow:
     predicted: Optional[SlabGeometry]
     measured: Measured
     reason: str = ""
+    own: Optional[SlabGeometry] = None  # predicted without the machine's merge candidates
+
+    @property
+    def exact_alone(self) -> Optional[bool]:
+        """The prediction made without sysfs: slab_size, objs_per_slab and order equal, and object_size
+        equal (or, for a cache merged with larger ones, at most sysfs's, which is the largest)."""
+        if self.own is None:
+            return None
+        g, m = self.own, self.measured
+        shared = self.predicted is not None and self.predicted.merged_into is not None
+        return (g.slab_size, g.objs_per_slab, g.order) == (m.slab_size, m.objs_per_slab, m.order) and (
+            g.object_size == m.object_size or (shared and g.object_size <= m.object_size))
 
     @property
     def exact(self) -> Optional[bool]:
@@ -122,6 +134,9 @@ class Census:
         exact = [row for row in attributed if row.exact]
         return {"caches": len(self.rows), "attributed": len(attributed), "exact": len(exact),
                 "merge_right": sum(1 for row in attributed if row.merge_right),
+                "exact_without_candidates": sum(1 for row in attributed if row.exact_alone),
+                "merged_with_others": sum(1 for row in attributed
+                                          if row.predicted is not None and row.predicted.merged_into is not None),
                 "exact_fraction": round(len(exact) / len(attributed), 4) if attributed else None,
                 "kmalloc": sum(1 for row in self.rows if row.kind == "kmalloc"),
                 "not_attributed": len(self.rows) - len(attributed)
@@ -192,7 +207,7 @@ def live_census(build: Optional[Build] = None, catalogue: Optional[Catalogue] = 
                      "kernel's cache, or a name built at run time)"
         if isinstance(spec, Unsized):
             struct, reason, spec = spec.struct, spec.reason, None
-        predicted = None
+        predicted = own = None
         if spec is not None and spec.object_size <= 0:
             struct, reason, spec = spec.struct_name or None, f"object size {spec.object_size} in the BTF", None
         if spec is not None:
@@ -200,9 +215,11 @@ def live_census(build: Optional[Build] = None, catalogue: Optional[Catalogue] = 
             predicted = slub_geometry(spec, machine.nr_cpus, abi.page_size, machine.cache_line, candidates,
                                       min_objects=boot.min_objects, max_order=boot.max_order,
                                       min_order=boot.min_order, slab_nomerge=boot.nomerge)
+            own = slub_geometry(spec, machine.nr_cpus, abi.page_size, machine.cache_line, None,
+                                min_objects=boot.min_objects, max_order=boot.max_order, min_order=boot.min_order)
             if kind == "struct" and struct is None:
                 kind = "unknown"
-        rows.append(CensusRow(name, struct, kind, spec, predicted, measured, reason))
+        rows.append(CensusRow(name, struct, kind, spec, predicted, measured, reason, own))
     return Census(str(release), catalogue.series, machine, rows)
 
 
