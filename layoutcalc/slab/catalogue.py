@@ -300,7 +300,11 @@ def kmalloc_of_tree(tree: str) -> Optional[Kmalloc]:
     sizes_h = os.path.join(tree, "include", "linux", "kmalloc_sizes.h")
     if os.path.isfile(sizes_h):  # 2.6.22 SLAB: CACHE(N) lines; 96/192 exist below 64/128-byte cache lines
         with open(sizes_h, encoding="utf-8", errors="replace") as stream:
-            sizes = [int(n) for n in re.findall(r"CACHE\((\d+)\)", stream.read())]
+            text = stream.read()
+        # CACHE(N) under "#if L1_CACHE_BYTES < ..." exists only with short cache lines: left out (x86's
+        # generic 2.6.22 config has 128-byte lines); PAGE_SIZE == 4096 holds on x86
+        sizes = [int(n) for condition, n in re.findall(r"(?:#if ([^\n]*)\n\s*)?CACHE\((\d+)\)", text)
+                 if not condition or "PAGE_SIZE" in condition]
         return Kmalloc(tuple(n for n in sizes if n <= 131072), ("size-", "size-(DMA)"), 32, 131072,
                        "include/linux/kmalloc_sizes.h: size-32 ... size-131072; size-96 needs L1_CACHE_BYTES < 64, "
                        "size-192 L1_CACHE_BYTES < 128 (x86 generic config: 128-byte lines, neither exists)")
