@@ -138,3 +138,19 @@ def test_hand_worked_caches_of_docs_memory_md(key: str) -> None:
     for cache, figures in HAND_WORKED[key].items():
         g = rows[cache].geometry
         assert g is not None and (g.object_size, g.slab_size, g.objs_per_slab, g.order) == figures, cache
+
+
+def test_scan_allocations_counts_sites_by_kind() -> None:
+    from layoutcalc.slab.catalogue import scan_allocations
+    text = ("DEFINE_PER_CPU_SHARED_ALIGNED(struct rq, runqueues);\n"
+            "static DEFINE_PER_CPU(struct task_struct *, idle_threads);\n"
+            "p = kzalloc(sizeof(struct foo), GFP_KERNEL);\n"
+            "q = kcalloc(n, sizeof(struct foo), GFP_KERNEL);\n"
+            "/* kmalloc(sizeof(struct commented), GFP_KERNEL) */\n"
+            "t = kvmalloc(sizeof(struct table), GFP_KERNEL);\n"
+            "r = kmalloc(sizeof(struct foo *), GFP_KERNEL);\n")
+    sites: dict = {}
+    scan_allocations(text, "x.c", sites)
+    assert sites == {"rq": {"percpu": [1, "x.c:1"]}, "foo": {"kmalloc": [2, "x.c:3"]},
+                     "table": {"kvmalloc": [1, "x.c:6"]}}
+    assert shipped("6.12").allocations["rq"] == {"percpu": [1, "kernel/sched/core.c:120"]}

@@ -134,3 +134,24 @@ def test_allocation_costs_by_kind() -> None:
     assert allocation_cost("percpu", 100, 108, catalogue)[:2] == (100.0, 108.0)
     assert allocation_cost("vmalloc", 4000, 4100, catalogue)[:2] == (4096.0, 8192.0)
     assert allocation_cost("", 1, 2, catalogue) == (None, None, NOT_KNOWN)
+
+
+def test_per_cpu_and_kmalloc_rows_from_the_catalogues_allocation_sites() -> None:
+    from layoutcalc.changes.scenario import parse_scenario
+    from layoutcalc.model import BaseType
+    from layoutcalc.slab.catalogue import Catalogue, shipped
+    long_t = BaseType("long", 8)
+    rq = StructType("struct", "rq", 88, [Member("a", long_t, 0), Member("b", BaseType("char", 1), 640)])
+    foo = StructType("struct", "foo", 96, [Member("a", long_t, 0), Member("b", BaseType("char", 1), 704)])
+    build = Build("t", "x86_64", 8, "little", {"rq": rq, "foo": foo}, base_types={"long": long_t})
+    catalogue = Catalogue("test", {}, (), shipped("6.12").kmalloc,
+                          allocations={"rq": {"percpu": [1, "kernel/sched/core.c:120"]},
+                                       "foo": {"kmalloc": [2, "x.c:3"]}})
+    scenario = parse_scenario('[[change]]\nstruct = "rq"\nafter = []\nfields = ["long x;"]\n\n'
+                              '[[change]]\nstruct = "foo"\nafter = []\nfields = ["long y;"]\n', "t.toml")
+    rows = {row.struct: row for row in patch_cost(build, scenario, cpus=4, catalogue=catalogue).rows}
+    # rq: 88 -> 96 bytes, one per CPU: 4 x 8
+    assert (rows["rq"].allocation, rows["rq"].count, rows["rq"].total_bytes) == ("percpu", 4, 32)
+    # foo: 96 -> 104 bytes: kmalloc-96 -> kmalloc-128
+    assert (rows["foo"].bytes_per_object_off, rows["foo"].bytes_per_object_on) == (96.0, 128.0)
+    assert "x.c:3 and 1 more" in rows["foo"].note

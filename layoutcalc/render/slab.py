@@ -165,7 +165,7 @@ def costs_lines(costs: "PatchCost") -> list[str]:
         total = _size(row.total_bytes) if row.total_bytes is not None else "-"
         cache = row.cache or f"({row.allocation})"
         tail = row.via or ""
-        if row.bytes_per_object_on is None:
+        if row.bytes_per_object_on is None or row.cache is None:
             tail = (tail + "  " if tail else "") + row.note
         out.append(f"    {row.struct:<22}{cache:<24}{size:>11}{per:>18}{count:>10}{total:>12}  {tail}")
     out.append(f"    counted total: {_size(costs.total_bytes)}"

@@ -36,8 +36,19 @@ _CALL = re.compile(r"\b(KMEM_CACHE_USERCOPY|KMEM_CACHE|kmem_cache_create_usercop
 _SIZEOF = re.compile(r"^sizeof\s*\(\s*(?:(struct|union)\s+)?([A-Za-z_]\w*)\s*\)$")
 _FLAG = re.compile(r"\bSLAB_[A-Z0-9_]+\b")
 _STRING = re.compile(r'^"([^"]*)"$')
+# Other allocations of a struct by its sizeof: kmalloc family (size class), kvmalloc/vmalloc (pages), per-CPU.
+_ALLOC = re.compile(r"\b(kmalloc|kzalloc|kcalloc|kmalloc_array|kzalloc_node|kmalloc_node|kcalloc_node|"
+                    r"kvmalloc|kvzalloc|kvcalloc|vmalloc|vzalloc)\s*\(\s*(?:[^,()]+,\s*)?"
+                    r"sizeof\s*\(\s*struct\s+(\w+)\s*\)\s*[,)]")
+_PERCPU = re.compile(r"\bDEFINE_PER_CPU(?:_SHARED_ALIGNED|_ALIGNED|_PAGE_ALIGNED|_READ_MOSTLY)?\s*\(\s*"
+                     r"struct\s+(\w+)\s*,")  # by value: "struct X *" is a per-CPU pointer
+_KIND = {"kvmalloc": "kvmalloc", "kvzalloc": "kvmalloc", "kvcalloc": "kvmalloc", "vmalloc": "vmalloc",
+         "vzalloc": "vmalloc"}
 # Directories whose caches the x86 catalogue leaves out: other architectures' code.
 _SKIP_TOP = ("Documentation", "tools", "samples", "scripts", "usr", ".git")
+# KUnit and self tests create caches and allocate structs no running kernel does.
+_TEST_DIRS = ("tests", "kunit", "selftests")
+_TEST_FILE = re.compile(r"[-_](test|tests|kunit)\.c$|^test_")
 
 
 @dataclass(frozen=True)
@@ -115,6 +126,16 @@ class Catalogue:
     entries: tuple[CacheEntry, ...]
     kmalloc: Optional[Kmalloc]
     by_name: dict[str, list[CacheEntry]] = field(default_factory=dict, compare=False)
+    # struct -> {kind: [number of sites, first "file:line"]}: kmalloc, kvmalloc, vmalloc or percpu
+    allocations: Mapping[str, Mapping[str, list[Any]]] = field(default_factory=dict)
+
+    def allocation_of(self, struct: str) -> Optional[tuple[str, str]]:
+        """(kind, where) when every site the tree allocates ``struct`` at is of one kind, else None."""
+        sites = self.allocations.get(struct)
+        if not sites or len(sites) != 1:
+            return None
+        kind, (count, first) = next(iter(sites.items()))
+        return kind, f"{first}" + (f" and {count - 1} more sites" if count > 1 else "")
 
     def __post_init__(self) -> None:
         for entry in self.entries:
@@ -145,6 +166,7 @@ class Catalogue:
     def as_dict(self) -> dict[str, Any]:
         return {"format": CATALOGUE_FORMAT, "series": self.series, "provenance": dict(self.provenance),
                 "kmalloc": self.kmalloc.as_dict() if self.kmalloc else None,
+                "allocations": {name: dict(kinds) for name, kinds in sorted(self.allocations.items())},
                 "caches": [entry.as_dict() for entry in self.entries]}
 
 
@@ -282,6 +304,18 @@ def scan_source(text: str, file: str) -> Iterator[CacheEntry]:
             yield entry
 
 
+def scan_allocations(text: str, file: str, into: dict[str, dict[str, list[Any]]]) -> None:
+    """Count ``kmalloc(sizeof(struct X))``-style and ``DEFINE_PER_CPU(struct X, ...)`` sites of one C file."""
+    if "sizeof" not in text and "DEFINE_PER_CPU" not in text:
+        return
+    clean = _strip_comments(text)
+    found = [(m.start(), _KIND.get(m.group(1), "kmalloc"), m.group(2)) for m in _ALLOC.finditer(clean)]
+    found += [(m.start(), "percpu", m.group(1)) for m in _PERCPU.finditer(clean)]
+    for start, kind, struct in sorted(found):
+        site = into.setdefault(struct, {}).setdefault(kind, [0, f"{file}:{clean.count(chr(10), 0, start) + 1}"])
+        site[0] += 1
+
+
 def _walk(tree: str, arch: str) -> Iterator[str]:
     for root, dirs, files in os.walk(tree):
         rel = os.path.relpath(root, tree)
@@ -289,9 +323,9 @@ def _walk(tree: str, arch: str) -> Iterator[str]:
         if parts[0] in _SKIP_TOP or (parts[0] == "arch" and len(parts) > 1 and parts[1] != arch):
             dirs[:] = []
             continue
-        dirs.sort()
+        dirs[:] = sorted(d for d in dirs if d not in _TEST_DIRS)
         for name in sorted(files):
-            if name.endswith(".c"):
+            if name.endswith(".c") and not _TEST_FILE.search(name):
                 yield os.path.join(root, name)
 
 
@@ -332,6 +366,7 @@ def scan_tree(tree: str, series: str = "", arch: str = "x86", provenance: Option
     if not os.path.isfile(os.path.join(tree, "Makefile")):
         raise NotFoundError(f"{tree}: not a kernel source tree (no Makefile)")
     entries: list[CacheEntry] = []
+    allocations: dict[str, dict[str, list[Any]]] = {}
     for path in _walk(tree, arch):
         try:
             with open(path, encoding="utf-8", errors="replace") as stream:
@@ -339,12 +374,13 @@ def scan_tree(tree: str, series: str = "", arch: str = "x86", provenance: Option
         except OSError:
             continue
         entries.extend(scan_source(text, os.path.relpath(path, tree)))
+        scan_allocations(text, os.path.relpath(path, tree), allocations)
     info = dict(provenance or {})
     info.setdefault("tree", os.path.basename(os.path.abspath(tree)))
     info.setdefault("release", _tree_release(tree))
     info.setdefault("generated_by", f"python -m layoutcalc.slab.catalogue TREE {series or 'SERIES'}")
     return Catalogue(series or ".".join(str(info["release"]).split(".")[:2]), info, tuple(entries),
-                     kmalloc_of_tree(tree))
+                     kmalloc_of_tree(tree), allocations=allocations)
 
 
 def _tree_release(tree: str) -> str:
@@ -364,8 +400,10 @@ def load_catalogue(data: Mapping[str, Any]) -> Catalogue:
     if isinstance(kmalloc, Mapping):
         km = Kmalloc(tuple(kmalloc["sizes"]), tuple(kmalloc["families"]), int(kmalloc["min_size"]),
                      int(kmalloc["max_cache_size"]), str(kmalloc.get("note", "")))
+    allocations = data.get("allocations")
     return Catalogue(str(data["series"]), dict(data.get("provenance", {})),
-                     tuple(CacheEntry.from_dict(entry) for entry in data["caches"]), km)
+                     tuple(CacheEntry.from_dict(entry) for entry in data["caches"]), km,
+                     allocations=allocations if isinstance(allocations, Mapping) else {})
 
 
 _SHIPPED: dict[str, Catalogue] = {}
@@ -413,6 +451,22 @@ def catalogue_for_era(build: Any, era: Any) -> Catalogue:
     return catalogue_for_build(build)
 
 
+def compact_json(data: Mapping[str, Any]) -> str:
+    """The table as JSON with one cache and one struct's allocations per line (diffs stay readable)."""
+    def dump(value: Any) -> str:
+        return json.dumps(value, separators=(",", ":"))
+    head = {key: value for key, value in data.items() if key not in ("allocations", "caches")}
+    lines = [dump(head)[:-1] + ',"allocations":{']
+    allocations = list(data.get("allocations", {}).items())
+    lines += [f"{dump(name)}:{dump(kinds)}" + ("," if i < len(allocations) - 1 else "")
+              for i, (name, kinds) in enumerate(allocations)]
+    lines.append('},"caches":[')
+    caches = data.get("caches", [])
+    lines += [dump(entry) + ("," if i < len(caches) - 1 else "") for i, entry in enumerate(caches)]
+    lines.append("]}")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: Sequence[str]) -> int:
     """``python -m layoutcalc.slab.catalogue TREE SERIES [SOURCE-PACKAGE]``: write the JSON table to stdout."""
     if len(argv) < 2:
@@ -420,8 +474,7 @@ def main(argv: Sequence[str]) -> int:
         return 2
     provenance = {"source": argv[2]} if len(argv) > 2 else {}
     catalogue = scan_tree(argv[0], argv[1], provenance=provenance)
-    sys.stdout.write(json.dumps(catalogue.as_dict(), indent=None, separators=(",", ":"))
-                     .replace('},{"name"', '},\n{"name"') + "\n")
+    sys.stdout.write(compact_json(catalogue.as_dict()))
     return 0
 
 

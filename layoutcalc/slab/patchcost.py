@@ -4,10 +4,12 @@
 container that embeds a changed struct by value (:mod:`.containment`), finds
 each grown struct's caches in the catalogue (:mod:`.catalogue`), and sizes
 each cache before and after with the build's allocator.  A changed struct
-with no cache in the catalogue and no allocation given is one row that says
-"how it is allocated is not known" (never a cost of 0).  Other allocations
-(``--alloc STRUCT=kmalloc|percpu|static|vmalloc``) cost by the kmalloc size
-class, count x delta, or whole pages.  Counts come from ``--count
+with no cache in the catalogue and no allocation known is one row that says
+"how it is allocated is not known" (never a cost of 0).  Other allocations,
+given with ``--alloc STRUCT=kmalloc|percpu|static|vmalloc`` or found in the
+tree (``kmalloc(sizeof(struct X))`` and friends, ``DEFINE_PER_CPU(struct X,
+...)``), cost by the kmalloc size class, count x delta (per-CPU: one per CPU),
+or whole pages.  Counts come from ``--count
 STRUCT=N`` (or ``CACHE=N``), or from ``/sys/kernel/slab/<cache>/objects``.
 """
 
@@ -28,7 +30,7 @@ from .geometry import era_geometry
 from .specs import Unsized, entry_struct, spec_for_entry
 
 NOT_KNOWN = "how it is allocated is not known"
-ALLOCATIONS = ("slab", "kmalloc", "percpu", "static", "vmalloc")
+ALLOCATIONS = ("slab", "kmalloc", "kvmalloc", "percpu", "static", "vmalloc")
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,9 @@ class PatchCost:
 def allocation_cost(kind: str, size_off: int, size_on: int, catalogue: Catalogue,
                     page_size: int = 4096) -> tuple[Optional[float], Optional[float], str]:
     """Bytes per object off and on for an allocation kind other than a named cache."""
+    if kind == "kvmalloc":  # kmalloc first; vmalloc when that fails (large sizes under memory pressure)
+        off, on, note = allocation_cost("kmalloc", size_off, size_on, catalogue, page_size)
+        return off, on, note + " (kvmalloc: vmalloc pages when kmalloc fails)"
     if kind == "kmalloc" and catalogue.kmalloc is not None:
         off, on = catalogue.kmalloc.size_class(size_off), catalogue.kmalloc.size_class(size_on)
         pages = [None if c is not None else page_size << max(0, (size - 1).bit_length() - page_size.bit_length() + 1)
@@ -158,11 +163,18 @@ def patch_cost(build: Build, scenario: Scenario, counts: Optional[Mapping[str, i
             on = era_geometry(spec.with_struct_size(item.size_on), era, cpus)
             rows.append(CostRow(item.name, entry.name, item.via, item.size_off, item.size_on, off.bytes_per_object,
                                 on.bytes_per_object, era.allocator, count, source, spec.note))
-        if caches or (item.via and item.name not in allocations):
-            continue
-        kind = allocations.get(item.name, "")
-        off_b, on_b, note = allocation_cost(kind, item.size_off, item.size_on, catalogue, era.page_size)
-        count, source = _count(item.name, None, counts, None)
-        rows.append(CostRow(item.name, None, item.via, item.size_off, item.size_on, off_b, on_b,
-                            kind or "not known", count, source, note if kind else NOT_KNOWN))
+        kinds: dict[str, str] = {allocations[item.name]: "--alloc"} if item.name in allocations else {
+            kind: f"{sites[1]}" + (f" and {sites[0] - 1} more" if sites[0] > 1 else "")
+            for kind, sites in catalogue.allocations.get(item.name, {}).items()}
+        if not kinds and not caches and not item.via:
+            count, source = _count(item.name, None, counts, None)
+            rows.append(CostRow(item.name, None, item.via, item.size_off, item.size_on, None, None, "not known",
+                                count, source, NOT_KNOWN))
+        for kind, where in kinds.items():
+            off_b, on_b, note = allocation_cost(kind, item.size_off, item.size_on, catalogue, era.page_size)
+            count, source = _count(item.name, None, counts, None)
+            if kind == "percpu" and count is None:
+                count, source = cpus, "one per CPU"
+            rows.append(CostRow(item.name, None, item.via, item.size_off, item.size_on, off_b, on_b, kind,
+                                count, source, f"{note}; {where}"))
     return PatchCost(build.name, catalogue.series, rows, warnings)
