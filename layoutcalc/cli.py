@@ -166,14 +166,18 @@ def _cost_options(function: Any) -> Any:
     function = click.option("--alloc", "allocs", multiple=True, metavar="STRUCT=KIND",
                             help="How a struct with no cache is allocated: kmalloc, percpu, static or vmalloc "
                                  "(repeatable).")(function)
-    return click.option("--count", "counts", multiple=True, metavar="STRUCT=N",
-                        help="Objects of a struct (or cache) for a --patch's counted total (repeatable; "
-                             "--live reads /sys/kernel/slab/*/objects).")(function)
+    return click.option("--count", "counts", multiple=True, metavar="STRUCT=N|@FILE",
+                        help="Objects of a struct (or cache) for a --patch's counted total (repeatable; @FILE: "
+                             "a workload file of 'NAME N' lines; --live reads /sys/kernel/slab/*/objects).")(function)
 
 
 def _pairs(values: tuple[str, ...], option: str, kinds: Optional[tuple[str, ...]] = None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for value in values:
+        if kinds is None and value.startswith("@"):  # a workload file of counts
+            from .slab.patchcost import read_counts
+            out.update(read_counts(value[1:]))
+            continue
         name, _, what = value.partition("=")
         if not name or not what:
             raise click.UsageError(f"{option} {value}: expected NAME=VALUE")

@@ -154,3 +154,16 @@ def test_scan_allocations_counts_sites_by_kind() -> None:
     assert sites == {"rq": {"percpu": [1, "x.c:1"]}, "foo": {"kmalloc": [2, "x.c:3"]},
                      "table": {"kvmalloc": [1, "x.c:6"]}}
     assert shipped("6.12").allocations["rq"] == {"percpu": [1, "kernel/sched/core.c:120"]}
+
+
+def test_source_mode_scans_the_tree_and_reproduces_the_shipped_table() -> None:
+    from kernel_trees import linux_2622
+
+    from layoutcalc.model import Build
+    from layoutcalc.slab.catalogue import catalogue_for_build
+    tree = linux_2622()
+    build = Build("src", "x86_64", 8, "little", provenance={"tree": tree, "release": "2.6.22.19"})
+    scanned = catalogue_for_build(build)
+    assert scanned.entries == shipped("2.6.22").entries
+    assert scanned.allocations == shipped("2.6.22").allocations
+    assert scanned.lookup("signal_cache").line == 1443  # type: ignore[union-attr]

@@ -155,3 +155,18 @@ def test_per_cpu_and_kmalloc_rows_from_the_catalogues_allocation_sites() -> None
     # foo: 96 -> 104 bytes: kmalloc-96 -> kmalloc-128
     assert (rows["foo"].bytes_per_object_off, rows["foo"].bytes_per_object_on) == (96.0, 128.0)
     assert "x.c:3 and 1 more" in rows["foo"].note
+
+
+def test_count_file(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from layoutcalc.cli import main
+    from layoutcalc.slab.patchcost import read_counts
+    work = tmp_path / "workload.txt"
+    work.write_text("# a build server\ninode_cache 250000\nsk_buff=4096\n")
+    assert read_counts(str(work)) == {"inode_cache": 250000, "sk_buff": 4096}
+    bad = tmp_path / "bad.txt"
+    bad.write_text("inode_cache lots\n")
+    result = CliRunner().invoke(main, ["slab", "--patch", PATCH, "--count", f"@{bad}"])
+    assert result.exit_code == 1
+    assert result.output.strip() == f"Error: {bad}:1: expected 'NAME N' (a struct or cache and its object count)"

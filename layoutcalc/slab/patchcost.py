@@ -114,6 +114,22 @@ def allocation_cost(kind: str, size_off: int, size_on: int, catalogue: Catalogue
     return None, None, NOT_KNOWN
 
 
+def read_counts(path: str) -> dict[str, int]:
+    """A workload file: one ``NAME N`` or ``NAME=N`` per line (struct or cache name), ``#`` comments."""
+    from ..errors import InputError
+    from ..safe_read import read_bytes
+    counts: dict[str, int] = {}
+    text = read_bytes(path, "counts", 1 << 20, error=InputError).decode("utf-8", "replace")
+    for number, line in enumerate(text.splitlines(), start=1):
+        words = line.split("#", 1)[0].replace("=", " ").split()
+        if not words:
+            continue
+        if len(words) != 2 or not words[1].isdigit():
+            raise InputError(f"{path}:{number}: expected 'NAME N' (a struct or cache and its object count)")
+        counts[words[0]] = int(words[1])
+    return counts
+
+
 def _count(struct: str, cache: Optional[str], counts: Mapping[str, int],
            live_objects: Optional[Mapping[str, int]]) -> tuple[Optional[int], str]:
     if cache is not None and cache in counts:
