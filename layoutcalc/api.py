@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Optional, Union
 
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from .analysis.verify import LayoutCheck
     from .changes.scenario import Scenario, ScenarioResult
     from .readers.kernel_source import SourceResult
+    from .slab.census import Census, Predicted
+    from .slab.patchcost import PatchCost
     from .slab.view import SlabView
 
 def bundled_snapshots() -> list[Path]:
@@ -257,37 +260,84 @@ def sizes(build: Build) -> list[tuple[str, int, int]]:
 
 def report(inputs: Sequence[str] = (), scenario: Union[str, "Scenario"] = "flat",
            options: Optional["ReportOptions"] = None,
-           live: bool = False) -> tuple[list["BuildReport"], list["Claim"]]:
+           live: bool = False, patch: Optional[str] = None, counts: Optional[Mapping[str, int]] = None,
+           allocations: Optional[Mapping[str, str]] = None,
+           costs: Optional[bool] = None) -> tuple[list["BuildReport"], list["Claim"]]:
     """The verdict per build (default: the bundled snapshots) and on each of the seed's claims.
 
     ``scenario`` is a bundled name, a scenario file, or a loaded one (a patch:
     :func:`patch_scenario`).  With ``live`` the running kernel (its BTF, CPU
     count and xstate size) is reported too, first; raises LiveSystemError when
     it cannot be read.
+
+    ``patch`` (a header diff; it replaces ``scenario``) or ``costs`` adds to each build its
+    :class:`~layoutcalc.slab.patchcost.PatchCost`: one row per changed struct and per cache holding
+    it directly or embedded, counted with ``counts`` (struct or cache -> objects; live: sysfs).
     """
     from .analysis.report import ReportOptions, build_report, judge_claims
     from .changes.scenario import load_scenario, scenario_needs
     from .errors import ScenarioError
     options = options or ReportOptions()
+    if patch is not None:
+        scenario, costs = patch_scenario(patch)[0], True if costs is None else costs
     loaded = load_scenario(scenario) if isinstance(scenario, str) else scenario
     structs, types = scenario_needs(loaded)
     wanted = sorted(set(structs) | set(SNAPSHOT_STRUCTS))
     reports = []
     if live:
         build, live_options = _live_build(wanted, types, options)
-        reports.append(build_report(build, loaded, live_options))
+        one = build_report(build, loaded, live_options)
+        if costs:
+            one = _with_costs(one, None, loaded, live_options, counts, allocations)
+        reports.append(one)
     from .analysis.report import by_era
     built = []
     for path in list(inputs) or [str(p) for p in bundled_snapshots()]:
         build = load(path, structs=wanted, types=types)
         try:
-            built.append(build_report(build, loaded, options))
+            one = build_report(build, loaded, options)
         except ScenarioError as exc:
             if not str(exc).startswith("cache "):
                 raise
             raise ScenarioError(f"{path}: {exc}") from None  # an impossible object size: name the input
+        built.append(_with_costs(one, path, loaded, options, counts, allocations) if costs else one)
     reports += by_era(built)
-    return reports, judge_claims(reports)
+    # a scenario without [[claim]] tables is judged by the seed's claims (the bundled flat scenario's)
+    return reports, judge_claims(reports, loaded.claims or load_scenario("flat").claims)
+
+
+def _with_costs(one: "BuildReport", path: Optional[str], scenario: "Scenario", options: "ReportOptions",
+                counts: Optional[Mapping[str, int]], allocations: Optional[Mapping[str, str]]) -> "BuildReport":
+    """``one`` with the patch's cost rows, from the whole build (containers are searched in every struct)."""
+    import dataclasses
+    return dataclasses.replace(one, costs=patch_costs(path, scenario, counts, allocations, options.cpus,
+                                                      options.xstate_size))
+
+
+def patch_costs(path: Optional[str], scenario: Union[str, "Scenario"], counts: Optional[Mapping[str, int]] = None,
+                allocations: Optional[Mapping[str, str]] = None, cpus: int = 2,
+                xstate_size: Optional[int] = 832) -> "PatchCost":
+    """The cost rows of ``scenario`` (a loaded one, a bundled name or a ``.patch``/``.diff`` file) on ``path``.
+
+    ``path`` None is the running kernel: its whole BTF, CPUs, xstate size and the object counts of
+    ``/sys/kernel/slab/*/objects`` (``counts`` override them).
+    """
+    from .changes.scenario import load_scenario
+    from .slab.patchcost import patch_cost
+    if isinstance(scenario, str):
+        scenario = patch_scenario(scenario)[0] if scenario.endswith((".patch", ".diff")) else load_scenario(scenario)
+    if path is None:
+        import os
+
+        from .slab import live
+        from .slab.census import cache_names, read_measured
+        build = live.read_live_btf(None)
+        build.name = f"running {os.uname().release}"
+        machine = live.read_machine(build)
+        objects = {name: read_measured(live.SYSFS_SLAB, name).objects for name in cache_names()}
+        return patch_cost(build, scenario, counts, allocations, machine.nr_cpus, machine.xstate_size,
+                          live_objects=objects)
+    return patch_cost(load(path), scenario, counts, allocations, cpus, xstate_size)
 
 
 def _live_build(structs: Sequence[str], types: Sequence[str],
@@ -435,13 +485,32 @@ def _whatif_patch(path: str, patch: str, defines: Sequence[str], arch: Optional[
 
 def slab(inputs: Sequence[str] = (), live: bool = False, cpus: int = 2, allocator: Optional[str] = None,
          xstate_size: Optional[int] = 832,
-         scenario: Union[str, "Scenario", None] = "flat") -> tuple[list["SlabView"], str]:
+         scenario: Union[str, "Scenario", None] = "flat", patch: Optional[str] = None,
+         counts: Optional[Mapping[str, int]] = None, allocations: Optional[Mapping[str, str]] = None,
+         costs: Optional[bool] = None) -> tuple[list["SlabView"], str]:
     """Slab views of the builds (default: bundled snapshots), or of the running kernel with ``live``.
 
     ``scenario`` is as for :func:`report` (None: no effect shown).  Returns the views and,
     when ``live`` could not read the running kernel, the reason (the static views of the
-    inputs are returned instead).
+    inputs are returned instead).  ``patch`` or ``costs`` adds the cost rows to each view
+    (as for :func:`report`).
     """
+    if patch is not None:
+        scenario, costs = patch_scenario(patch)[0], True if costs is None else costs
+    views, reason = _slab_views(inputs, live, cpus, allocator, xstate_size, scenario)
+    if not costs or scenario is None:
+        return views, reason
+    import dataclasses
+    paths: list[Optional[str]] = [None] if live and not reason else list(inputs) or [
+        str(p) for p in bundled_snapshots()]
+    return [dataclasses.replace(view, costs=patch_costs(path, scenario, counts, allocations, view.cpus,
+                                                        view.xstate_size if view.xstate_size else xstate_size))
+            for view, path in zip(views, paths)], reason
+
+
+def _slab_views(inputs: Sequence[str], live: bool, cpus: int, allocator: Optional[str],
+                xstate_size: Optional[int],
+                scenario: Union[str, "Scenario", None]) -> tuple[list["SlabView"], str]:
     from .changes.scenario import load_scenario, scenario_needs
     from .slab.caches import SLAB_STRUCTS
     from .slab.view import static_view, try_live_view
@@ -455,6 +524,18 @@ def slab(inputs: Sequence[str] = (), live: bool = False, cpus: int = 2, allocato
     if live:
         return try_live_view(loaded, builds())
     return [static_view(build, loaded, cpus, xstate_size, allocator) for build in builds()], ""
+
+
+def slab_census() -> "Census":
+    """Every cache of the running kernel: its struct (catalogue), predicted geometry and sysfs's figures."""
+    from .slab.census import live_census
+    return live_census()
+
+
+def slab_predictions(path: str, cpus: int = 2, xstate_size: Optional[int] = 832) -> list["Predicted"]:
+    """Every cache of ``path``'s catalogue whose struct it has, predicted under its era (no merging)."""
+    from .slab.census import static_census
+    return static_census(load(path), cpus, xstate_size)
 
 
 def source_snapshot(tree: str, arch: str = "x86_64", config: Optional[str] = None,

@@ -156,6 +156,37 @@ def _warn(warnings: list[str]) -> None:
         click.echo(f"warning: {one_line(warning)}", err=True)
 
 
+def _cost_options(function: Any) -> Any:
+    """--count and --alloc: how many objects of a struct or cache, and how a cacheless struct is allocated."""
+    function = click.option("--alloc", "allocs", multiple=True, metavar="STRUCT=KIND",
+                            help="How a struct with no cache is allocated: kmalloc, percpu, static or vmalloc "
+                                 "(repeatable).")(function)
+    return click.option("--count", "counts", multiple=True, metavar="STRUCT=N|@FILE",
+                        help="Objects of a struct (or cache) for a --patch's counted total (repeatable; @FILE: "
+                             "a workload file of 'NAME N' lines; --live reads /sys/kernel/slab/*/objects).")(function)
+
+
+def _pairs(values: tuple[str, ...], option: str, kinds: Optional[tuple[str, ...]] = None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for value in values:
+        if kinds is None and value.startswith("@"):  # a workload file of counts
+            from .slab.patchcost import read_counts
+            out.update(read_counts(value[1:]))
+            continue
+        name, _, what = value.partition("=")
+        if not name or not what:
+            raise click.UsageError(f"{option} {value}: expected NAME=VALUE")
+        if kinds is None:
+            if not what.isdigit():
+                raise click.UsageError(f"{option} {value}: the count must be a whole number")
+            out[name] = int(what)
+        elif what not in kinds:
+            raise click.UsageError(f"{option} {value}: the kind is one of {', '.join(kinds)}")
+        else:
+            out[name] = what
+    return out
+
+
 def _patch_scenario(patch_path: Optional[str], defines: tuple[str, ...], config: Optional[str],
                     live: bool) -> Any:
     """The scenario a --patch stands for (None without one), its warnings printed to stderr."""
@@ -336,9 +367,11 @@ def _write_plot(path: Optional[str], draw: Any) -> None:
 @_plot_option("bytes per object, fields off and on, per struct and build")
 @_patch_option()
 @_define_option()
+@_cost_options
 def report(inputs: tuple[str, ...], live: bool, scenario: str, processes: int, child_fraction: float, cpus: int,
            xstate_size: int, placement: str, fmt: str, arch: str, config: Optional[str], defconfig: bool,
-           plot_path: Optional[str], patch_path: Optional[str], defines: tuple[str, ...]) -> None:
+           plot_path: Optional[str], patch_path: Optional[str], defines: tuple[str, ...],
+           counts: tuple[str, ...] = (), allocs: tuple[str, ...] = ()) -> None:
     """The verdict on the seed's claims: what the scenario's (or --patch's) fields cost per object and process."""
     inputs = tuple(_source_input(path, arch, _tree_config(path, config, patch_path), defconfig)[0]
                    for path in inputs)
@@ -351,11 +384,15 @@ def report(inputs: tuple[str, ...], live: bool, scenario: str, processes: int, c
     chosen = scenario if patched is None else patched
     if patched is not None:
         scenario = f"patch {patch_path}"
+    costs: dict[str, Any] = {}
+    if patched is not None:
+        costs = {"costs": True, "counts": _pairs(counts, "--count"),
+                 "allocations": _pairs(allocs, "--alloc", ("kmalloc", "percpu", "static", "vmalloc"))}
     try:
-        reports, claims = api.report(inputs, chosen, options, live)
+        reports, claims = api.report(inputs, chosen, options, live, **costs)
     except LiveSystemError as exc:
         click.echo(f"warning: {one_line(str(exc))}; reporting without the running kernel", err=True)
-        reports, claims = api.report(inputs, chosen, options)
+        reports, claims = api.report(inputs, chosen, options, **costs)
     if patched is not None:
         claims = []  # the seed's claims are about its own scenario, not this patch
         _warn(api.patch_skips(patched, list(inputs) or [str(p) for p in api.bundled_snapshots()]))
@@ -457,16 +494,38 @@ def _verify(tree: Optional[str], patch_path: Optional[str], arch: Optional[str],
 @_plot_option("one slab per cache and build, its objects and leftover, fields off against on,")
 @_patch_option()
 @_define_option()
+@click.option("--all", "all_caches", is_flag=True,
+              help="With --live: every cache of the running kernel, its struct and predicted geometry beside sysfs.")
+@_cost_options
 def slab(inputs: tuple[str, ...], live: bool, cpus: int, allocator: Optional[str], xstate_size: int, scenario: str,
          fmt: str, arch: str, config: Optional[str], defconfig: bool, plot_path: Optional[str],
-         patch_path: Optional[str], defines: tuple[str, ...]) -> None:
+         patch_path: Optional[str], defines: tuple[str, ...], all_caches: bool = False,
+         counts: tuple[str, ...] = (), allocs: tuple[str, ...] = ()) -> None:
     """Slab geometry of the task_struct, signal_cache and pid caches (predicted, and live with --live)."""
+    if all_caches:
+        from .render import slab as render_census
+        if live:
+            census = api.slab_census()
+            click.echo(render.to_json(census.as_dict()) if fmt == "json" else render_census.census_text(census),
+                       nl=False)
+            return
+        if not inputs:
+            raise click.UsageError("--all needs --live or -i BUILD (it lists every cache of one kernel)")
+        for path in inputs:
+            rows = api.slab_predictions(path, cpus, xstate_size)
+            click.echo(render.to_json({"build": path, "caches": [row.as_dict() for row in rows]}) if fmt == "json"
+                       else render_census.predictions_text(path, rows), nl=False)
+        return
     inputs = tuple(_source_input(path, arch, _tree_config(path, config, patch_path), defconfig)[0]
                    for path in inputs)
     from .render import slab as render_slab
     patched = _patch_scenario(patch_path, defines, config, live)
     chosen = patched if patched is not None else (None if scenario == "none" else scenario)
-    views, warning = api.slab(inputs, live, cpus, allocator, xstate_size, chosen)
+    costs: dict[str, Any] = {}
+    if patched is not None:
+        costs = {"costs": True, "counts": _pairs(counts, "--count"),
+                 "allocations": _pairs(allocs, "--alloc", ("kmalloc", "percpu", "static", "vmalloc"))}
+    views, warning = api.slab(inputs, live, cpus, allocator, xstate_size, chosen, **costs)
     if patched is not None and not live:
         _warn(api.patch_skips(patched, list(inputs) or [str(p) for p in api.bundled_snapshots()]))
     if warning:

@@ -396,12 +396,14 @@ class Build:
         return report([self.path], scenario, options, **option_values)
 
     def slab(self, cpus: int = 2, allocator: Optional[str] = None, xstate_size: Optional[int] = 832,
-             scenario: Optional[str] = "flat") -> Slab:
+             scenario: Optional[str] = "flat", patch: Optional[str] = None,
+             counts: Optional[dict[str, int]] = None) -> Slab:
         """``layoutcalc slab -i THIS``: the modelled caches, and what ``scenario``'s fields do to them.
 
-        ``allocator`` ("slub" or "slab") overrides the one the CLI picks by default.
+        ``allocator`` ("slub" or "slab") overrides the one the CLI picks by default; ``patch`` adds
+        the cost rows of every cache holding a struct it changes (``view.costs``).
         """
-        return slabs([self.path], cpus, allocator, xstate_size, scenario)
+        return slabs([self.path], cpus, allocator, xstate_size, scenario, patch, counts)
 
     def diff(self, other: Union["Build", str, Path], structs: Sequence[str] = ()) -> "Diff":
         """``layoutcalc diff THIS OTHER``: which structs grew or shrank from this build to ``other``, and why.
@@ -415,23 +417,34 @@ class Build:
 
 
 def report(inputs: Sequence[Union[str, Path, Build]] = (), scenario: str = "flat",
-           options: Optional["ReportOptions"] = None, **option_values: Any) -> Report:
-    """``layoutcalc report``: the verdict on several builds at once (default: every bundled snapshot)."""
+           options: Optional["ReportOptions"] = None, patch: Optional[str] = None,
+           counts: Optional[dict[str, int]] = None, **option_values: Any) -> Report:
+    """``layoutcalc report``: the verdict on several builds at once (default: every bundled snapshot).
+
+    ``patch`` (a header diff) replaces ``scenario`` and adds each build's cost rows (``report.costs``).
+    """
     import dataclasses
 
     from .analysis.report import ReportOptions
     chosen = dataclasses.replace(options or ReportOptions(), **option_values)
-    reports, claims = api.report([_path(i) for i in inputs], scenario, chosen)
+    reports, claims = api.report([_path(i) for i in inputs], scenario, chosen, patch=patch, counts=counts)
+    if patch is not None:
+        claims = []  # the seed's claims are about its own scenario, not this patch
     return Report(reports, claims, chosen, scenario)
 
 
 def slabs(inputs: Sequence[Union[str, Path, Build]] = (), cpus: int = 2, allocator: Optional[str] = None,
-          xstate_size: Optional[int] = 832, scenario: Optional[str] = "flat") -> Slab:
+          xstate_size: Optional[int] = 832, scenario: Optional[str] = "flat", patch: Optional[str] = None,
+          counts: Optional[dict[str, int]] = None) -> Slab:
     """``layoutcalc slab``: the modelled caches of several builds (default: every bundled snapshot).
+
+    ``patch`` (a header diff) adds each view's cost rows (``view.costs``), counted with ``counts``.
 
     ``allocator`` ("slub" or "slab") overrides the one the CLI picks by default.
     """
-    chosen = {"allocator": allocator} if allocator else {}
+    chosen: dict[str, Any] = {"allocator": allocator} if allocator else {}
+    if patch is not None:
+        chosen.update(patch=patch, counts=counts)
     views, warning = api.slab([_path(i) for i in inputs], False, cpus, xstate_size=xstate_size, scenario=scenario,
                               **chosen)
     return Slab(views, warning)
