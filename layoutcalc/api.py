@@ -19,6 +19,7 @@ from .safe_read import STDIN
 
 if TYPE_CHECKING:
     from .analysis.facts import StructFacts
+    from .analysis.query import MemberAt
     from .analysis.reorganize import Reorganized
     from .analysis.budget import CheckResult
     from .analysis.diff import Catalogue, DiffResult
@@ -220,8 +221,11 @@ def show(build: Build, names: Sequence[str],
     return result
 
 
-def show_text(build: Build, names: Sequence[str], cacheline_size: int = DEFAULT_CACHELINE) -> str:
+def show_text(build: Build, names: Sequence[str], cacheline_size: int = DEFAULT_CACHELINE, *,
+              expand: bool = False, hex_offsets: bool = False) -> str:
     """What ``pahole -C NAME1,NAME2`` prints for the named structs, unions or typedefs.
+
+    ``expand`` and ``hex_offsets`` are pahole's ``-E`` and ``--hex``.
 
     On BTF the ``__aligned__`` attributes are those pahole's BTF loader infers
     (:func:`facts_of`), as ``pahole -F btf`` shows them.
@@ -232,8 +236,16 @@ def show_text(build: Build, names: Sequence[str], cacheline_size: int = DEFAULT_
         def alignments(struct: StructType) -> tuple[Optional[int], list[Optional[int]]]:
             facts = facts_of(build, struct)
             return facts.pahole_alignment, [m.pahole_forced for m in facts.members]
-    return "".join(pahole_text(find_type(build, name), build.address_size, cacheline_size, alignments)
+    return "".join(pahole_text(find_type(build, name), build.address_size, cacheline_size, alignments,
+                               expand_types=expand, hex_fmt=hex_offsets)
                    for name in names)
+
+
+def member_at(build: Build, name: str, offset: int) -> "MemberAt":
+    """``show NAME --at OFFSET``: the member path (or hole, or padding) at byte ``offset`` of struct ``name``."""
+    from .analysis.query import member_at as locate
+    struct = show(build, [name])[0][0]
+    return locate(struct, offset)
 
 
 def sizes(build: Build) -> list[tuple[str, int, int]]:

@@ -191,18 +191,40 @@ def _source_input(path: str, arch: Optional[str], config: Optional[str], defconf
 @click.option("--cacheline-size", type=click.IntRange(1), default=64, show_default=True)
 @click.option("--arch", help="Target ABI: for a source tree, the one to compile for; otherwise re-lay out for it.")
 @_source_options
+@click.option("--at", "at_offset", metavar="OFFSET", help="The member (path), hole or padding at this byte "
+                                                         "of the struct (decimal or 0x hex).")
+@click.option("-E", "--expand", is_flag=True, help="Print every member type in full, as pahole -E.")
+@click.option("--hex", "hex_offsets", is_flag=True, help="Offsets and sizes in hexadecimal, as pahole --hex.")
 def show(structs: tuple[str, ...], input_path: Optional[str], fmt: str, cacheline_size: int,
-         arch: Optional[str], config: Optional[str], defconfig: bool) -> None:
+         arch: Optional[str], config: Optional[str], defconfig: bool, expand: bool = False,
+         hex_offsets: bool = False, at_offset: Optional[str] = None) -> None:
     """Show structs, unions or typedefs as pahole -C prints them (-i may be a kernel source tree)."""
     path, arch = _source_input(_default_input(input_path), arch, config, defconfig, structs)
     api.require_structs(path, structs)
     with _progress_bar(path) as progress:
         build = api.load_named(path, structs, arch=arch, progress=progress)
+    if at_offset is not None:
+        _show_at(build, structs, at_offset, fmt)
+        return
     if fmt == "json":
         shown = api.show(build, structs, cacheline_size)
         click.echo(render.to_json({"structs": [render.struct_dict(s, st) for s, st in shown]}), nl=False)
         return
-    click.echo(api.show_text(build, structs, cacheline_size), nl=False)
+    click.echo(api.show_text(build, structs, cacheline_size, expand=expand, hex_offsets=hex_offsets), nl=False)
+
+
+def _show_at(build: Any, structs: tuple[str, ...], at_offset: str, fmt: str) -> None:
+    """``show STRUCT --at OFFSET``: one answer per struct named, as text or JSON."""
+    try:
+        offset = int(at_offset, 0)
+    except ValueError:
+        raise click.BadParameter(f"{at_offset!r} is not a byte offset (decimal or 0x hex)",
+                                 param_hint="--at") from None
+    answers = [api.member_at(build, name, offset) for name in structs]
+    if fmt == "json":
+        click.echo(render.to_json({"at": [answer.as_dict() for answer in answers]}), nl=False)
+    else:
+        click.echo("".join(answer.text() for answer in answers), nl=False)
 
 
 @main.command()
