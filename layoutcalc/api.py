@@ -19,7 +19,7 @@ from .safe_read import STDIN
 
 if TYPE_CHECKING:
     from .analysis.facts import StructFacts
-    from .analysis.query import MemberAt
+    from .analysis.query import MemberAt, Relations
     from .analysis.reorganize import Reorganized
     from .analysis.budget import CheckResult
     from .analysis.diff import Catalogue, DiffResult
@@ -246,6 +246,42 @@ def member_at(build: Build, name: str, offset: int) -> "MemberAt":
     from .analysis.query import member_at as locate
     struct = show(build, [name])[0][0]
     return locate(struct, offset)
+
+
+def relations(path: str, name: str, kind: str, recursive: bool = False) -> "Relations":
+    """``show --contains NAME`` (kind "contains") or ``show --pointers-to NAME`` (kind "pointers-to").
+
+    Answered as pahole answers: from the first compile unit holding a type
+    called ``name`` (any declaration of it, for pointers), for DWARF; from the
+    one type table, for BTF.  ``recursive`` gives the transitive set.
+    """
+    from .analysis.query import Relations, containers, pointers_to
+    from .errors import InputError
+    kind_of = sniff(str(path))
+    declarations = kind == "pointers-to"
+    if kind_of == "elf":
+        from .readers.elf import read_elf_info
+        info = read_elf_info(path)
+        if info.has_dwarf:
+            from .readers.dwarf import unit_edges
+            edges = unit_edges(path, name, declarations)
+        elif info.btf is not None:
+            from .readers.btf import btf_edges
+            edges = btf_edges(info.btf, path, name, declarations)
+        else:
+            raise InputError(f"{path}: ELF file has no debug info (neither .debug_info nor .BTF)")
+    elif kind_of == "btf":
+        from .readers.btf import btf_edges
+        with open(path, "rb") as stream:
+            edges = btf_edges(stream.read(), path, name, declarations)
+    else:
+        raise InputError(f"{path}: --{kind} needs the type references of a DWARF or BTF input, "
+                         "which a snapshot does not keep")
+    if edges is None:
+        from .errors import NotFoundError
+        raise NotFoundError(f"{path}: no type named '{name}'")
+    lines = containers(edges, recursive) if kind == "contains" else pointers_to(edges, recursive)
+    return Relations(kind, name, edges.unit, lines)
 
 
 def sizes(build: Build) -> list[tuple[str, int, int]]:

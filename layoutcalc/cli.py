@@ -185,7 +185,7 @@ def _source_input(path: str, arch: Optional[str], config: Optional[str], defconf
 
 
 @main.command()
-@click.argument("structs", nargs=-1, required=True)
+@click.argument("structs", nargs=-1)
 @_input_option()
 @click.option("--format", "fmt", type=FORMATS_SHOW, default="text", show_default=True)
 @click.option("--cacheline-size", type=click.IntRange(1), default=64, show_default=True)
@@ -193,12 +193,24 @@ def _source_input(path: str, arch: Optional[str], config: Optional[str], defconf
 @_source_options
 @click.option("--at", "at_offset", metavar="OFFSET", help="The member (path), hole or padding at this byte "
                                                          "of the struct (decimal or 0x hex).")
+@click.option("--contains", "contains", metavar="NAME", help="Structs and unions with a member of type NAME "
+                                                           "(pahole --contains); no STRUCT argument.")
+@click.option("--pointers-to", "pointers_to", metavar="NAME", help="Members that point to NAME, as "
+                                                                  "'struct: member' (pahole --find_pointers_to).")
+@click.option("--recursive", is_flag=True, help="With --contains/--pointers-to: the transitive set "
+                                                "(containers of containers; pointers to any of them).")
 @click.option("-E", "--expand", is_flag=True, help="Print every member type in full, as pahole -E.")
 @click.option("--hex", "hex_offsets", is_flag=True, help="Offsets and sizes in hexadecimal, as pahole --hex.")
 def show(structs: tuple[str, ...], input_path: Optional[str], fmt: str, cacheline_size: int,
          arch: Optional[str], config: Optional[str], defconfig: bool, expand: bool = False,
-         hex_offsets: bool = False, at_offset: Optional[str] = None) -> None:
+         hex_offsets: bool = False, at_offset: Optional[str] = None, contains: Optional[str] = None,
+         pointers_to: Optional[str] = None, recursive: bool = False) -> None:
     """Show structs, unions or typedefs as pahole -C prints them (-i may be a kernel source tree)."""
+    if contains is not None or pointers_to is not None:
+        _show_relations(structs, input_path, contains, pointers_to, recursive, fmt)
+        return
+    if not structs:
+        raise click.UsageError("name at least one STRUCT (or give --contains/--pointers-to NAME)")
     path, arch = _source_input(_default_input(input_path), arch, config, defconfig, structs)
     api.require_structs(path, structs)
     with _progress_bar(path) as progress:
@@ -211,6 +223,20 @@ def show(structs: tuple[str, ...], input_path: Optional[str], fmt: str, cachelin
         click.echo(render.to_json({"structs": [render.struct_dict(s, st) for s, st in shown]}), nl=False)
         return
     click.echo(api.show_text(build, structs, cacheline_size, expand=expand, hex_offsets=hex_offsets), nl=False)
+
+
+def _show_relations(structs: tuple[str, ...], input_path: Optional[str], contains: Optional[str],
+                    pointers_to: Optional[str], recursive: bool, fmt: str) -> None:
+    """``show --contains NAME`` / ``show --pointers-to NAME``: pahole's lines, or JSON."""
+    if structs or (contains is not None and pointers_to is not None):
+        raise click.UsageError("--contains and --pointers-to take one NAME and no STRUCT argument")
+    kind, name = ("contains", contains) if contains is not None else ("pointers-to", pointers_to)
+    assert name is not None
+    result = api.relations(_default_input(input_path), name, kind, recursive)
+    if fmt == "json":
+        click.echo(render.to_json(result.as_dict()), nl=False)
+    else:
+        click.echo(result.text(), nl=False)
 
 
 def _show_at(build: Any, structs: tuple[str, ...], at_offset: str, fmt: str) -> None:

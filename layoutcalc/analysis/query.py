@@ -9,11 +9,13 @@ member of that type, or of a pointer to it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import NamedTuple, Optional
+from typing import TYPE_CHECKING, NamedTuple, Optional
 
 from ..errors import LayoutcalcError
-from ..model import ArrayType, Member, PointerType, StructType, Type, TypedefType
+from ..model import ArrayType, Member, StructType
+
+if TYPE_CHECKING:
+    from ..readers.dwarf import UnitEdges
 from .layout import member_byte_size
 
 
@@ -133,48 +135,83 @@ def _descend(member: Member, offset: int, base: int, path: str, depth: int) -> l
     return [Location("member", path, start, size, shown.c_name())]
 
 
-def _is_named(t: Type, name: str) -> bool:
-    """Is ``t`` directly the struct/union (or typedef) called ``name``?  pahole compares type ids, not typedefs."""
-    if isinstance(t, StructType):
-        return t.name == name
-    return isinstance(t, TypedefType) and t.name == name
+class Relation(NamedTuple):
+    """One line of ``--contains``/``--pointers-to``: the struct, the member (pointers), the depth (--recursive)."""
+
+    struct: str
+    member: Optional[str] = None
+    depth: int = 0
+    via: Optional[str] = None  # --pointers-to --recursive: the container of the type that is pointed to
+
+    def as_dict(self) -> dict[str, object]:
+        return {key: value for key, value in self._asdict().items() if value is not None}
 
 
-def containers(structs: Iterable[StructType], name: str) -> list[str]:
-    """Named structs and unions with a direct member of type ``name`` (``pahole --contains``), first seen first."""
-    result: dict[str, None] = {}
-    for struct in structs:
-        if struct.name and not struct.is_declaration and any(_is_named(m.type, name) for m in struct.members):
-            result.setdefault(struct.name)
-    return list(result)
+class Relations(NamedTuple):
+    """``show --contains NAME`` or ``show --pointers-to NAME``: pahole's lines, from the unit pahole looks in."""
+
+    kind: str  # "contains" or "pointers-to"
+    name: str
+    unit: Optional[str]  # None: no type of that name anywhere
+    lines: list[Relation]
+
+    def as_dict(self) -> dict[str, object]:
+        return {"kind": self.kind, "name": self.name, "unit": self.unit,
+                "relations": [line.as_dict() for line in self.lines]}
+
+    def text(self) -> str:
+        """pahole's output: ``NAME`` per container (indented two spaces a level), ``NAME: member`` per pointer."""
+        out = []
+        for line in self.lines:
+            if line.member is None:
+                out.append("  " * line.depth + line.struct)
+            else:
+                via = f" (to {line.via})" if line.via else ""
+                out.append(f"{line.struct}: {line.member}{via}")
+        return "".join(f"{text}\n" for text in out)
 
 
-def containers_recursive(structs: Sequence[StructType], name: str) -> list[tuple[str, int]]:
-    """Every struct that embeds ``name`` by value, directly or through others: (name, depth), breadth first."""
-    seen: dict[str, int] = {}
-    frontier = [name]
-    depth = 1
-    while frontier:
-        found = []
-        for inner in frontier:
-            for outer in containers(structs, inner):
-                if outer not in seen and outer != name:
-                    seen[outer] = depth
-                    found.append(outer)
-        frontier, depth = found, depth + 1
-    return list(seen.items())
+def containers(edges: UnitEdges, recursive: bool = False) -> list[Relation]:
+    """pahole's ``--contains``: named structs/unions of the unit with a member of the target type, once per name.
+
+    ``recursive`` adds, level by level, those that embed one of the previous
+    level's structs by value (the transitive set; pahole's ``-d`` means
+    something else: which of a container's own member types also contain it).
+    """
+    found: dict[str, int] = {}
+    targets = {edges.target}
+    depth = 0
+    while targets:
+        level: set[int] = set()
+        for name, offset, members in edges.aggregates:
+            if name not in found and any(type_offset in targets for _, type_offset, _ in members):
+                found[name] = depth
+                level.add(offset)
+        if not recursive:
+            break
+        targets, depth = level, depth + 1
+    return [Relation(name, depth=depth) for name, depth in found.items()]
 
 
-def pointers_to(structs: Iterable[StructType], name: str) -> list[tuple[str, str]]:
-    """(struct, member) for each direct member that is a pointer to ``name`` (``pahole --find_pointers_to``)."""
-    result: list[tuple[str, str]] = []
+def pointers_to(edges: UnitEdges, recursive: bool = False) -> list[Relation]:
+    """pahole's ``--find_pointers_to``: ``struct: member`` for each member pointing to the target type.
+
+    The first struct of a name answers for the name, as in pahole.  ``recursive``
+    adds the pointers to every struct that embeds the target, directly or not
+    (each line says which).
+    """
+    targets: dict[int, Optional[str]] = {edges.target: None}
+    if recursive:
+        by_name = {name: offset for name, offset, _ in reversed(edges.aggregates)}
+        for relation in containers(edges, recursive=True):
+            targets.setdefault(by_name[relation.struct], relation.struct)
+    result: list[Relation] = []
     done: set[str] = set()
-    for struct in structs:
-        if not struct.name or struct.is_declaration or struct.name in done:
+    for name, _, members in edges.aggregates:
+        if name in done:
             continue
-        hits = [m.name or "" for m in struct.members
-                if isinstance(m.type, PointerType) and _is_named(m.type.target, name)]
+        hits = [(member, targets[pointee]) for member, _, pointee in members if pointee in targets]
         if hits:
-            done.add(struct.name)
-            result.extend((struct.name, member) for member in hits)
+            done.add(name)
+            result.extend(Relation(name, member, via=via) for member, via in hits)
     return result

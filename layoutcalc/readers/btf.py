@@ -18,11 +18,13 @@ from __future__ import annotations
 import platform
 import struct as _struct
 from collections.abc import Iterable
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from ..abi import get_abi
 from ..errors import InputError
 from ..typegraph import MAX_TYPE_DEPTH, check_type_graph
+if TYPE_CHECKING:
+    from .dwarf import UnitEdges
 from ..model import (
     ArrayType,
     BaseType,
@@ -104,15 +106,44 @@ class BtfHeader:
 class BtfTypes:
     """Raw access to a BTF blob: record offsets by id, names, kinds; checks bounds as it goes."""
 
-    def __init__(self, data: bytes, name: str) -> None:
+    def __init__(self, data: bytes, name: str, base: Optional["BtfTypes"] = None) -> None:
         self.data = data
         self.name = name
         self.header = BtfHeader(data, name)
         self.endian = self.header.endian
         self._u32 = _struct.Struct(self.endian + "I")
         self._rec = _struct.Struct(self.endian + "III")
-        self.offsets: list[int] = [0]  # index = type id; id 0 (void) has no record
+        # Split BTF (a module's, read against vmlinux): ids and string offsets continue the base's.
+        self.base = base
+        self.first_id = base.num_types if base is not None else 1
+        self.str_base = base.str_size if base is not None else 0
+        if base is not None and base.endian != self.endian:
+            raise InputError(f"{name}: split BTF is {self.header.byte_order}-endian but its base "
+                             f"{base.name} is {base.header.byte_order}-endian")
+        self.offsets: list[int] = [0] * self.first_id  # index = type id; id 0 (void) and base ids: no record here
         self._index_records()
+
+    @property
+    def str_size(self) -> int:
+        """Bytes of strings up to the end of this blob's own (base strings included)."""
+        return self.str_base + int(self.header.str_end - self.header.str_start)
+
+    @classmethod
+    def split_ok(cls, data: bytes, name: str, base: Optional["BtfTypes"]) -> "BtfTypes":
+        """``data`` read on its own, else against ``base`` when its names only resolve there (split BTF)."""
+        own = cls(data, name)
+        if base is None or not own.needs_base():
+            return own
+        return cls(data, name, base)
+
+    def needs_base(self) -> bool:
+        """Split BTF: its string section does not start with the empty string, or names point past it."""
+        header = self.header
+        if header.str_end > header.str_start and self.data[header.str_start] != 0:
+            return True
+        size = header.str_end - header.str_start
+        return any(self._rec.unpack_from(self.data, self.offsets[i])[0] >= size
+                   for i in range(self.first_id, len(self.offsets)))
 
     def _index_records(self) -> None:
         pos, end = self.header.type_start, self.header.type_end
@@ -140,6 +171,8 @@ class BtfTypes:
 
     def record(self, type_id: int) -> tuple[int, int, int, bool, int]:
         """``(name_off, kind, vlen, kind_flag, size_or_type)`` of ``type_id``."""
+        if self.base is not None and 0 < type_id < self.first_id:
+            return self.base.record(type_id)
         self.check_id(type_id, type_id)
         name_off, info, size = self._rec.unpack_from(self.data, self.offsets[type_id])
         return name_off, (info >> 24) & 0x1F, info & 0xFFFF, bool(info >> 31), size
@@ -151,11 +184,17 @@ class BtfTypes:
 
     def u32s(self, type_id: int, count: int, index: int = 0) -> tuple[int, ...]:
         """``count`` u32 words of ``type_id``'s kind-specific data, from word ``index``."""
+        if self.base is not None and 0 < type_id < self.first_id:
+            return self.base.u32s(type_id, count, index)
         start = self.offsets[type_id] + 12 + 4 * index
         return _struct.unpack_from(f"{self.endian}{count}I", self.data, start)
 
     def string(self, offset: int, type_id: int) -> str:
-        """The NUL-terminated string at ``offset`` of the string section."""
+        """The NUL-terminated string at ``offset`` of the string section (the base's first, for split BTF)."""
+        if self.base is not None:
+            if 0 <= offset < self.str_base:
+                return self.base.string(offset, type_id)
+            offset -= self.str_base
         start = self.header.str_start + offset
         if offset < 0 or start >= self.header.str_end:
             raise InputError(f"{self.name}: BTF type id {type_id} has name offset {offset}, outside the "
@@ -427,3 +466,35 @@ def _add_named(build: Build, type_name: str, converted: Type) -> None:
         build.enums.setdefault(type_name, converted)
 
 
+
+
+def btf_edges(data: bytes, name: str, type_name: str, include_declarations: bool,
+              base: Optional[BtfTypes] = None) -> Optional[UnitEdges]:
+    """pahole's ``--contains``/``--find_pointers_to`` view of a BTF blob: one unit, ids for DIE offsets."""
+    from .dwarf import UnitEdges
+    if data[:4] == b"\x7fELF":
+        from .elf import elf_info_from_bytes
+        info = elf_info_from_bytes(data, name)
+        if info.btf is None:
+            raise InputError(f"{name}: ELF file has no .BTF section")
+        data = info.btf
+    btf = BtfTypes.split_ok(data, name, base)
+    kinds = {_STRUCT, _UNION, _TYPEDEF, _ENUM, _ENUM64} | ({_FWD} if include_declarations else set())
+    target = next((i for i in range(1, btf.num_types) if btf.record(i)[1] in kinds and btf.record(i)[0]
+                   and btf.name_of(i) == type_name), None)
+    if target is None:
+        return None
+    aggregates = []
+    for type_id in range(1, btf.num_types):
+        name_off, kind, vlen, _flag, _size = btf.record(type_id)
+        if kind not in (_STRUCT, _UNION) or not name_off:
+            continue
+        members = []
+        for index in range(vlen):
+            member_name, member_type, _offset = btf.u32s(type_id, 3, 3 * index)
+            pointee = None
+            if member_type and btf.record(member_type)[1] == _PTR:
+                pointee = btf.record(member_type)[4]
+            members.append((btf.string(member_name, type_id), member_type, pointee))
+        aggregates.append((btf.string(name_off, type_id), type_id, members))
+    return UnitEdges(name, target, aggregates)

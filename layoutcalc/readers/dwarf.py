@@ -14,7 +14,7 @@ import os
 import struct as _struct
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, BinaryIO, Optional
+from typing import Any, BinaryIO, NamedTuple, Optional
 
 from elftools.common.exceptions import DWARFError, ELFError, ELFParseError
 from elftools.construct import ConstructError
@@ -671,3 +671,60 @@ def _provenance(dwarf_file: DwarfFile, cu: Optional[CompileUnit]) -> dict[str, A
         "elf_type": dwarf_file.elf.header["e_type"],
         "machine": dwarf_file.elf.header["e_machine"],
     }
+
+
+class UnitEdges(NamedTuple):
+    """The compile unit pahole's ``--contains``/``--find_pointers_to`` look in, as type references.
+
+    pahole answers from the first unit (in file order) holding a type of that
+    name (any declaration counts for ``--find_pointers_to``) and from that unit
+    only.  ``aggregates`` are its named, complete, top-level structs and unions
+    in DIE order, each with its members as (name, DIE offset of the member's
+    type, DIE offset the type points to when it is a pointer, else None).
+    """
+
+    unit: str
+    target: int
+    aggregates: list[tuple[str, int, list[tuple[str, int, Optional[int]]]]]
+
+
+_PAHOLE_TYPE_TAGS = ("DW_TAG_structure_type", "DW_TAG_union_type", "DW_TAG_typedef", "DW_TAG_enumeration_type",
+                     "DW_TAG_class_type", "DW_TAG_rvalue_reference_type")
+
+
+def unit_edges(path: str, name: str, include_declarations: bool) -> Optional[UnitEdges]:
+    """The first unit with a type called ``name`` (pahole's cu__find_type_by_name), as :class:`UnitEdges`."""
+    with DwarfFile(path) as dwarf_file:
+        try:
+            for cu in dwarf_file.iter_cus():
+                target = next((die.offset for die in _iter_type_dies(cu)
+                               if die.tag in _PAHOLE_TYPE_TAGS and _name(die) == name
+                               and (include_declarations or "DW_AT_declaration" not in die.attributes)), None)
+                if target is not None:
+                    unit = _text(cu.get_top_DIE().attributes.get("DW_AT_name")) or f"unit 0x{cu.cu_offset:x}"
+                    return UnitEdges(unit, target, _unit_aggregates(cu))
+                _forget_dies(cu)
+        except _DAMAGED_DWARF as exc:
+            raise InputError(f"{path}: corrupt or truncated DWARF ({exc.__class__.__name__}: {exc})") from exc
+    return None
+
+
+def _unit_aggregates(cu: CompileUnit) -> list[tuple[str, int, list[tuple[str, int, Optional[int]]]]]:
+    result = []
+    for die in _iter_type_dies(cu):
+        if die.tag not in _AGGREGATES or "DW_AT_declaration" in die.attributes:
+            continue
+        aggregate_name = _name(die)
+        if aggregate_name is None:
+            continue
+        members = []
+        for child in die.iter_children():
+            if child.tag != "DW_TAG_member" or "DW_AT_type" not in child.attributes:
+                continue
+            member_type = child.get_DIE_from_attribute("DW_AT_type")
+            pointee = None
+            if member_type.tag == "DW_TAG_pointer_type" and "DW_AT_type" in member_type.attributes:
+                pointee = member_type.get_DIE_from_attribute("DW_AT_type").offset
+            members.append((_name(child) or "", member_type.offset, pointee))
+        result.append((aggregate_name, die.offset, members))
+    return result
