@@ -19,7 +19,7 @@ from .safe_read import STDIN
 
 if TYPE_CHECKING:
     from .analysis.facts import StructFacts
-    from .analysis.query import MemberAt, Relations
+    from .analysis.query import MemberAt, Relations, SizeFilter, SizeRow
     from .analysis.reorganize import Reorganized
     from .analysis.budget import CheckResult
     from .analysis.diff import Catalogue, DiffResult
@@ -39,7 +39,7 @@ def bundled_snapshots() -> list[Path]:
 
 def load(path: str, structs: Optional[Iterable[str]] = None, types: Optional[Iterable[str]] = None,
          arch: Optional[str] = None, progress: Optional[Callable[[int, int], None]] = None, *,
-         any_kind: bool = False, every_definition: bool = False) -> Build:
+         any_kind: bool = False, every_definition: bool = False, btf_base: Optional[str] = None) -> Build:
     """Read any supported input (DWARF ELF, BTF, snapshot) into a Build ready for analysis.
 
     The build is the debug info as recorded; what it leaves unsaid (packing,
@@ -55,7 +55,7 @@ def load(path: str, structs: Optional[Iterable[str]] = None, types: Optional[Ite
     if build is None:
         with cache.paused_gc():
             build = read_input(str(path), structs, types, arch, progress, any_kind=any_kind,
-                               every_definition=every_definition)
+                               every_definition=every_definition, btf_base=btf_base)
         cache.store(kind, key, build)
     return prepare(build, arch)
 
@@ -159,9 +159,9 @@ def struct_stats(build: Build, struct: StructType,
 
 
 def load_named(path: str, names: Sequence[str], arch: Optional[str] = None,
-               progress: Optional[Callable[[int, int], None]] = None) -> Build:
+               progress: Optional[Callable[[int, int], None]] = None, btf_base: Optional[str] = None) -> Build:
     """Read what ``show NAME...`` needs: each name as a struct, a union or a typedef, as pahole's -C."""
-    return load(path, structs=names, types=names, arch=arch, progress=progress, any_kind=True)
+    return load(path, structs=names, types=names, arch=arch, progress=progress, any_kind=True, btf_base=btf_base)
 
 
 def find_type(build: Build, name: str) -> Union[StructType, TypedefType]:
@@ -248,7 +248,8 @@ def member_at(build: Build, name: str, offset: int) -> "MemberAt":
     return locate(struct, offset)
 
 
-def relations(path: str, name: str, kind: str, recursive: bool = False) -> "Relations":
+def relations(path: str, name: str, kind: str, recursive: bool = False,
+              btf_base: Optional[str] = None) -> "Relations":
     """``show --contains NAME`` (kind "contains") or ``show --pointers-to NAME`` (kind "pointers-to").
 
     Answered as pahole answers: from the first compile unit holding a type
@@ -267,13 +268,13 @@ def relations(path: str, name: str, kind: str, recursive: bool = False) -> "Rela
             edges = unit_edges(path, name, declarations)
         elif info.btf is not None:
             from .readers.btf import btf_edges
-            edges = btf_edges(info.btf, path, name, declarations)
+            edges = btf_edges(info.btf, path, name, declarations, btf_base)
         else:
             raise InputError(f"{path}: ELF file has no debug info (neither .debug_info nor .BTF)")
     elif kind_of == "btf":
         from .readers.btf import btf_edges
         with open(path, "rb") as stream:
-            edges = btf_edges(stream.read(), path, name, declarations)
+            edges = btf_edges(stream.read(), path, name, declarations, btf_base)
     else:
         raise InputError(f"{path}: --{kind} needs the type references of a DWARF or BTF input, "
                          "which a snapshot does not keep")
@@ -282,6 +283,37 @@ def relations(path: str, name: str, kind: str, recursive: bool = False) -> "Rela
         raise NotFoundError(f"{path}: no type named '{name}'")
     lines = containers(edges, recursive) if kind == "contains" else pointers_to(edges, recursive)
     return Relations(kind, name, edges.unit, lines)
+
+
+def sizes_filtered(path: str, chosen: "SizeFilter", progress: Optional[Callable[[int, int], None]] = None,
+                   btf_base: Optional[str] = None) -> list["SizeRow"]:
+    """``sizes`` with the hunting filters and sort of ``chosen``: every same-name definition, as pahole."""
+    from .analysis.query import size_rows
+    build = load(path, progress=progress, every_definition=True, btf_base=btf_base)
+    structs = build.variants or [*build.structs.values(), *build.unions.values()]
+
+    def repacked(struct: StructType) -> int:
+        from .analysis.reorganize import reorganize as repack
+        return repack(struct, abi_of(build)).size_after
+
+    return size_rows(structs, chosen, repacked)
+
+
+def read_names(path: str) -> list[str]:
+    """Struct names from a file, one a line (``#`` comments and blank lines skipped), as ``pahole -C file://``."""
+    from .errors import InputError
+    from .safe_read import check_regular_file
+    check_regular_file(path)
+    try:
+        with open(path, encoding="utf-8") as stream:
+            lines = stream.read().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read the list of names ({exc})") from None
+    names = [line.split("#", 1)[0].strip() for line in lines]
+    names = [name.removeprefix("struct ").removeprefix("union ").strip() for name in names if name]
+    if not names:
+        raise InputError(f"{path}: the list of names is empty")
+    return names
 
 
 def sizes(build: Build) -> list[tuple[str, int, int]]:

@@ -15,6 +15,8 @@ from ..errors import LayoutcalcError
 from ..model import ArrayType, Member, StructType
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
     from ..readers.dwarf import UnitEdges
 from .layout import member_byte_size
 
@@ -215,3 +217,110 @@ def pointers_to(edges: UnitEdges, recursive: bool = False) -> list[Relation]:
             done.add(name)
             result.extend(Relation(name, member, via=via) for member, via in hits)
     return result
+
+
+class SizeRow(NamedTuple):
+    """One struct of ``sizes``: pahole's --sizes columns and what the hunting filters look at.
+
+    ``waste`` is the bytes of holes plus tail padding; ``repacked``/``saved``
+    are set with ``--packable`` (the size :mod:`.reorganize` reaches, and the difference).
+    """
+
+    name: str
+    size: int
+    holes: int
+    sum_holes: int
+    padding: int
+    members: int
+    bit_holes: int
+    repacked: Optional[int] = None
+
+    @property
+    def waste(self) -> int:
+        return self.sum_holes + self.padding
+
+    @property
+    def saved(self) -> Optional[int]:
+        return None if self.repacked is None else self.size - self.repacked
+
+    def as_dict(self) -> dict[str, object]:
+        row: dict[str, object] = dict(self._asdict())
+        row["waste"] = self.waste
+        if self.repacked is None:
+            del row["repacked"]
+        else:
+            row["saved"] = self.saved
+        return row
+
+
+class SizeFilter(NamedTuple):
+    """The ``sizes`` filters; zero/None/False leave a row in."""
+
+    min_holes: int = 0
+    min_bit_holes: int = 0
+    min_padding: int = 0
+    min_members: int = 0
+    packable: bool = False
+    names: Optional[frozenset[str]] = None
+    sort: Optional[str] = None  # "waste", "size" or "holes": largest first; None keeps file order
+
+    @property
+    def structs_only(self) -> bool:
+        """pahole leaves unions out once a hole, padding or packing filter is given."""
+        return bool(self.min_holes or self.min_bit_holes or self.min_padding or self.packable)
+
+
+SORT_KEYS = ("waste", "size", "holes")
+
+
+def size_rows(structs: "Sequence[StructType]", chosen: SizeFilter,
+              repack: "Optional[Callable[[StructType], int]]" = None) -> list[SizeRow]:
+    """The rows of ``sizes`` that pass ``chosen``, sorted as it asks (pahole's -H, -B, -P, -n; padlock's waste).
+
+    ``repack`` gives a struct's repacked size; it is needed (and called only
+    for structs with a hole or padding) when ``chosen.packable`` is set.
+    """
+    from .layout import layout_stats
+    rows = []
+    for struct in structs:
+        if chosen.names is not None and struct.name not in chosen.names:
+            continue
+        if struct.is_union and chosen.structs_only:
+            continue
+        stats = None if struct.is_union else layout_stats(struct, 1)
+        row = SizeRow(struct.name or "", struct.size_bytes, stats.holes if stats else 0,
+                      stats.sum_holes if stats else 0, stats.padding if stats else 0, len(struct.members),
+                      stats.bit_holes if stats else 0)
+        if row.holes < chosen.min_holes or row.bit_holes < chosen.min_bit_holes \
+                or row.padding < chosen.min_padding or row.members < chosen.min_members:
+            continue
+        if chosen.packable:
+            if not row.waste or repack is None:
+                continue
+            row = row._replace(repacked=repack(struct))
+            if not row.saved or row.saved <= 0:
+                continue
+        rows.append(row)
+    if chosen.sort is not None:
+        field = chosen.sort
+        rows.sort(key=lambda r: (-(r.waste if field == "waste" else r.size if field == "size" else r.holes), r.name))
+    return rows
+
+
+def size_rows_text(rows: "Sequence[SizeRow]", chosen: SizeFilter) -> str:
+    """pahole's columns, tab separated: ``--sizes`` (name, size, holes); ``-P`` (name, size, repacked, saved)
+    with --packable; members (``-n``), padding or waste appended when a filter or the sort asks about them."""
+    lines = []
+    for row in rows:
+        if chosen.packable:
+            cells = [row.name, row.size, row.repacked, row.saved]
+        else:
+            cells = [row.name, row.size, row.holes]
+        if chosen.min_members:
+            cells.append(row.members)
+        if chosen.min_padding:
+            cells.append(row.padding)
+        if chosen.sort == "waste":
+            cells.append(row.waste)
+        lines.append("\t".join(str(cell) for cell in cells) + "\n")
+    return "".join(lines)

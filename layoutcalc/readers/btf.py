@@ -15,6 +15,7 @@ Linux ABI); the alignments are inferred from the layout by
 
 from __future__ import annotations
 
+import os
 import platform
 import struct as _struct
 from collections.abc import Iterable
@@ -103,6 +104,25 @@ class BtfHeader:
                                  f"data ({len(data)} bytes); the file is truncated")
 
 
+LIVE_BTF = "/sys/kernel/btf/vmlinux"
+
+
+def read_btf_blob(path: str) -> bytes:
+    """The BTF of ``path``: a raw blob, or the ``.BTF`` section of an ELF file."""
+    try:
+        with open(path, "rb") as stream:
+            data = stream.read()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read BTF ({exc.strerror})") from None
+    if data[:4] == b"\x7fELF":
+        from .elf import elf_info_from_bytes
+        info = elf_info_from_bytes(data, path)
+        if info.btf is None:
+            raise InputError(f"{path}: ELF file has no .BTF section to use as the BTF base")
+        return info.btf
+    return data
+
+
 class BtfTypes:
     """Raw access to a BTF blob: record offsets by id, names, kinds; checks bounds as it goes."""
 
@@ -129,20 +149,30 @@ class BtfTypes:
         return self.str_base + int(self.header.str_end - self.header.str_start)
 
     @classmethod
-    def split_ok(cls, data: bytes, name: str, base: Optional["BtfTypes"]) -> "BtfTypes":
-        """``data`` read on its own, else against ``base`` when its names only resolve there (split BTF)."""
+    def split_ok(cls, data: bytes, name: str, base: Optional[str] = None) -> "BtfTypes":
+        """``data`` read on its own, else against a base when it is split BTF (a module's).
+
+        The base is the file ``base`` (raw BTF or an ELF with ``.BTF``), by
+        default the running kernel's ``/sys/kernel/btf/vmlinux``, as the kernel
+        and ``bpftool`` read ``/sys/kernel/btf/MODULE``.
+        """
         own = cls(data, name)
-        if base is None or not own.needs_base():
+        if not own.needs_base():
             return own
-        return cls(data, name, base)
+        if base is None:
+            if not os.path.exists(LIVE_BTF):
+                raise InputError(f"{name}: split BTF (a module's): its type ids and names continue a base "
+                                 f"BTF; name it with --btf-base (this machine has no {LIVE_BTF})")
+            base = LIVE_BTF
+        return cls(data, name, cls(read_btf_blob(base), base))
 
     def needs_base(self) -> bool:
-        """Split BTF: its string section does not start with the empty string, or names point past it."""
+        """Split BTF: its strings do not start with the empty string every base BTF starts with (libbpf's
+        check), or it has no strings of its own yet names its types."""
         header = self.header
-        if header.str_end > header.str_start and self.data[header.str_start] != 0:
-            return True
-        size = header.str_end - header.str_start
-        return any(self._rec.unpack_from(self.data, self.offsets[i])[0] >= size
+        if header.str_end > header.str_start:
+            return bool(self.data[header.str_start] != 0)
+        return any(self._rec.unpack_from(self.data, self.offsets[i])[0]
                    for i in range(self.first_id, len(self.offsets)))
 
     def _index_records(self) -> None:
@@ -402,7 +432,7 @@ def _choose_arch(arch: Optional[str], elf_arch: Optional[str], pointer_size: Opt
 
 def read_btf(data: bytes, name: str, struct_names: Optional[list[str]] = None,
              arch: Optional[str] = None, type_names: Optional[Iterable[str]] = None,
-             elf_arch: Optional[str] = None) -> Build:
+             elf_arch: Optional[str] = None, base: Optional[str] = None) -> Build:
     """Read a :class:`Build` from raw BTF or from an ELF image carrying a ``.BTF`` section.
 
     ``name`` is used in messages and as the build's name.  With
@@ -419,7 +449,7 @@ def read_btf(data: bytes, name: str, struct_names: Optional[list[str]] = None,
         if info.btf is None:
             raise InputError(f"{name}: ELF file has no .BTF section")
         data, elf_arch = info.btf, info.arch
-    btf = BtfTypes(data, name)
+    btf = BtfTypes.split_ok(data, name, base)
     pointer_size = _guess_pointer_size(btf)
     arch_name, arch_source = _choose_arch(arch, elf_arch, pointer_size, btf.header.byte_order)
     abi = get_abi(arch_name)
@@ -439,9 +469,9 @@ def read_btf(data: bytes, name: str, struct_names: Optional[list[str]] = None,
             table[type_name] = converted
         elif kind in (_INT, _FLOAT) and name_off:
             type_name = btf.string(name_off, type_id)
-            base = converter.convert(type_id)
-            if type_name not in build.base_types and isinstance(base, BaseType):
-                build.base_types[type_name] = base
+            base_type = converter.convert(type_id)
+            if type_name not in build.base_types and isinstance(base_type, BaseType):
+                build.base_types[type_name] = base_type
         elif kind in (_TYPEDEF, _ENUM, _ENUM64) and name_off:
             type_name = btf.string(name_off, type_id)
             if wanted is None or type_name in wanted_types or f"enum {type_name}" in wanted_types:
@@ -451,6 +481,8 @@ def read_btf(data: bytes, name: str, struct_names: Optional[list[str]] = None,
         "num_types": btf.num_types - 1, "arch_source": arch_source,
         "pointer_size_source": "long" if pointer_size else "ABI default",
     }
+    if btf.base is not None:
+        build.provenance["btf_base"] = btf.base.name
     if wanted is not None:
         missing = sorted(wanted - set(build.structs) - set(build.unions))
         if missing:
@@ -469,7 +501,7 @@ def _add_named(build: Build, type_name: str, converted: Type) -> None:
 
 
 def btf_edges(data: bytes, name: str, type_name: str, include_declarations: bool,
-              base: Optional[BtfTypes] = None) -> Optional[UnitEdges]:
+              base: Optional[str] = None) -> Optional[UnitEdges]:
     """pahole's ``--contains``/``--find_pointers_to`` view of a BTF blob: one unit, ids for DIE offsets."""
     from .dwarf import UnitEdges
     if data[:4] == b"\x7fELF":
