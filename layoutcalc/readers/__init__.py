@@ -86,6 +86,9 @@ def _read_elf(path: str, structs: Optional[list[str]], type_names: Optional[Iter
     if info.btf is not None:
         from .btf import read_btf
         return read_btf(info.btf, path, structs, arch, type_names, elf_arch=info.arch, base=btf_base)
+    if info.split_dwarf:
+        raise InputError(f"{path}: a split DWARF object (.dwo, from -gsplit-dwarf): not supported; rebuild "
+                         "without -gsplit-dwarf, or read a file whose DWARF is linked in")
     raise InputError(f"{path}: ELF file has no debug info (neither .debug_info nor .BTF); "
                      "build with -g or use the -dbg package")
 

@@ -23,6 +23,8 @@ from typing import Optional
 from ..analysis.layout import LayoutStats, layout_stats, member_byte_size
 from ..analysis.layout import cachelines as count_cachelines
 from ..model import (
+    ANCESTOR,
+    DECLARATION_ONLY,
     ArrayType,
     BaseType,
     EnumType,
@@ -332,6 +334,10 @@ class _Printer:
             if not union_member:
                 sconf = replace(conf, base_offset=offset)
         boundary = self.cacheline_boundary(conf, offset)
+        if member.name == ANCESTOR:  # a C++ base class: pahole comments it out
+            text = "/* " + self.type_text(t, None, sconf) + f"{member.name};"
+            pad = sconf.type_spacing + sconf.name_spacing - len(text) - 3
+            return boundary + text + " */" + " " * max(pad, 1) + self.offset_comment(offset, None, size)
         if _is_aggregate(t):
             text = self.type_text(t, None, sconf)
             if member.name:
@@ -393,7 +399,9 @@ class _Printer:
                         cacheline=conf.cacheline if conf.cacheline is not None else [0])
         tabs = "\t" * cconf.indent
         head = f"{conf.prefix} " if conf.prefix is not None else ""
-        out.append(f"{head}struct{' ' + struct.name if struct.name else ''} {{\n")
+        bases = [m.type.c_name().split(" ", 1)[-1] for m in struct.members if m.name == ANCESTOR]
+        ancestry = " :" + ",".join(f" {name}" for name in bases) if bases else ""
+        out.append(f"{head}struct{' ' + struct.name if struct.name else ''}{ancestry} {{\n")
         self.infer_packed(struct)
         scan = self.scan(struct)
         newline = False
@@ -448,7 +456,13 @@ class _Printer:
             mconf = replace(cconf, last_member=index == len(members) - 1, first_member=last is None)
             size = member_byte_size(pos)
             out.append(tabs + self.member_text(pos, False, mconf, aligned[index]))
-            if isinstance(pos.type, StructType) and not pos.type.is_union:
+            if _declaration_only(pos.type):
+                if not newline:
+                    out.append("\n")
+                    newline = True
+                out.append(f"\n{tabs}/* XXX {pos.type.c_name()} is a declaration only here: "
+                           f"{_plural(size, 'byte')} up to the next member */")
+            elif isinstance(pos.type, StructType) and not pos.type.is_union:
                 self.infer_packed(pos.type)
                 padding = self.scan(pos.type).padding
                 if padding > 0:
@@ -576,6 +590,11 @@ def _pointer_size(item: Type) -> int:
     """The size of the first pointer found in ``item``'s members (8 when it has none)."""
     from ..typegraph import reachable
     return next((t.size_bytes for t in reachable([item]) if isinstance(t, PointerType)), 8)
+
+
+def _declaration_only(t: Type) -> bool:
+    """A member type the unit only declares, sized by the reader from the next member's offset."""
+    return isinstance(t, StructType) and t.is_declaration and DECLARATION_ONLY in t.origin
 
 
 def _strip(t: Type) -> Optional[Type]:
