@@ -21,6 +21,7 @@ from .safe_read import STDIN
 
 if TYPE_CHECKING:
     from .analysis.facts import StructFacts
+    from .analysis.query import MemberAt, Relations, SizeFilter, SizeRow
     from .analysis.reorganize import Reorganized
     from .analysis.budget import CheckResult
     from .analysis.diff import Catalogue, DiffResult
@@ -39,7 +40,7 @@ def bundled_snapshots() -> list[Path]:
 
 def load(path: str, structs: Optional[Iterable[str]] = None, types: Optional[Iterable[str]] = None,
          arch: Optional[str] = None, progress: Optional[Callable[[int, int], None]] = None, *,
-         any_kind: bool = False, every_definition: bool = False) -> Build:
+         any_kind: bool = False, every_definition: bool = False, btf_base: Optional[str] = None) -> Build:
     """Read any supported input (DWARF ELF, BTF, snapshot) into a Build ready for analysis.
 
     The build is the debug info as recorded; what it leaves unsaid (packing,
@@ -55,7 +56,7 @@ def load(path: str, structs: Optional[Iterable[str]] = None, types: Optional[Ite
     if build is None:
         with cache.paused_gc():
             build = read_input(str(path), structs, types, arch, progress, any_kind=any_kind,
-                               every_definition=every_definition)
+                               every_definition=every_definition, btf_base=btf_base)
         cache.store(kind, key, build)
     return prepare(build, arch)
 
@@ -159,9 +160,9 @@ def struct_stats(build: Build, struct: StructType,
 
 
 def load_named(path: str, names: Sequence[str], arch: Optional[str] = None,
-               progress: Optional[Callable[[int, int], None]] = None) -> Build:
+               progress: Optional[Callable[[int, int], None]] = None, btf_base: Optional[str] = None) -> Build:
     """Read what ``show NAME...`` needs: each name as a struct, a union or a typedef, as pahole's -C."""
-    return load(path, structs=names, types=names, arch=arch, progress=progress, any_kind=True)
+    return load(path, structs=names, types=names, arch=arch, progress=progress, any_kind=True, btf_base=btf_base)
 
 
 def find_type(build: Build, name: str) -> Union[StructType, TypedefType]:
@@ -221,17 +222,21 @@ def show(build: Build, names: Sequence[str],
     return result
 
 
-def show_text(build: Build, names: Sequence[str], cacheline_size: int = DEFAULT_CACHELINE) -> str:
+def show_text(build: Build, names: Sequence[str], cacheline_size: int = DEFAULT_CACHELINE, *,
+              expand: bool = False, hex_offsets: bool = False) -> str:
     """What ``pahole -C NAME1,NAME2`` prints for the named structs, unions or typedefs.
+
+    ``expand`` and ``hex_offsets`` are pahole's ``-E`` and ``--hex``.
 
     On BTF the ``__aligned__`` attributes are those pahole's BTF loader infers
     (:func:`facts_of`), as ``pahole -F btf`` shows them.
     """
-    return "".join(struct_text(build, find_type(build, name), cacheline_size) for name in names)
+    return "".join(struct_text(build, find_type(build, name), cacheline_size, expand=expand, hex_offsets=hex_offsets)
+                   for name in names)
 
 
-def struct_text(build: Build, found: Union[StructType, TypedefType],
-                cacheline_size: int = DEFAULT_CACHELINE) -> str:
+def struct_text(build: Build, found: Union[StructType, TypedefType], cacheline_size: int = DEFAULT_CACHELINE, *,
+                expand: bool = False, hex_offsets: bool = False) -> str:
     """pahole's listing of one struct, union or typedef of ``build``: the one renderer of ``show``'s text.
 
     On BTF the ``__aligned__`` attributes are those pahole's BTF loader infers (:func:`facts_of`).
@@ -242,7 +247,83 @@ def struct_text(build: Build, found: Union[StructType, TypedefType],
         def alignments(struct: StructType) -> tuple[Optional[int], list[Optional[int]]]:
             facts = facts_of(build, struct)
             return facts.pahole_alignment, [m.pahole_forced for m in facts.members]
-    return pahole_text(found, build.address_size, cacheline_size, alignments)
+    return pahole_text(found, build.address_size, cacheline_size, alignments, expand_types=expand,
+                       hex_fmt=hex_offsets)
+
+
+def member_at(build: Build, name: str, offset: int) -> "MemberAt":
+    """``show NAME --at OFFSET``: the member path (or hole, or padding) at byte ``offset`` of struct ``name``."""
+    from .analysis.query import member_at as locate
+    struct = show(build, [name])[0][0]
+    return locate(struct, offset)
+
+
+def relations(path: str, name: str, kind: str, recursive: bool = False,
+              btf_base: Optional[str] = None) -> "Relations":
+    """``show --contains NAME`` (kind "contains") or ``show --pointers-to NAME`` (kind "pointers-to").
+
+    Answered as pahole answers: from the first compile unit holding a type
+    called ``name`` (any declaration of it, for pointers), for DWARF; from the
+    one type table, for BTF.  ``recursive`` gives the transitive set.
+    """
+    from .analysis.query import Relations, containers, pointers_to
+    from .errors import InputError
+    kind_of = sniff(str(path))
+    declarations = kind == "pointers-to"
+    if kind_of == "elf":
+        from .readers.elf import read_elf_info
+        info = read_elf_info(path)
+        if info.has_dwarf:
+            from .readers.dwarf import unit_edges
+            edges = unit_edges(path, name, declarations)
+        elif info.btf is not None:
+            from .readers.btf import btf_edges
+            edges = btf_edges(info.btf, path, name, declarations, btf_base)
+        else:
+            raise InputError(f"{path}: ELF file has no debug info (neither .debug_info nor .BTF)")
+    elif kind_of == "btf":
+        from .readers.btf import btf_edges
+        with open(path, "rb") as stream:
+            edges = btf_edges(stream.read(), path, name, declarations, btf_base)
+    else:
+        raise InputError(f"{path}: --{kind} needs the type references of a DWARF or BTF input, "
+                         "which a snapshot does not keep")
+    if edges is None:
+        from .errors import NotFoundError
+        raise NotFoundError(f"{path}: no type named '{name}'")
+    lines = containers(edges, recursive) if kind == "contains" else pointers_to(edges, recursive)
+    return Relations(kind, name, edges.unit, lines)
+
+
+def sizes_filtered(path: str, chosen: "SizeFilter", progress: Optional[Callable[[int, int], None]] = None,
+                   btf_base: Optional[str] = None) -> list["SizeRow"]:
+    """``sizes`` with the hunting filters and sort of ``chosen``: every same-name definition, as pahole."""
+    from .analysis.query import size_rows
+    build = load(path, progress=progress, every_definition=True, btf_base=btf_base)
+    structs = build.variants or [*build.structs.values(), *build.unions.values()]
+
+    def repacked(struct: StructType) -> int:
+        from .analysis.reorganize import reorganize as repack
+        return repack(struct, abi_of(build)).size_after
+
+    return size_rows(structs, chosen, repacked)
+
+
+def read_names(path: str) -> list[str]:
+    """Struct names from a file, one a line (``#`` comments and blank lines skipped), as ``pahole -C file://``."""
+    from .errors import InputError
+    from .safe_read import check_regular_file
+    check_regular_file(path)
+    try:
+        with open(path, encoding="utf-8") as stream:
+            lines = stream.read().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read the list of names ({exc})") from None
+    names = [line.split("#", 1)[0].strip() for line in lines]
+    names = [name.removeprefix("struct ").removeprefix("union ").strip() for name in names if name]
+    if not names:
+        raise InputError(f"{path}: the list of names is empty")
+    return names
 
 
 def sizes(build: Build) -> list[tuple[str, int, int]]:

@@ -46,7 +46,7 @@ def sniff(path: str) -> str:
 def read_input(path: str, struct_names: Optional[Iterable[str]] = None,
                type_names: Optional[Iterable[str]] = None, arch: Optional[str] = None,
                progress: Optional[Callable[[int, int], None]] = None, *, any_kind: bool = False,
-               every_definition: bool = False) -> Build:
+               every_definition: bool = False, btf_base: Optional[str] = None) -> Build:
     """Read ``path`` (any supported kind) as recorded: no inference, no retargeting.
 
     ``struct_names``/``type_names`` limit the work to what is named (None: all
@@ -54,19 +54,20 @@ def read_input(path: str, struct_names: Optional[Iterable[str]] = None,
     machine (default: this machine's).  :func:`layoutcalc.api.load` adds what
     the debug info leaves out.  ``-`` reads standard input.  ``any_kind`` and
     ``every_definition`` are passed to the DWARF reader
-    (:func:`~layoutcalc.readers.dwarf.read_dwarf`).
+    (:func:`~layoutcalc.readers.dwarf.read_dwarf`).  ``btf_base`` is the base of
+    split BTF (a module's); by default the running kernel's.
     """
     if path == STDIN:
         return _read_stdin(struct_names, type_names, arch, progress, any_kind, every_definition)
     kind = sniff(path)
     structs = list(struct_names) if struct_names is not None else None
     if kind == "elf":
-        build = _read_elf(path, structs, type_names, arch, progress, any_kind, every_definition)
+        build = _read_elf(path, structs, type_names, arch, progress, any_kind, every_definition, btf_base)
     elif kind == "btf":
         from .btf import read_btf
         with open(path, "rb") as stream:
             data = stream.read()
-        build = read_btf(data, path, structs, arch, type_names)
+        build = read_btf(data, path, structs, arch, type_names, base=btf_base)
     else:
         from .snapshot import read_snapshot
         build = read_snapshot(path)
@@ -76,7 +77,7 @@ def read_input(path: str, struct_names: Optional[Iterable[str]] = None,
 
 def _read_elf(path: str, structs: Optional[list[str]], type_names: Optional[Iterable[str]],
               arch: Optional[str], progress: Optional[Callable[[int, int], None]],
-              any_kind: bool = False, every_definition: bool = False) -> Build:
+              any_kind: bool = False, every_definition: bool = False, btf_base: Optional[str] = None) -> Build:
     from .elf import read_elf_info
     info = read_elf_info(path)
     if info.has_dwarf:
@@ -84,7 +85,10 @@ def _read_elf(path: str, structs: Optional[list[str]], type_names: Optional[Iter
         return read_dwarf(path, structs, type_names, progress, any_kind, every_definition)
     if info.btf is not None:
         from .btf import read_btf
-        return read_btf(info.btf, path, structs, arch, type_names, elf_arch=info.arch)
+        return read_btf(info.btf, path, structs, arch, type_names, elf_arch=info.arch, base=btf_base)
+    if info.split_dwarf:
+        raise InputError(f"{path}: a split DWARF object (.dwo, from -gsplit-dwarf): not supported; rebuild "
+                         "without -gsplit-dwarf, or read a file whose DWARF is linked in")
     raise InputError(f"{path}: ELF file has no debug info (neither .debug_info nor .BTF); "
                      "build with -g or use the -dbg package")
 
