@@ -529,7 +529,36 @@ def diff(old: str, new: str, patterns: Sequence[str] = (), source: str = "auto",
     before = catalogue(old, patterns, source, progress(old) if progress else None)
     after = catalogue(new, patterns, source, progress(new) if progress else None)
     _require_matches(patterns, [before, after], f"{old} or {new}")
+    before, after = _like_for_like((old, before), (new, after), patterns, source)
     return diff_catalogues(before, after)
+
+
+def _like_for_like(old: tuple[str, "Catalogue"], new: tuple[str, "Catalogue"], patterns: Sequence[str],
+                   source: str) -> tuple["Catalogue", "Catalogue"]:
+    """The two catalogues, one side re-read so both come from the same debug info when "auto" allows it.
+
+    Raises a one-line InputError when the two cannot be compared (different
+    architectures, different debug formats that cannot be matched, or a build
+    lacking most of the other side's structs).
+    """
+    from .analysis.budget import is_baseline
+    from .analysis.diff import format_mismatch, refusal
+    from .errors import InputError
+    (old_path, before), (new_path, after) = old, new
+    if source == "auto" and format_mismatch(before, after):
+        if after.source == "btf" and not is_baseline(new_path) and before.source == "dwarf":
+            after = catalogue(new_path, patterns, "dwarf")
+        elif before.source == "btf" and not is_baseline(old_path):
+            before = catalogue(old_path, patterns, "dwarf")
+        elif after.source == "dwarf" and not is_baseline(new_path):
+            try:
+                after = catalogue(new_path, patterns, "btf")
+            except InputError:
+                pass  # no .BTF: refused below
+    problem = refusal(before, after)
+    if problem:
+        raise InputError(problem)
+    return before, after
 
 
 def _require_matches(patterns: Sequence[str], catalogues: Sequence["Catalogue"], where: str) -> None:
@@ -565,7 +594,9 @@ def check(path: str, baseline_path: str, budget_path: Optional[str] = None,
     from .analysis.budget import read_baseline, read_budget
     budget = read_budget(budget_path) if budget_path else None
     base = read_baseline(baseline_path)
-    return check_catalogue(catalogue(path, base.patterns, source, progress), base, budget)
+    current = catalogue(path, base.patterns, source, progress)
+    base, current = _like_for_like((baseline_path, base), (path, current), base.patterns, source)
+    return check_catalogue(current, base, budget)
 
 
 def verify_patch(tree: str, patch: str, arch: str = "x86_64", config: Optional[str] = None,

@@ -439,3 +439,38 @@ def summarize(changes: Iterable[StructChange], old: Catalogue, new: Catalogue) -
 def filter_catalogue(catalogue_: Catalogue, keep: Callable[[str], bool]) -> Catalogue:
     """``catalogue_`` with only the labels ``keep`` accepts."""
     return catalogue_._replace(layouts={k: v for k, v in catalogue_.layouts.items() if keep(k)})
+
+
+# --------------------------------------------------------------------------- comparability
+
+# More than half of the old side's names missing (and at least this many) means another program, not a change.
+MIN_MISSING_TO_REFUSE = 10
+LIKE_FOR_LIKE_SOURCES = ("btf", "dwarf")
+
+
+def format_mismatch(old: Catalogue, new: Catalogue) -> bool:
+    """Whether one side was read from BTF and the other from DWARF (which name different sets of types)."""
+    return old.source != new.source and {old.source, new.source} <= set(LIKE_FOR_LIKE_SOURCES)
+
+
+def refusal(old: Catalogue, new: Catalogue) -> Optional[str]:
+    """Why ``old`` and ``new`` cannot be compared struct by struct (one line), or None when they can.
+
+    Different architectures give different layouts for the same source; BTF
+    and DWARF list different sets of types (BTF keeps structs declared inside
+    functions, DWARF spells arrays differently); and a build that lacks most
+    of the other side's structs is another program, whose "removals" would
+    be noise that passes a gate.
+    """
+    if old.arch and new.arch and old.arch != new.arch:
+        return (f"{new.name} is {new.arch} but {old.name} is {old.arch}: layouts of different architectures "
+                "are not comparable")
+    missing = sum(1 for label in old.layouts if label not in new.layouts)
+    if missing >= MIN_MISSING_TO_REFUSE and 2 * missing > len(old.layouts):
+        return (f"{new.name} lacks {missing} of the {len(old.layouts)} structs of {old.name}: not a build of the "
+                "same program (limit both sides with --struct to compare a few structs)")
+    if format_mismatch(old, new):
+        return (f"{old.name} was read from {old.source.upper()} but {new.name} from {new.source.upper()}: "
+                f"no like-for-like comparison (use --debug-info {old.source} on both sides, or a baseline "
+                f"taken from {new.source.upper()})")
+    return None
