@@ -174,7 +174,7 @@ def test_diff_accepts_a_baseline(pair, baseline):
     ("[struct.widget]\ngrowth = -4\n", "[struct.widget]: 'growth' is a number of bytes, not negative (-4)"),
     ("[struct.widget]\ngrowth = \"8\"\n", "[struct.widget]: 'growth' should be an integer, not '8'"),
     ("[defaults]\ncachelines = 1\n", "[defaults]: 'cachelines' should be true or false, not 1"),
-    ("[struct.widget]\ngrow = 8\n", "[struct.widget]: unknown key 'grow' (growth, cachelines, size_class)"),
+    ("[struct.widget]\ngrow = 8\n", "[struct.widget]: unknown key 'grow' (growth, cachelines, size_class, knock_on)"),
     ("[limits]\n", "unknown key 'limits' (expected [defaults], [struct.NAME] and allow)"),
     ("allow = \"big\"\n", "'allow' should be a list of struct names or globs"),
     ("[struct.widget\n", "not a valid budget: TOML error: "),
@@ -247,3 +247,84 @@ def test_real_pair_check_exits_3_against_a_baseline_of_47(tmp_path):
     budget = _budget(tmp_path, f"[defaults]\ngrowth = {largest}\ncachelines = false\nsize_class = false\n")
     within = CliRunner().invoke(main, ["check", new, "--baseline", str(path), "--budget", budget])
     assert within.exit_code == 0, within.output[-500:]
+
+
+KNOCK_OLD = """
+struct inner { long a; };
+struct outer { int x; struct inner in; long tail; };
+struct outer2 { struct outer o[2]; };
+struct lone { int y; };
+struct inner i; struct outer o; struct outer2 o2; struct lone l;
+"""
+KNOCK_NEW = KNOCK_OLD.replace("struct inner { long a; }", "struct inner { long a; long b; }").replace(
+    "struct lone { int y; }", "struct lone { int y; long z; }")
+
+
+@pytest.fixture(scope="module")
+def knock_pair(tmp_path_factory):
+    from cc import compile_c
+    root = tmp_path_factory.mktemp("knock")
+    old, new = compile_c(KNOCK_OLD, root, "old"), compile_c(KNOCK_NEW, root, "new")
+    path = root / "old.json"
+    assert CliRunner().invoke(main, ["baseline", str(old), "-o", str(path)]).exit_code == 0
+    return new, path
+
+
+def _verdicts(result):
+    return {v["name"]: v for v in json.loads(result.output)["verdicts"]}
+
+
+def test_causes_name_the_embedded_struct_that_grew(knock_pair):
+    new, base = knock_pair
+    verdicts = _verdicts(CliRunner().invoke(main, ["check", str(new), "--baseline", str(base), "--format", "json"]))
+    # gcc: sizeof(struct inner) 8 -> 16, struct outer 24 -> 32, struct outer2 48 -> 64.
+    assert verdicts["outer"]["causes"] == [{"name": "inner", "member": "in", "bytes": 8}]
+    assert verdicts["outer2"]["causes"] == [{"name": "outer", "member": "o", "bytes": 16}]
+    assert verdicts["lone"]["causes"] == [] and verdicts["inner"]["causes"] == []
+    assert verdicts["outer"]["reasons"] == ["grew 8 bytes, budget 0 (inner grew inside it)"]
+
+
+def test_knock_on_allows_the_growth_in_embedders_transitively(knock_pair, tmp_path):
+    new, base = knock_pair
+    budget = _budget(tmp_path, "[struct.inner]\ngrowth = 8\nknock_on = true\nsize_class = false\n")
+    result = CliRunner().invoke(main, ["check", str(new), "--baseline", str(base), "--budget", budget,
+                                       "--format", "json"])
+    verdicts = _verdicts(result)
+    assert {name for name, v in verdicts.items() if v["regression"]} == {"lone"}
+    assert (verdicts["outer"]["knock_on"], verdicts["outer2"]["knock_on"]) == (8, 16)
+    assert result.exit_code == 3
+    without = _budget(tmp_path, "[struct.inner]\ngrowth = 8\nsize_class = false\n")
+    verdicts = _verdicts(CliRunner().invoke(main, ["check", str(new), "--baseline", str(base), "--budget", without,
+                                                   "--format", "json"]))
+    assert {name for name, v in verdicts.items() if v["regression"]} == {"lone", "outer", "outer2"}
+
+
+def test_knock_on_from_a_struct_over_its_own_budget_allows_nothing(knock_pair, tmp_path):
+    new, base = knock_pair
+    budget = _budget(tmp_path, "[struct.inner]\ngrowth = 4\nknock_on = true\n")
+    verdicts = _verdicts(CliRunner().invoke(main, ["check", str(new), "--baseline", str(base), "--budget", budget,
+                                                   "--format", "json"]))
+    assert verdicts["inner"]["regression"] and verdicts["outer"]["regression"]
+    assert verdicts["outer"]["knock_on"] == 0
+
+
+@pytest.mark.realbuild
+def test_real_knock_on_through_struct_device(tmp_path):
+    """47 -> 57: platform_device grew 8 bytes only because its struct device did (pahole: 736 -> 744)."""
+    from realbuilds import vmlinux
+    path = tmp_path / "47.json"
+    assert CliRunner().invoke(main, ["baseline", vmlinux("47-cloud-amd64"), "-o", str(path)]).exit_code == 0
+    new = vmlinux("57-cloud-amd64")
+    verdicts = _verdicts(CliRunner().invoke(main, ["check", new, "--baseline", str(path), "--format", "json"]))
+    assert verdicts["platform_device"]["causes"] == [{"name": "device", "member": "dev", "bytes": 8}]
+    assert verdicts["platform_device"]["regression"]
+    embedders = {name for name, v in verdicts.items() if any(c["name"] == "device" for c in v["causes"])}
+    budget = _budget(tmp_path, "[struct.device]\ngrowth = 8\nknock_on = true\n")
+    result = CliRunner().invoke(main, ["check", new, "--baseline", str(path), "--budget", budget, "--format", "json"])
+    verdicts = _verdicts(result)
+    assert not verdicts["platform_device"]["regression"] and verdicts["platform_device"]["knock_on"] == 8
+    assert not verdicts["device"]["regression"]
+    # Only embedders that grew for another reason too stay regressions (tpm_chip also embeds a grown hwrng).
+    still = {name for name in embedders if verdicts[name]["regression"]}
+    assert still == {"tpm_chip", "ib_device"}
+    assert len(embedders) >= 50

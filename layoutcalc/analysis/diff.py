@@ -267,8 +267,11 @@ class SlabChange(NamedTuple):
 
     @property
     def crossed(self) -> bool:
-        return (self.old.objs_per_slab, self.old.order, self.old.slab_size) != \
-            (self.new.objs_per_slab, self.new.order, self.new.slab_size)
+        """Whether the cache's memory cost per object changed class: other objects per slab or slab order.
+
+        A larger object that still packs as many per slab of the same order costs nothing more.
+        """
+        return (self.old.objs_per_slab, self.old.order) != (self.new.objs_per_slab, self.new.order)
 
 
 class StructChange(NamedTuple):

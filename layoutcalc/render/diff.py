@@ -192,6 +192,8 @@ def diff_markdown(result: DiffResult, verdicts: Optional[dict[str, Verdict]] = N
             verdict = (verdicts or {}).get(change.label)
             mark = "" if verdict is None else (":x: " + "; ".join(verdict.reasons) if verdict.regression else
                                                "allowed" if verdict.allowed and verdict.reasons else "within budget")
+            if verdict is not None and verdict.causes and not verdict.regression and verdict.knock_on:
+                mark += " (knock-on: " + ", ".join(dict.fromkeys(c.label for c in verdict.causes)) + ")"
             lines.append(f"| `{_md_cell(change.label)}` | {change.old_size if change.old else '-'} | "
                          f"{change.new_size if change.new else '-'} | {change.delta:+d} | {mark} |")
     else:
@@ -232,7 +234,9 @@ def check_payload(result: CheckResult) -> dict[str, Any]:
     payload["regressions"] = len(result.regressions)
     payload["verdicts"] = [{"name": v.change.label, "delta": v.change.delta, "budget": v.rule.growth,
                             "rule": v.rule.pattern, "allowed": v.allowed, "regression": v.regression,
-                            "reasons": list(v.reasons)} for v in result.verdicts]
+                            "reasons": list(v.reasons), "knock_on": v.knock_on,
+                            "causes": [{"name": c.label, "member": c.member, "bytes": c.bytes} for c in v.causes]}
+                           for v in result.verdicts]
     return payload
 
 
