@@ -328,3 +328,35 @@ def test_real_knock_on_through_struct_device(tmp_path):
     still = {name for name in embedders if verdicts[name]["regression"]}
     assert still == {"tpm_chip", "ib_device"}
     assert len(embedders) >= 50
+
+
+def _slab_change(old_size, new_size, old_figures, new_figures):
+    from layoutcalc.analysis.diff import SlabChange, SlabFigures, StructChange, StructLayout
+    old = StructLayout("struct", "pid", old_size, (), (), 0)
+    new = StructLayout("struct", "pid", new_size, (), (), 0)
+    slab = SlabChange(SlabFigures("pid", "pid", *old_figures), SlabFigures("pid", "pid", *new_figures))
+    return StructChange("pid", "grown", old, new, slab=slab)
+
+
+def test_own_cache_is_judged_by_objects_per_slab_and_order_not_kmalloc():
+    from layoutcalc.analysis.budget import Budget, Rule, judge
+    budget = Budget("b.toml", Rule("*", growth=64, cachelines=False), (), ())
+    # 96 -> 112 bytes would be kmalloc-96 -> kmalloc-128, but pid has its own cache: 32 per order-0 slab both times.
+    same = judge(_slab_change(96, 112, (112, 128, 32, 0), (128, 128, 32, 0)), budget, 64)
+    assert same.reasons == ()
+    fewer = judge(_slab_change(96, 144, (112, 128, 32, 0), (160, 192, 21, 0)), budget, 64)
+    assert fewer.reasons == ("pid cache: 32 -> 21 objects per slab, order 0 -> 0",)
+
+
+@pytest.mark.realbuild
+def test_real_task_struct_within_its_budget_57_to_612(tmp_path):
+    """6.1.0-57 -> 6.12: task_struct 9728 -> 9792 (pahole), still 5 objects per order-3 slab."""
+    from realbuilds import vmlinux
+    path = tmp_path / "57.json"
+    assert CliRunner().invoke(main, ["baseline", vmlinux("57-cloud-amd64"), "-o", str(path)]).exit_code == 0
+    budget = _budget(tmp_path, "[struct.task_struct]\ngrowth = 64\ncachelines = false\n")
+    result = CliRunner().invoke(main, ["check", vmlinux("6.12-cloud-amd64"), "--baseline", str(path),
+                                       "--budget", budget, "--format", "json"])
+    verdicts = _verdicts(result)
+    assert verdicts["task_struct"]["delta"] == 64 and not verdicts["task_struct"]["regression"]
+    assert verdicts["pid"]["reasons"] == ["grew 16 bytes, budget 0"]  # no kmalloc-96 -> kmalloc-128
