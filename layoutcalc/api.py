@@ -584,18 +584,30 @@ def baseline(path: str, out: str, patterns: Sequence[str] = (), source: str = "a
 
 
 def check(path: str, baseline_path: str, budget_path: Optional[str] = None,
-          source: str = "auto", progress: Optional[Callable[[int, int], None]] = None) -> "CheckResult":
+          source: str = "auto", progress: Optional[Callable[[int, int], None]] = None,
+          patterns: Sequence[str] = ()) -> "CheckResult":
     """Judge ``path`` against a baseline and a budget file (None: any growth is a regression).
 
-    Only the structs the baseline was limited to (its ``--struct`` patterns) are compared.
+    Only the structs the baseline was limited to (its ``--struct`` patterns) are compared,
+    and of those only the ones matching ``patterns`` when given.  A budget rule
+    that names no struct of either side is a typo and an error.
     ``progress(done, total)`` follows a DWARF read unit by unit.
     """
     from .analysis.budget import check as check_catalogue
-    from .analysis.budget import read_baseline, read_budget
+    from .analysis.budget import read_baseline, read_budget, unknown_names
+    from .analysis.diff import filter_catalogue, matches
+    from .errors import InputError
     budget = read_budget(budget_path) if budget_path else None
     base = read_baseline(baseline_path)
     current = catalogue(path, base.patterns, source, progress)
     base, current = _like_for_like((baseline_path, base), (path, current), base.patterns, source)
+    if budget is not None and not base.patterns:
+        problem = unknown_names(budget, (base, current))
+        if problem:
+            raise InputError(problem)
+    if patterns:
+        base, current = (filter_catalogue(found, lambda label: matches(label, patterns)) for found in (base, current))
+        _require_matches(patterns, [base, current], f"{baseline_path} or {path}")
     return check_catalogue(current, base, budget)
 
 

@@ -139,8 +139,9 @@ def test_github_annotations(pair, baseline, tmp_path):
     assert error.startswith(f"::error title=widget grew {new - old} bytes ({old} -> {new})::grew {new - old} "
                             f"bytes%2C budget 0".replace("%2C", ","))
     assert "%0A  " not in error and "%0Aadded    short int prio;" in error
-    assert next(line for line in lines if line.startswith("::notice ")).startswith(
-        f"::notice title=big grew {_growth(pair, 'big')} bytes")
+    notices = [line for line in lines if line.startswith("::notice ")]
+    assert len(notices) == 1
+    assert notices[0].startswith("::notice title=layoutcalc check::1 regression in 2 grown structs; add/remove: ")
 
 
 def test_unchanged_exits_0(pair, tmp_path):
@@ -152,6 +153,10 @@ def test_unchanged_exits_0(pair, tmp_path):
                              f"Total: Before={sum(x.size for x in pair.new_layout.values())}, "
                              f"After={sum(x.size for x in pair.new_layout.values())}, chg +0.00%\n\n"
                              "0 regressions in 0 grown structs (no budget: any growth is a regression)\n")
+    junit = CliRunner().invoke(main, ["check", str(pair.new), "--baseline", str(path), "--format", "junit"])
+    suite = ET.fromstring(junit.output).find("testsuite")
+    assert (suite.get("tests"), suite.get("failures")) == ("1", "0")
+    assert [case.get("name") for case in suite.iter("testcase")] == ["no struct grew (6 compared)"]
 
 
 def test_shrinking_is_no_regression(pair, tmp_path):
@@ -360,3 +365,90 @@ def test_real_task_struct_within_its_budget_57_to_612(tmp_path):
     verdicts = _verdicts(result)
     assert verdicts["task_struct"]["delta"] == 64 and not verdicts["task_struct"]["regression"]
     assert verdicts["pid"]["reasons"] == ["grew 16 bytes, budget 0"]  # no kmalloc-96 -> kmalloc-128
+
+
+def test_output_writes_several_formats_in_one_run(pair, baseline, tmp_path):
+    junit, markdown = tmp_path / "out.xml", tmp_path / "out.md"
+    result = _check(pair, baseline, "--format", "github", "--output", f"junit={junit}",
+                    "--output", f"markdown={markdown}")
+    assert result.exit_code == 3
+    assert result.output.startswith("::error title=")
+    assert ET.parse(junit).getroot().find("testsuite").get("failures") == "2"
+    assert markdown.read_text().startswith("### layoutcalc check: 2 regressions")
+    bad = _check(pair, baseline, "--output", "yaml=x")
+    assert bad.exit_code == 2 and "'yaml=x' is not FORMAT=FILE" in bad.output
+
+
+def test_struct_glob_and_struct_list_limit_the_check(pair, baseline, tmp_path):
+    only_big = _check(pair, baseline, "--struct", "b?g", "--format", "json")
+    assert [v["name"] for v in json.loads(only_big.output)["verdicts"]] == ["big"]
+    listing = tmp_path / "structs.txt"
+    listing.write_text("# the structs we care about\nwidget\n\nsteady  # unchanged\n")
+    from_file = _check(pair, baseline, "--structs-from", str(listing), "--format", "json")
+    payload = json.loads(from_file.output)
+    assert [v["name"] for v in payload["verdicts"]] == ["widget"] and from_file.exit_code == 3
+    typo = _check(pair, baseline, "--struct", "widgte")
+    assert typo.exit_code == 1 and "no struct or union matches 'widgte'" in typo.output
+
+
+def test_budget_rule_naming_no_struct_is_an_error(pair, baseline, tmp_path):
+    budget = _budget(tmp_path, "[struct.widgte]\ngrowth = 8\n")
+    result = _check(pair, baseline, "--budget", budget)
+    assert result.exit_code == 1
+    assert result.output == (f"Error: {budget}: [struct.widgte] names no struct or union of old.o or new.o "
+                             "(did you mean 'widget'?)\n")
+    allow = _budget(tmp_path, 'allow = ["nvme_*"]\n')
+    assert "allow entry 'nvme_*' names no struct" in _check(pair, baseline, "--budget", allow).output
+
+
+def _markdown_result(count):
+    """A check with ``count`` grown structs (every one a regression) and long reasons."""
+    from layoutcalc.analysis.budget import check
+    from layoutcalc.analysis.diff import Catalogue, MemberLayout, StructLayout
+
+    def layouts(extra):
+        members = tuple(MemberLayout(f"member_{i}", "long int", 64 * i, 8) for i in range(20 + extra))
+        return {f"s{n:05d}": (StructLayout("struct", f"s{n:05d}", 8 * len(members) + n % 7 * 8 * extra, members,
+                                           (), 0),) for n in range(count)}
+    return check(Catalogue("new", "x86_64", 64, "btf", layouts(1), {}),
+                 Catalogue("old", "x86_64", 64, "btf", layouts(0), {}))
+
+
+def test_markdown_fits_a_pull_request_comment_regressions_first():
+    from layoutcalc.render.diff import MARKDOWN_LIMIT, check_markdown
+    result = _markdown_result(3000)
+    text = check_markdown(result)
+    assert len(text) <= MARKDOWN_LIMIT
+    rows = [line for line in text.splitlines() if line.startswith("| `s")]
+    assert 100 < len(rows) < 3000
+    assert text.splitlines()[-1] == (f"… and {3000 - len(rows)} more changed structs (not shown: the comment "
+                                     f"holds {MARKDOWN_LIMIT} characters; see the JSON output)")
+    deltas = [int(row.split("|")[4]) for row in rows]
+    assert deltas == sorted(deltas, reverse=True)
+
+
+def test_github_has_at_most_ten_errors_and_one_notice():
+    from layoutcalc.render.diff import check_github
+    lines = check_github(_markdown_result(40)).splitlines()
+    assert sum(line.startswith("::error ") for line in lines) == 10
+    notices = [line for line in lines if line.startswith("::notice ")]
+    assert len(notices) == 1 and notices[0].startswith("::notice title=layoutcalc check::40 regressions in 40 "
+                                                       "grown structs (30 more not annotated: ")
+
+
+@pytest.mark.realbuild
+def test_real_57_to_612_outputs_fit(tmp_path):
+    from realbuilds import vmlinux
+    path = tmp_path / "57.json"
+    assert CliRunner().invoke(main, ["baseline", vmlinux("57-cloud-amd64"), "-o", str(path)]).exit_code == 0
+    budget = _budget(tmp_path, "[struct.task_struct]\ngrowth = 64\ncachelines = false\n")
+    markdown, github = tmp_path / "c.md", tmp_path / "c.gh"
+    result = CliRunner().invoke(main, ["check", vmlinux("6.12-cloud-amd64"), "--baseline", str(path), "--budget",
+                                       budget, "--output", f"markdown={markdown}", "--output", f"github={github}"])
+    assert result.exit_code == 3
+    text = markdown.read_text()
+    assert len(text) <= 65_536
+    assert text.splitlines()[-1].startswith("… and ")
+    lines = github.read_text().splitlines()
+    assert sum(line.startswith("::error ") for line in lines) == 10
+    assert sum(line.startswith("::notice ") for line in lines) == 1

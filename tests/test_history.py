@@ -90,3 +90,10 @@ def test_real_cloud_pair_history_matches_pahole_figures():
     rows = scan_history([vmlinux("47-cloud-amd64"), vmlinux("50-cloud-amd64")])
     assert [(row.build, row.sizes) for row in rows] == [
         (f"6.1.0-{abi}-cloud-amd64", {"task_struct": 9728, "signal_struct": 1112, "pid": 96}) for abi in (47, 50)]
+
+
+def test_a_struct_no_build_has_is_an_error(pair):
+    result = CliRunner().invoke(main, ["history", str(pair.old), str(pair.new), "--struct", "widgte",
+                                       "--workers", "1"])
+    assert result.exit_code == 1
+    assert result.output == "Error: no build of the series has a struct or union named 'widgte' (old.o, new.o)\n"

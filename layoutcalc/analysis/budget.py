@@ -399,3 +399,25 @@ def check(current: Catalogue, baseline: Catalogue, budget: Optional[Budget] = No
                     else judge(change, budget, current.cacheline_size)
                     for change in result.changes if change.status == "grown")
     return CheckResult(result, budget, ordered)
+
+
+def unknown_names(budget: Budget, catalogues: tuple[Catalogue, ...]) -> Optional[str]:
+    """The first rule or allow entry of ``budget`` that names no struct of ``catalogues`` (a typo), as one line.
+
+    Call it only with catalogues of whole builds: a limited one (``--struct``)
+    leaves out structs a budget may rightly name.
+    """
+    import difflib
+    from .diff import matches
+    labels = {label for found in catalogues for label in found.layouts}
+    entries = [(rule.pattern, f"[struct.{rule.pattern}]") for rule in budget.rules]
+    entries += [(pattern, f"allow entry '{pattern}'") for pattern in budget.allow]
+    for pattern, where in entries:
+        if any(matches(label, [pattern]) for label in labels):
+            continue
+        bare = sorted(label.split(" ", 1)[-1] for label in labels)
+        close = difflib.get_close_matches(pattern, bare, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        builds = " or ".join(dict.fromkeys(found.name for found in catalogues))
+        return f"{budget.path}: {where} names no struct or union of {builds}{hint}"
+    return None

@@ -51,12 +51,25 @@ def scan_history(paths: Sequence[str], names: Sequence[str] = DEFAULT_STRUCTS, s
     """:func:`struct_sizes` of every build, in input order: a process pool, or the Dask cluster at ``scheduler``."""
     names = tuple(names)
     if scheduler is not None:
-        return _scan_on_dask(scheduler, paths, names, source)
-    count = min(len(paths), workers or os.cpu_count() or 1)
-    if count <= 1:
-        return [struct_sizes(path, names, source) for path in paths]
-    with ProcessPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(struct_sizes, paths, repeat(names), repeat(source)))
+        rows = _scan_on_dask(scheduler, paths, names, source)
+    else:
+        count = min(len(paths), workers or os.cpu_count() or 1)
+        if count <= 1:
+            rows = [struct_sizes(path, names, source) for path in paths]
+        else:
+            with ProcessPoolExecutor(max_workers=count) as pool:
+                rows = list(pool.map(struct_sizes, paths, repeat(names), repeat(source)))
+    require_known(rows, names)
+    return rows
+
+
+def require_known(rows: Sequence[HistoryRow], names: Sequence[str]) -> None:
+    """A struct that no build of the series has is a typo: NotFoundError naming it."""
+    from ..errors import NotFoundError
+    for name in names:
+        if rows and all(row.sizes.get(name) is None for row in rows):
+            raise NotFoundError(f"no build of the series has a struct or union named '{name}' "
+                                f"({', '.join(row.build for row in rows[:3])}{' ...' if len(rows) > 3 else ''})")
 
 
 def _scan_on_dask(scheduler: str, paths: Sequence[str], names: tuple[str, ...], source: str) -> list[HistoryRow]:

@@ -181,30 +181,75 @@ def _md_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("<", "&lt;")
 
 
-def diff_markdown(result: DiffResult, verdicts: Optional[dict[str, Verdict]] = None, title: str = "") -> str:
-    """A pull-request comment: summary, a table of size changes, the reasons folded per struct."""
-    lines = [f"### {title or 'Struct layout changes'}", "", "`" + summary_lines(result.summary)[0] + "`  ",
-             "`" + summary_lines(result.summary)[1] + "`", ""]
-    sized = [c for c in result.changes if c.delta or c.status in ("added", "removed")]
-    if sized:
-        lines += ["| struct | old | new | delta | verdict |", "|---|--:|--:|--:|---|"]
-        for change in sized:
-            verdict = (verdicts or {}).get(change.label)
-            mark = "" if verdict is None else (":x: " + "; ".join(verdict.reasons) if verdict.regression else
-                                               "allowed" if verdict.allowed and verdict.reasons else "within budget")
-            if verdict is not None and verdict.causes and not verdict.regression and verdict.knock_on:
-                mark += " (knock-on: " + ", ".join(dict.fromkeys(c.label for c in verdict.causes)) + ")"
-            lines.append(f"| `{_md_cell(change.label)}` | {change.old_size if change.old else '-'} | "
-                         f"{change.new_size if change.new else '-'} | {change.delta:+d} | {mark} |")
-    else:
-        lines.append("No struct changed size.")
-    for change in result.changes:
-        if change.status not in ("grown", "shrunk"):
-            continue
-        lines += ["", f"<details><summary><code>{_md_cell(change.label)}</code> {change.old_size} → "
-                      f"{change.new_size} ({change.delta:+d})</summary>", "", "```"]
-        lines += reason_lines(change, result.new.cacheline_size)
-        lines += ["```", "", "</details>"]
+# A pull-request comment on GitHub holds at most this many characters.
+MARKDOWN_LIMIT = 65_536
+GITHUB_ERRORS = 10  # GitHub shows at most 10 error annotations of a step
+
+
+def _verdict_mark(verdict: Optional[Verdict]) -> str:
+    if verdict is None:
+        return ""
+    mark = (":x: " + "; ".join(verdict.reasons) if verdict.regression else
+            "allowed" if verdict.allowed and verdict.reasons else "within budget")
+    if verdict.causes and not verdict.regression and verdict.knock_on:
+        mark += " (knock-on: " + ", ".join(dict.fromkeys(c.label for c in verdict.causes)) + ")"
+    return mark
+
+
+def _markdown_order(result: DiffResult, verdicts: dict[str, Verdict]) -> list[StructChange]:
+    """Regressions first (largest first), then the other changes in bloat-o-meter's order."""
+    def regression(change: StructChange) -> bool:
+        verdict = verdicts.get(change.label)
+        return verdict is not None and verdict.regression and verdict.change is change
+    changes = [c for c in result.changes if c.delta or c.status in ("added", "removed", "grown", "shrunk")]
+    return [c for c in changes if regression(c)] + [c for c in changes if not regression(c)]
+
+
+def _details(change: StructChange, cacheline_size: int) -> list[str]:
+    return ["", f"<details><summary><code>{_md_cell(change.label)}</code> {change.old_size} → "
+                f"{change.new_size} ({change.delta:+d})</summary>", "", "```",
+            *reason_lines(change, cacheline_size), "```", "", "</details>"]
+
+
+def diff_markdown(result: DiffResult, verdicts: Optional[dict[str, Verdict]] = None, title: str = "",
+                  limit: int = MARKDOWN_LIMIT) -> str:
+    """A pull-request comment of at most ``limit`` characters: summary, a table, the reasons folded per struct.
+
+    Regressions come first; what does not fit is counted in a closing "and N more" line.
+    """
+    verdicts = verdicts or {}
+    head = [f"### {title or 'Struct layout changes'}", "", "`" + summary_lines(result.summary)[0] + "`  ",
+            "`" + summary_lines(result.summary)[1] + "`", ""]
+    ordered = _markdown_order(result, verdicts)
+    if not ordered:
+        return "\n".join(head + ["No struct changed size."]) + "\n"
+    table = ["| struct | old | new | delta | verdict |", "|---|--:|--:|--:|---|"]
+    rows = [f"| `{_md_cell(c.label)}` | {c.old_size if c.old else '-'} | {c.new_size if c.new else '-'} | "
+            f"{c.delta:+d} | {_md_cell(_verdict_mark(verdicts.get(c.label)))} |" for c in ordered]
+    details = [_details(c, result.new.cacheline_size) if c.status in ("grown", "shrunk") else [] for c in ordered]
+    reserve = 200  # the closing "and N more" line
+    used = sum(len(line) + 1 for line in head + table) + reserve
+    shown_rows = shown_details = 0
+    for row in rows:  # the table first: every row that fits
+        if used + len(row) + 1 > limit:
+            break
+        used += len(row) + 1
+        shown_rows += 1
+    for block in details[:shown_rows]:
+        size = sum(len(line) + 1 for line in block)
+        if used + size > limit:
+            break
+        used += size
+        shown_details += 1
+    lines = head + table + rows[:shown_rows]
+    for block in details[:shown_details]:
+        lines += block
+    if shown_rows < len(rows):
+        lines += ["", f"… and {len(rows) - shown_rows} more changed structs (not shown: the comment holds "
+                      f"{limit} characters; see the JSON output)"]
+    elif shown_details < sum(1 for block in details if block):
+        hidden = sum(1 for block in details[shown_details:] if block)
+        lines += ["", f"… and the reasons of {hidden} more structs (see the text or JSON output)"]
     return "\n".join(lines) + "\n"
 
 
@@ -259,7 +304,10 @@ def check_junit(result: CheckResult) -> str:
             details = escape("\n".join(reason_lines(change, result.diff.new.cacheline_size)))
             body = f"\n      <failure message={message} type=\"struct-growth\">{details}</failure>\n    "
         cases.append(f"    <testcase classname=\"layoutcalc.struct\" name={name} time=\"0\">{body}</testcase>")
-    suite = (f"  <testsuite name=\"layoutcalc check\" tests=\"{len(result.verdicts)}\" "
+    if not cases:  # tests="0" reads as a broken run to Jenkins: say what was checked
+        name = quoteattr(f"no struct grew ({len(result.diff.old.layouts)} compared)")
+        cases.append(f"    <testcase classname=\"layoutcalc.check\" name={name} time=\"0\"></testcase>")
+    suite = (f"  <testsuite name=\"layoutcalc check\" tests=\"{len(cases)}\" "
              f"failures=\"{len(result.regressions)}\" errors=\"0\" skipped=\"0\">")
     return "\n".join(['<?xml version="1.0" encoding="UTF-8"?>', "<testsuites>", suite, *cases, "  </testsuite>",
                       "</testsuites>"]) + "\n"
@@ -273,16 +321,46 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def check_github(result: CheckResult) -> str:
-    """GitHub workflow commands: ``::error`` per regression, ``::notice`` per growth within budget."""
+def check_github(result: CheckResult, limit: int = GITHUB_ERRORS) -> str:
+    """GitHub workflow commands: ``::error`` for the first ``limit`` regressions (largest first), one ``::notice``.
+
+    GitHub shows at most 10 error annotations per step; the notice counts
+    every regression and growth, so none goes unmentioned.
+    """
     lines = []
     cacheline = result.diff.new.cacheline_size
-    for verdict in result.verdicts:
+    regressions = sorted(result.regressions, key=lambda v: (-v.change.delta, v.change.label))
+    for verdict in regressions[:limit]:
         change = verdict.change
-        level = "error" if verdict.regression else "notice"
         title = _escape_property(f"{change.label} grew {change.delta} bytes ({change.old_size} -> {change.new_size})")
-        why = "; ".join(verdict.reasons) if verdict.reasons else f"within budget ({verdict.rule.growth} bytes)"
-        message = _escape_data(f"{why}\n" + "\n".join(reason_lines(change, cacheline)))
-        lines.append(f"::{level} title={title}::{message}")
-    lines.extend(summary_lines(result.diff.summary))
+        message = _escape_data("; ".join(verdict.reasons) + "\n" + "\n".join(reason_lines(change, cacheline)))
+        lines.append(f"::error title={title}::{message}")
+    count, grown = len(regressions), len(result.verdicts)
+    more = ""
+    if count > limit:
+        names = ", ".join(v.change.label for v in regressions[limit:limit + 20])
+        more = f" ({count - limit} more not annotated: {names}{' ...' if count > limit + 20 else ''})"
+    summary = (f"{count} regression{'s' if count != 1 else ''} in {grown} grown struct{'s' if grown != 1 else ''}"
+               f"{more}; " + "; ".join(summary_lines(result.diff.summary)))
+    lines.append(f"::notice title={_escape_property('layoutcalc check')}::{_escape_data(summary)}")
     return "\n".join(lines) + "\n"
+
+
+DIFF_FORMATS = ("text", "json", "markdown")
+CHECK_FORMATS = ("text", "json", "markdown", "junit", "github")
+
+
+def render_diff(result: DiffResult, fmt: str) -> str:
+    """``diff`` in one of :data:`DIFF_FORMATS`."""
+    if fmt == "json":
+        return to_json(diff_payload(result))
+    if fmt == "markdown":
+        return diff_markdown(result)
+    return diff_text(result)
+
+
+def render_check(result: CheckResult, fmt: str) -> str:
+    """``check`` in one of :data:`CHECK_FORMATS`."""
+    renderers = {"json": lambda: to_json(check_payload(result)), "markdown": lambda: check_markdown(result),
+                 "junit": lambda: check_junit(result), "github": lambda: check_github(result)}
+    return renderers.get(fmt, lambda: check_text(result))()
