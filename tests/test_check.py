@@ -150,6 +150,7 @@ def test_unchanged_exits_0(pair, tmp_path):
     result = CliRunner().invoke(main, ["check", str(pair.new), "--baseline", str(path)])
     assert result.exit_code == 0
     assert result.output == ("add/remove: 0/0 grow/shrink: 0/0 up/down: 0/0 (0)\n"
+                             f"{'struct':<6} {'old':>7} {'new':>7} {'delta':>7}\n"
                              f"Total: Before={sum(x.size for x in pair.new_layout.values())}, "
                              f"After={sum(x.size for x in pair.new_layout.values())}, chg +0.00%\n\n"
                              "0 regressions in 0 grown structs (no budget: any growth is a regression)\n")

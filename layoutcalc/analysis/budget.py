@@ -63,6 +63,8 @@ def _struct_line(layout: StructLayout, cacheline_size: int) -> str:
         "members": [[m.name, m.type_name, m.bit_offset, m.size, m.bit_size] for m in layout.members],
         "holes": [[h.after, h.offset, h.size] for h in layout.holes],
     }
+    if layout.bit_holes is not None:
+        entry["bit_holes"] = [[h.after, h.offset, h.size] for h in layout.bit_holes]
     return json.dumps(entry, separators=(",", ":"))
 
 
@@ -102,10 +104,12 @@ def _layout_from(entry: Any, path: str, index: int) -> StructLayout:
         members = tuple(MemberLayout(str(m[0]), str(m[1]), int(m[2]), int(m[3]), int(m[4]))
                         for m in _field(entry, "members", list, path, where))
         holes = tuple(Hole(str(h[0]), int(h[1]), int(h[2])) for h in _field(entry, "holes", list, path, where))
+        bit_holes = None if "bit_holes" not in entry else tuple(
+            Hole(str(h[0]), int(h[1]), int(h[2])) for h in _field(entry, "bit_holes", list, path, where))
     except (TypeError, ValueError, IndexError, KeyError, OverflowError):  # OverflowError: Infinity
         raise InputError(f"{path}: {where}: members are [name, type, bit_offset, size, bit_size] and "
                          "holes [after, offset, size]") from None
-    return StructLayout(kind, name, size, members, holes, padding)
+    return StructLayout(kind, name, size, members, holes, padding, bit_holes)
 
 
 def is_baseline(path: str) -> bool:

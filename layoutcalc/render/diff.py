@@ -7,12 +7,12 @@ results to strings or plain dicts.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, Optional
 from xml.sax.saxutils import escape, quoteattr
 
 from ..analysis.budget import CheckResult, Verdict
-from ..analysis.diff import DiffResult, DiffSummary, MemberChange, MemberLayout, StructChange
+from ..analysis.diff import DiffResult, DiffSummary, MemberChange, MemberLayout, StructChange, size_rows
 
 _MOVED_SHOWN = 6
 
@@ -25,9 +25,15 @@ def summary_lines(summary: DiffSummary) -> list[str]:
 
 
 def _where(member: MemberLayout) -> str:
+    """pahole's ``offset size`` comment body; ``offset:bit size`` for a bitfield (``32:16 4``)."""
     if member.bit_size:
-        return f"{member.offset}:{member.bit_offset % 8} {member.size}, {member.bit_size} bits"
+        return f"{member.offset}:{member.bitfield_offset} {member.size}"
     return f"{member.offset} {member.size}"
+
+
+def _wheres(old: MemberLayout, new: MemberLayout) -> str:
+    """Both places of a member that moved, the new one alone otherwise."""
+    return _where(new) if _where(old) == _where(new) else f"{_where(old)} -> {_where(new)}"
 
 
 def _declaration(member: MemberLayout) -> str:
@@ -47,12 +53,13 @@ def _member_line(change: MemberChange) -> str:
         return f"removed  {_declaration(old)};  /* was {_where(old)} */"
     assert old and new
     if change.change == "resized" and old.size == new.size:
-        return f"resized  {new.name} ({new.type_name}): {old.bit_size} -> {new.bit_size} bits  /* {_where(new)} */"
+        return (f"resized  {new.name} ({new.type_name}): {old.bit_size} -> {new.bit_size} bits  "
+                f"/* {_wheres(old, new)} */")
     if change.change == "resized":
         types = old.type_name if old.type_name == new.type_name else f"{old.type_name} -> {new.type_name}"
         return f"resized  {new.name} ({types}): {old.size} -> {new.size} bytes  /* {_where(old)} -> {_where(new)} */"
     if change.change == "retyped":
-        return f"retyped  {new.name}: {old.type_name} -> {new.type_name}  /* {_where(new)} */"
+        return f"retyped  {new.name}: {old.type_name} -> {new.type_name}  /* {_wheres(old, new)} */"
     return f"moved    {new.name}  /* {_where(old)} -> {_where(new)} */"
 
 
@@ -93,7 +100,8 @@ def reason_lines(change: StructChange, cacheline_size: int) -> list[str]:
         where = f"after {hole.after}" if hole.after else "before the first member"
         verb = "consumed" if hole.new_size == 0 else "opened" if hole.old_size == 0 else \
             "shrank" if hole.consumed else "grew"
-        lines.append(f"hole     {where}: {hole.old_size} -> {hole.new_size} bytes ({verb})")
+        kind = "bit hole" if hole.unit == "bits" else "hole    "
+        lines.append(f"{kind} {where}: {hole.old_size} -> {hole.new_size} {hole.unit} ({verb})")
     if change.old and change.new and change.old.padding != change.new.padding:
         lines.append(f"padding  {change.old.padding} -> {change.new.padding} bytes")
     if change.note:
@@ -101,9 +109,10 @@ def reason_lines(change: StructChange, cacheline_size: int) -> list[str]:
     return lines
 
 
-def _table(changes: Iterable[StructChange]) -> list[str]:
-    rows = [(c.label, str(c.old_size) if c.old else "-", str(c.new_size) if c.new else "-", f"{c.delta:+d}")
-            for c in changes]
+def _table(result: DiffResult) -> list[str]:
+    """bloat-o-meter's table: one row per name, delta descending (see :func:`size_rows`)."""
+    rows = [(r.label, "-" if r.old is None else str(r.old), "-" if r.new is None else str(r.new), f"{r.delta:+d}")
+            for r in size_rows(result.changes, result.old, result.new)]
     width = max([len("struct")] + [len(r[0]) for r in rows])
     lines = [f"{'struct':<{width}} {'old':>7} {'new':>7} {'delta':>7}"]
     lines.extend(f"{name:<{width}} {old:>7} {new:>7} {delta:>7}" for name, old, new, delta in rows)
@@ -120,11 +129,9 @@ def _duplicates_line(result: DiffResult) -> list[str]:
 
 
 def diff_text(result: DiffResult) -> str:
-    """The text report: summary, the table of every change, then the reasons per grown/shrunk struct."""
-    lines = summary_lines(result.summary) + _duplicates_line(result)
-    sized = [c for c in result.changes if c.delta or c.status in ("added", "removed")]
-    if sized:
-        lines += [""] + _table(sized)
+    """bloat-o-meter's block (summary, table, ``Total`` last), then the reasons per changed struct."""
+    summary, total = summary_lines(result.summary)
+    lines = [summary] + _table(result) + [total] + _duplicates_line(result)
     for change in result.changes:
         if change.status not in ("grown", "shrunk", "changed"):
             continue
@@ -153,7 +160,8 @@ def change_dict(change: StructChange, cacheline_size: int) -> dict[str, Any]:
                                                   "crossed": change.slab.crossed},
         "members": [{"change": m.change, "name": m.name, "old": _member_dict(m.old), "new": _member_dict(m.new)}
                     for m in change.members],
-        "holes": [{"after": h.after, "old_size": h.old_size, "new_size": h.new_size} for h in change.holes],
+        "holes": [{"after": h.after, "old_size": h.old_size, "new_size": h.new_size, "unit": h.unit}
+                  for h in change.holes],
         "padding": {"old": change.old.padding if change.old else None,
                     "new": change.new.padding if change.new else None},
         "note": change.note or None,
