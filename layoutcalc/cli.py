@@ -604,7 +604,8 @@ def history(inputs: tuple[str, ...], names: tuple[str, ...], fmt: str, plot_path
     if fmt == "json":
         click.echo(render.to_json(render_history.history_payload(rows, wanted)), nl=False)
     elif fmt == "csv":
-        click.echo(render.rows_csv(render_history.history_rows(rows, wanted), ["build", *wanted]), nl=False)
+        click.echo(render.rows_csv(render_history.history_rows(rows, wanted),
+                                   [*render_history.HISTORY_COLUMNS, *wanted]), nl=False)
     else:
         click.echo(render_history.history_text(rows, wanted), nl=False)
     _write_plot(plot_path, lambda: render_history.history_figure(rows, wanted))

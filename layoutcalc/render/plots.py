@@ -33,7 +33,13 @@ if TYPE_CHECKING:
     from ..slab.view import SlabView
 
 PLOT_FORMATS = ("png", "svg")
-OFF_COLOUR, ON_COLOUR = "#4c78a8", "#f58518"
+# Okabe & Ito's colour-blind-safe palette (blue, orange, bluish green, vermillion, reddish purple, sky blue,
+# yellow): no red/green pair that deuteranopes and protanopes confuse.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442")
+# Figures carry their own opaque, soft background and dark ink: readable on a dark notebook theme too
+# (a transparent PNG would put black text on a black page).
+BACKGROUND, INK = "#f4f4f2", "#1a1a1a"
+OFF_COLOUR, ON_COLOUR = PALETTE[0], PALETTE[1]
 _FILL = {MEMBER: ("#9ec3ef", "#6b9bd6"), ADDED: ("#ffb000", "#ffb000"), HOLE: ("#f4b6b0", "#f4b6b0"),
          BIT_HOLE: ("#dcc3ea", "#dcc3ea"), PADDING: ("#dddddd", "#dddddd"), BIT_PADDING: ("#dddddd", "#dddddd")}
 _HATCH = {HOLE: "////", BIT_HOLE: "\\\\\\\\", PADDING: "xxx", BIT_PADDING: "xxx"}
@@ -66,6 +72,22 @@ def _check_image(data: bytes, fmt: str, path: str) -> None:
 def _new_figure(width: float, height: float) -> "Figure":
     figure: "Figure" = _figure_class()(figsize=(width, height), layout="constrained")
     return figure
+
+
+def apply_theme(figure: "Figure") -> "Figure":
+    """An opaque soft background and dark ink on every axes: readable in light and dark notebooks alike."""
+    figure.set_facecolor(BACKGROUND)
+    for axes in figure.get_axes():
+        axes.set_facecolor("#ffffff")
+        for spine in axes.spines.values():
+            spine.set_edgecolor("#555555")
+        axes.tick_params(colors=INK)
+    return figure
+
+
+def finding_title(text: str, width: int = 110) -> str:
+    """A title that states the finding, cut to ``width`` characters so it never runs off the figure."""
+    return text if len(text) <= width else text[:width - 1].rstrip(", ") + "…"
 
 
 @functools.lru_cache(maxsize=None)
