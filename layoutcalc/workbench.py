@@ -195,6 +195,14 @@ class WhatIf(Sequence[WhatIfLayout]):
         """Write :meth:`figure` to ``path`` (.png or .svg)."""
         _save(self.figure(), path)
 
+    def png(self) -> bytes:
+        """:meth:`figure` as PNG bytes."""
+        return _figure_bytes(self.figure(), "png")
+
+    def svg(self) -> bytes:
+        """:meth:`figure` as SVG bytes."""
+        return _figure_bytes(self.figure(), "svg")
+
     def text(self) -> str:
         """Before and after, as ``layoutcalc whatif`` prints it."""
         from .render.whatif import whatif_text
@@ -233,6 +241,14 @@ class Report(NamedTuple):
     def plot(self, path: str) -> None:
         _save(self.figure(), path)
 
+    def png(self) -> bytes:
+        """:meth:`figure` as PNG bytes."""
+        return _figure_bytes(self.figure(), "png")
+
+    def svg(self) -> bytes:
+        """:meth:`figure` as SVG bytes."""
+        return _figure_bytes(self.figure(), "svg")
+
     def text(self, markdown: bool = False) -> str:
         """The verdict as ``layoutcalc report`` prints it."""
         from .render.report import report_text
@@ -261,6 +277,14 @@ class Slab(NamedTuple):
 
     def plot(self, path: str) -> None:
         _save(self.figure(), path)
+
+    def png(self) -> bytes:
+        """:meth:`figure` as PNG bytes."""
+        return _figure_bytes(self.figure(), "png")
+
+    def svg(self) -> bytes:
+        """:meth:`figure` as SVG bytes."""
+        return _figure_bytes(self.figure(), "svg")
 
     def text(self) -> str:
         """The tables ``layoutcalc slab`` prints."""
@@ -293,6 +317,14 @@ class Diff(NamedTuple):
 
     def plot(self, path: str) -> None:
         _save(self.figure(), path)
+
+    def png(self) -> bytes:
+        """:meth:`figure` as PNG bytes."""
+        return _figure_bytes(self.figure(), "png")
+
+    def svg(self) -> bytes:
+        """:meth:`figure` as SVG bytes."""
+        return _figure_bytes(self.figure(), "svg")
 
     def text(self) -> str:
         """What ``layoutcalc diff`` prints."""
@@ -329,12 +361,25 @@ class History(NamedTuple):
     def plot(self, path: str) -> None:
         _save(self.figure(), path)
 
+    def png(self) -> bytes:
+        """:meth:`figure` as PNG bytes."""
+        return _figure_bytes(self.figure(), "png")
+
+    def svg(self) -> bytes:
+        """:meth:`figure` as SVG bytes."""
+        return _figure_bytes(self.figure(), "svg")
+
 
 def history(inputs: Sequence[Union[str, Path, Build]], structs: Sequence[str] = ()) -> History:
     """``layoutcalc history``: sizes of ``structs`` (default: the seed's three) across builds, in order."""
     from .analysis.history import DEFAULT_STRUCTS, scan_history
     wanted = list(structs) or list(DEFAULT_STRUCTS)
     return History(scan_history([_path(i) for i in inputs], wanted), wanted)
+
+
+def _figure_bytes(figure: "Figure", fmt: str) -> bytes:
+    from .render.plots import figure_bytes
+    return figure_bytes(figure, fmt)
 
 
 def _save(figure: "Figure", path: str) -> None:

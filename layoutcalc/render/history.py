@@ -71,7 +71,10 @@ def history_figure(rows: Sequence[HistoryRow], names: Sequence[str]) -> "Figure"
     from matplotlib.ticker import MaxNLocator
 
     from .plots import PALETTE, apply_theme, finding_title
-    versions = sorted(dict.fromkeys(row.meta.version or row.build for row in rows), key=version_key)
+    # builds that record their version in version order; those that do not (a test object) in input order
+    order = {name: index for index, name in enumerate(dict.fromkeys(row.meta.version or row.build for row in rows))}
+    recorded = {row.meta.version for row in rows if row.meta.version}
+    versions = sorted(order, key=lambda v: (0, version_key(v), 0) if v in recorded else (1, (), order[v]))
     series = list(dict.fromkeys(row.series for row in rows))
     figure = Figure(figsize=(max(6.0, 1.4 * len(versions) + 3), 2.2 * len(names) + 1.0), layout="constrained")
     axes_list = figure.subplots(len(names), 1, sharex=True, squeeze=False)[:, 0]
