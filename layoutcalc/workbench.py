@@ -409,6 +409,11 @@ class Build:
     def arch(self) -> str:
         return self.model.arch
 
+    def structs(self) -> "pd.DataFrame":
+        """One row per struct and union definition of the build (:func:`layoutcalc.render.frames.structs_frame`)."""
+        from .render.frames import structs_frame
+        return structs_frame(api.catalogue(self.path))
+
     def struct(self, name: str, cacheline_size: int = DEFAULT_CACHELINE) -> StructLayout:
         """``layoutcalc show NAME``: the struct with pahole's statistics."""
         build = self._model or api.load(self.path, structs=[name])
