@@ -61,7 +61,8 @@ def test_diff_frame_sizes_are_the_compilers(pair: tuple[Path, Path]) -> None:
     new_at = dict(zip(PROBES["conn"] + ["flags", "retries", "deadline"], symbol_words(new, "probe_conn")[1:]))
     old_hole = old_at["bytes"] - old_at["state"] - 1
     new_hole = (new_at["retries"] - new_at["flags"] - 1) + (new_at["bytes"] - new_at["retries"] - 4)
-    assert (frame.loc["conn", "holes_before_bytes"], frame.loc["conn", "holes_after_bytes"]) == (old_hole, new_hole) == (3, 6)
+    holes = (frame.loc["conn", "holes_before_bytes"], frame.loc["conn", "holes_after_bytes"])
+    assert holes == (old_hole, new_hole) == (3, 6)
     assert frame.loc["fresh", "status"] == "added" and frame.loc["gone", "status"] == "removed"
     assert frame.loc["fresh", "size_after_bytes"] == symbol_words(new, "probe_fresh")[0]
     assert frame.loc["fresh", "size_before_bytes"] is pd.NA and frame.loc["gone", "size_after_bytes"] is pd.NA
