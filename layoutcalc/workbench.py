@@ -97,7 +97,7 @@ class StructLayout(NamedTuple):
     def _repr_html_(self) -> str:
         from .render.html import struct_html
         return struct_html(self.struct, self.stats, self.segments(),
-                           f"{self.build.name} ({self.build.arch})")
+                           f"{self.build.name} ({self.build.arch})", self.cacheline_size)
 
     def __repr__(self) -> str:
         return f"<StructLayout {self.struct.tag}: {self.stats.size} bytes, {self.stats.holes} holes>"
@@ -414,11 +414,16 @@ class Build:
         from .render.frames import structs_frame
         return structs_frame(api.catalogue(self.path))
 
-    def struct(self, name: str, cacheline_size: int = DEFAULT_CACHELINE) -> StructLayout:
-        """``layoutcalc show NAME``: the struct with pahole's statistics."""
+    def struct(self, name: str, cacheline_size: Optional[int] = None) -> StructLayout:
+        """``layoutcalc show NAME``: the struct with pahole's statistics.
+
+        ``cacheline_size`` defaults to the one the build records (128 bytes on the 2.6.22 snapshots), else 64.
+        """
         build = self._model or api.load(self.path, structs=[name])
-        ((struct, stats),) = api.show(build, [name], cacheline_size)
-        return StructLayout(struct, stats, build, cacheline_size)
+        recorded = build.provenance.get("cacheline_size")
+        line = cacheline_size or (recorded if isinstance(recorded, int) and recorded > 0 else DEFAULT_CACHELINE)
+        ((struct, stats),) = api.show(build, [name], line)
+        return StructLayout(struct, stats, build, line)
 
     def whatif(self, scenario: Optional[str] = None, patch: Optional[str] = None, defines: Sequence[str] = (),
                placement: str = "as-patched", arch: Optional[str] = None, level: int = 0) -> WhatIf:
