@@ -79,3 +79,29 @@ def test_real_mm_struct_grid_shows_its_anonymous_struct():
     layout = layoutcalc.load(vmlinux("amd64")).struct("mm_struct")
     names = {name for kind, _, _, name in _pieces(layout._repr_html_()).segments.values() if kind == "member"}
     assert {"mm_mt", "pgd", "mm_users", "mmap_lock", "start_code", "env_end"} <= names
+
+
+def test_fields_added_inside_an_anonymous_struct_mark_the_members_they_move():
+    """A what-if that adds to mm_struct's anonymous struct: the members after it moved (no 'unchanged' row)."""
+    from layoutcalc.analysis.layout import struct_holes
+    from layoutcalc.model import BaseType, Member, StructType
+    from layoutcalc.render.layoutmap import ADDED, layout_segments, member_shifts
+    long_ = BaseType("long", 8)
+
+    def build(extra):
+        members = [Member("a", long_, 0)] + ([extra] if extra else [])
+        members += [Member(f"m{i}", long_, 64 * (i + 1 + bool(extra))) for i in range(20)]
+        inner = StructType("struct", None, 8 * len(members), members)
+        return StructType("struct", "mm", inner.size_bytes, [Member(None, inner, 0)])
+    added = Member("fresh", long_, 64)
+    before, after = build(None), build(added)
+    shifts = member_shifts(before, after, {id(added)})
+    moved = {m.name: shifts[id(m)] for m in after.members[0].type.members if id(m) in shifts}
+    assert moved == {f"m{i}": 8 for i in range(20)}
+
+    class Stats:  # what layout_segments reads of LayoutStats for a struct without holes
+        pre_hole = pre_bit_hole = padding = bit_padding = 0
+        gaps = [struct_holes(after)[1][0]]
+    segments = layout_segments(after, Stats(), {id(added)}, shifts)  # type: ignore[arg-type]
+    assert [s.name for s in segments if s.kind == ADDED] == ["fresh"]
+    assert {s.name: s.shift_bytes for s in segments if s.name.startswith("m")} == {f"m{i}": 8 for i in range(20)}

@@ -178,11 +178,15 @@ def layout_segments(struct: StructType, stats: LayoutStats, added: Collection[in
     return out
 
 
-def member_shifts(before: StructType, after: StructType, added: Collection[int]) -> dict[int, int]:
+def member_shifts(before: StructType, after: StructType, added: Collection[int],
+                  bases: tuple[int, int] = (0, 0)) -> dict[int, int]:
     """``id()`` of each member of ``after`` that sits elsewhere in ``before`` -> the shift in bytes.
 
     Members are matched by name; anonymous ones by their position among the
-    members that were not added.
+    members that were not added, and the members of a matched anonymous struct
+    in turn (a field added inside ``mm_struct``'s anonymous struct moves the
+    members after it, not the struct).  ``bases`` are the bit offsets of
+    ``before`` and ``after`` inside their outermost structs.
     """
     by_name = {m.name: m for m in before.members if m.name}
     kept = [m for m in after.members if id(m) not in added]
@@ -190,8 +194,14 @@ def member_shifts(before: StructType, after: StructType, added: Collection[int])
     for position, member in enumerate(kept):
         previous = by_name.get(member.name) if member.name else (
             before.members[position] if position < len(before.members) else None)
-        if previous is not None and previous.bit_offset != member.bit_offset:
-            shifts[id(member)] = (member.bit_offset - previous.bit_offset) // 8
+        if previous is None:
+            continue
+        old_bits, new_bits = bases[0] + previous.bit_offset, bases[1] + member.bit_offset
+        if old_bits != new_bits:
+            shifts[id(member)] = (new_bits - old_bits) // 8
+        inner_before, inner_after = _anonymous_struct(previous), _anonymous_struct(member)
+        if inner_before is not None and inner_after is not None:
+            shifts.update(member_shifts(inner_before, inner_after, added, (old_bits, new_bits)))
     return shifts
 
 
