@@ -40,6 +40,16 @@ def test_figure_is_readable(figures, name):
     assert layout_problems(figures[name]) == []
 
 
+@pytest.mark.realbuild
+def test_real_diff_and_history_figures_are_readable():
+    """Long build names and 160 size changes (47 -> 57): the title must still fit."""
+    from realbuilds import vmlinux
+    old, new = vmlinux("47-cloud-amd64"), vmlinux("57-cloud-amd64")
+    assert layout_problems(layoutcalc.load(old).diff(new).figure()) == []
+    arm = vmlinux("arm64")
+    assert layout_problems(layoutcalc.history([old, arm, new]).figure()) == []
+
+
 def test_the_checks_catch_what_they_claim():
     """A figure made badly on purpose fails every check."""
     from matplotlib.figure import Figure
@@ -60,10 +70,9 @@ def test_the_checks_catch_what_they_claim():
 
 
 def test_titles_state_the_finding_and_top_n_of_m(figures, pair):
-    diff_title = figures["diff"].get_axes()[0].get_title()
+    diff_title = figures["diff"].get_suptitle()
     assert "grew" in diff_title and "largest: " in diff_title and "size changes" in diff_title
-    history_title = figures["history"].texts[0].get_text() if figures["history"].texts else \
-        figures["history"]._suptitle.get_text()
+    history_title = figures["history"].get_suptitle()
     big = pair.new_layout["big"].size - pair.old_layout["big"].size
     assert f"big {big:+d}" in history_title
 
@@ -75,7 +84,7 @@ def test_top_n_of_m():
                                                for i in range(30)}, {})
     new = old._replace(name="b", layouts={f"s{i}": (StructLayout("struct", f"s{i}", 8 + 8 * (i + 1), (), (), 0),)
                                           for i in range(30)})
-    title = diff_figure(diff_catalogues(old, new), limit=20).get_axes()[0].get_title()
+    title = diff_figure(diff_catalogues(old, new), limit=20).get_suptitle()
     assert title.endswith("top 20 of 30 size changes")
     assert "largest: s29 +240 B" in title
 

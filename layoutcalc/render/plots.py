@@ -242,9 +242,17 @@ def cacheline_figure(items: Sequence["ScenarioResult"], cacheline_size: int = 64
         names = ", ".join(m.name or "(anonymous)" for m in result.added[:4]) + (" …" if len(result.added) > 4 else "")
         crossing = (f", {lines_before} -> {lines_after} cachelines" if lines_after != lines_before
                     else f", still {lines_after} cachelines")
+        shifted: dict[int, list[str]] = {}
+        for segment in after:
+            if segment.shift_bytes and segment.name not in shifted.get(segment.shift_bytes, []):
+                shifted.setdefault(segment.shift_bytes, []).append(segment.name)
+        moves = "; ".join(f"moved {shift:+d} B: " + ", ".join(found[:5]) + (f" (+{len(found) - 5} more)"
+                                                                         if len(found) > 5 else "")
+                          for shift, found in shifted.items()) or "nothing moved"
         subfigure.suptitle(finding_title(f"struct {item.struct_name} grows {result.size_delta:+d} bytes"
                                          f"{crossing}: {len(result.added)} added ({names}), {moved} moved "
-                                         f"({result.abi.name}, {result.placement})"), fontsize=10, fontweight="bold")
+                                         f"({result.abi.name}, {result.placement})") + "\n" + finding_title(moves),
+                           fontsize=10, fontweight="bold")
         subfigure.set_facecolor(BACKGROUND)
     _map_legend(figure)
     return apply_theme(figure)
@@ -419,8 +427,8 @@ def diff_figure(result: "DiffResult", limit: int = 20) -> "Figure":
     top = f"top {len(changes)} of {len(everything)} size changes" if len(everything) > len(changes) else \
         f"all {len(everything)} size changes"
     largest = f"; largest: {changes[0].label} {changes[0].delta:+d} B" if changes else ""
-    axes.set_title(finding_title(f"{result.old.name} → {result.new.name}: {summary.grown} grew, {summary.shrunk} "
-                                 f"shrank, net {summary.net:+d} B{largest}") + f"\n{top}", fontsize=9)
+    figure.suptitle(finding_title(f"{result.old.name} → {result.new.name}: {summary.grown} grew, {summary.shrunk} "
+                                  f"shrank, net {summary.net:+d} B{largest}", 100) + f"\n{top}", fontsize=9)
     present = list(dict.fromkeys(c.status for c in changes)) or ["grown"]
     figure.legend(handles=[Patch(facecolor=_STATUS_COLOUR.get(s, PALETTE[4]), hatch=_STATUS_HATCH.get(s, ""),
                                  edgecolor="#333333", label=s) for s in present],
