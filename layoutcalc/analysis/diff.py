@@ -25,7 +25,7 @@ from typing import NamedTuple, Optional
 
 from ..abi import get_abi
 from ..model import Build, StructType
-from .layout import DEFAULT_CACHELINE, cachelines, member_byte_size, struct_holes
+from .layout import DEFAULT_CACHELINE, MemberGaps, cachelines, member_byte_size, struct_holes
 
 # mm/slab_common.c kmalloc_info[] (KMALLOC_MIN_SIZE 8; the 96 and 192 caches exist when it is <= 32/64).
 KMALLOC_SIZES = (8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192)
@@ -193,17 +193,33 @@ def struct_layout(struct: StructType) -> StructLayout:
     members: list[MemberLayout] = []
     labels = _flatten(struct, 0, members)
     pre_hole, gaps, padding = struct_holes(struct)
-    holes, bit_holes = [], []
+    holes = []
     if pre_hole:
         holes.append(Hole("", 0, pre_hole))
     for member, label, gap in zip(struct.members, labels, gaps):
         if gap.hole:
             end = member.offset_bytes + member_byte_size(member)
             holes.append(Hole(label, end, gap.hole))
-        if gap.bit_hole:
-            bit_holes.append(Hole(label, member.bit_offset + (member.bit_size or 0), gap.bit_hole))
     return StructLayout(struct.kind, struct.name or "", struct.size_bytes, tuple(members), tuple(holes), padding,
-                        tuple(bit_holes))
+                        tuple(_bit_holes(struct, 0, labels, gaps)))
+
+
+def _bit_holes(struct: StructType, base_bits: int, labels: Sequence[str],
+               gaps: Optional[Sequence[MemberGaps]] = None) -> list[Hole]:
+    """pahole's bit holes of ``struct`` and of the anonymous structs inside it (which pahole prints inline)."""
+    found = []
+    if not struct.is_union:
+        for member, label, gap in zip(struct.members, labels, gaps if gaps is not None else struct_holes(struct)[1]):
+            if gap.bit_hole:
+                found.append(Hole(label, base_bits + member.bit_offset + (member.bit_size or 0), gap.bit_hole))
+    for member in struct.members:
+        nested = member.type.strip()
+        if isinstance(nested, StructType) and nested.name is None:  # an inline type: pahole prints it in place
+            inner = _flatten(nested, 0, [])
+            if member.name:
+                inner = [f"{member.name}.{label}" for label in inner]
+            found += _bit_holes(nested, base_bits + member.bit_offset, inner)
+    return found
 
 
 def matches(label: str, patterns: Sequence[str]) -> bool:
