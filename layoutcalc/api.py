@@ -717,7 +717,36 @@ def diff(old: str, new: str, patterns: Sequence[str] = (), source: str = "auto",
     before = catalogue(old, patterns, source, progress(old) if progress else None)
     after = catalogue(new, patterns, source, progress(new) if progress else None)
     _require_matches(patterns, [before, after], f"{old} or {new}")
+    before, after = _like_for_like((old, before), (new, after), patterns, source)
     return diff_catalogues(before, after)
+
+
+def _like_for_like(old: tuple[str, "Catalogue"], new: tuple[str, "Catalogue"], patterns: Sequence[str],
+                   source: str) -> tuple["Catalogue", "Catalogue"]:
+    """The two catalogues, one side re-read so both come from the same debug info when "auto" allows it.
+
+    Raises a one-line InputError when the two cannot be compared (different
+    architectures, different debug formats that cannot be matched, or a build
+    lacking most of the other side's structs).
+    """
+    from .analysis.budget import is_baseline
+    from .analysis.diff import format_mismatch, refusal
+    from .errors import InputError
+    (old_path, before), (new_path, after) = old, new
+    if source == "auto" and format_mismatch(before, after):
+        if after.source == "btf" and not is_baseline(new_path) and before.source == "dwarf":
+            after = catalogue(new_path, patterns, "dwarf")
+        elif before.source == "btf" and not is_baseline(old_path):
+            before = catalogue(old_path, patterns, "dwarf")
+        elif after.source == "dwarf" and not is_baseline(new_path):
+            try:
+                after = catalogue(new_path, patterns, "btf")
+            except InputError:
+                pass  # no .BTF: refused below
+    problem = refusal(before, after)
+    if problem:
+        raise InputError(problem)
+    return before, after
 
 
 def _require_matches(patterns: Sequence[str], catalogues: Sequence["Catalogue"], where: str) -> None:
@@ -743,17 +772,31 @@ def baseline(path: str, out: str, patterns: Sequence[str] = (), source: str = "a
 
 
 def check(path: str, baseline_path: str, budget_path: Optional[str] = None,
-          source: str = "auto", progress: Optional[Callable[[int, int], None]] = None) -> "CheckResult":
+          source: str = "auto", progress: Optional[Callable[[int, int], None]] = None,
+          patterns: Sequence[str] = ()) -> "CheckResult":
     """Judge ``path`` against a baseline and a budget file (None: any growth is a regression).
 
-    Only the structs the baseline was limited to (its ``--struct`` patterns) are compared.
+    Only the structs the baseline was limited to (its ``--struct`` patterns) are compared,
+    and of those only the ones matching ``patterns`` when given.  A budget rule
+    that names no struct of either side is a typo and an error.
     ``progress(done, total)`` follows a DWARF read unit by unit.
     """
     from .analysis.budget import check as check_catalogue
-    from .analysis.budget import read_baseline, read_budget
+    from .analysis.budget import read_baseline, read_budget, unknown_names
+    from .analysis.diff import filter_catalogue, matches
+    from .errors import InputError
     budget = read_budget(budget_path) if budget_path else None
     base = read_baseline(baseline_path)
-    return check_catalogue(catalogue(path, base.patterns, source, progress), base, budget)
+    current = catalogue(path, base.patterns, source, progress)
+    base, current = _like_for_like((baseline_path, base), (path, current), base.patterns, source)
+    if budget is not None and not base.patterns:
+        problem = unknown_names(budget, (base, current))
+        if problem:
+            raise InputError(problem)
+    if patterns:
+        base, current = (filter_catalogue(found, lambda label: matches(label, patterns)) for found in (base, current))
+        _require_matches(patterns, [base, current], f"{baseline_path} or {path}")
+    return check_catalogue(current, base, budget)
 
 
 def verify_patch(tree: str, patch: str, arch: str = "x86_64", config: Optional[str] = None,

@@ -641,13 +641,47 @@ _STRUCT_PATTERNS = click.option("--struct", "patterns", multiple=True, metavar="
 EXIT_REGRESSION = 3
 
 
+def _output_option(formats: tuple[str, ...]) -> Callable[[Any], Any]:
+    """``--output FORMAT=FILE``, repeatable: one run writes several formats."""
+    def parse(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+        pairs = []
+        for value in values:
+            fmt, sep, path = value.partition("=")
+            if not sep or fmt not in formats or not path:
+                raise click.BadParameter(f"'{value}' is not FORMAT=FILE with FORMAT one of {', '.join(formats)}")
+            pairs.append((fmt, path))
+        return tuple(pairs)
+    return click.option("--output", "outputs", multiple=True, metavar="FORMAT=FILE", callback=parse,
+                        help="Also write this format to FILE (repeatable).")
+
+
+def _write_outputs(outputs: tuple[tuple[str, str], ...], render_one: Callable[[str], str]) -> None:
+    from .safe_write import write_text
+    for fmt, path in outputs:
+        write_text(path, render_one(fmt))
+
+
+def _read_struct_list(path: str) -> list[str]:
+    """The names or globs of a ``--structs-from`` file (one a line, ``#`` comments, blank lines skipped)."""
+    from .errors import InputError
+    from .safe_read import check_regular_file, read_text
+    check_regular_file(path, what="struct list")
+    names = [line.split("#", 1)[0].strip() for line in read_text(path, "struct list").splitlines()]
+    names = [name for name in names if name]
+    if not names:
+        raise InputError(f"{path}: names no struct (one name or glob a line)")
+    return names
+
+
 @main.command()
 @click.argument("old", metavar="OLD")
 @click.argument("new", metavar="NEW")
 @_STRUCT_PATTERNS
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @_SOURCE_OPTION
-def diff(old: str, new: str, patterns: tuple[str, ...], fmt: str, source: str) -> None:
+@_output_option(("text", "json", "markdown"))
+def diff(old: str, new: str, patterns: tuple[str, ...], fmt: str, source: str,
+         outputs: tuple[tuple[str, str], ...]) -> None:
     """Which structs grew or shrank from build OLD to build NEW, and why, member by member.
 
     OLD and NEW are any inputs (vmlinux, .o/.ko, BTF blob, snapshot, baseline file, kernel source tree).
@@ -657,12 +691,8 @@ def diff(old: str, new: str, patterns: tuple[str, ...], fmt: str, source: str) -
         def progress(path: str) -> Optional[Callable[[int, int], None]]:
             return bars.enter_context(_progress_bar(path))
         result = api.diff(old, new, patterns, source, progress)  # shown only for a DWARF read over a second
-    if fmt == "json":
-        click.echo(render_diff.to_json(render_diff.diff_payload(result)), nl=False)
-    elif fmt == "markdown":
-        click.echo(render_diff.diff_markdown(result), nl=False)
-    else:
-        click.echo(render_diff.diff_text(result), nl=False)
+    click.echo(render_diff.render_diff(result, fmt), nl=False)
+    _write_outputs(outputs, lambda each: render_diff.render_diff(result, each))
 
 
 @main.command()
@@ -687,25 +717,24 @@ def baseline(input_path: str, output: str, patterns: tuple[str, ...], source: st
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "junit", "github"]),
               default="text", show_default=True)
 @_SOURCE_OPTION
-def check(input_path: str, baseline_path: str, budget_path: Optional[str], fmt: str, source: str) -> None:
+@_output_option(("text", "json", "markdown", "junit", "github"))
+@click.option("--struct", "patterns", multiple=True, metavar="GLOB",
+              help="Only check structs whose name matches this shell glob (repeatable).")
+@click.option("--structs-from", "structs_from", metavar="FILE",
+              help="Only check the structs named (or globbed) in FILE, one a line; '#' starts a comment.")
+def check(input_path: str, baseline_path: str, budget_path: Optional[str], fmt: str, source: str,
+          outputs: tuple[tuple[str, str], ...], patterns: tuple[str, ...], structs_from: Optional[str]) -> None:
     """Gate on struct growth: compare INPUT with a baseline under a budget.
 
     Exit status: 0 within budget, 3 regression found, 1 bad input (unreadable
     build, baseline or budget file), 2 usage error.
     """
     from .render import diff as render_diff
+    wanted = list(patterns) + (_read_struct_list(structs_from) if structs_from else [])
     with _progress_bar(input_path) as progress:
-        result = api.check(input_path, baseline_path, budget_path, source, progress)
-    if fmt == "json":
-        click.echo(render_diff.to_json(render_diff.check_payload(result)), nl=False)
-    elif fmt == "markdown":
-        click.echo(render_diff.check_markdown(result), nl=False)
-    elif fmt == "junit":
-        click.echo(render_diff.check_junit(result), nl=False)
-    elif fmt == "github":
-        click.echo(render_diff.check_github(result), nl=False)
-    else:
-        click.echo(render_diff.check_text(result), nl=False)
+        result = api.check(input_path, baseline_path, budget_path, source, progress, wanted)
+    click.echo(render_diff.render_check(result, fmt), nl=False)
+    _write_outputs(outputs, lambda each: render_diff.render_check(result, each))
     if result.regressions:
         sys.exit(EXIT_REGRESSION)
 
@@ -730,7 +759,8 @@ def history(inputs: tuple[str, ...], names: tuple[str, ...], fmt: str, plot_path
     if fmt == "json":
         click.echo(render.to_json(render_history.history_payload(rows, wanted)), nl=False)
     elif fmt == "csv":
-        click.echo(render.rows_csv(render_history.history_rows(rows, wanted), ["build", *wanted]), nl=False)
+        click.echo(render.rows_csv(render_history.history_rows(rows, wanted),
+                                   [*render_history.HISTORY_COLUMNS, *wanted]), nl=False)
     else:
         click.echo(render_history.history_text(rows, wanted), nl=False)
     _write_plot(plot_path, lambda: render_history.history_figure(rows, wanted))

@@ -97,7 +97,7 @@ class StructLayout(NamedTuple):
     def _repr_html_(self) -> str:
         from .render.html import struct_html
         return struct_html(self.struct, self.stats, self.segments(),
-                           f"{self.build.name} ({self.build.arch})")
+                           f"{self.build.name} ({self.build.arch})", self.cacheline_size)
 
     def __repr__(self) -> str:
         return f"<StructLayout {self.struct.tag}: {self.stats.size} bytes, {self.stats.holes} holes>"
@@ -201,6 +201,14 @@ class WhatIf(Sequence[WhatIfLayout]):
         """Write :meth:`figure` to ``path`` (.png or .svg)."""
         _save(self.figure(), path)
 
+    def png(self) -> bytes:
+        """:meth:`figure` as PNG bytes."""
+        return _figure_bytes(self.figure(), "png")
+
+    def svg(self) -> bytes:
+        """:meth:`figure` as SVG bytes."""
+        return _figure_bytes(self.figure(), "svg")
+
     def text(self) -> str:
         """Before and after, as ``layoutcalc whatif`` prints it on stdout (notes first; warnings: :attr:`warnings`)."""
         from .render.whatif import whatif_text
@@ -240,6 +248,14 @@ class Report(NamedTuple):
     def plot(self, path: str) -> None:
         _save(self.figure(), path)
 
+    def png(self) -> bytes:
+        """:meth:`figure` as PNG bytes."""
+        return _figure_bytes(self.figure(), "png")
+
+    def svg(self) -> bytes:
+        """:meth:`figure` as SVG bytes."""
+        return _figure_bytes(self.figure(), "svg")
+
     def text(self, markdown: bool = False) -> str:
         """The verdict as ``layoutcalc report`` prints it."""
         from .render.report import report_text
@@ -268,6 +284,14 @@ class Slab(NamedTuple):
 
     def plot(self, path: str) -> None:
         _save(self.figure(), path)
+
+    def png(self) -> bytes:
+        """:meth:`figure` as PNG bytes."""
+        return _figure_bytes(self.figure(), "png")
+
+    def svg(self) -> bytes:
+        """:meth:`figure` as SVG bytes."""
+        return _figure_bytes(self.figure(), "svg")
 
     def text(self) -> str:
         """The tables ``layoutcalc slab`` prints."""
@@ -300,6 +324,14 @@ class Diff(NamedTuple):
 
     def plot(self, path: str) -> None:
         _save(self.figure(), path)
+
+    def png(self) -> bytes:
+        """:meth:`figure` as PNG bytes."""
+        return _figure_bytes(self.figure(), "png")
+
+    def svg(self) -> bytes:
+        """:meth:`figure` as SVG bytes."""
+        return _figure_bytes(self.figure(), "svg")
 
     def text(self) -> str:
         """What ``layoutcalc diff`` prints."""
@@ -336,12 +368,25 @@ class History(NamedTuple):
     def plot(self, path: str) -> None:
         _save(self.figure(), path)
 
+    def png(self) -> bytes:
+        """:meth:`figure` as PNG bytes."""
+        return _figure_bytes(self.figure(), "png")
+
+    def svg(self) -> bytes:
+        """:meth:`figure` as SVG bytes."""
+        return _figure_bytes(self.figure(), "svg")
+
 
 def history(inputs: Sequence[Union[str, Path, Build]], structs: Sequence[str] = ()) -> History:
     """``layoutcalc history``: sizes of ``structs`` (default: the seed's three) across builds, in order."""
     from .analysis.history import DEFAULT_STRUCTS, scan_history
     wanted = list(structs) or list(DEFAULT_STRUCTS)
     return History(scan_history([_path(i) for i in inputs], wanted), wanted)
+
+
+def _figure_bytes(figure: "Figure", fmt: str) -> bytes:
+    from .render.plots import figure_bytes
+    return figure_bytes(figure, fmt)
 
 
 def _save(figure: "Figure", path: str) -> None:
@@ -371,11 +416,21 @@ class Build:
     def arch(self) -> str:
         return self.model.arch
 
-    def struct(self, name: str, cacheline_size: int = DEFAULT_CACHELINE) -> StructLayout:
-        """``layoutcalc show NAME``: the struct with pahole's statistics."""
+    def structs(self) -> "pd.DataFrame":
+        """One row per struct and union definition of the build (:func:`layoutcalc.render.frames.structs_frame`)."""
+        from .render.frames import structs_frame
+        return structs_frame(api.catalogue(self.path))
+
+    def struct(self, name: str, cacheline_size: Optional[int] = None) -> StructLayout:
+        """``layoutcalc show NAME``: the struct with pahole's statistics.
+
+        ``cacheline_size`` defaults to the one the build records (128 bytes on the 2.6.22 snapshots), else 64.
+        """
         build = self._model or api.load(self.path, structs=[name])
-        ((struct, stats),) = api.show(build, [name], cacheline_size)
-        return StructLayout(struct, stats, build, cacheline_size)
+        recorded = build.provenance.get("cacheline_size")
+        line = cacheline_size or (recorded if isinstance(recorded, int) and recorded > 0 else DEFAULT_CACHELINE)
+        ((struct, stats),) = api.show(build, [name], line)
+        return StructLayout(struct, stats, build, line)
 
     def whatif(self, scenario: Optional[str] = None, patch: Optional[str] = None, defines: Sequence[str] = (),
                placement: str = "as-patched", arch: Optional[str] = None, level: int = 0,
