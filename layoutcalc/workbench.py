@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .analysis.diff import DiffResult
     from .analysis.report import BuildReport, Claim, ReportOptions
     from .changes.scenario import ScenarioResult
+    from .readers import BuildHeader
     from .slab.view import SlabView
 
 
@@ -348,6 +349,7 @@ class Build:
     def __init__(self, path: str) -> None:
         self.path = path
         self._model: Optional[ModelBuild] = None
+        self._header: Optional["BuildHeader"] = None
 
     @property
     def model(self) -> ModelBuild:
@@ -357,12 +359,33 @@ class Build:
         return self._model
 
     @property
+    def header(self) -> "BuildHeader":
+        """Name, ABI, word size and byte order from the file's header: no read of its types."""
+        if self._header is None:
+            from .readers import BuildHeader
+            if self._model is not None:
+                model = self._model
+                self._header = BuildHeader(model.name, model.arch, model.address_size, model.byte_order, "")
+            else:
+                from .readers import read_header
+                self._header = read_header(self.path)
+        return self._header
+
+    @property
     def name(self) -> str:
-        return self.model.name
+        return self.header.name
 
     @property
     def arch(self) -> str:
-        return self.model.arch
+        return self.header.arch
+
+    @property
+    def address_size(self) -> int:
+        return self.header.address_size
+
+    @property
+    def byte_order(self) -> str:
+        return self.header.byte_order
 
     def struct(self, name: str, cacheline_size: int = DEFAULT_CACHELINE) -> StructLayout:
         """``layoutcalc show NAME``: the struct with pahole's statistics."""
