@@ -259,6 +259,10 @@ def report(inputs: Sequence[str] = (), scenario: Union[str, "Scenario"] = "flat"
     count and xstate size) is reported too, first; raises LiveSystemError when
     it cannot be read.
     """
+    key = _report_cache_key(inputs, scenario, options) if not live else None
+    cached = cache.load("report", key)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
     from .analysis.report import ReportOptions, build_report, judge_claims
     from .changes.scenario import load_scenario, scenario_needs
     from .errors import ScenarioError
@@ -281,7 +285,25 @@ def report(inputs: Sequence[str] = (), scenario: Union[str, "Scenario"] = "flat"
                 raise
             raise ScenarioError(f"{path}: {exc}") from None  # an impossible object size: name the input
     reports += by_era(built)
-    return reports, judge_claims(reports)
+    result = reports, judge_claims(reports)
+    cache.store("report", key, result)
+    return result
+
+
+def _report_cache_key(inputs: Sequence[str], scenario: Union[str, "Scenario"],
+                      options: Optional["ReportOptions"]) -> Optional[str]:
+    """The key of a report on these inputs: their bytes (or identity), the scenario file's, the options.
+
+    None (not cached) for a loaded scenario, standard input or an unreadable file.
+    """
+    if not isinstance(scenario, str) or STDIN in (scenario, *inputs):
+        return None
+    scenario_file = scenario if os.path.exists(scenario) else str(DATA_DIR / "scenarios" / f"{scenario}.toml")
+    paths = list(inputs) or [str(p) for p in bundled_snapshots()]
+    tokens = [cache.file_token(path) for path in [scenario_file, *paths]]
+    if None in tokens:
+        return None
+    return cache.result_key(scenario, tokens, paths, repr(options) if options is not None else None)
 
 
 def _live_build(structs: Sequence[str], types: Sequence[str],
