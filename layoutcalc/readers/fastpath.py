@@ -100,9 +100,12 @@ def read_indexed(dwarf_file: DwarfFile, build: Build, struct_names: Optional[Ite
                  type_names: Optional[Iterable[str]], progress: Optional[ProgressCallback],
                  any_kind: bool = False) -> Build:
     """Fill ``build`` through the index (UnsupportedDwarf when the scanner cannot read this file)."""
-    index = typeindex.get_index(dwarf_file.path, dwarf_file.cache_key(), progress)
     structs = set(struct_names) if struct_names is not None else None
-    picks, limit = plan(index, structs, set(type_names or ()), any_kind)
+    types = set(type_names or ())
+    index = _located_index(dwarf_file, structs, types, any_kind)
+    if index is None:
+        index = typeindex.get_index(dwarf_file.path, dwarf_file.cache_key(), progress)
+    picks, limit = plan(index, structs, types, any_kind)
     _add_names_and_base_types(index, build, limit)
 
     def take(pick: Pick, die: RawDIE, converter: _Converter) -> None:
@@ -111,6 +114,35 @@ def read_indexed(dwarf_file: DwarfFile, build: Build, struct_names: Optional[Ite
         reader.read(picks, progress, len(index.units))
     reader.finish(build)
     return build
+
+
+MAX_LOCATED_NAMES = 16  # more names than this: one index scan beats a byte search per name
+
+
+def _located_index(dwarf_file: DwarfFile, structs: Optional[set[str]], types: set[str],
+                   any_kind: bool) -> Optional[typeindex.TypeIndex]:
+    """For pahole's ``-C`` lookup of a few names, no index cached: the index's entries for them alone, else None.
+
+    See :mod:`.locate`.  The Build then equals the indexed read in its
+    structs, unions, typedefs, enums and provenance, all that ``show``
+    reads; its ``base_types`` and ``names_seen`` hold the wanted names only
+    (a read for a what-if, which may need any base type, builds the index).
+    """
+    if not any_kind or not structs or len(structs) > MAX_LOCATED_NAMES or not types <= structs:
+        return None
+    key = dwarf_file.cache_key()
+    if typeindex.load_cached(key) is not None:
+        return None
+    from .locate import locate
+    present = [name for name in (".debug_str_offsets", ".debug_sup", ".gnu_debugaltlink")
+               if dwarf_file.elf.get_section_by_name(name) is not None]
+    with dwarfscan.Sections(dwarf_file.path) as sections:
+        units = list(dwarfscan.iter_units(sections))
+        found = locate(sections, units, structs, any_kind, present)
+    if found is None:
+        return None
+    tables, _limit = found
+    return typeindex.TypeIndex(None, [unit.offset for unit in units], tables, [])
 
 
 def read_every_indexed(dwarf_file: DwarfFile, build: Build, progress: Optional[ProgressCallback]) -> Build:
