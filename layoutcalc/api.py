@@ -96,7 +96,7 @@ def sizes_of(path: str, progress: Optional[Callable[[int, int], None]] = None,
         # read_input, not load: the rows are cached, and keeping the whole build as well costs more than it
         # saves.  No garbage collection meanwhile: each would walk a whole kernel's types (1 s of 4, measured).
         with cache.paused_gc():
-            rows = sizes(read_input(str(path), progress=progress, every_definition=every_definition))
+            rows = sizes(_read_for_sizes(str(path), progress, every_definition))
         cache.store(kind, key, rows)
     return list(rows)
 
@@ -247,6 +247,17 @@ def sizes(build: Build) -> list[tuple[str, int, int]]:
         holes = 0 if struct.is_union else layout_stats(struct, 1).holes
         rows.append((struct.name or "", struct.size_bytes, holes))
     return rows
+
+
+def _read_for_sizes(path: str, progress: Optional[Callable[[int, int], None]], every_definition: bool) -> Build:
+    """The build :func:`sizes` reads: for every definition of a linked ELF file, members' struct types as stubs."""
+    if every_definition and path != STDIN and sniff(path) == "elf":
+        from .readers.fastpath import read_every_for_sizes
+        build = read_every_for_sizes(path, progress)
+        if build is not None:
+            build.origin = path
+            return build
+    return read_input(path, progress=progress, every_definition=every_definition)
 
 
 def report(inputs: Sequence[str] = (), scenario: Union[str, "Scenario"] = "flat",
