@@ -98,7 +98,7 @@ def sizes_of(path: str, progress: Optional[Callable[[int, int], None]] = None,
         # read_input, not load: the rows are cached, and keeping the whole build as well costs more than it
         # saves.  No garbage collection meanwhile: each would walk a whole kernel's types (1 s of 4, measured).
         with cache.paused_gc():
-            rows = sizes(read_input(str(path), progress=progress, every_definition=every_definition))
+            rows = sizes(_read_for_sizes(str(path), progress, every_definition))
         cache.store(kind, key, rows)
     return list(rows)
 
@@ -339,6 +339,17 @@ def sizes(build: Build) -> list[tuple[str, int, int]]:
     return rows
 
 
+def _read_for_sizes(path: str, progress: Optional[Callable[[int, int], None]], every_definition: bool) -> Build:
+    """The build :func:`sizes` reads: for every definition of a linked ELF file, members' struct types as stubs."""
+    if every_definition and path != STDIN and sniff(path) == "elf":
+        from .readers.fastpath import read_every_for_sizes
+        build = read_every_for_sizes(path, progress)
+        if build is not None:
+            build.origin = path
+            return build
+    return read_input(path, progress=progress, every_definition=every_definition)
+
+
 def report(inputs: Sequence[str] = (), scenario: Union[str, "Scenario"] = "flat",
            options: Optional["ReportOptions"] = None,
            live: bool = False, patch: Optional[str] = None, counts: Optional[Mapping[str, int]] = None,
@@ -355,6 +366,12 @@ def report(inputs: Sequence[str] = (), scenario: Union[str, "Scenario"] = "flat"
     :class:`~layoutcalc.slab.patchcost.PatchCost`: one row per changed struct and per cache holding
     it directly or embedded, counted with ``counts`` (struct or cache -> objects; live: sysfs).
     """
+    # Only the plain verdict is cached: live figures change, and cost rows depend on more than the key holds.
+    plain = not live and patch is None and not costs and counts is None and allocations is None
+    key = _report_cache_key(inputs, scenario, options) if plain else None
+    cached = cache.load("report", key)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
     from .analysis.report import ReportOptions, build_report, judge_claims
     from .changes.scenario import load_scenario, scenario_needs
     from .errors import ScenarioError
@@ -384,7 +401,9 @@ def report(inputs: Sequence[str] = (), scenario: Union[str, "Scenario"] = "flat"
         built.append(_with_costs(one, path, loaded, options, counts, allocations) if costs else one)
     reports += by_era(built)
     # a scenario without [[claim]] tables is judged by the seed's claims (the bundled flat scenario's)
-    return reports, judge_claims(reports, loaded.claims or load_scenario("flat").claims)
+    result = reports, judge_claims(reports, loaded.claims or load_scenario("flat").claims)
+    cache.store("report", key, result)
+    return result
 
 
 def _with_costs(one: "BuildReport", path: Optional[str], scenario: "Scenario", options: "ReportOptions",
@@ -419,6 +438,22 @@ def patch_costs(path: Optional[str], scenario: Union[str, "Scenario"], counts: O
         return patch_cost(build, scenario, counts, allocations, machine.nr_cpus, machine.xstate_size,
                           live_objects=objects)
     return patch_cost(load(path), scenario, counts, allocations, cpus, xstate_size)
+
+
+def _report_cache_key(inputs: Sequence[str], scenario: Union[str, "Scenario"],
+                      options: Optional["ReportOptions"]) -> Optional[str]:
+    """The key of a report on these inputs: their bytes (or identity), the scenario file's, the options.
+
+    None (not cached) for a loaded scenario, standard input or an unreadable file.
+    """
+    if not isinstance(scenario, str) or STDIN in (scenario, *inputs):
+        return None
+    scenario_file = scenario if os.path.exists(scenario) else str(data_dir() / "scenarios" / f"{scenario}.toml")
+    paths = list(inputs) or [str(p) for p in bundled_snapshots()]
+    tokens = [cache.file_token(path) for path in [scenario_file, *paths]]
+    if None in tokens:
+        return None
+    return cache.result_key(scenario, tokens, paths, repr(options) if options is not None else None)
 
 
 def _live_build(structs: Sequence[str], types: Sequence[str],

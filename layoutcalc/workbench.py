@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .analysis.diff import DiffResult
     from .analysis.report import BuildReport, Claim, ReportOptions
     from .changes.scenario import ScenarioResult
+    from .readers import BuildHeader
     from .slab.view import SlabView
 
 
@@ -400,6 +401,7 @@ class Build:
     def __init__(self, path: str) -> None:
         self.path = path
         self._model: Optional[ModelBuild] = None
+        self._header: Optional["BuildHeader"] = None
 
     @property
     def model(self) -> ModelBuild:
@@ -409,12 +411,33 @@ class Build:
         return self._model
 
     @property
+    def header(self) -> "BuildHeader":
+        """Name, ABI, word size and byte order from the file's header: no read of its types."""
+        if self._header is None:
+            from .readers import BuildHeader
+            if self._model is not None:
+                model = self._model
+                self._header = BuildHeader(model.name, model.arch, model.address_size, model.byte_order, "")
+            else:
+                from .readers import read_header
+                self._header = read_header(self.path)
+        return self._header
+
+    @property
     def name(self) -> str:
-        return self.model.name
+        return self.header.name
 
     @property
     def arch(self) -> str:
-        return self.model.arch
+        return self.header.arch
+
+    @property
+    def address_size(self) -> int:
+        return self.header.address_size
+
+    @property
+    def byte_order(self) -> str:
+        return self.header.byte_order
 
     def structs(self) -> "pd.DataFrame":
         """One row per struct and union definition of the build (:func:`layoutcalc.render.frames.structs_frame`)."""
