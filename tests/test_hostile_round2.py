@@ -12,6 +12,11 @@ import gzip
 import json
 import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -20,6 +25,7 @@ from test_hostile_inputs import (ROOT, _first_struct_member, _one_line_error, _r
                                  build_seed_objects)
 
 from layoutcalc.cli import main
+from layoutcalc.errors import LayoutcalcError
 
 HUGE = "9" * 4301
 TREE = ROOT / "tests" / "fixtures" / "kernel-tree"
@@ -246,3 +252,158 @@ def test_standard_input_is_capped(seed_objects, monkeypatch):
     monkeypatch.setattr(readers, "MAX_STDIN_BYTES", 1 << 16)
     data = Path(seed_objects["plain"]).read_bytes() + b"\0" * (1 << 17)
     _one_line_error(["show", "pid", "-i", "-"], "more than 65536 bytes on standard input", stdin=data)
+
+
+# ---------------------------------------------------------------- 6: loops and blow-ups
+
+SIBLING_C = "struct s { int a; int b; };\nstruct t { struct s x; long y; };\nstruct s v;\nstruct t w;\n"
+
+
+def _gcc(source: str, out: Path, name: str, flags: tuple[str, ...], linked: bool) -> Path:
+    """``source`` compiled by gcc with ``flags``: an object, or a linked executable (``linked``)."""
+    (out / f"{name}.c").write_text(source + ("int main(void) { return 0; }\n" if linked else ""))
+    target = out / (name if linked else f"{name}.o")
+    subprocess.run(["gcc", "-O0", *flags, *([] if linked else ["-c"]), str(out / f"{name}.c"), "-o", str(target)],
+                   check=True, capture_output=True)
+    return target
+
+
+def _sibling_pointing_at_itself(obj: Path, out: Path) -> Path:
+    """``obj`` with the first DW_AT_sibling of a top-level DIE set to that DIE's own offset."""
+    from elftools.elf.elffile import ELFFile
+    data = bytearray(obj.read_bytes())
+    with open(obj, "rb") as stream:
+        elf = ELFFile(stream)
+        base = elf.get_section_by_name(".debug_info")["sh_offset"]
+        cu = next(elf.get_dwarf_info().iter_CUs())
+        die = next(d for d in cu.get_top_DIE().iter_children() if "DW_AT_sibling" in d.attributes)
+        attr = die.attributes["DW_AT_sibling"]
+        assert attr.form == "DW_FORM_ref4"
+        data[base + attr.offset:base + attr.offset + 4] = (die.offset - cu.cu_offset).to_bytes(4, "little")
+    out.write_bytes(data)
+    return out
+
+
+@pytest.mark.parametrize("linked", [False, True], ids=["object", "linked"])
+def test_sibling_pointing_at_its_own_die(tmp_path, linked):
+    """pyelftools followed the DW_AT_sibling back to the same DIE forever (show, sizes, diff, history)."""
+    obj = _gcc(SIBLING_C, tmp_path, "sib", ("-gdwarf-4",), linked)
+    bad = _sibling_pointing_at_itself(obj, tmp_path / "loop.o")
+    for command in (["show", "s", "-i", str(bad)], ["sizes", "-i", str(bad)], ["diff", str(bad), str(obj)],
+                    ["history", "--struct", "s", "--workers", "1", str(bad), str(obj)]):
+        _one_line_error(command, "sibling", seconds=10)
+
+
+def _dag_btf(path: Path, depth: int) -> Path:
+    """BTF: struct s0 { s1 a; s1 b; } ... s{depth-1} { int a; int b; }: a DAG with 2^depth paths."""
+    import struct as pack
+    from test_hostile_inputs import _btf_blob, _rec
+    strings = b"\0int\0a\0b\0" + b"".join(b"s%d\0" % i for i in range(depth))
+    name_offsets = [9 + sum(len(b"s%d\0" % j) for j in range(i)) for i in range(depth)]
+    records = [_rec(1, 1, 0, 4, pack.pack("<I", 32))]
+    for i in range(depth):
+        child, half = (i + 3 if i + 1 < depth else 1), 4 * 2 ** (depth - i - 1)
+        records.append(_rec(name_offsets[i], 4, 2, 2 * half,
+                            pack.pack("<III", 5, child, 0) + pack.pack("<III", 7, child, half * 8)))
+    path.write_bytes(_btf_blob(records, strings))
+    return path
+
+
+@pytest.mark.parametrize("command", [["show", "s0"], ["reorganize", "s0"], ["sizes"]])
+def test_btf_dag_of_24_structs_is_linear(tmp_path, command):
+    path = _dag_btf(tmp_path / "dag.btf", 24)
+    started = time.monotonic()
+    result = CliRunner().invoke(main, [*command, "-i", str(path)])
+    assert result.exit_code == 0, result.output
+    assert time.monotonic() - started < 5
+    if command[0] == "show":
+        assert "/* size: 67108864, cachelines: 1048576, members: 2 */" in result.output
+
+
+def test_best_fit_with_200_changes(seed_objects, tmp_path):
+    scenario = tmp_path / "many.toml"
+    scenario.write_text("\n".join(f'[[change]]\nstruct = "task_struct"\nafter = ["pid"]\nfields = ["char f{i};"]\n'
+                                  for i in range(200)))
+    started = time.monotonic()
+    result = CliRunner().invoke(main, ["whatif", "-i", str(seed_objects["snapshot"]), "--scenario", str(scenario),
+                                       "--placement", "best-fit"])
+    assert time.monotonic() - started < 8
+    assert result.exit_code == 0, result.output
+    assert "200 added, 0 moved" in result.output and "best fit saves 64 bytes over as-patched" in result.output
+
+
+def test_hunk_of_200000_context_lines(seed_objects, tmp_path):
+    lines = PATCH.read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("@@"))
+    lines[at] = "@@ -35,200006 +35,200015 @@ struct pid"
+    lines[at + 1:at + 1] = [f" \tint filler{k};" for k in range(200_000)]
+    path = tmp_path / "context.patch"
+    path.write_text("\n".join(lines) + "\n")
+    _one_line_error(["whatif", "-i", str(seed_objects["snapshot"]), "--patch", str(path),
+                     "--define", "CONFIG_PID_NS_FLAT=y"], "hunk 1 has 200015 lines, more than 10000", seconds=8)
+
+
+# ---------------------------------------------------------------- 7: worker noise
+
+HISTORY_SLEEPS = """
+import sys, time
+import layoutcalc.analysis.history as history
+def struct_sizes(path, *args):
+    if path.endswith("gz.o"):
+        return None  # this worker goes idle, waiting for work: where SIGTERM gave a traceback
+    time.sleep(60)
+struct_sizes.__module__ = history.__name__  # pickled by reference to history.struct_sizes, this function
+history.struct_sizes = struct_sizes
+from layoutcalc.cli import main
+main(args=sys.argv[1:], prog_name="layoutcalc")
+"""
+
+
+def test_sigterm_during_history_is_one_line(seed_objects):
+    process = subprocess.Popen([sys.executable, "-c", HISTORY_SLEEPS, "history", "--workers", "2",
+                                str(seed_objects["plain"]), str(seed_objects["gz"])], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    time.sleep(3)
+    os.killpg(process.pid, signal.SIGTERM)
+    _out, err = process.communicate(timeout=20)
+    assert process.returncode == 143 and err == "Error: terminated\n", err
+
+
+# ---------------------------------------------------------------- 5, 9: compressed sections, .zdebug
+
+def test_compressed_section_over_the_cap(seed_objects, monkeypatch):
+    import layoutcalc.readers.elf as elf
+    monkeypatch.setattr(elf, "MAX_DECOMPRESSED_SECTION_BYTES", 1024)
+    _one_line_error(["show", "pid", "-i", str(seed_objects["gz"])], "claims to expand to")
+
+
+@pytest.mark.parametrize("linked", [False, True], ids=["object", "linked"])
+def test_zdebug_sections_read_as_pahole_reads_them(seed_objects, tmp_path, linked):
+    """gcc -gz=zlib-gnu writes .zdebug_* sections; they were refused as 'no debug info'."""
+    obj = _gcc((seed_objects["dir"] / "seed.c").read_text(), tmp_path, "gnu", ("-gdwarf-4", "-gz=zlib-gnu"), linked)
+    from elftools.elf.elffile import ELFFile
+    with open(obj, "rb") as stream:
+        assert ELFFile(stream).get_section_by_name(".zdebug_info") is not None
+    for name in ("pid", "task_struct"):
+        ours = CliRunner().invoke(main, ["show", name, "-i", str(obj)])
+        assert ours.exit_code == 0, ours.output
+        pahole = subprocess.run(["pahole", "-C", name, str(obj)], capture_output=True, text=True, check=True)
+        assert ours.output.rstrip("\n") == pahole.stdout.rstrip("\n")
+    sizes = CliRunner().invoke(main, ["sizes", "-i", str(obj)])
+    assert sizes.exit_code == 0 and "task_struct\t" in sizes.output
+
+
+def test_zdebug_bomb_with_a_lying_header(tmp_path, monkeypatch):
+    import layoutcalc.readers.elf as elf
+    data = bytearray(b"ZLIB" + (100).to_bytes(8, "big") + zlib.compress(b"\0" * 10_000))
+
+    class Section:
+        name = ".zdebug_str"
+
+        def data(self):
+            return bytes(data)
+    with pytest.raises(LayoutcalcError, match="expands to other than the 100 bytes"):
+        elf.section_bytes(Section(), "x.o")
+    monkeypatch.setattr(elf, "MAX_DECOMPRESSED_SECTION_BYTES", 50)
+    with pytest.raises(LayoutcalcError, match="claims to expand to 100 bytes"):
+        elf.section_bytes(Section(), "x.o")

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from itertools import repeat
 from typing import NamedTuple, Optional
 
 from ..errors import LayoutcalcError
+from ..workers import run_quietly
 
 DEFAULT_STRUCTS = ("task_struct", "signal_struct", "pid")
 
@@ -55,8 +55,7 @@ def scan_history(paths: Sequence[str], names: Sequence[str] = DEFAULT_STRUCTS, s
     count = min(len(paths), workers or os.cpu_count() or 1)
     if count <= 1:
         return [struct_sizes(path, names, source) for path in paths]
-    with ProcessPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(struct_sizes, paths, repeat(names), repeat(source)))
+    return run_quietly(count, struct_sizes, paths, repeat(names), repeat(source))
 
 
 def _scan_on_dask(scheduler: str, paths: Sequence[str], names: tuple[str, ...], source: str) -> list[HistoryRow]:
