@@ -407,3 +407,44 @@ def test_zdebug_bomb_with_a_lying_header(tmp_path, monkeypatch):
     monkeypatch.setattr(elf, "MAX_DECOMPRESSED_SECTION_BYTES", 50)
     with pytest.raises(LayoutcalcError, match="claims to expand to 100 bytes"):
         elf.section_bytes(Section(), "x.o")
+
+
+# ---------------------------------------------------------------- 9: caches keyed on content
+
+def test_scan_cache_sees_an_in_place_edit_that_keeps_size_mtime_and_inode(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    source = "struct layoutcalc_probe_aaaa { int first; long second; };\nstruct layoutcalc_probe_aaaa x;\n"
+    build = _gcc(source, tmp_path, "prog", ("-g", "-Wl,--build-id"), linked=True)
+    first = CliRunner().invoke(main, ["sizes", "-i", str(build)])
+    assert first.exit_code == 0 and "layoutcalc_probe_aaaa\t16" in first.output, first.output
+    before = os.stat(build)
+    data = build.read_bytes()
+    at = data.index(b"layoutcalc_probe_aaaa")
+    with open(build, "r+b") as stream:  # same inode, same size
+        stream.seek(at)
+        stream.write(b"layoutcalc_probe_bbbb")
+    os.utime(build, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = os.stat(build)
+    assert (after.st_ino, after.st_size, after.st_mtime_ns) == (before.st_ino, before.st_size, before.st_mtime_ns)
+    second = CliRunner().invoke(main, ["sizes", "-i", str(build)])
+    assert second.exit_code == 0 and "layoutcalc_probe_bbbb\t16" in second.output, second.output
+    assert "layoutcalc_probe_aaaa" not in second.output
+
+
+@pytest.mark.parametrize("source", ["kernel/fork.c", "kernel/pid.c"])
+def test_source_cache_keys_on_the_files_whose_cache_calls_it_reads(tmp_path, monkeypatch, source):
+    from layoutcalc.readers.kernel_source import SourceRequest, source_snapshot
+    monkeypatch.setenv("LAYOUTCALC_CACHE", str(tmp_path / "cache"))
+    tree = _tree_copy(tmp_path)
+    request = SourceRequest(str(tree), "x86_64", None, ("task_struct", "signal_struct", "pid"))
+    assert not source_snapshot(request).cached
+    assert source_snapshot(request).cached
+    path = tree / source
+    before = os.stat(path)
+    text = path.read_text()
+    edited = text.replace("SLAB_PANIC", "SLAB_PANIC|SLAB_HWCACHE_ALIGN", 1) if source.endswith("pid.c") else \
+        text.replace("SLAB_HWCACHE_ALIGN|", "", 1)
+    assert edited != text
+    path.write_text(edited)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert not source_snapshot(request).cached

@@ -42,7 +42,8 @@ from ..model import (
     TypedefType,
     VoidType,
 )
-from .elf import check_compressed_sections, debug_section, iter_children, section_bytes, zdebug_dwarf_info
+from .elf import (check_compressed_sections, content_digest, debug_section, iter_children, section_bytes,
+                  zdebug_dwarf_info)
 from .riscv_relocs import relocated_image
 
 _ENCODINGS = {
@@ -374,7 +375,7 @@ class DwarfFile:
         if build_id is None:
             return None
         info = os.fstat(self._stream.fileno())
-        return f"{build_id}-{info.st_size}-{info.st_mtime_ns}-{info.st_ino}"
+        return f"{build_id}-{info.st_size}-{info.st_mtime_ns}-{info.st_ino}-{content_digest(self.elf, self._stream)}"
 
     def build_id(self) -> Optional[str]:
         """The GNU build-id note, or None when there is none or the notes are damaged (then nothing is cached)."""
