@@ -448,3 +448,50 @@ def test_source_cache_keys_on_the_files_whose_cache_calls_it_reads(tmp_path, mon
     path.write_text(edited)
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert not source_snapshot(request).cached
+
+
+def _struct_sizes_dropped(obj: Path, out: Path) -> Path:
+    """``obj`` with DW_AT_byte_size of every struct abbreviation renamed DW_AT_start_scope (same form)."""
+    from elftools.elf.elffile import ELFFile
+    data = bytearray(obj.read_bytes())
+    with open(obj, "rb") as stream:
+        section = ELFFile(stream).get_section_by_name(".debug_abbrev")
+        base, raw = section["sh_offset"], section.data()
+
+    def uleb(pos):
+        value = shift = 0
+        while True:
+            byte = raw[pos]
+            pos, value, shift = pos + 1, value | (byte & 0x7F) << shift, shift + 7
+            if byte < 0x80:
+                return value, pos
+    pos = 0
+    while pos < len(raw):
+        code, pos = uleb(pos)
+        if code == 0:
+            continue
+        tag, pos = uleb(pos)
+        pos += 1  # DW_CHILDREN
+        while True:
+            at = pos
+            name, pos = uleb(pos)
+            form, pos = uleb(pos)
+            if form == 0x21:  # DW_FORM_implicit_const
+                _, pos = uleb(pos)
+            if name == form == 0:
+                break
+            if tag == 0x13 and name == 0x0B:  # DW_TAG_structure_type, DW_AT_byte_size
+                data[base + at] = 0x2C
+    out.write_bytes(data)
+    return out
+
+
+@pytest.mark.parametrize("linked", [False, True], ids=["object", "linked"])
+def test_struct_die_without_a_size(seed_objects, tmp_path, linked):
+    """Printed as 'size: 0' with 24 members, exit 0."""
+    obj = _gcc((seed_objects["dir"] / "seed.c").read_text(), tmp_path, "seed", ("-gdwarf-4",), linked)
+    bad = _struct_sizes_dropped(obj, tmp_path / "nosize")
+    for command in (["show", "task_struct", "-i", str(bad)], ["sizes", "-i", str(bad)], ["diff", str(bad), str(obj)],
+                    ["baseline", str(bad), "-o", str(tmp_path / "b.json")]):
+        _one_line_error(command, "of 0 bytes has member")
+    assert not (tmp_path / "b.json").exists()
