@@ -209,8 +209,8 @@ def test_index_is_cached_per_build_id_and_a_damaged_entry_is_ignored(
     program = link_program(tmp_path, "gcc", "-gdwarf-5")
     read(program, "fast", monkeypatch, ["late"])
     entries = list((private_cache / "layoutcalc" / "index").iterdir())
-    # the SHA-1 build-id, then the file's size, mtime and inode (a damaged copy keeps the build-id)
-    assert len(entries) == 1 and len(entries[0].stem.split("-")[0]) == 40 and entries[0].stem.count("-") == 3
+    # the SHA-1 build-id, the file's size, mtime and inode, its section-header digest and debug-section CRC
+    assert len(entries) == 1 and len(entries[0].stem.split("-")[0]) == 40 and entries[0].stem.count("-") == 5
     entries[0].write_bytes(b"not a pickle")
     assert typeindex.load_cached(entries[0].stem) is None
     plain = read(program, "plain", monkeypatch, ["late"])

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -43,14 +42,10 @@ from ..analysis.whatif import FieldSpec, WhatIfResult, add_fields, relayout
 from ..errors import LayoutcalcError, ScenarioError
 from ..model import ArrayType, Build, Member, StructType
 from ..safe_read import STDIN, read_bytes
+from ..structured import load_toml
 from .conditions import Defines, evaluate_condition
 from .ctype import declaration_needs
 from .fields import StructFields, chain_fields, check_flexible_arrays, declaration_fields, get_struct
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python < 3.11 only
-    import tomli as tomllib
 
 # A scenario is written by hand: the bundled ones are under 2 KiB. A 12 MB mutant of 75,000
 # changes took 7 s of CPU to parse and apply (fuzz run); 1 MiB leaves room for any real one.
@@ -160,14 +155,15 @@ def load_scenario(name_or_path: str) -> Scenario:
     return parse_scenario(text, str(path))
 
 
+def _malformed(exc: Exception, filename: str) -> ScenarioError:
+    line = re.search(r"at line (\d+)", str(exc))
+    where = f"{filename}:{line.group(1)}" if line else filename
+    return ScenarioError(f"{where}: malformed TOML: {exc}")
+
+
 def parse_scenario(text: str, filename: str) -> Scenario:
     """Parse scenario TOML ``text``; ``filename`` is used in error messages."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        line = re.search(r"at line (\d+)", str(exc))
-        where = f"{filename}:{line.group(1)}" if line else filename
-        raise ScenarioError(f"{where}: malformed TOML: {exc}") from None
+    data = load_toml(text, filename, ScenarioError, malformed=lambda exc: _malformed(exc, filename))
     lines = _LineIndex(text, filename)
     _check_keys(data, {"name", "description", "source", "defines", "type", "change", "claim"}, lines.at(1), "file")
     changes = tuple(_parse_change(entry, lines, index)

@@ -8,7 +8,6 @@ as ``/sys/kernel/btf/vmlinux``) or a layoutcalc snapshot (JSON).
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterable
@@ -16,7 +15,7 @@ from typing import NamedTuple, Optional
 
 from ..errors import InputError, LayoutcalcError
 from ..model import Build
-from ..safe_read import STDIN, check_regular_file
+from ..safe_read import MAX_STDIN_BYTES, STDIN, check_regular_file, spool_capped
 
 ELF_MAGIC = b"\x7fELF"
 BTF_MAGICS = (b"\x9f\xeb", b"\xeb\x9f")
@@ -100,7 +99,7 @@ def _read_stdin(struct_names: Optional[Iterable[str]], type_names: Optional[Iter
     with tempfile.TemporaryDirectory(prefix="layoutcalc-stdin-") as directory:
         spool = os.path.join(directory, "stdin")
         with open(spool, "wb") as stream:
-            shutil.copyfileobj(sys.stdin.buffer, stream)
+            spool_capped(sys.stdin.buffer, stream, STDIN, MAX_STDIN_BYTES)
         try:
             build = read_input(spool, struct_names, type_names, arch, progress, any_kind=any_kind,
                                every_definition=every_definition)
