@@ -222,6 +222,16 @@ def show(build: Build, names: Sequence[str],
     return result
 
 
+def cacheline_size_of(build: Build, asked: Optional[int] = None) -> int:
+    """The cache line size for ``build``'s listings: ``asked``, else the one the build records, else 64.
+
+    A snapshot records its build's (128 bytes on the 2.6.22 ones); an ELF or BTF input records none,
+    and 64 is what pahole takes from this host.  ``show`` and the notebook's ``Build.struct`` both ask here.
+    """
+    recorded = build.provenance.get("cacheline_size")
+    return asked or (recorded if isinstance(recorded, int) and recorded > 0 else DEFAULT_CACHELINE)
+
+
 def show_text(build: Build, names: Sequence[str], cacheline_size: int = DEFAULT_CACHELINE, *,
               expand: bool = False, hex_offsets: bool = False) -> str:
     """What ``pahole -C NAME1,NAME2`` prints for the named structs, unions or typedefs.

@@ -217,7 +217,8 @@ def _source_input(path: str, arch: Optional[str], config: Optional[str], defconf
 @click.argument("structs", nargs=-1)
 @_input_option()
 @click.option("--format", "fmt", type=FORMATS_SHOW, default="text", show_default=True)
-@click.option("--cacheline-size", type=click.IntRange(1), default=64, show_default=True)
+@click.option("--cacheline-size", type=click.IntRange(1), default=None,
+              help="Cache line size for the boundary comments (default: the one the input records, else 64).")
 @click.option("--arch", help="Target ABI: for a source tree, the one to compile for; otherwise re-lay out for it.")
 @_source_options
 @click.option("--at", "at_offset", metavar="OFFSET", help="The member (path), hole or padding at this byte "
@@ -232,7 +233,7 @@ def _source_input(path: str, arch: Optional[str], config: Optional[str], defconf
                                                 "/sys/kernel/btf/MODULE); default /sys/kernel/btf/vmlinux.")
 @click.option("-E", "--expand", is_flag=True, help="Print every member type in full, as pahole -E.")
 @click.option("--hex", "hex_offsets", is_flag=True, help="Offsets and sizes in hexadecimal, as pahole --hex.")
-def show(structs: tuple[str, ...], input_path: Optional[str], fmt: str, cacheline_size: int,
+def show(structs: tuple[str, ...], input_path: Optional[str], fmt: str, cacheline_size: Optional[int],
          arch: Optional[str], config: Optional[str], defconfig: bool, expand: bool = False,
          hex_offsets: bool = False, at_offset: Optional[str] = None, contains: Optional[str] = None,
          pointers_to: Optional[str] = None, recursive: bool = False, btf_base: Optional[str] = None) -> None:
@@ -251,11 +252,12 @@ def show(structs: tuple[str, ...], input_path: Optional[str], fmt: str, cachelin
     if at_offset is not None:
         _show_at(build, structs, at_offset, fmt)
         return
+    line = api.cacheline_size_of(build, cacheline_size)
     if fmt == "json":
-        shown = api.show(build, structs, cacheline_size)
+        shown = api.show(build, structs, line)
         click.echo(render.to_json({"structs": [render.struct_dict(s, st) for s, st in shown]}), nl=False)
         return
-    click.echo(api.show_text(build, structs, cacheline_size, expand=expand, hex_offsets=hex_offsets), nl=False)
+    click.echo(api.show_text(build, structs, line, expand=expand, hex_offsets=hex_offsets), nl=False)
 
 
 def _show_relations(structs: tuple[str, ...], input_path: Optional[str], contains: Optional[str],

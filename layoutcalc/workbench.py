@@ -450,8 +450,7 @@ class Build:
         ``cacheline_size`` defaults to the one the build records (128 bytes on the 2.6.22 snapshots), else 64.
         """
         build = self._model or api.load(self.path, structs=[name])
-        recorded = build.provenance.get("cacheline_size")
-        line = cacheline_size or (recorded if isinstance(recorded, int) and recorded > 0 else DEFAULT_CACHELINE)
+        line = api.cacheline_size_of(build, cacheline_size)
         ((struct, stats),) = api.show(build, [name], line)
         return StructLayout(struct, stats, build, line)
 
