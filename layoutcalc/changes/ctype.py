@@ -466,8 +466,30 @@ class _TypeResolver:
         if isinstance(node, c_ast.ArrayDecl):
             return self._array(node, under_pointer)
         if isinstance(node, c_ast.FuncDecl):
-            return FunctionType(self.resolve(node.type, under_pointer=True))
+            return FunctionType(self.resolve(node.type, under_pointer=True), *self._params(node))
         raise ScenarioError(f"unsupported C type construct {type(node).__name__}")
+
+    def _params(self, node: c_ast.FuncDecl) -> tuple[list[Type], bool]:
+        """The parameter types of a function type (as the debug info names them), and whether it is variadic."""
+        params: list[Type] = []
+        variadic = False
+        for param in (node.args.params if node.args is not None else []):
+            if isinstance(param, c_ast.EllipsisParam):
+                variadic = True
+                continue
+            kind = getattr(param, "type", None)
+            if kind is None:
+                continue
+            try:
+                resolved = self.resolve(kind, under_pointer=True)
+            except (ScenarioError, NotFoundError):
+                return [], False  # a parameter type the build lacks: the name is then only approximate
+            if isinstance(resolved, VoidType) and not params:
+                continue  # (void)
+            if isinstance(resolved, ArrayType):
+                resolved = PointerType(resolved.element, self.abi.pointer_size)
+            params.append(resolved)
+        return params, variadic
 
     def _array(self, node: c_ast.ArrayDecl, under_pointer: bool) -> ArrayType:
         element = self.resolve(node.type, under_pointer)

@@ -681,6 +681,14 @@ def _strip_attrs(text: str, abi: Abi) -> tuple[str, Optional[int]]:
     return text.strip(), align
 
 
+def _lost_alignment(node: Node, alignment: int) -> bool:
+    """Did ``node`` lose every member whose alignment was ``alignment`` or more (removed, or changed inside)?"""
+    had = [item for item in node.items if item.member is not None and (item.member.alignment_attr or 0) >= alignment]
+    return bool(had) and all(item.removed or (item.child is not None and item.child.changed) for item in had) and \
+        not any(not item.removed and (item.member is not None and (item.member.alignment_attr or 0) >= alignment
+                                      and not (item.child is not None and item.child.changed)) for item in node.items)
+
+
 def _pow2_dividing(value: int) -> int:
     return value & -value if value else 1 << 12
 
@@ -707,7 +715,8 @@ def _is_declared_only(member: Member) -> bool:
     return isinstance(inner, StructType) and inner.is_declaration and member.bit_size is None
 
 
-def _lay(node: Node, abi: Abi, debug_info: DebugInfo, world: World, smallest_declared: bool = False) -> StructType:
+def _lay(node: Node, abi: Abi, debug_info: DebugInfo, world: World, smallest_declared: bool = False,
+         keep_size_alignment: bool = False) -> StructType:
     """``node`` laid out: unchanged ones as the build has them, changed ones again from their members.
 
     A member whose type the input only declares stands in with the space the debug info shows for it
@@ -718,11 +727,12 @@ def _lay(node: Node, abi: Abi, debug_info: DebugInfo, world: World, smallest_dec
     members: list[Member] = []
     origins: dict[int, Member] = {}
     first_type: Optional[StructType] = None
+    dropped = False
     for index, item in enumerate(node.items):
         if item.removed:
             continue
         if item.child is not None and (item.child.changed or item.child.struct is None):
-            inner = _lay(item.child, abi, debug_info, world, smallest_declared)
+            inner = _lay(item.child, abi, debug_info, world, smallest_declared, keep_size_alignment)
             if node.mirror and index == 1 and first_type is not None:
                 old = item.child.struct
                 inner = dataclasses.replace(first_type, name=old.name if old else None)
@@ -730,7 +740,12 @@ def _lay(node: Node, abi: Abi, debug_info: DebugInfo, world: World, smallest_dec
                 inner = _group_union(inner, item.child, abi)
             if node.mirror and index == 0:
                 first_type = inner
-            if item.member is not None:
+            if item.member is not None and not keep_size_alignment and item.member.alignment_attr and \
+                    not item.member.name and _lost_alignment(item.child, item.member.alignment_attr):
+                # gcc records an anonymous member's alignment from its members: the one causing it is gone
+                member = dataclasses.replace(item.member, type=inner, alignment_attr=None)
+                dropped = True
+            elif item.member is not None:
                 member = dataclasses.replace(item.member, type=inner)
                 origins[id(member)] = item.member
             else:
@@ -758,8 +773,15 @@ def _lay(node: Node, abi: Abi, debug_info: DebugInfo, world: World, smallest_dec
     base = node.struct if node.struct is not None else StructType(
         node.kind, None, 0, is_packed=node.packed,
         alignment_attr=node.align if node.group is None else node.align)
+    if node.struct is not None and node.struct.alignment_attr and not keep_size_alignment \
+            and _lost_alignment(node, node.struct.alignment_attr):
+        # gcc records a struct's alignment from its members too (DW_AT_alignment): the one causing it is gone
+        base = dataclasses.replace(node.struct, alignment_attr=None)
+        dropped = True
     facts = struct_facts(base, abi, debug_info)
-    laid, _ = _relayout(facts, base, members, abi, world, origins)
+    # an alignment the old size showed may have come from a removed member: dropped, unless asked to keep
+    removed = dropped or any(item.removed and item.member is not None for item in node.items)
+    laid, _ = _relayout(facts, base, members, abi, world, origins, size_alignment=keep_size_alignment or not removed)
     if node.struct is None and node.packed:
         laid = dataclasses.replace(laid, is_packed=True)
     return laid
@@ -856,6 +878,8 @@ def apply_rewrite(rewrite: Rewrite, build: Build, abi: Abi, debug_info: DebugInf
         after = worlds[World.LIKELIEST]
         _check_declaration_only(before, after, rewrite.path)
         sizes = [laid.size_bytes for laid in worlds.values()]
+        if edit.root.changed:  # alignments the old layout showed, kept: they may be attributes of their own
+            sizes.append(_lay(edit.root, abi, debug_info, World.LARGEST, keep_size_alignment=True).size_bytes)
         if _declaration_only(before) and edit.root.changed:
             sizes.append(_lay(edit.root, abi, debug_info, World.LIKELIEST, smallest_declared=True).size_bytes)
         if not debug_info.records_alignment and edit.root.changed:
