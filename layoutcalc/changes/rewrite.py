@@ -158,6 +158,7 @@ class _Reader:
         self.edits: dict[str, StructEdit] = {}
         self.trees: dict[str, Node] = {}
         self.seen_macros: set[str] = set()
+        self.pending: list[tuple[Statement, str]] = []
         self.order: list[str] = []
         self.macros: dict[str, str] = {}
         self.old_macros: dict[str, str] = {}
@@ -362,7 +363,7 @@ class _Reader:
             if st.side != " ":
                 self._touch(root)
             if st.kind == "decl":
-                cursor = self._decl(root, st, cursor, region_items, where)
+                cursor = self._decl(root, st, cursor, region_items, where, stack[-1] if stack else None)
                 if st.side != "+":
                     names = self._decl_names(st.text)
                     if names:
@@ -378,6 +379,11 @@ class _Reader:
                                          if cursor[0].parent else Item()))
             else:
                 cursor = self._close(root, st, cursor, stack, where)
+        if self.pending:
+            st, where = self.pending[0]
+            self.pending = []
+            raise ScenarioError(f"{where}: cannot tell where in the struct '{st.text}' goes: no member of this "
+                                "build precedes or follows it in the hunk (regenerate with -U5)")
         if new_type is not None:
             raise ScenarioError(f"{self.filename}:{new_type[2]}: the hunk ends inside the new {new_type[0]} "
                                 f"{new_type[1]}: cannot lay it out")
@@ -424,7 +430,22 @@ class _Reader:
         return words[-1:]
 
     def _decl(self, root: Node, st: Statement, cursor: Optional[tuple[Node, int]],
-              region_items: list[tuple[Node, Item]], where: str) -> Optional[tuple[Node, int]]:
+              region_items: list[tuple[Node, Item]], where: str,
+              frame: Optional[Node] = None) -> Optional[tuple[Node, int]]:
+        if st.side == " " and frame is not None and frame.struct is None and cursor is not None \
+                and cursor[0] is frame:
+            # a context member inside an aggregate the patch adds: it moves into it
+            for name in self._decl_names(st.text):
+                found = _find(root, name, existing=True)
+                if found is not None and found[0] is not frame:
+                    old = found[0].items[found[1]]
+                    old.removed = True
+                    _mark(found[0])
+                    moved = Item(member=old.member, child=old.child, line_no=st.line_no)
+                    frame.items.insert(cursor[1], moved)
+                    _mark(frame)
+                    cursor = (frame, cursor[1] + 1)
+            return cursor
         if st.side != "+":
             names = self._decl_names(st.text)
             found_any = False
@@ -442,6 +463,12 @@ class _Reader:
                 if st.side == "-":
                     item.removed = True
                     _mark(node)
+                if self.pending:  # additions the hunk shows before its first member of this build
+                    for pending, pending_where in self.pending:
+                        placed = self._insert(node, index, pending, pending_where, self.macros)
+                        region_items.extend((node, p) for p in placed)
+                        index += len(placed)
+                    self.pending = []
                 cursor = (node, index + 1)
                 if st.side == " " and self._uses_changed_macro(st.text):
                     item.removed = True
@@ -452,9 +479,9 @@ class _Reader:
                 self.warnings.append(f"{where}: '{st.text}' is not a member of struct {self._name_of(root)} in "
                                      "this build (configured out?): nothing removed")
             return cursor
-        if cursor is None:
-            raise ScenarioError(f"{where}: cannot tell where in struct {self._name_of(root)} '{st.text}' goes: "
-                                "no member of this build precedes it in the hunk (regenerate with -U5)")
+        if cursor is None:  # placed before the next member of this build the hunk shows, if any
+            self.pending.append((st, where))
+            return None
         node, index = cursor
         added = self._insert(node, index, st, where, self.macros)
         for item in added:
