@@ -68,6 +68,8 @@ CASES = {
     "flex-array-macro": ("\tchar data[] __aligned(8);\n", "\tDECLARE_FLEX_ARRAY(char, data) __aligned(8);\n"),
     "u8-before-aligned-flex": ("\tu8 tail;\n", "\tu8 tail;\n\tu8 tail2;\n"),
     "move": ("\tu8 flag;\n\tvoid *ptr;\n", "\tvoid *ptr;\n\tu8 flag;\n"),
+    "inline-enum-bitfield": ("\tu8 tail;\n", "\tu8 tail;\n\tenum { ST_A, ST_B = 7, ST_C } state:8;\n"
+                             "\tenum { NEG = -1, POS } sign;\n"),
     "before-first-context": ("\tunsigned int a:3;\n", "\tu8 early;\n\tunsigned int a:3;\n"),
     "wrap-in-new-union": ("\tu8 flag;\n\tvoid *ptr;\n", "\tunion {\n\t\tu8 flag;\n\t\tvoid *ptr;\n\t};\n"),
 }

@@ -450,6 +450,21 @@ def _gcc_spelling(sign: str, kind: str) -> str:
     return f"{kind}{suffix}"
 
 
+def _inline_enum(node: c_ast.Enum) -> EnumType:
+    """``enum { A, B = 4, C }`` written in a member declaration: gcc's ``unsigned int`` (or ``int`` with a
+    negative enumerator); one wider than 32 bits is refused."""
+    values: list[tuple[str, int]] = []
+    current = -1
+    for item in node.values.enumerators:
+        current = _eval_const(item.value) if item.value is not None else current + 1
+        values.append((item.name, current))
+    low = min((v for _, v in values), default=0)
+    high = max((v for _, v in values), default=0)
+    if low < -(1 << 31) or high >= (1 << 32) or (low < 0 and high >= (1 << 31)):
+        raise ScenarioError("an inline enum with enumerators wider than 32 bits is not modelled")
+    return EnumType(None, 4, "signed" if low < 0 else "unsigned", enumerators=values)
+
+
 class _TypeResolver:
     """Turns pycparser type nodes into model types, looking names up in one build."""
 
@@ -540,6 +555,8 @@ class _TypeResolver:
                             "(load it too, or use a pointer to it)")
 
     def _enum(self, node: c_ast.Enum, under_pointer: bool) -> Type:
+        if node.name is None and node.values is not None:
+            return _inline_enum(node)
         if node.name is None or node.values is not None:
             raise ScenarioError("an enum cannot be defined inline here; name one the build has")
         found = self.build.enums.get(node.name)
