@@ -634,9 +634,13 @@ class _Reader:
             grand = parent.parent
             if grand is None:
                 return None
-            index = next(i for i, item in enumerate(grand.items) if item.child is parent)
+            index = next((i for i, item in enumerate(grand.items) if item.child is parent), None)
+            if index is None:
+                raise ScenarioError(f"{where}: '{st.text}' closes an aggregate the hunk cannot place")
             return grand, index + 1
-        index = next(i for i, item in enumerate(parent.items) if item.child is node)
+        index = next((i for i, item in enumerate(parent.items) if item.child is node), None)
+        if index is None:
+            raise ScenarioError(f"{where}: '{st.text}' closes an aggregate the hunk cannot place")
         if node.struct is not None and all(item.removed for item in node.items):
             parent.items[index].removed = True
             _mark(parent)
