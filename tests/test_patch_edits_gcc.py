@@ -6,6 +6,7 @@ offset, size, bits, through anonymous aggregates).  The slow corpus is tests/tes
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -214,3 +215,26 @@ def test_handwritten_hunks_equal_gcc(tmp_path: Path, hunk: str, old: str, new: s
     (item,) = api.whatif_run(before, patch=str(patch)).results
     check = compare_layouts(item.result.after, api.load(after, structs=["demo"]).get_struct("demo"))
     assert item.result.exact and check.equal, check.mismatches[:3]
+
+
+def test_json_warnings_exact_bounds_and_strict(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from layoutcalc.cli import main
+    before = _object(tmp_path, "before", BEFORE)
+    patch = tmp_path / "p.patch"
+    patch.write_text("--- a/demo.h\n+++ b/demo.h\n@@ -3,3 +3,6 @@ struct demo {\n \tu32 count;\n+#ifdef CONFIG_DEMO_X\n"
+                     "+\tu64 x;\n+#endif\n \tu8 flag;\n")
+    result = CliRunner().invoke(main, ["whatif", "-i", before, "--patch", str(patch), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    (entry,) = payload["structs"]  # touched, left unchanged by the config: still listed
+    assert entry["size_after"] == entry["size_before"] and entry["exact"] is True
+    assert any("CONFIG_DEMO_X is not defined" in line for line in payload["warnings"])
+    assert any("struct demo is listed unchanged" in line for line in payload["warnings"])
+    strict = CliRunner().invoke(main, ["whatif", "-i", before, "--patch", str(patch), "--strict"])
+    assert strict.exit_code == 1 and "--strict: 2 warning(s)" in strict.output
+    defined = CliRunner().invoke(main, ["whatif", "-i", before, "--patch", str(patch), "--strict", "--format", "json",
+                                        "--define", "CONFIG_DEMO_X=y"])
+    assert defined.exit_code == 0, defined.output
+    assert json.loads(defined.stdout)["warnings"] == []
