@@ -71,6 +71,9 @@ CASES = {
     "move": ("\tu8 flag;\n\tvoid *ptr;\n", "\tvoid *ptr;\n\tu8 flag;\n"),
     "inline-enum-bitfield": ("\tu8 tail;\n", "\tu8 tail;\n\tenum { ST_A, ST_B = 7, ST_C } state:8;\n"
                              "\tenum { NEG = -1, POS } sign;\n"),
+    "new-type-used": ("#define NR_SLOTS 3\n\nstruct demo {\n\tu32 count;\n",
+                      "#define NR_SLOTS 3\n\nstruct extra {\n\tu32 a;\n\tu64 b;\n};\n\nstruct demo {\n"
+                      "\tu32 count;\n\tstruct extra ex;\n"),
     "before-first-context": ("\tunsigned int a:3;\n", "\tu8 early;\n\tunsigned int a:3;\n"),
     "wrap-in-new-union": ("\tu8 flag;\n\tvoid *ptr;\n", "\tunion {\n\t\tu8 flag;\n\t\tvoid *ptr;\n\t};\n"),
 }
