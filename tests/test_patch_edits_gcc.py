@@ -71,6 +71,7 @@ CASES = {
     "move": ("\tu8 flag;\n\tvoid *ptr;\n", "\tvoid *ptr;\n\tu8 flag;\n"),
     "inline-enum-bitfield": ("\tu8 tail;\n", "\tu8 tail;\n\tenum { ST_A, ST_B = 7, ST_C } state:8;\n"
                              "\tenum { NEG = -1, POS } sign;\n"),
+    "aligned-existing-union": ("\t\t\tu32 hi;\n\t\t};\n\t};\n", "\t\t\tu32 hi;\n\t\t};\n\t} __aligned(32);\n"),
     "new-type-used": ("#define NR_SLOTS 3\n\nstruct demo {\n\tu32 count;\n",
                       "#define NR_SLOTS 3\n\nstruct extra {\n\tu32 a;\n\tu64 b;\n};\n\nstruct demo {\n"
                       "\tu32 count;\n\tstruct extra ex;\n"),

@@ -271,7 +271,12 @@ class _Reader:
         region_context = False
         region_items: list[tuple[Node, Item]] = []
         new_type: Optional[tuple[str, str, int]] = None
-        for st in self.statements(hunk):
+        statements = self.statements(hunk)
+        for position, st in enumerate(statements):
+            following = statements[position + 1] if position + 1 < len(statements) else None
+            if st.side == "-" and st.kind in ("open", "close") and following is not None and \
+                    following.side == "+" and following.kind == st.kind:
+                continue  # "-};" then "+} __aligned(8);": one closing (opening), as rewritten
             where = f"{self.filename}:{st.line_no}"
             if st.kind == "note":  # a comment changed: the struct is touched, its layout is not
                 if root is not None:
@@ -625,8 +630,17 @@ class _Reader:
                 node.name = rest
             elif rest:
                 raise ScenarioError(f"{where}: cannot read '{st.text}' (the end of a new aggregate)")
-        if st.side == "-" and node.struct is not None:
-            pass
+        if st.side == "+" and node.struct is not None:  # an existing aggregate's closing line rewritten
+            tail = re.match(r"^[})]\s*(.*?)\s*;$", st.text)
+            rest, align = _strip_attrs(tail.group(1) if tail else "", self.abi)
+            item = next((i for i in (node.parent.items if node.parent else []) if i.child is node), None)
+            if "packed" in rest or (rest and item is not None and item.member is not None
+                                    and rest != (item.member.name or "")):
+                raise ScenarioError(f"{where}: '{st.text}': a changed name or packing of an existing nested "
+                                    "aggregate is not modelled")
+            if align and node.parent is not None:  # a type attribute: the aggregate's size rounds up to it too
+                node.align = max(node.align or 0, align)
+                _mark(node)
         parent = node.parent
         if parent is None:
             return None
@@ -804,7 +818,9 @@ def _lay(node: Node, abi: Abi, debug_info: DebugInfo, world: World, smallest_dec
     base = node.struct if node.struct is not None else StructType(
         node.kind, None, 0, is_packed=node.packed,
         alignment_attr=node.align if node.group is None else node.align)
-    if node.struct is not None and node.struct.alignment_attr and not keep_size_alignment \
+    if node.struct is not None and node.align:
+        base = dataclasses.replace(node.struct, alignment_attr=max(node.struct.alignment_attr or 0, node.align))
+    elif node.struct is not None and node.struct.alignment_attr and not keep_size_alignment \
             and _lost_alignment(node, node.struct.alignment_attr):
         # gcc records a struct's alignment from its members too (DW_AT_alignment): the one causing it is gone
         base = dataclasses.replace(node.struct, alignment_attr=None)
