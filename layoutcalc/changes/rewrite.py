@@ -174,7 +174,7 @@ class _Reader:
             code = self._strip_comments(text, in_comment, sides)
             stripped = code.strip()
             if not stripped:
-                if line.kind != " " and text.strip():
+                if line.kind != " ":  # a comment or blank line changed
                     out.append(Statement("note", text.strip(), line.line_no, line.kind, text))
                 continue
             key = line.kind
@@ -358,6 +358,8 @@ class _Reader:
                 root, cursor, certain = None, None, True
                 continue
             if not active:
+                if st.side == "-":
+                    self._touch(root)  # removed under a false condition: touched, unchanged here
                 if st.side == "+" and st.kind == "decl":
                     false = new_conds.false_text()
                     undefined = tuple(s for s in condition_symbols(false) if not is_defined(self.defines, s))
@@ -369,6 +371,9 @@ class _Reader:
                 self._touch(root)
             if st.kind == "decl":
                 cursor = self._decl(root, st, cursor, region_items, where, stack[-1] if stack else None)
+                if stack and stack[-1] is None and cursor is not None and cursor[0].struct is not None \
+                        and cursor[0] is not root:
+                    stack[-1] = cursor[0]  # the build's aggregate the hunk opened before any member was known
                 if st.side != "+":
                     names = self._decl_names(st.text)
                     if names:
