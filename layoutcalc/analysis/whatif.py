@@ -116,11 +116,14 @@ def relayout(struct: StructType, abi: Abi, members: list[Member],
 
 
 def _relayout(facts: StructFacts, struct: StructType, members: list[Member], abi: Abi,
-              world: World, origins: Optional[dict[int, Member]] = None) -> tuple[StructType, int]:
+              world: World, origins: Optional[dict[int, Member]] = None,
+              size_alignment: bool = True) -> tuple[StructType, int]:
     """The new struct and its alignment, in ``world``.
 
     ``origins`` maps a member (by id) to the member of ``struct`` it stands for (an anonymous
     union re-laid out inside): it keeps that member's hidden gap and forced alignment.
+    ``size_alignment`` False: an alignment read from the struct's old size is not kept (a member that
+    may have caused it was removed).
     """
     cursor = Cursor(abi, facts.packed, struct.is_union)
     position = {id(m): index for index, m in enumerate(struct.members)}
@@ -151,7 +154,8 @@ def _relayout(facts: StructFacts, struct: StructType, members: list[Member], abi
         cursor.advance(item, offset)
         placed.append(dataclasses.replace(member, bit_offset=offset))
     align = max(cursor.align, struct.alignment_attr or 1)
-    if facts.source in (Source.SIZE, Source.RECORDED):
+    if (facts.source is Source.RECORDED and (size_alignment or struct.alignment_attr)) or \
+            (facts.source is Source.SIZE and size_alignment):
         align = max(align, facts.alignment_in(world))
     after = dataclasses.replace(struct, members=placed, size_bytes=cursor.size_bytes(align),
                                 is_packed=facts.packed)

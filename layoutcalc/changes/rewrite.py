@@ -158,6 +158,7 @@ class _Reader:
         self.edits: dict[str, StructEdit] = {}
         self.trees: dict[str, Node] = {}
         self.seen_macros: set[str] = set()
+        self.pending: list[tuple[Statement, str]] = []
         self.order: list[str] = []
         self.macros: dict[str, str] = {}
         self.old_macros: dict[str, str] = {}
@@ -173,7 +174,7 @@ class _Reader:
             code = self._strip_comments(text, in_comment, sides)
             stripped = code.strip()
             if not stripped:
-                if line.kind != " " and text.strip():
+                if line.kind != " ":  # a comment or blank line changed
                     out.append(Statement("note", text.strip(), line.line_no, line.kind, text))
                 continue
             key = line.kind
@@ -270,7 +271,12 @@ class _Reader:
         region_context = False
         region_items: list[tuple[Node, Item]] = []
         new_type: Optional[tuple[str, str, int]] = None
-        for st in self.statements(hunk):
+        statements = self.statements(hunk)
+        for position, st in enumerate(statements):
+            following = statements[position + 1] if position + 1 < len(statements) else None
+            if st.side == "-" and st.kind in ("open", "close") and following is not None and \
+                    following.side == "+" and following.kind == st.kind:
+                continue  # "-};" then "+} __aligned(8);": one closing (opening), as rewritten
             where = f"{self.filename}:{st.line_no}"
             if st.kind == "note":  # a comment changed: the struct is touched, its layout is not
                 if root is not None:
@@ -352,6 +358,8 @@ class _Reader:
                 root, cursor, certain = None, None, True
                 continue
             if not active:
+                if st.side == "-":
+                    self._touch(root)  # removed under a false condition: touched, unchanged here
                 if st.side == "+" and st.kind == "decl":
                     false = new_conds.false_text()
                     undefined = tuple(s for s in condition_symbols(false) if not is_defined(self.defines, s))
@@ -362,7 +370,10 @@ class _Reader:
             if st.side != " ":
                 self._touch(root)
             if st.kind == "decl":
-                cursor = self._decl(root, st, cursor, region_items, where)
+                cursor = self._decl(root, st, cursor, region_items, where, stack[-1] if stack else None)
+                if stack and stack[-1] is None and cursor is not None and cursor[0].struct is not None \
+                        and cursor[0] is not root:
+                    stack[-1] = cursor[0]  # the build's aggregate the hunk opened before any member was known
                 if st.side != "+":
                     names = self._decl_names(st.text)
                     if names:
@@ -378,6 +389,11 @@ class _Reader:
                                          if cursor[0].parent else Item()))
             else:
                 cursor = self._close(root, st, cursor, stack, where)
+        if self.pending:
+            st, where = self.pending[0]
+            self.pending = []
+            raise ScenarioError(f"{where}: cannot tell where in the struct '{st.text}' goes: no member of this "
+                                "build precedes or follows it in the hunk (regenerate with -U5)")
         if new_type is not None:
             raise ScenarioError(f"{self.filename}:{new_type[2]}: the hunk ends inside the new {new_type[0]} "
                                 f"{new_type[1]}: cannot lay it out")
@@ -424,7 +440,22 @@ class _Reader:
         return words[-1:]
 
     def _decl(self, root: Node, st: Statement, cursor: Optional[tuple[Node, int]],
-              region_items: list[tuple[Node, Item]], where: str) -> Optional[tuple[Node, int]]:
+              region_items: list[tuple[Node, Item]], where: str,
+              frame: Optional[Node] = None) -> Optional[tuple[Node, int]]:
+        if st.side == " " and frame is not None and frame.struct is None and cursor is not None \
+                and cursor[0] is frame:
+            # a context member inside an aggregate the patch adds: it moves into it
+            for name in self._decl_names(st.text):
+                found = _find(root, name, existing=True)
+                if found is not None and found[0] is not frame:
+                    old = found[0].items[found[1]]
+                    old.removed = True
+                    _mark(found[0])
+                    moved = Item(member=old.member, child=old.child, line_no=st.line_no)
+                    frame.items.insert(cursor[1], moved)
+                    _mark(frame)
+                    cursor = (frame, cursor[1] + 1)
+            return cursor
         if st.side != "+":
             names = self._decl_names(st.text)
             found_any = False
@@ -442,6 +473,12 @@ class _Reader:
                 if st.side == "-":
                     item.removed = True
                     _mark(node)
+                if self.pending:  # additions the hunk shows before its first member of this build
+                    for pending, pending_where in self.pending:
+                        placed = self._insert(node, index, pending, pending_where, self.macros)
+                        region_items.extend((node, p) for p in placed)
+                        index += len(placed)
+                    self.pending = []
                 cursor = (node, index + 1)
                 if st.side == " " and self._uses_changed_macro(st.text):
                     item.removed = True
@@ -452,9 +489,9 @@ class _Reader:
                 self.warnings.append(f"{where}: '{st.text}' is not a member of struct {self._name_of(root)} in "
                                      "this build (configured out?): nothing removed")
             return cursor
-        if cursor is None:
-            raise ScenarioError(f"{where}: cannot tell where in struct {self._name_of(root)} '{st.text}' goes: "
-                                "no member of this build precedes it in the hunk (regenerate with -U5)")
+        if cursor is None:  # placed before the next member of this build the hunk shows, if any
+            self.pending.append((st, where))
+            return None
         node, index = cursor
         added = self._insert(node, index, st, where, self.macros)
         for item in added:
@@ -598,8 +635,17 @@ class _Reader:
                 node.name = rest
             elif rest:
                 raise ScenarioError(f"{where}: cannot read '{st.text}' (the end of a new aggregate)")
-        if st.side == "-" and node.struct is not None:
-            pass
+        if st.side == "+" and node.struct is not None:  # an existing aggregate's closing line rewritten
+            tail = re.match(r"^[})]\s*(.*?)\s*;$", st.text)
+            rest, align = _strip_attrs(tail.group(1) if tail else "", self.abi)
+            item = next((i for i in (node.parent.items if node.parent else []) if i.child is node), None)
+            if "packed" in rest or (rest and item is not None and item.member is not None
+                                    and rest != (item.member.name or "")):
+                raise ScenarioError(f"{where}: '{st.text}': a changed name or packing of an existing nested "
+                                    "aggregate is not modelled")
+            if align and node.parent is not None:  # a type attribute: the aggregate's size rounds up to it too
+                node.align = max(node.align or 0, align)
+                _mark(node)
         parent = node.parent
         if parent is None:
             return None
@@ -607,9 +653,13 @@ class _Reader:
             grand = parent.parent
             if grand is None:
                 return None
-            index = next(i for i, item in enumerate(grand.items) if item.child is parent)
+            index = next((i for i, item in enumerate(grand.items) if item.child is parent), None)
+            if index is None:
+                raise ScenarioError(f"{where}: '{st.text}' closes an aggregate the hunk cannot place")
             return grand, index + 1
-        index = next(i for i, item in enumerate(parent.items) if item.child is node)
+        index = next((i for i, item in enumerate(parent.items) if item.child is node), None)
+        if index is None:
+            raise ScenarioError(f"{where}: '{st.text}' closes an aggregate the hunk cannot place")
         if node.struct is not None and all(item.removed for item in node.items):
             parent.items[index].removed = True
             _mark(parent)
@@ -681,6 +731,14 @@ def _strip_attrs(text: str, abi: Abi) -> tuple[str, Optional[int]]:
     return text.strip(), align
 
 
+def _lost_alignment(node: Node, alignment: int) -> bool:
+    """Did ``node`` lose every member whose alignment was ``alignment`` or more (removed, or changed inside)?"""
+    had = [item for item in node.items if item.member is not None and (item.member.alignment_attr or 0) >= alignment]
+    return bool(had) and all(item.removed or (item.child is not None and item.child.changed) for item in had) and \
+        not any(not item.removed and (item.member is not None and (item.member.alignment_attr or 0) >= alignment
+                                      and not (item.child is not None and item.child.changed)) for item in node.items)
+
+
 def _pow2_dividing(value: int) -> int:
     return value & -value if value else 1 << 12
 
@@ -707,7 +765,8 @@ def _is_declared_only(member: Member) -> bool:
     return isinstance(inner, StructType) and inner.is_declaration and member.bit_size is None
 
 
-def _lay(node: Node, abi: Abi, debug_info: DebugInfo, world: World, smallest_declared: bool = False) -> StructType:
+def _lay(node: Node, abi: Abi, debug_info: DebugInfo, world: World, smallest_declared: bool = False,
+         keep_size_alignment: bool = False) -> StructType:
     """``node`` laid out: unchanged ones as the build has them, changed ones again from their members.
 
     A member whose type the input only declares stands in with the space the debug info shows for it
@@ -718,11 +777,12 @@ def _lay(node: Node, abi: Abi, debug_info: DebugInfo, world: World, smallest_dec
     members: list[Member] = []
     origins: dict[int, Member] = {}
     first_type: Optional[StructType] = None
+    dropped = False
     for index, item in enumerate(node.items):
         if item.removed:
             continue
         if item.child is not None and (item.child.changed or item.child.struct is None):
-            inner = _lay(item.child, abi, debug_info, world, smallest_declared)
+            inner = _lay(item.child, abi, debug_info, world, smallest_declared, keep_size_alignment)
             if node.mirror and index == 1 and first_type is not None:
                 old = item.child.struct
                 inner = dataclasses.replace(first_type, name=old.name if old else None)
@@ -730,7 +790,12 @@ def _lay(node: Node, abi: Abi, debug_info: DebugInfo, world: World, smallest_dec
                 inner = _group_union(inner, item.child, abi)
             if node.mirror and index == 0:
                 first_type = inner
-            if item.member is not None:
+            if item.member is not None and not keep_size_alignment and item.member.alignment_attr and \
+                    not item.member.name and _lost_alignment(item.child, item.member.alignment_attr):
+                # gcc records an anonymous member's alignment from its members: the one causing it is gone
+                member = dataclasses.replace(item.member, type=inner, alignment_attr=None)
+                dropped = True
+            elif item.member is not None:
                 member = dataclasses.replace(item.member, type=inner)
                 origins[id(member)] = item.member
             else:
@@ -758,8 +823,17 @@ def _lay(node: Node, abi: Abi, debug_info: DebugInfo, world: World, smallest_dec
     base = node.struct if node.struct is not None else StructType(
         node.kind, None, 0, is_packed=node.packed,
         alignment_attr=node.align if node.group is None else node.align)
+    if node.struct is not None and node.align:
+        base = dataclasses.replace(node.struct, alignment_attr=max(node.struct.alignment_attr or 0, node.align))
+    elif node.struct is not None and node.struct.alignment_attr and not keep_size_alignment \
+            and _lost_alignment(node, node.struct.alignment_attr):
+        # gcc records a struct's alignment from its members too (DW_AT_alignment): the one causing it is gone
+        base = dataclasses.replace(node.struct, alignment_attr=None)
+        dropped = True
     facts = struct_facts(base, abi, debug_info)
-    laid, _ = _relayout(facts, base, members, abi, world, origins)
+    # an alignment the old size showed may have come from a removed member: dropped, unless asked to keep
+    removed = dropped or any(item.removed and item.member is not None for item in node.items)
+    laid, _ = _relayout(facts, base, members, abi, world, origins, size_alignment=keep_size_alignment or not removed)
     if node.struct is None and node.packed:
         laid = dataclasses.replace(laid, is_packed=True)
     return laid
@@ -856,6 +930,8 @@ def apply_rewrite(rewrite: Rewrite, build: Build, abi: Abi, debug_info: DebugInf
         after = worlds[World.LIKELIEST]
         _check_declaration_only(before, after, rewrite.path)
         sizes = [laid.size_bytes for laid in worlds.values()]
+        if edit.root.changed:  # alignments the old layout showed, kept: they may be attributes of their own
+            sizes.append(_lay(edit.root, abi, debug_info, World.LARGEST, keep_size_alignment=True).size_bytes)
         if _declaration_only(before) and edit.root.changed:
             sizes.append(_lay(edit.root, abi, debug_info, World.LIKELIEST, smallest_declared=True).size_bytes)
         if not debug_info.records_alignment and edit.root.changed:

@@ -65,9 +65,10 @@ def defconfig_path(tree: KernelTree, arch: ArchSpec) -> Path:
                       tree.root / "arch" / arch.srcarch / "defconfig"]
     for candidate in candidates:
         if candidate.is_file():
-            if "is not set" not in candidate.read_text(encoding="utf-8", errors="replace"):
-                raise InputError(f"{candidate}: a minimal defconfig, which needs Kconfig resolution; "
-                                 "give a full config with --config (e.g. one written by make olddefconfig)")
+            from .kconfig_make import is_minimal, resolve_config  # the tree's own make NAME_defconfig
+            if is_minimal(candidate):
+                target = candidate.name if candidate.parent.name == "configs" else "defconfig"
+                return resolve_config(tree, arch, candidate, target)
             return candidate
     raise InputError(f"{tree.root}: no defconfig for {arch.kbuild_arch} "
                      f"(looked for {', '.join(str(c.relative_to(tree.root)) for c in candidates)})")
