@@ -125,6 +125,10 @@ def report_text(reports: Sequence[BuildReport], claims: Sequence[Claim], options
     out.append(("## " if markdown else "") + f"Per process (x {options.processes:,} processes)")
     out.append("")
     for report in reports:
+        if report.costs is not None and not report.rows:
+            out.append(("- " if markdown else "  ") + f"{report.name}: the fields change none of the structs of "
+                       "the per-process model; what they cost is in the rows per cache below")
+            continue
         flat = report.flat_bytes_per_process
         line = (f"{report.name}: '{scenario}' adds {report.added.integers} integers and "
                 f"{report.added.pointers} pointers ({report.added.bytes} bytes of fields) per process; "
