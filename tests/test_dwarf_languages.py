@@ -115,3 +115,23 @@ def test_declaration_only_member_is_sized_and_marked_not_a_hole(tmp_path):
     assert "\tstruct other               o;                    /*     8    16 */\n" in whole.output
     assert "/* sum members: 29, holes: 2, sum holes: 11 */" in ours.output and \
         "/* sum members: 29, holes: 2, sum holes: 11 */" in whole.output
+
+
+def test_declaration_only_member_takes_another_units_definition(tmp_path):
+    """Two units linked with ld -r: the declaring unit's member gets the defining unit's struct, so the listing is
+    the one of the fully described build (gcc's own DWARF of the whole struct is the oracle)."""
+    (tmp_path / "inc").mkdir()
+    (tmp_path / "inc" / "other.h").write_text("struct other { long x; int y; };\n")
+    holder = '#include "inc/other.h"\nstruct holder { char c; struct other o; int tail; struct other *p; };\n' \
+             "struct holder g_holder;\n"
+    reduced = compile_c(holder, tmp_path, "reduced", "gcc-m64", ("-g", "-femit-struct-debug-baseonly"),
+                        ("-I", str(tmp_path)))
+    defining = compile_c('#include "inc/other.h"\nstruct other g_other;\n', tmp_path, "defining", "gcc-m64",
+                         ("-g",), ("-I", str(tmp_path)))
+    full = compile_c(holder, tmp_path, "full", "gcc-m64", ("-g",), ("-I", str(tmp_path)))
+    linked = str(tmp_path / "linked.o")
+    subprocess.run(["ld", "-r", str(reduced), str(defining), "-o", linked], check=True, capture_output=True)
+    ours = _run("show", "holder", "-i", linked)
+    assert ours.exit_code == 0
+    assert ours.output == _run("show", "holder", "-i", str(full)).output
+    assert "/* XXX last struct has 4 bytes of padding */" in ours.output

@@ -533,7 +533,7 @@ def _iter_type_dies(cu: CompileUnit) -> Iterator[DIE]:
 def read_dwarf(path: str, struct_names: Optional[Iterable[str]] = None,
                type_names: Optional[Iterable[str]] = None,
                progress: Optional[ProgressCallback] = None, any_kind: bool = False,
-               every_definition: bool = False) -> Build:
+               every_definition: bool = False, resolve_declarations: bool = True) -> Build:
     """Read a Build from an ELF file's DWARF.
 
     With ``struct_names``/``type_names`` the scan stops as soon as every named
@@ -545,6 +545,9 @@ def read_dwarf(path: str, struct_names: Optional[Iterable[str]] = None,
     ``type_names`` too), as pahole's ``-C`` is.  With ``every_definition``
     ``build.variants`` gets every distinct definition of each named struct and
     union (pahole's test: name, size, members' names, bit offsets and bit sizes).
+    A member whose struct type its unit only declares takes another unit's
+    full definition when it fits (``resolve_declarations``), else stays sized
+    up to the next member and marked.
 
     Linked files are read through the cached name index (:mod:`.fastpath`),
     which gives the same Build without walking every unit.
@@ -566,6 +569,8 @@ def read_dwarf(path: str, struct_names: Optional[Iterable[str]] = None,
                 check_type_graph(build, path)
                 if not build.structs and not build.unions:
                     check_units(dwarf_file)
+                if resolve_declarations:
+                    _resolve_declared_members(build, path)
                 return build
             except (UnsupportedDwarf, *_DAMAGED_DWARF):
                 if mode == "fast":
@@ -598,7 +603,31 @@ def read_dwarf(path: str, struct_names: Optional[Iterable[str]] = None,
         if not build.structs and not build.unions:
             check_units(dwarf_file)
     check_type_graph(build, path)
+    if resolve_declarations:
+        _resolve_declared_members(build, path)
     return build
+
+
+def _resolve_declared_members(build: Build, path: str) -> None:
+    """Give a member typed by a struct its unit only declares the full definition another unit has, when that
+    definition fits the bytes up to the next member (else the sized declaration stays, marked)."""
+    from ..typegraph import reachable
+    holders = [*build.structs.values(), *build.unions.values(), *build.variants]
+    pending: dict[str, list[Member]] = {}
+    for aggregate in reachable(holders):
+        if isinstance(aggregate, StructType):
+            for member in aggregate.members:
+                t = member.type
+                if isinstance(t, StructType) and t.name and DECLARATION_ONLY in t.origin:
+                    pending.setdefault(t.name, []).append(member)
+    if not pending:
+        return
+    found = read_dwarf(path, sorted(pending), resolve_declarations=False)
+    for name, members in pending.items():
+        full = found.structs.get(name)
+        for member in members:
+            if full is not None and not full.is_declaration and 0 < full.size_bytes <= member.type.size_bytes:
+                member.type = full
 
 
 # DW_AT_language values of the languages whose struct layouts this reader takes as C does.
