@@ -173,6 +173,28 @@ class Relations(NamedTuple):
         return "".join(f"{text}\n" for text in out)
 
 
+def edges_of_structs(structs: "Sequence[StructType]", name: str, unit: str) -> Optional["UnitEdges"]:
+    """Every definition of a whole build as one unit (``--all-units``): types compared by kind and name."""
+    from ..model import PointerType
+    from ..readers.dwarf import UnitEdges as Edges
+    ids: dict[tuple[str, str], int] = {}
+
+    def key(t: object) -> int:
+        if isinstance(t, StructType) and t.name:
+            return ids.setdefault((t.kind, t.name), len(ids) + 1)
+        return 0
+
+    aggregates = []
+    for struct in structs:
+        if not struct.name or struct.is_declaration:
+            continue
+        members = [(m.name or "", key(m.type), key(m.type.target) if isinstance(m.type, PointerType) else None)
+                   for m in struct.members]
+        aggregates.append((struct.name, key(struct), members))
+    target = ids.get(("struct", name)) or ids.get(("union", name))
+    return Edges(unit, target, aggregates) if target else None
+
+
 def containers(edges: UnitEdges, recursive: bool = False) -> list[Relation]:
     """pahole's ``--contains``: named structs/unions of the unit with a member of the target type, once per name.
 
