@@ -190,7 +190,8 @@ def edges_of_structs(structs: "Sequence[StructType]", name: str, unit: str) -> O
             continue
         members = [(m.name or "", key(m.type), key(m.type.target) if isinstance(m.type, PointerType) else None)
                    for m in struct.members]
-        aggregates.append((struct.name, key(struct), members))
+        shape = (struct.name, struct.size_bytes, tuple((m.name, m.bit_offset, m.bit_size) for m in struct.members))
+        aggregates.append((struct.name, key(struct), members, shape))
     target = ids.get(("struct", name)) or ids.get(("union", name))
     return Edges(unit, target, aggregates) if target else None
 
@@ -202,19 +203,19 @@ def containers(edges: UnitEdges, recursive: bool = False) -> list[Relation]:
     level's structs by value (the transitive set; pahole's ``-d`` means
     something else: which of a container's own member types also contain it).
     """
-    found: dict[str, int] = {}
+    found: dict[object, tuple[str, int]] = {}  # by shape: pahole prints each distinct definition of a name
     targets = {edges.target}
     depth = 0
     while targets:
         level: set[int] = set()
-        for name, offset, members in edges.aggregates:
-            if name not in found and any(type_offset in targets for _, type_offset, _ in members):
-                found[name] = depth
+        for name, offset, members, shape in edges.aggregates:
+            if shape not in found and any(type_offset in targets for _, type_offset, _ in members):
+                found[shape] = (name, depth)
                 level.add(offset)
         if not recursive:
             break
         targets, depth = level, depth + 1
-    return [Relation(name, depth=depth) for name, depth in found.items()]
+    return [Relation(name, depth=depth) for name, depth in found.values()]
 
 
 def pointers_to(edges: UnitEdges, recursive: bool = False) -> list[Relation]:
@@ -226,17 +227,18 @@ def pointers_to(edges: UnitEdges, recursive: bool = False) -> list[Relation]:
     """
     targets: dict[int, Optional[str]] = {edges.target: None}
     if recursive:
-        by_name = {name: offset for name, offset, _ in reversed(edges.aggregates)}
-        for relation in containers(edges, recursive=True):
-            targets.setdefault(by_name[relation.struct], relation.struct)
+        names = {relation.struct for relation in containers(edges, recursive=True)}
+        for name, offset, _, _ in edges.aggregates:
+            if name in names:
+                targets.setdefault(offset, name)
     result: list[Relation] = []
-    done: set[str] = set()
-    for name, _, members in edges.aggregates:
-        if name in done:
+    done: set[object] = set()
+    for name, _, members, shape in edges.aggregates:
+        if shape in done:
             continue
         hits = [(member, targets[pointee]) for member, _, pointee in members if pointee in targets]
         if hits:
-            done.add(name)
+            done.add(shape)
             result.extend(Relation(name, member, via=via) for member, via in hits)
     return result
 

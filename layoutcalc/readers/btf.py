@@ -522,11 +522,14 @@ def btf_edges(data: bytes, name: str, type_name: str, include_declarations: bool
         if kind not in (_STRUCT, _UNION) or not name_off:
             continue
         members = []
+        shape: list[tuple[str, int]] = []
         for index in range(vlen):
-            member_name, member_type, _offset = btf.u32s(type_id, 3, 3 * index)
+            member_name, member_type, offset = btf.u32s(type_id, 3, 3 * index)
             pointee = None
             if member_type and btf.record(member_type)[1] == _PTR:
                 pointee = btf.record(member_type)[4]
             members.append((btf.string(member_name, type_id), member_type, pointee))
-        aggregates.append((btf.string(name_off, type_id), type_id, members))
+            shape.append((members[-1][0], offset))
+        name = btf.string(name_off, type_id)
+        aggregates.append((name, type_id, members, (name, _size, tuple(shape))))
     return UnitEdges(name, target, aggregates)

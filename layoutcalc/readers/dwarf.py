@@ -806,7 +806,9 @@ class UnitEdges(NamedTuple):
 
     unit: str
     target: int
-    aggregates: list[tuple[str, int, list[tuple[str, int, Optional[int]]]]]
+    aggregates: list[tuple[str, int, list[tuple[str, int, Optional[int]]], tuple[Any, ...]]]
+    # each: (name, DIE offset, members, shape): pahole prints one line per distinct shape of a name
+    # (its type__compare: name, size, and each member's name, bit offset and bit size)
 
 
 _PAHOLE_TYPE_TAGS = ("DW_TAG_structure_type", "DW_TAG_union_type", "DW_TAG_typedef", "DW_TAG_enumeration_type",
@@ -830,7 +832,7 @@ def unit_edges(path: str, name: str, include_declarations: bool) -> Optional[Uni
     return None
 
 
-def _unit_aggregates(cu: CompileUnit) -> list[tuple[str, int, list[tuple[str, int, Optional[int]]]]]:
+def _unit_aggregates(cu: CompileUnit) -> list[tuple[str, int, list[tuple[str, int, Optional[int]]], tuple[Any, ...]]]:
     result = []
     for die in _iter_type_dies(cu):
         if die.tag not in _AGGREGATES or "DW_AT_declaration" in die.attributes:
@@ -847,5 +849,5 @@ def _unit_aggregates(cu: CompileUnit) -> list[tuple[str, int, list[tuple[str, in
             if member_type.tag == "DW_TAG_pointer_type" and "DW_AT_type" in member_type.attributes:
                 pointee = member_type.get_DIE_from_attribute("DW_AT_type").offset
             members.append((_name(child) or "", member_type.offset, pointee))
-        result.append((aggregate_name, die.offset, members))
+        result.append((aggregate_name, die.offset, members, _definition_key(die, aggregate_name)))
     return result
