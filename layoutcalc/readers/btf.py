@@ -432,7 +432,7 @@ def _choose_arch(arch: Optional[str], elf_arch: Optional[str], pointer_size: Opt
 
 def read_btf(data: bytes, name: str, struct_names: Optional[list[str]] = None,
              arch: Optional[str] = None, type_names: Optional[Iterable[str]] = None,
-             elf_arch: Optional[str] = None, base: Optional[str] = None) -> Build:
+             elf_arch: Optional[str] = None, base: Optional[str] = None, every_definition: bool = False) -> Build:
     """Read a :class:`Build` from raw BTF or from an ELF image carrying a ``.BTF`` section.
 
     ``name`` is used in messages and as the build's name.  With
@@ -442,6 +442,8 @@ def read_btf(data: bytes, name: str, struct_names: Optional[list[str]] = None,
     in ``provenance["missing_structs"]``; asking the build for them raises
     :class:`~layoutcalc.errors.NotFoundError`.  ``elf_arch`` is the ABI the
     ELF header around the BTF names (:mod:`layoutcalc.readers.elf`); ``arch`` overrides it.
+    ``every_definition`` fills ``build.variants`` with each distinct definition of a name
+    (pahole's test: name, size, members' names and offsets), as ``pahole --sizes`` lists them.
     """
     if data[:4] == b"\x7fELF":
         from .elf import elf_info_from_bytes
@@ -457,11 +459,23 @@ def read_btf(data: bytes, name: str, struct_names: Optional[list[str]] = None,
     converter = _Converter(btf, abi.pointer_size)
     wanted = None if struct_names is None else {n.split(" ", 1)[-1] for n in struct_names}
     wanted_types = set(type_names or ())
+    shapes: set[tuple[object, ...]] = set()
     for type_id in range(1, btf.num_types):
         name_off, kind, _vlen, _flag, _size = btf.record(type_id)
         if kind in (_STRUCT, _UNION) and name_off:
             type_name = btf.string(name_off, type_id)
             table = build.unions if kind == _UNION else build.structs
+            if every_definition and wanted is None:
+                members = btf.u32s(type_id, 3 * _vlen) if _vlen else ()
+                shape = (type_name, _size, tuple((btf.string(members[i], type_id), members[i + 2])
+                                                 for i in range(0, len(members), 3)))
+                if shape not in shapes:
+                    shapes.add(shape)
+                    variant = converter.convert(type_id)
+                    assert isinstance(variant, StructType)
+                    build.variants.append(variant)
+                    table.setdefault(type_name, variant)
+                continue
             if type_name in table or (wanted is not None and type_name not in wanted):
                 continue
             converted = converter.convert(type_id)
