@@ -111,16 +111,16 @@ def read_btf_blob(path: str) -> bytes:
     """The BTF of ``path``: a raw blob, or the ``.BTF`` section of an ELF file."""
     try:
         with open(path, "rb") as stream:
-            data = stream.read()
+            data = stream.read(4)
+            if data != b"\x7fELF":
+                return data + stream.read()
     except OSError as exc:
         raise InputError(f"{path}: cannot read BTF ({exc.strerror})") from None
-    if data[:4] == b"\x7fELF":
-        from .elf import elf_info_from_bytes
-        info = elf_info_from_bytes(data, path)
-        if info.btf is None:
-            raise InputError(f"{path}: ELF file has no .BTF section to use as the BTF base")
-        return info.btf
-    return data
+    from .elf import read_elf_info  # a vmlinux: only its .BTF section is read
+    btf = read_elf_info(path).btf
+    if btf is None:
+        raise InputError(f"{path}: ELF file has no .BTF section to use as the BTF base")
+    return btf
 
 
 class BtfTypes:
