@@ -4,7 +4,8 @@
 struct): the member path, nested members included, or that the byte is a hole
 or padding.  ``containers`` and ``pointers_to`` are ``pahole --contains`` and
 ``pahole --find_pointers_to``: the named structs and unions with a direct
-member of that type, or of a pointer to it.
+member of that type, or of a pointer to it.  ``size_rows`` is ``sizes`` with
+pahole's hunting filters (-H, -B, -n, -P) and a sort by waste.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from typing import TYPE_CHECKING, NamedTuple, Optional
 
 from ..errors import LayoutcalcError
 from ..model import ArrayType, Member, StructType
+from .layout import member_byte_size
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from ..readers.dwarf import UnitEdges
-from .layout import member_byte_size
 
 
 class Location(NamedTuple):
