@@ -273,7 +273,7 @@ def relations(path: str, name: str, kind: str, recursive: bool = False,
             edges = unit_edges(path, name, declarations)
         elif info.btf is not None:
             from .readers.btf import btf_edges
-            edges = btf_edges(info.btf, path, name, declarations, btf_base)
+            edges = btf_edges(info.btf, path, name, declarations, btf_base, from_elf=True)
         else:
             raise InputError(f"{path}: ELF file has no debug info (neither .debug_info nor .BTF)")
     elif kind_of == "btf":

@@ -149,17 +149,21 @@ class BtfTypes:
         return self.str_base + int(self.header.str_end - self.header.str_start)
 
     @classmethod
-    def split_ok(cls, data: bytes, name: str, base: Optional[str] = None) -> "BtfTypes":
+    def split_ok(cls, data: bytes, name: str, base: Optional[str] = None, from_elf: bool = False) -> "BtfTypes":
         """``data`` read on its own, else against a base when it is split BTF (a module's).
 
-        The base is the file ``base`` (raw BTF or an ELF with ``.BTF``), by
-        default the running kernel's ``/sys/kernel/btf/vmlinux``, as the kernel
-        and ``bpftool`` read ``/sys/kernel/btf/MODULE``.
+        The base is the file ``base`` (raw BTF or an ELF with ``.BTF``); for a
+        module (an ELF's ``.BTF``, ``from_elf``) or ``/sys/kernel/btf/MODULE`` it
+        defaults to the running kernel's ``/sys/kernel/btf/vmlinux``, as the
+        kernel and ``bpftool`` read them.  Any other blob must name its base.
         """
         own = cls(data, name)
         if not own.needs_base():
             return own
         if base is None:
+            if not (from_elf or os.path.dirname(name) == os.path.dirname(LIVE_BTF)):
+                raise InputError(f"{name}: split BTF (a module's): its type ids and names continue a base "
+                                 "BTF; name it with --btf-base (e.g. the vmlinux it was built with)")
             if not os.path.exists(LIVE_BTF):
                 raise InputError(f"{name}: split BTF (a module's): its type ids and names continue a base "
                                  f"BTF; name it with --btf-base (this machine has no {LIVE_BTF})")
@@ -451,7 +455,7 @@ def read_btf(data: bytes, name: str, struct_names: Optional[list[str]] = None,
         if info.btf is None:
             raise InputError(f"{name}: ELF file has no .BTF section")
         data, elf_arch = info.btf, info.arch
-    btf = BtfTypes.split_ok(data, name, base)
+    btf = BtfTypes.split_ok(data, name, base, from_elf=elf_arch is not None)
     pointer_size = _guess_pointer_size(btf)
     arch_name, arch_source = _choose_arch(arch, elf_arch, pointer_size, btf.header.byte_order)
     abi = get_abi(arch_name)
@@ -515,16 +519,17 @@ def _add_named(build: Build, type_name: str, converted: Type) -> None:
 
 
 def btf_edges(data: bytes, name: str, type_name: str, include_declarations: bool,
-              base: Optional[str] = None) -> Optional[UnitEdges]:
+              base: Optional[str] = None, from_elf: bool = False) -> Optional[UnitEdges]:
     """pahole's ``--contains``/``--find_pointers_to`` view of a BTF blob: one unit, ids for DIE offsets."""
     from .dwarf import UnitEdges
     if data[:4] == b"\x7fELF":
+        from_elf = True
         from .elf import elf_info_from_bytes
         info = elf_info_from_bytes(data, name)
         if info.btf is None:
             raise InputError(f"{name}: ELF file has no .BTF section")
         data = info.btf
-    btf = BtfTypes.split_ok(data, name, base)
+    btf = BtfTypes.split_ok(data, name, base, from_elf)
     kinds = {_STRUCT, _UNION, _TYPEDEF, _ENUM, _ENUM64} | ({_FWD} if include_declarations else set())
     target = next((i for i in range(1, btf.num_types) if btf.record(i)[1] in kinds and btf.record(i)[0]
                    and btf.name_of(i) == type_name), None)
