@@ -18,9 +18,11 @@ pytestmark = pytest.mark.skipif(not pahole_oracle.PAHOLE, reason="pahole (dwarve
 FLAGS = {"-E": {"expand": True}, "--hex": {"hex_offsets": True}}
 
 
-def _pahole(path: str, flag: str, names: list[str]) -> str:
-    return subprocess.run([pahole_oracle.PAHOLE, "-F", "dwarf", "--skip_missing", flag, "-C", ",".join(names),
-                           path], check=True, capture_output=True, text=True).stdout
+def _pahole(path: str, flag: str, names: list[str], heavy: bool = False) -> str:
+    """pahole's listing; on a whole vmlinux (``heavy``) under the machine's lock for big jobs."""
+    lock = ["flock", "/tmp/heavy.lock"] if heavy else []
+    return subprocess.run([*lock, pahole_oracle.PAHOLE, "-F", "dwarf", "--skip_missing", flag, "-C",
+                           ",".join(names), path], check=True, capture_output=True, text=True).stdout
 
 
 def _top_level(text: str) -> dict[str, str]:
@@ -70,11 +72,11 @@ def test_57_cloud_amd64_equals_pahole(flag, capsys):
     """
     from realbuilds import vmlinux
     path = vmlinux("57-cloud-amd64")
-    sizes = subprocess.run([pahole_oracle.PAHOLE, "-F", "dwarf", "--sizes", path], check=True,
-                           capture_output=True, text=True).stdout
+    sizes = subprocess.run(["flock", "/tmp/heavy.lock", pahole_oracle.PAHOLE, "-F", "dwarf", "--sizes", path],
+                           check=True, capture_output=True, text=True).stdout
     population = sorted({line.split("\t")[0] for line in sizes.splitlines()})
     names = sorted({"pid", "signal_struct", "task_struct", *random.Random(20).sample(population, 100)})
-    theirs = _top_level(_pahole(path, flag, names))
+    theirs = _top_level(_pahole(path, flag, names, heavy=True))
     build = api.load_named(path, names)
     assert {"pid", "signal_struct"} <= set(theirs)
     differ = [name for name in theirs if api.show_text(build, [name], **FLAGS[flag]) != theirs[name]]
