@@ -321,7 +321,7 @@ class _Printer:
         else:
             text = (f"/* --- cacheline {line} boundary ({start} bytes) was {into} "
                     f"byte{'s' if into > 1 else ''} ago --- */\n")
-        return text + "\t" * conf.indent
+        return text + _tabs(conf.indent)
 
     def member_text(self, member: Member, union_member: bool, conf: _Conf, alignment: Optional[int]) -> str:
         """class_member__fprintf: declaration, then the offset/size comment in its column."""
@@ -387,7 +387,7 @@ class _Printer:
         initial = uconf.cacheline[0]
         _, aligned = self.alignments(union)
         for member, alignment in zip(union.members, aligned):
-            out += "\t" * uconf.indent + self.member_text(member, True, uconf, alignment) + "\n"
+            out += _tabs(uconf.indent) + self.member_text(member, True, uconf, alignment) + "\n"
             uconf.cacheline[0] = initial
         return out + "\t" * indent + "}" + (f" {conf.suffix}" if conf.suffix else "")
 
@@ -397,7 +397,7 @@ class _Printer:
         indent = min(conf.indent, 16)
         cconf = replace(conf, indent=indent + 1,
                         cacheline=conf.cacheline if conf.cacheline is not None else [0])
-        tabs = "\t" * cconf.indent
+        tabs = _tabs(cconf.indent)
         head = f"{conf.prefix} " if conf.prefix is not None else ""
         bases = [m.type.c_name().split(" ", 1)[-1] for m in struct.members if m.name == ANCESTOR]
         ancestry = " :" + ",".join(f" {name}" for name in bases) if bases else ""
@@ -610,6 +610,11 @@ def _left(text: str, width: int) -> str:
 
 def _is_aggregate(t: Type) -> bool:
     return isinstance(t, (StructType, EnumType))
+
+
+def _tabs(count: int) -> str:
+    """printf's ``%.*s`` of pahole's 16-tab string: deeper levels stay at 16 tabs."""
+    return "\t" * min(count, 16)
 
 
 def _hex(value: int) -> str:
