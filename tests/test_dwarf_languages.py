@@ -135,3 +135,29 @@ def test_declaration_only_member_takes_another_units_definition(tmp_path):
     assert ours.exit_code == 0
     assert ours.output == _run("show", "holder", "-i", str(full)).output
     assert "/* XXX last struct has 4 bytes of padding */" in ours.output
+
+
+def test_declaration_only_through_typedef_array_and_const(tmp_path):
+    """The declared struct behind a typedef, an array and a qualifier: each sized and marked; with another unit's
+    definition linked in, the listing is the fully described build's."""
+    (tmp_path / "inc").mkdir()
+    (tmp_path / "inc" / "other.h").write_text("struct other { long x; int y; };\n")
+    source = '#include "inc/other.h"\ntypedef struct other other_t;\n' \
+             "struct holder2 { char c; other_t o; struct other arr[2]; const struct other co; int tail; };\n" \
+             "struct holder2 g_holder2;\n"
+    include = ("-I", str(tmp_path))
+    reduced = compile_c(source, tmp_path, "reduced", "gcc-m64", ("-g", "-femit-struct-debug-baseonly"), include)
+    full = compile_c(source, tmp_path, "full", "gcc-m64", ("-g",), include)
+    defining = compile_c('#include "inc/other.h"\nstruct other g_other;\n', tmp_path, "defining", "gcc-m64",
+                         ("-g",), include)
+    ours = _run("show", "holder2", "-i", str(reduced)).output
+    expected = _run("show", "holder2", "-i", str(full)).output
+    for line in ("\tother_t                    o;                    /*     8    16 */\n",
+                 "\tstruct other               arr[2];               /*    24    32 */\n",
+                 "\tconst struct other         co;                   /*    56    16 */\n"):
+        assert line in ours and line in expected
+    assert ours.count("struct other is a declaration only here") == 3 and "bytes hole" in ours
+    assert "sum holes: 7 */" in ours and "sum holes: 7 */" in expected
+    linked = str(tmp_path / "linked.o")
+    subprocess.run(["ld", "-r", str(reduced), str(defining), "-o", linked], check=True, capture_output=True)
+    assert _run("show", "holder2", "-i", linked).output == expected

@@ -329,19 +329,49 @@ class _Converter:
 
 
 def _size_declared_members(aggregate: StructType) -> None:
-    """A member whose struct type this unit only declares (reduced debug info, -femit-struct-debug-baseonly):
-    give it the bytes up to the next member (or the end), marked as such, instead of 0 bytes and a false hole."""
+    """A member whose struct type this unit only declares (reduced debug info, -femit-struct-debug-baseonly),
+    directly, through a typedef or qualifier, or as an array's element: give it the bytes up to the next member
+    (or the end), marked as such, instead of 0 bytes and a false hole."""
     members = aggregate.members
     for index, member in enumerate(members):
-        t = member.type
-        if not (isinstance(t, StructType) and t.is_declaration and not t.members and t.size_bytes == 0) \
-                or member.bit_size is not None or aggregate.is_union:
+        if member.bit_size is not None or aggregate.is_union or member.type.size_bytes \
+                or declared_struct(member.type) is None:
             continue
         following = [m.bit_offset // 8 for m in members[index + 1:] if m.bit_offset // 8 > member.offset_bytes]
         end = min(following) if following else aggregate.size_bytes
         if end > member.offset_bytes:
-            member.type = StructType(t.kind, t.name, end - member.offset_bytes, [], is_declaration=True,
-                                     origin=f"{t.origin}; {DECLARATION_ONLY}")
+            sized = _with_struct(member.type, end - member.offset_bytes, None)
+            if sized is not None:
+                member.type = sized
+
+
+def declared_struct(t: Type) -> Optional[StructType]:
+    """The struct a member's type only declares, through typedefs, qualifiers and arrays (None if none)."""
+    while isinstance(t, (TypedefType, QualifiedType, ArrayType)):
+        t = t.element if isinstance(t, ArrayType) else t.target
+    if isinstance(t, StructType) and t.is_declaration and not t.members:
+        return t
+    return None
+
+
+def _with_struct(t: Type, size: int, full: Optional[StructType]) -> Optional[Type]:
+    """``t`` rebuilt around ``full``, or around a stub of ``size`` bytes marked DECLARATION_ONLY (None: no fit)."""
+    if isinstance(t, TypedefType):
+        inner = _with_struct(t.target, size, full)
+        return None if inner is None else TypedefType(t.name, inner, t.alignment_attr)
+    if isinstance(t, QualifiedType):
+        inner = _with_struct(t.target, size, full)
+        return None if inner is None else QualifiedType(t.qualifier, inner)
+    if isinstance(t, ArrayType):
+        if not t.count or size % t.count:
+            return None
+        inner = _with_struct(t.element, size // t.count, full)
+        return None if inner is None else ArrayType(inner, t.count)
+    if not isinstance(t, StructType):
+        return None
+    if full is not None:
+        return full if 0 < full.size_bytes <= size else None
+    return StructType(t.kind, t.name, size, [], is_declaration=True, origin=f"{t.origin}; {DECLARATION_ONLY}")
 
 
 class DwarfFile:
@@ -617,17 +647,20 @@ def _resolve_declared_members(build: Build, path: str) -> None:
     for aggregate in reachable(holders):
         if isinstance(aggregate, StructType):
             for member in aggregate.members:
-                t = member.type
-                if isinstance(t, StructType) and t.name and DECLARATION_ONLY in t.origin:
-                    pending.setdefault(t.name, []).append(member)
+                stub = declared_struct(member.type)
+                if stub is not None and stub.name and DECLARATION_ONLY in stub.origin:
+                    pending.setdefault(stub.name, []).append(member)
     if not pending:
         return
     found = read_dwarf(path, sorted(pending), resolve_declarations=False)
     for name, members in pending.items():
         full = found.structs.get(name)
+        if full is None or full.is_declaration:
+            continue
         for member in members:
-            if full is not None and not full.is_declaration and 0 < full.size_bytes <= member.type.size_bytes:
-                member.type = full
+            resolved = _with_struct(member.type, member.type.size_bytes, full)
+            if resolved is not None:
+                member.type = resolved
 
 
 # DW_AT_language values of the languages whose struct layouts this reader takes as C does.

@@ -456,11 +456,12 @@ class _Printer:
             mconf = replace(cconf, last_member=index == len(members) - 1, first_member=last is None)
             size = member_byte_size(pos)
             out.append(tabs + self.member_text(pos, False, mconf, aligned[index]))
-            if _declaration_only(pos.type):
+            declared = _declaration_only(pos.type)
+            if declared is not None:
                 if not newline:
                     out.append("\n")
                     newline = True
-                out.append(f"\n{tabs}/* XXX {pos.type.c_name()} is a declaration only here: "
+                out.append(f"\n{tabs}/* XXX {declared.c_name()} is a declaration only here: "
                            f"{_plural(size, 'byte')} up to the next member */")
             elif isinstance(pos.type, StructType) and not pos.type.is_union:
                 self.infer_packed(pos.type)
@@ -592,9 +593,12 @@ def _pointer_size(item: Type) -> int:
     return next((t.size_bytes for t in reachable([item]) if isinstance(t, PointerType)), 8)
 
 
-def _declaration_only(t: Type) -> bool:
-    """A member type the unit only declares, sized by the reader from the next member's offset."""
-    return isinstance(t, StructType) and t.is_declaration and DECLARATION_ONLY in t.origin
+def _declaration_only(t: Type) -> Optional[StructType]:
+    """The struct a member's type only declares (directly, through typedefs, qualifiers or as an array's
+    element), sized by the reader from the next member's offset; None for any other type."""
+    while isinstance(t, (TypedefType, QualifiedType, ArrayType)):
+        t = t.element if isinstance(t, ArrayType) else t.target
+    return t if isinstance(t, StructType) and t.is_declaration and DECLARATION_ONLY in t.origin else None
 
 
 def _strip(t: Type) -> Optional[Type]:
