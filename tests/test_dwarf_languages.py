@@ -161,3 +161,28 @@ def test_declaration_only_through_typedef_array_and_const(tmp_path):
     linked = str(tmp_path / "linked.o")
     subprocess.run(["ld", "-r", str(reduced), str(defining), "-o", linked], check=True, capture_output=True)
     assert _run("show", "holder2", "-i", linked).output == expected
+
+
+CLASSES = """\
+class Base { public: int a; int b; int c; int get() const { return a; } };
+class Derived : public Base { public: static int count; long d; char e; void set(long v) { d = v; } };
+int Derived::count;
+class Plain { char c; double x; public: Plain() : c(0), x(0) {} };
+Derived g_d; Plain g_p;
+"""
+
+
+@pytest.mark.skipif(not shutil.which("g++") or not pahole_oracle.PAHOLE, reason="needs g++ and pahole")
+@pytest.mark.parametrize("dwarf", ["-gdwarf-4", "-gdwarf-5"])
+def test_cpp_classes_are_read_as_structs(tmp_path, dwarf):
+    """DW_TAG_class_type (member functions and static members left out): sizes equal pahole --sizes; the base
+    is the <ancestor> member; an object of classes only is never an empty listing."""
+    obj = _compile(tmp_path, CLASSES, "classes.cpp", ["g++", dwarf])
+    sizes = _run("sizes", "-i", obj)
+    assert sizes.exit_code == 0
+    assert sizes.output == subprocess.run([pahole_oracle.PAHOLE, "-F", "dwarf", "--sizes", obj], check=True,
+                                          capture_output=True, text=True).stdout
+    assert "Derived\t32\t1\n" in sizes.output and "Plain\t16\t1\n" in sizes.output
+    shown = _run("show", "Derived", "-i", obj).output
+    assert "\t/* struct Base                <ancestor>; */     /*     0    12 */\n" in shown
+    assert "count" not in shown and "/* size: 32, cachelines: 1, members: 3 */" in shown

@@ -54,7 +54,7 @@ _QUALIFIERS = {
     "DW_TAG_const_type": "const", "DW_TAG_volatile_type": "volatile",
     "DW_TAG_restrict_type": "restrict", "DW_TAG_atomic_type": "_Atomic",
 }
-_AGGREGATES = ("DW_TAG_structure_type", "DW_TAG_union_type")
+_AGGREGATES = ("DW_TAG_structure_type", "DW_TAG_union_type", "DW_TAG_class_type")  # a C++ class is a struct
 
 ProgressCallback = Callable[[int, int], None]
 
