@@ -269,18 +269,23 @@ def member_at(build: Build, name: str, offset: int) -> "MemberAt":
 
 
 def relations(path: str, name: str, kind: str, recursive: bool = False,
-              btf_base: Optional[str] = None) -> "Relations":
+              btf_base: Optional[str] = None, all_units: bool = False) -> "Relations":
     """``show --contains NAME`` (kind "contains") or ``show --pointers-to NAME`` (kind "pointers-to").
 
     Answered as pahole answers: from the first compile unit holding a type
     called ``name`` (any declaration of it, for pointers), for DWARF; from the
-    one type table, for BTF.  ``recursive`` gives the transitive set.
+    one type table, for BTF.  ``recursive`` gives the transitive set;
+    ``all_units`` looks at every definition of every unit (types by name).
     """
-    from .analysis.query import Relations, containers, pointers_to
+    from .analysis.query import Relations, containers, edges_of_structs, pointers_to
     from .errors import InputError
     kind_of = sniff(str(path))
     declarations = kind == "pointers-to"
-    if kind_of == "elf":
+    if all_units:
+        build = load(path, every_definition=True, btf_base=btf_base)
+        edges = edges_of_structs(build.variants or [*build.structs.values(), *build.unions.values()], name,
+                                 "every unit")
+    elif kind_of == "elf":
         from .readers.elf import read_elf_info
         info = read_elf_info(path)
         if info.has_dwarf:
@@ -288,7 +293,7 @@ def relations(path: str, name: str, kind: str, recursive: bool = False,
             edges = unit_edges(path, name, declarations)
         elif info.btf is not None:
             from .readers.btf import btf_edges
-            edges = btf_edges(info.btf, path, name, declarations, btf_base)
+            edges = btf_edges(info.btf, path, name, declarations, btf_base, from_elf=True)
         else:
             raise InputError(f"{path}: ELF file has no debug info (neither .debug_info nor .BTF)")
     elif kind_of == "btf":

@@ -229,6 +229,8 @@ def _source_input(path: str, arch: Optional[str], config: Optional[str], defconf
                                                                   "'struct: member' (pahole --find_pointers_to).")
 @click.option("--recursive", is_flag=True, help="With --contains/--pointers-to: the transitive set "
                                                 "(containers of containers; pointers to any of them).")
+@click.option("--all-units", is_flag=True, help="With --contains/--pointers-to: every compile unit, not only the "
+                                                "first holding NAME (pahole's answer).")
 @click.option("--btf-base", metavar="FILE", help="Base of a split BTF input (a module's .BTF or "
                                                 "/sys/kernel/btf/MODULE); default /sys/kernel/btf/vmlinux.")
 @click.option("-E", "--expand", is_flag=True, help="Print every member type in full, as pahole -E.")
@@ -236,10 +238,11 @@ def _source_input(path: str, arch: Optional[str], config: Optional[str], defconf
 def show(structs: tuple[str, ...], input_path: Optional[str], fmt: str, cacheline_size: Optional[int],
          arch: Optional[str], config: Optional[str], defconfig: bool, expand: bool = False,
          hex_offsets: bool = False, at_offset: Optional[str] = None, contains: Optional[str] = None,
-         pointers_to: Optional[str] = None, recursive: bool = False, btf_base: Optional[str] = None) -> None:
+         pointers_to: Optional[str] = None, recursive: bool = False, btf_base: Optional[str] = None,
+         all_units: bool = False) -> None:
     """Show structs, unions or typedefs as pahole -C prints them (-i may be a kernel source tree)."""
     if contains is not None or pointers_to is not None:
-        _show_relations(structs, input_path, contains, pointers_to, recursive, fmt, btf_base)
+        _show_relations(structs, input_path, contains, pointers_to, recursive, fmt, btf_base, all_units)
         return
     if not structs:
         raise click.UsageError("name at least one STRUCT (or give --contains/--pointers-to NAME)")
@@ -261,13 +264,14 @@ def show(structs: tuple[str, ...], input_path: Optional[str], fmt: str, cachelin
 
 
 def _show_relations(structs: tuple[str, ...], input_path: Optional[str], contains: Optional[str],
-                    pointers_to: Optional[str], recursive: bool, fmt: str, btf_base: Optional[str]) -> None:
+                    pointers_to: Optional[str], recursive: bool, fmt: str, btf_base: Optional[str],
+                    all_units: bool = False) -> None:
     """``show --contains NAME`` / ``show --pointers-to NAME``: pahole's lines, or JSON."""
     if structs or (contains is not None and pointers_to is not None):
         raise click.UsageError("--contains and --pointers-to take one NAME and no STRUCT argument")
     kind, name = ("contains", contains) if contains is not None else ("pointers-to", pointers_to)
     assert name is not None
-    result = api.relations(_default_input(input_path), name, kind, recursive, btf_base)
+    result = api.relations(_default_input(input_path), name, kind, recursive, btf_base, all_units)
     if fmt == "json":
         click.echo(render.to_json(result.as_dict()), nl=False)
     else:

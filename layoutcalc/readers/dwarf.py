@@ -56,7 +56,7 @@ _QUALIFIERS = {
     "DW_TAG_const_type": "const", "DW_TAG_volatile_type": "volatile",
     "DW_TAG_restrict_type": "restrict", "DW_TAG_atomic_type": "_Atomic",
 }
-_AGGREGATES = ("DW_TAG_structure_type", "DW_TAG_union_type")
+_AGGREGATES = ("DW_TAG_structure_type", "DW_TAG_union_type", "DW_TAG_class_type")  # a C++ class is a struct
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -332,19 +332,49 @@ class _Converter:
 
 
 def _size_declared_members(aggregate: StructType) -> None:
-    """A member whose struct type this unit only declares (reduced debug info, -femit-struct-debug-baseonly):
-    give it the bytes up to the next member (or the end), marked as such, instead of 0 bytes and a false hole."""
+    """A member whose struct type this unit only declares (reduced debug info, -femit-struct-debug-baseonly),
+    directly, through a typedef or qualifier, or as an array's element: give it the bytes up to the next member
+    (or the end), marked as such, instead of 0 bytes and a false hole."""
     members = aggregate.members
     for index, member in enumerate(members):
-        t = member.type
-        if not (isinstance(t, StructType) and t.is_declaration and not t.members and t.size_bytes == 0) \
-                or member.bit_size is not None or aggregate.is_union:
+        if member.bit_size is not None or aggregate.is_union or member.type.size_bytes \
+                or declared_struct(member.type) is None:
             continue
         following = [m.bit_offset // 8 for m in members[index + 1:] if m.bit_offset // 8 > member.offset_bytes]
         end = min(following) if following else aggregate.size_bytes
         if end > member.offset_bytes:
-            member.type = StructType(t.kind, t.name, end - member.offset_bytes, [], is_declaration=True,
-                                     origin=f"{t.origin}; {DECLARATION_ONLY}")
+            sized = _with_struct(member.type, end - member.offset_bytes, None)
+            if sized is not None:
+                member.type = sized
+
+
+def declared_struct(t: Type) -> Optional[StructType]:
+    """The struct a member's type only declares, through typedefs, qualifiers and arrays (None if none)."""
+    while isinstance(t, (TypedefType, QualifiedType, ArrayType)):
+        t = t.element if isinstance(t, ArrayType) else t.target
+    if isinstance(t, StructType) and t.is_declaration and not t.members:
+        return t
+    return None
+
+
+def _with_struct(t: Type, size: int, full: Optional[StructType]) -> Optional[Type]:
+    """``t`` rebuilt around ``full``, or around a stub of ``size`` bytes marked DECLARATION_ONLY (None: no fit)."""
+    if isinstance(t, TypedefType):
+        inner = _with_struct(t.target, size, full)
+        return None if inner is None else TypedefType(t.name, inner, t.alignment_attr)
+    if isinstance(t, QualifiedType):
+        inner = _with_struct(t.target, size, full)
+        return None if inner is None else QualifiedType(t.qualifier, inner)
+    if isinstance(t, ArrayType):
+        if not t.count or size % t.count:
+            return None
+        inner = _with_struct(t.element, size // t.count, full)
+        return None if inner is None else ArrayType(inner, t.count)
+    if not isinstance(t, StructType):
+        return None
+    if full is not None:
+        return full if 0 < full.size_bytes <= size else None
+    return StructType(t.kind, t.name, size, [], is_declaration=True, origin=f"{t.origin}; {DECLARATION_ONLY}")
 
 
 class DwarfFile:
@@ -538,7 +568,7 @@ def _iter_type_dies(cu: CompileUnit) -> Iterator[DIE]:
 def read_dwarf(path: str, struct_names: Optional[Iterable[str]] = None,
                type_names: Optional[Iterable[str]] = None,
                progress: Optional[ProgressCallback] = None, any_kind: bool = False,
-               every_definition: bool = False) -> Build:
+               every_definition: bool = False, resolve_declarations: bool = True) -> Build:
     """Read a Build from an ELF file's DWARF.
 
     With ``struct_names``/``type_names`` the scan stops as soon as every named
@@ -550,6 +580,9 @@ def read_dwarf(path: str, struct_names: Optional[Iterable[str]] = None,
     ``type_names`` too), as pahole's ``-C`` is.  With ``every_definition``
     ``build.variants`` gets every distinct definition of each named struct and
     union (pahole's test: name, size, members' names, bit offsets and bit sizes).
+    A member whose struct type its unit only declares takes another unit's
+    full definition when it fits (``resolve_declarations``), else stays sized
+    up to the next member and marked.
 
     Linked files are read through the cached name index (:mod:`.fastpath`),
     which gives the same Build without walking every unit.
@@ -571,6 +604,8 @@ def read_dwarf(path: str, struct_names: Optional[Iterable[str]] = None,
                 check_type_graph(build, path)
                 if not build.structs and not build.unions:
                     check_units(dwarf_file)
+                if resolve_declarations:
+                    _resolve_declared_members(build, path)
                 return build
             except (UnsupportedDwarf, *_DAMAGED_DWARF):
                 if mode == "fast":
@@ -603,7 +638,34 @@ def read_dwarf(path: str, struct_names: Optional[Iterable[str]] = None,
         if not build.structs and not build.unions:
             check_units(dwarf_file)
     check_type_graph(build, path)
+    if resolve_declarations:
+        _resolve_declared_members(build, path)
     return build
+
+
+def _resolve_declared_members(build: Build, path: str) -> None:
+    """Give a member typed by a struct its unit only declares the full definition another unit has, when that
+    definition fits the bytes up to the next member (else the sized declaration stays, marked)."""
+    from ..typegraph import reachable
+    holders = [*build.structs.values(), *build.unions.values(), *build.variants]
+    pending: dict[str, list[Member]] = {}
+    for aggregate in reachable(holders):
+        if isinstance(aggregate, StructType):
+            for member in aggregate.members:
+                stub = declared_struct(member.type)
+                if stub is not None and stub.name and DECLARATION_ONLY in stub.origin:
+                    pending.setdefault(stub.name, []).append(member)
+    if not pending:
+        return
+    found = read_dwarf(path, sorted(pending), resolve_declarations=False)
+    for name, members in pending.items():
+        full = found.structs.get(name)
+        if full is None or full.is_declaration:
+            continue
+        for member in members:
+            resolved = _with_struct(member.type, member.type.size_bytes, full)
+            if resolved is not None:
+                member.type = resolved
 
 
 # DW_AT_language values of the languages whose struct layouts this reader takes as C does.
@@ -782,7 +844,9 @@ class UnitEdges(NamedTuple):
 
     unit: str
     target: int
-    aggregates: list[tuple[str, int, list[tuple[str, int, Optional[int]]]]]
+    aggregates: list[tuple[str, int, list[tuple[str, int, Optional[int]]], tuple[Any, ...]]]
+    # each: (name, DIE offset, members, shape): pahole prints one line per distinct shape of a name
+    # (its type__compare: name, size, and each member's name, bit offset and bit size)
 
 
 _PAHOLE_TYPE_TAGS = ("DW_TAG_structure_type", "DW_TAG_union_type", "DW_TAG_typedef", "DW_TAG_enumeration_type",
@@ -806,7 +870,7 @@ def unit_edges(path: str, name: str, include_declarations: bool) -> Optional[Uni
     return None
 
 
-def _unit_aggregates(cu: CompileUnit) -> list[tuple[str, int, list[tuple[str, int, Optional[int]]]]]:
+def _unit_aggregates(cu: CompileUnit) -> list[tuple[str, int, list[tuple[str, int, Optional[int]]], tuple[Any, ...]]]:
     result = []
     for die in _iter_type_dies(cu):
         if die.tag not in _AGGREGATES or "DW_AT_declaration" in die.attributes:
@@ -823,5 +887,5 @@ def _unit_aggregates(cu: CompileUnit) -> list[tuple[str, int, list[tuple[str, in
             if member_type.tag == "DW_TAG_pointer_type" and "DW_AT_type" in member_type.attributes:
                 pointee = member_type.get_DIE_from_attribute("DW_AT_type").offset
             members.append((_name(child) or "", member_type.offset, pointee))
-        result.append((aggregate_name, die.offset, members))
+        result.append((aggregate_name, die.offset, members, _definition_key(die, aggregate_name)))
     return result
