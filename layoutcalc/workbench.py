@@ -107,6 +107,7 @@ class WhatIfLayout(NamedTuple):
     """One struct re-laid out with fields added; shows as a cacheline grid with the changes marked."""
 
     item: "ScenarioResult"
+    cacheline_size: int = DEFAULT_CACHELINE
 
     @property
     def name(self) -> str:
@@ -130,7 +131,15 @@ class WhatIfLayout(NamedTuple):
     def figure(self) -> "Figure":
         """The cacheline map, fields off against on."""
         from .render.plots import cacheline_figure
-        return cacheline_figure([self.item])
+        return cacheline_figure([self.item], self.cacheline_size)
+
+    def png(self) -> bytes:
+        """:meth:`figure` as PNG bytes."""
+        return _figure_bytes(self.figure(), "png")
+
+    def svg(self) -> bytes:
+        """:meth:`figure` as SVG bytes."""
+        return _figure_bytes(self.figure(), "svg")
 
     def __repr__(self) -> str:
         result = self.item.result
@@ -156,15 +165,16 @@ class WhatIfLayout(NamedTuple):
                      f", by {', '.join(sorted({f'{s:+d}' for s in shifts.values()}))} bytes" if shifts else "")]
         return whatif_html(title, "after: " + stats_line(after_stats),
                            layout_segments(result.after, after_stats, added, shifts),
-                           layout_segments(result.before, before_stats), notes)
+                           layout_segments(result.before, before_stats), notes, self.cacheline_size)
 
 
 class WhatIf(Sequence[WhatIfLayout]):
     """The structs a scenario or patch changed, in order; index by position or struct name."""
 
-    def __init__(self, items: Sequence["ScenarioResult"]) -> None:
+    def __init__(self, items: Sequence["ScenarioResult"], cacheline_size: int = DEFAULT_CACHELINE) -> None:
         self.items = list(items)
-        self._layouts = [WhatIfLayout(item) for item in self.items]
+        self.cacheline_size = cacheline_size
+        self._layouts = [WhatIfLayout(item, cacheline_size) for item in self.items]
 
     def __len__(self) -> int:
         return len(self._layouts)
@@ -189,7 +199,7 @@ class WhatIf(Sequence[WhatIfLayout]):
     def figure(self) -> "Figure":
         """Every changed struct's cacheline map, off against on."""
         from .render.plots import cacheline_figure
-        return cacheline_figure(self.items)
+        return cacheline_figure(self.items, self.cacheline_size)
 
     def plot(self, path: str) -> None:
         """Write :meth:`figure` to ``path`` (.png or .svg)."""
@@ -377,6 +387,12 @@ def history(inputs: Sequence[Union[str, Path, Build]], structs: Sequence[str] = 
     return History(scan_history([_path(i) for i in inputs], wanted), wanted)
 
 
+def _recorded_cacheline(build: ModelBuild) -> int:
+    """The cacheline size the build records (128 on the 2.6.22 snapshots), else 64."""
+    recorded = build.provenance.get("cacheline_size")
+    return recorded if isinstance(recorded, int) and recorded > 0 else DEFAULT_CACHELINE
+
+
 def _figure_bytes(figure: "Figure", fmt: str) -> bytes:
     from .render.plots import figure_bytes
     return figure_bytes(figure, fmt)
@@ -420,15 +436,16 @@ class Build:
         ``cacheline_size`` defaults to the one the build records (128 bytes on the 2.6.22 snapshots), else 64.
         """
         build = self._model or api.load(self.path, structs=[name])
-        recorded = build.provenance.get("cacheline_size")
-        line = cacheline_size or (recorded if isinstance(recorded, int) and recorded > 0 else DEFAULT_CACHELINE)
+        line = cacheline_size or _recorded_cacheline(build)
         ((struct, stats),) = api.show(build, [name], line)
         return StructLayout(struct, stats, build, line)
 
     def whatif(self, scenario: Optional[str] = None, patch: Optional[str] = None, defines: Sequence[str] = (),
                placement: str = "as-patched", arch: Optional[str] = None, level: int = 0) -> WhatIf:
         """``layoutcalc whatif``: the structs re-laid out with a scenario's (default ``flat``) or patch's fields."""
-        return WhatIf(api.whatif(self.path, scenario, patch, defines, placement, arch, level))
+        items = api.whatif(self.path, scenario, patch, defines, placement, arch, level)
+        build = self._model or api.load(self.path, structs=[item.struct_name for item in items])
+        return WhatIf(items, _recorded_cacheline(build))
 
     def report(self, scenario: str = "flat", options: Optional["ReportOptions"] = None, **option_values: Any
                ) -> Report:

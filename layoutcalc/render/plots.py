@@ -241,7 +241,7 @@ def cacheline_figure(items: Sequence["ScenarioResult"], cacheline_size: int = 64
         _label_added(right, labels, rows, step, 4.9, cacheline_size)
         names = ", ".join(m.name or "(anonymous)" for m in result.added[:4]) + (" …" if len(result.added) > 4 else "")
         crossing = (f", {lines_before} -> {lines_after} cachelines" if lines_after != lines_before
-                    else f", still {lines_after} cachelines")
+                    else f", still {lines_after} cacheline{'s' if lines_after != 1 else ''}")
         shifted: dict[int, list[str]] = {}
         for segment in after:
             if segment.shift_bytes and segment.name not in shifted.get(segment.shift_bytes, []):
