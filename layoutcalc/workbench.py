@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
+    from .analysis.budget import CheckResult
     from .analysis.diff import DiffResult
     from .analysis.report import BuildReport, Claim, ReportOptions
     from .changes.scenario import ScenarioResult
@@ -352,6 +353,34 @@ class Diff(NamedTuple):
                 f"net {summary.net:+d} bytes>")
 
 
+class Check(NamedTuple):
+    """``layoutcalc check`` as objects: the :class:`layoutcalc.analysis.budget.CheckResult` and its views."""
+
+    result: "CheckResult"
+
+    @property
+    def regressions(self) -> int:
+        return len(self.result.regressions)
+
+    def frame(self) -> "pd.DataFrame":
+        """One row per grown struct: delta, rule, knock-on, verdict, reasons and causes."""
+        from .render.frames import check_frame
+        return check_frame(self.result)
+
+    def diff(self) -> Diff:
+        """The diff against the baseline the verdicts judge."""
+        return Diff(self.result.diff)
+
+    def text(self, fmt: str = "text") -> str:
+        """What ``layoutcalc check --format FMT`` prints (text, json, markdown, junit, github)."""
+        from .render.diff import render_check
+        return render_check(self.result, fmt)
+
+    def __repr__(self) -> str:
+        grown = len(self.result.verdicts)
+        return f"<Check {self.result.diff.new.name}: {self.regressions} regressions in {grown} grown>"
+
+
 class History(NamedTuple):
     """``layoutcalc history`` as objects: one :class:`layoutcalc.analysis.history.HistoryRow` per build."""
 
@@ -466,6 +495,16 @@ class Build:
         ``structs`` are names or globs to limit it to (default: every struct).
         """
         return Diff(api.diff(self.path, _path(other), structs))
+
+    def check(self, baseline: Union[str, Path], budget: Union[str, Path, None] = None,
+              structs: Sequence[str] = ()) -> Check:
+        """``layoutcalc check THIS --baseline FILE [--budget FILE.toml]``: this build judged against a baseline."""
+        return Check(api.check(self.path, str(baseline), str(budget) if budget else None, patterns=structs))
+
+    def baseline(self, out: Union[str, Path], structs: Sequence[str] = ()) -> str:
+        """``layoutcalc baseline THIS -o OUT``: write this build's baseline; returns its path."""
+        api.baseline(self.path, str(out), structs)
+        return str(out)
 
     def __repr__(self) -> str:
         return f"<layoutcalc.Build {self.path}>"
