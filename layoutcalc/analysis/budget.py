@@ -25,8 +25,6 @@ entirely.  Without a budget file every growth is a regression::
 
 from __future__ import annotations
 
-import sys
-
 import fnmatch
 import json
 import os
@@ -34,6 +32,7 @@ import stat
 from typing import Any, NamedTuple, Optional
 
 from ..errors import InputError
+from ..structured import bounded_int, check_tree, load_toml
 from .diff import (
     Catalogue,
     DiffResult,
@@ -109,6 +108,10 @@ def _layout_from(entry: Any, path: str, index: int) -> StructLayout:
     except (TypeError, ValueError, IndexError, KeyError, OverflowError):  # OverflowError: Infinity
         raise InputError(f"{path}: {where}: members are [name, type, bit_offset, size, bit_size] and "
                          "holes [after, offset, size]") from None
+    if padding < 0 or not all(0 <= m.bit_offset and 0 <= m.bit_size and 0 <= m.size and m.bit_offset + (
+            m.bit_size or 8 * m.size) <= 8 * size for m in members) or not all(
+            0 <= h.offset and 0 <= h.size and h.offset + h.size <= size for h in holes):
+        raise InputError(f"{path}: {where}: a member, hole or padding lies outside the {size}-byte {kind}")
     return StructLayout(kind, name, size, members, holes, padding, bit_holes)
 
 
@@ -146,7 +149,8 @@ def _no_constants(name: str) -> None:
 def baseline_from_bytes(raw: bytes, path: str) -> Catalogue:
     """Parse and validate a baseline file's bytes (``path`` for messages)."""
     try:
-        data = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
+        data = check_tree(json.loads(raw.decode("utf-8"), parse_constant=_no_constants, parse_int=bounded_int),
+                          path, InputError)
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not a baseline: not UTF-8 text (byte offset {exc.start})") from None
     except json.JSONDecodeError as exc:
@@ -237,18 +241,12 @@ def _rule(table: Any, pattern: str, path: str, where: str, base: Rule) -> Rule:
 
 def read_budget(path: str) -> Budget:
     """Parse the budget TOML at ``path``; one-line InputError naming the file and the problem."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on Python < 3.11 only
-        import tomli as tomllib
     from ..safe_read import check_regular_file, read_text
     if os.path.isdir(path):
         raise InputError(f"{path}: is a directory, not a budget file")
     check_regular_file(path, what="budget")
-    try:
-        data = tomllib.loads(read_text(path, "budget"))
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: not a valid budget: TOML error: {exc}") from None
+    data = load_toml(read_text(path, "budget"), path, InputError,
+                     malformed=lambda exc: InputError(f"{path}: not a valid budget: TOML error: {exc}"))
     unknown = sorted(set(data) - {"defaults", "struct", "allow"})
     if unknown:
         raise InputError(f"{path}: unknown key '{unknown[0]}' (expected [defaults], [struct.NAME] and allow)")

@@ -20,11 +20,11 @@ import mmap
 import os
 import re
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from itertools import repeat
 from typing import NamedTuple, Optional
 
 from ..errors import LayoutcalcError
+from ..workers import run_quietly
 
 DEFAULT_STRUCTS = ("task_struct", "signal_struct", "pid")
 
@@ -130,8 +130,7 @@ def scan_history(paths: Sequence[str], names: Sequence[str] = DEFAULT_STRUCTS, s
         if count <= 1:
             rows = [struct_sizes(path, names, source) for path in paths]
         else:
-            with ProcessPoolExecutor(max_workers=count) as pool:
-                rows = list(pool.map(struct_sizes, paths, repeat(names), repeat(source)))
+            rows = run_quietly(count, struct_sizes, paths, repeat(names), repeat(source))
     require_known(rows, names)
     return rows
 
