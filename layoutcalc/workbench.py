@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
+    from .analysis.budget import CheckResult
     from .analysis.diff import DiffResult
     from .analysis.report import BuildReport, Claim, ReportOptions
     from .changes.scenario import ScenarioResult
@@ -108,6 +109,7 @@ class WhatIfLayout(NamedTuple):
     """One struct re-laid out with fields added; shows as a cacheline grid with the changes marked."""
 
     item: "ScenarioResult"
+    cacheline_size: int = DEFAULT_CACHELINE
 
     @property
     def name(self) -> str:
@@ -131,7 +133,15 @@ class WhatIfLayout(NamedTuple):
     def figure(self) -> "Figure":
         """The cacheline map, fields off against on."""
         from .render.plots import cacheline_figure
-        return cacheline_figure([self.item])
+        return cacheline_figure([self.item], self.cacheline_size)
+
+    def png(self) -> bytes:
+        """:meth:`figure` as PNG bytes."""
+        return _figure_bytes(self.figure(), "png")
+
+    def svg(self) -> bytes:
+        """:meth:`figure` as SVG bytes."""
+        return _figure_bytes(self.figure(), "svg")
 
     def __repr__(self) -> str:
         result = self.item.result
@@ -157,21 +167,23 @@ class WhatIfLayout(NamedTuple):
                      f", by {', '.join(sorted({f'{s:+d}' for s in shifts.values()}))} bytes" if shifts else "")]
         return whatif_html(title, "after: " + stats_line(after_stats),
                            layout_segments(result.after, after_stats, added, shifts),
-                           layout_segments(result.before, before_stats), notes)
+                           layout_segments(result.before, before_stats), notes, self.cacheline_size)
 
 
 class WhatIf(Sequence[WhatIfLayout]):
     """The structs a scenario or patch changed, in order; index by position or struct name."""
 
     def __init__(self, items: Sequence["ScenarioResult"], warnings: Sequence[str] = (), notes: Sequence[str] = (),
-                 baselines: Optional[dict[str, int]] = None) -> None:
+                 baselines: Optional[dict[str, int]] = None, cacheline_size: int = DEFAULT_CACHELINE) -> None:
         self.items = list(items)
         #: what the CLI prints to stderr as ``warning: ...`` lines (blocks a patch's conditions left out, ...)
         self.warnings = [one_line(warning) for warning in warnings]
         #: what the CLI prints as ``note: ...`` lines (what ``--arch`` means)
         self.notes = list(notes)
         self.baselines = dict(baselines or {})
-        self._layouts = [WhatIfLayout(item) for item in self.items]
+        #: the build's recorded cacheline size: the rows of the grids and maps
+        self.cacheline_size = cacheline_size
+        self._layouts = [WhatIfLayout(item, cacheline_size) for item in self.items]
 
     def __len__(self) -> int:
         return len(self._layouts)
@@ -196,7 +208,7 @@ class WhatIf(Sequence[WhatIfLayout]):
     def figure(self) -> "Figure":
         """Every changed struct's cacheline map, off against on."""
         from .render.plots import cacheline_figure
-        return cacheline_figure(self.items)
+        return cacheline_figure(self.items, self.cacheline_size)
 
     def plot(self, path: str) -> None:
         """Write :meth:`figure` to ``path`` (.png or .svg)."""
@@ -350,6 +362,34 @@ class Diff(NamedTuple):
                 f"net {summary.net:+d} bytes>")
 
 
+class Check(NamedTuple):
+    """``layoutcalc check`` as objects: the :class:`layoutcalc.analysis.budget.CheckResult` and its views."""
+
+    result: "CheckResult"
+
+    @property
+    def regressions(self) -> int:
+        return len(self.result.regressions)
+
+    def frame(self) -> "pd.DataFrame":
+        """One row per grown struct: delta, rule, knock-on, verdict, reasons and causes."""
+        from .render.frames import check_frame
+        return check_frame(self.result)
+
+    def diff(self) -> Diff:
+        """The diff against the baseline the verdicts judge."""
+        return Diff(self.result.diff)
+
+    def text(self, fmt: str = "text") -> str:
+        """What ``layoutcalc check --format FMT`` prints (text, json, markdown, junit, github)."""
+        from .render.diff import render_check
+        return render_check(self.result, fmt)
+
+    def __repr__(self) -> str:
+        grown = len(self.result.verdicts)
+        return f"<Check {self.result.diff.new.name}: {self.regressions} regressions in {grown} grown>"
+
+
 class History(NamedTuple):
     """``layoutcalc history`` as objects: one :class:`layoutcalc.analysis.history.HistoryRow` per build."""
 
@@ -463,9 +503,11 @@ class Build:
         ``SYMBOL=y|n|m|N`` items and ``config`` a kernel ``.config`` deciding the patch's ``#if`` blocks;
         ``placement`` is ``as-patched``, ``best-fit``, ``append`` or ``reorganize``; ``arch`` one of
         x86_64, i386, aarch64, arm, ppc64le, s390x, riscv64.  The result's ``warnings`` are the CLI's.
+        Grids and maps are drawn in the build's recorded cacheline size.
         """
         run = api.whatif_run(self.path, scenario, patch, defines, placement, arch, level, config)
-        return WhatIf(run.results, run.warnings, run.notes, run.baselines)
+        build = self._model or api.load(self.path, structs=[item.struct_name for item in run.results])
+        return WhatIf(run.results, run.warnings, run.notes, run.baselines, api.cacheline_size_of(build))
 
     def report(self, scenario: str = "flat", options: Optional["ReportOptions"] = None, **option_values: Any
                ) -> Report:
@@ -488,6 +530,16 @@ class Build:
         ``structs`` are names or globs to limit it to (default: every struct).
         """
         return Diff(api.diff(self.path, _path(other), structs))
+
+    def check(self, baseline: Union[str, Path], budget: Union[str, Path, None] = None,
+              structs: Sequence[str] = ()) -> Check:
+        """``layoutcalc check THIS --baseline FILE [--budget FILE.toml]``: this build judged against a baseline."""
+        return Check(api.check(self.path, str(baseline), str(budget) if budget else None, patterns=structs))
+
+    def baseline(self, out: Union[str, Path], structs: Sequence[str] = ()) -> str:
+        """``layoutcalc baseline THIS -o OUT``: write this build's baseline; returns its path."""
+        api.baseline(self.path, str(out), structs)
+        return str(out)
 
     def __repr__(self) -> str:
         return f"<layoutcalc.Build {self.path}>"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from growth import build_pair
@@ -453,3 +454,15 @@ def test_real_57_to_612_outputs_fit(tmp_path):
     lines = github.read_text().splitlines()
     assert sum(line.startswith("::error ") for line in lines) == 10
     assert sum(line.startswith("::notice ") for line in lines) == 1
+
+
+def test_check_from_the_api_as_a_frame(knock_pair, tmp_path):
+    import layoutcalc
+    new, base = knock_pair
+    budget = _budget(tmp_path, "[struct.inner]\ngrowth = 8\nknock_on = true\nsize_class = false\n")
+    gate = layoutcalc.load(new).check(base, budget)
+    frame = gate.frame().set_index("name")
+    assert gate.regressions == 1 and frame.loc["lone", "regression"]
+    assert (frame.loc["outer", "causes"], frame.loc["outer", "knock_on_bytes"]) == ("inner", 8)
+    assert frame.loc["outer", "reasons"] is pd.NA and frame.loc["inner", "causes"] is pd.NA
+    assert gate.text("github").count("::error ") == 1

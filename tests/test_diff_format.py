@@ -134,3 +134,17 @@ def test_real_bit_holes_equal_paholes():
         checked += 1
         with_bit_holes += bool(ours)
     assert checked > 7000 and with_bit_holes > 90
+
+
+def test_diff_output_writes_more_formats(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from layoutcalc.cli import main
+    old, new = compile_c(OLD, tmp_path, "old"), compile_c(NEW, tmp_path, "new")
+    target = tmp_path / "diff.json"
+    result = CliRunner().invoke(main, ["diff", str(old), str(new), "--output", f"json={target}"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("add/remove: 0/0 grow/shrink: 0/1 up/down: 0/-8 (-8)\n")
+    assert json.loads(target.read_text())["summary"]["shrunk"] == 1
