@@ -509,6 +509,27 @@ def reorganize(build: Build, names: Sequence[str],
     return [repack(build.get_struct(name), abi, cacheline_size) for name in names]
 
 
+def reorganize_all(path: str, cacheline_size: int = DEFAULT_CACHELINE,
+                   progress: Optional[Callable[[int, int], None]] = None
+                   ) -> list[tuple["Reorganized", LayoutStats]]:
+    """Every named struct of ``path`` (the first definition of each name) repacked, with its new statistics.
+
+    Unions are left out (there is nothing to repack in them), as by
+    ``pahole --reorganize``.  The build is read whole and kept without
+    garbage collection meanwhile: each collection would walk all of its types.
+    """
+    from .analysis.reorganize import reorganize as repack
+    build = load(path, progress=progress)
+    abi = abi_of(build)
+    result = []
+    with cache.paused_gc():
+        for struct in build.structs.values():
+            if struct.name and not struct.is_declaration:
+                item = repack(struct, abi, cacheline_size)
+                result.append((item, struct_stats(build, item.after, cacheline_size)))
+    return result
+
+
 # --------------------------------------------------------------------------- diff, baseline, check, history
 
 
