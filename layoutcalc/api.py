@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, Optional, Union
+from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Union
 
 from .abi import Abi, get_abi
 from .datafiles import data_dir
@@ -714,6 +714,27 @@ def reorganize(build: Build, names: Sequence[str],
     return [repack(build.get_struct(name), abi, cacheline_size) for name in names]
 
 
+def reorganize_all(path: str, cacheline_size: int = DEFAULT_CACHELINE,
+                   progress: Optional[Callable[[int, int], None]] = None
+                   ) -> list[tuple["Reorganized", LayoutStats]]:
+    """Every named struct of ``path`` (the first definition of each name) repacked, with its new statistics.
+
+    Unions are left out (there is nothing to repack in them), as by
+    ``pahole --reorganize``.  The build is read whole and kept without
+    garbage collection meanwhile: each collection would walk all of its types.
+    """
+    from .analysis.reorganize import reorganize as repack
+    build = load(path, progress=progress)
+    abi = abi_of(build)
+    result = []
+    with cache.paused_gc():
+        for struct in build.structs.values():
+            if struct.name and not struct.is_declaration:
+                item = repack(struct, abi, cacheline_size)
+                result.append((item, struct_stats(build, item.after, cacheline_size)))
+    return result
+
+
 # --------------------------------------------------------------------------- diff, baseline, check, history
 
 
@@ -764,8 +785,13 @@ def diff(old: str, new: str, patterns: Sequence[str] = (), source: str = "auto",
     ``progress(path)`` may return a per-compile-unit callback for a DWARF walk.
     """
     from .analysis.diff import diff_catalogues
-    before = catalogue(old, patterns, source, progress(old) if progress else None)
-    after = catalogue(new, patterns, source, progress(new) if progress else None)
+    pending = _catalogue_aside(old, patterns, source) if progress is None else None
+    if pending is not None:
+        after = catalogue(new, patterns, source)
+        before = pending.result()
+    else:
+        before = catalogue(old, patterns, source, progress(old) if progress else None)
+        after = catalogue(new, patterns, source, progress(new) if progress else None)
     _require_matches(patterns, [before, after], f"{old} or {new}")
     before, after = _like_for_like((old, before), (new, after), patterns, source)
     return diff_catalogues(before, after)
@@ -797,6 +823,25 @@ def _like_for_like(old: tuple[str, "Catalogue"], new: tuple[str, "Catalogue"], p
     if problem:
         raise InputError(problem)
     return before, after
+
+
+def _catalogue_aside(path: str, patterns: Sequence[str], source: str) -> Any:
+    """A future of ``catalogue(path, ...)`` computed by a forked process, when that can help; else None.
+
+    Two builds' catalogues are independent: on two cores a diff then takes
+    the time of one.  Not for cached catalogues (nothing to gain) or where
+    there is one core or no ``fork``.
+    """
+    if (os.cpu_count() or 1) < 2 or not hasattr(os, "fork") or path == STDIN:
+        return None
+    if cache.load("catalogue", _catalogue_cache_key(path, patterns, source)) is not None:
+        return None
+    import concurrent.futures
+    import multiprocessing
+    pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+    future = pool.submit(catalogue, path, tuple(patterns), source)
+    pool.shutdown(wait=False)
+    return future
 
 
 def _require_matches(patterns: Sequence[str], catalogues: Sequence["Catalogue"], where: str) -> None:

@@ -399,17 +399,26 @@ def snapshot(input_path: Optional[str], output: str, structs: tuple[str, ...], p
 
 
 @main.command()
-@click.argument("structs", nargs=-1, required=True)
+@click.argument("structs", nargs=-1)
 @_input_option()
 @click.option("--format", "fmt", type=FORMATS_SHOW, default="text", show_default=True)
 @click.option("--cacheline-size", type=click.IntRange(1), default=64, show_default=True)
-def reorganize(structs: tuple[str, ...], input_path: Optional[str], fmt: str, cacheline_size: int) -> None:
+@click.option("--all", "every", is_flag=True, help="Repack every struct of the input (as pahole --reorganize "
+              "over a whole file); with --format json, one entry per struct.")
+def reorganize(structs: tuple[str, ...], input_path: Optional[str], fmt: str, cacheline_size: int,
+               every: bool) -> None:
     """Repack structs for the smallest size, then fewest cachelines, then fewest moves (pahole -R)."""
     from .render.reorganize import reorganize_dict, reorganize_text
+    if bool(structs) == every:
+        raise click.UsageError("name the structs to repack, or give --all (not both)")
     path = _default_input(input_path)
-    build = api.load(path, structs=structs)
-    items = [(item, api.struct_stats(build, item.after, cacheline_size))
-             for item in api.reorganize(build, structs, cacheline_size)]
+    if every:
+        with _progress_bar(path) as progress:
+            items = api.reorganize_all(path, cacheline_size, progress)
+    else:
+        build = api.load(path, structs=structs)
+        items = [(item, api.struct_stats(build, item.after, cacheline_size))
+                 for item in api.reorganize(build, structs, cacheline_size)]
     if fmt == "json":
         click.echo(render.to_json({"structs": [reorganize_dict(i, s) for i, s in items]}), nl=False)
     else:
