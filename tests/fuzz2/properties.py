@@ -16,8 +16,8 @@ import json
 from typing import Any
 
 # Keys whose numbers may be negative: differences and signed values.
-SIGNED = ("delta", "change", "diff", "growth", "saving", "saves", "moved", "grew", "shrank", "value", "net", "down",
-          "level", "chg", "up_down", "enumerator", "percent", "by")
+SIGNED = ("delta", "change", "diff", "growth", "saving", "saves", "saved", "moved", "grew", "shrank", "value", "net",
+          "down", "level", "chg", "up_down", "enumerator", "percent", "by")
 
 
 def _walk(value: Any, key: str, problems: list[str]) -> None:
@@ -50,7 +50,7 @@ def check_show(struct: dict[str, Any]) -> list[str]:
     bitfield_bits = 0
     for field in fields:
         offset, width, bits, bit_offset = field["offset"], field["size"], field.get("bit_size"), field.get("bit_offset")
-        if offset < 0 or width < 0 or offset + width > size:
+        if offset < 0 or width < 0 or (bits is None and offset + width > size):
             problems.append(f"{name}.{field['name']}: {width} bytes at {offset}, outside {size}")
         if bits is not None:
             bitfield_bits += bits
