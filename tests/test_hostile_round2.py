@@ -495,3 +495,26 @@ def test_struct_die_without_a_size(seed_objects, tmp_path, linked):
                     ["baseline", str(bad), "-o", str(tmp_path / "b.json")]):
         _one_line_error(command, "of 0 bytes has member")
     assert not (tmp_path / "b.json").exists()
+
+
+@pytest.mark.parametrize("records, expected", [
+    # struct s { int x; int x; } with the second member at bit 0: overlapping members of a struct
+    ("overlap", "overlaps 'x', which ends at bit 32"),
+    # struct s { void x; }: BTF type id 0 as a member's type
+    ("void", "member 'x' has type void"),
+], ids=["overlapping-members", "void-member"])
+@pytest.mark.parametrize("command", [["show", "s"], ["sizes"], ["diff"]])
+def test_damaged_real_btf_members_are_refused(tmp_path, records, expected, command):
+    """fuzz2 campaign (seed 2323, realbtf case 2786): damaged .BTF of Debian 6.12.118 gave 'diff' exit 0 with
+    members moved back by 96 bytes, holes of -96 and -32 bytes and members of type void."""
+    import struct as pack
+    from test_hostile_inputs import STRINGS, _btf_blob, _rec
+    int_type = _rec(1, 1, 0, 4, pack.pack("<I", 32))
+    body = {"overlap": _rec(10, 4, 2, 8, pack.pack("<III", 12, 1, 0) + pack.pack("<III", 12, 1, 0)),
+            "void": _rec(10, 4, 1, 8, pack.pack("<III", 12, 0, 0))}[records]
+    path = tmp_path / "damaged.btf"
+    path.write_bytes(_btf_blob([int_type, body], STRINGS))
+    good = tmp_path / "good.btf"
+    good.write_bytes(_btf_blob([int_type, _rec(10, 4, 1, 8, pack.pack("<III", 12, 1, 0))], STRINGS))
+    args = [*command, "-i", str(path)] if command[0] != "diff" else ["diff", str(good), str(path)]
+    _one_line_error(args, expected)
