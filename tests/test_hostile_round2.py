@@ -518,3 +518,36 @@ def test_damaged_real_btf_members_are_refused(tmp_path, records, expected, comma
     good.write_bytes(_btf_blob([int_type, _rec(10, 4, 1, 8, pack.pack("<III", 12, 1, 0))], STRINGS))
     args = [*command, "-i", str(path)] if command[0] != "diff" else ["diff", str(good), str(path)]
     _one_line_error(args, expected)
+
+
+def test_damaged_build_id_note_asks_for_no_memory(seed_objects, tmp_path):
+    """fuzz2 campaign (seed 2323, sections cases 3343, 3511, 3672): a note's n_descsz of 2^31 made pyelftools
+    read 2 GiB for the build-id: MemoryError under the campaign's 2 GiB limit, an internal error."""
+    import resource
+
+    from layoutcalc.readers.dwarf import DwarfFile
+    linked = _gcc((seed_objects["dir"] / "seed.c").read_text(), tmp_path, "seed", ("-g", "-Wl,--build-id"), True)
+    data = bytearray(linked.read_bytes())
+    from test_hostile_inputs import _section
+    _, offset, _size = _section(bytes(data), ".note.gnu.build-id")
+    data[offset + 4:offset + 8] = (0x7FFFFFF0).to_bytes(4, "little")
+    damaged = tmp_path / "damaged"
+    damaged.write_bytes(data)
+    with DwarfFile(str(damaged)) as dwarf_file:
+        assert dwarf_file.build_id() is None and dwarf_file.cache_key() is None
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+    result = subprocess.run([sys.executable, "-m", "layoutcalc", "reorganize", "signal_struct", "-i", str(damaged)],
+                            cwd=ROOT, capture_output=True, text=True, preexec_fn=limit, timeout=60)
+    assert result.returncode == 0 and "struct signal_struct" in result.stdout, result.stderr
+
+
+def test_fifo_as_a_diff_input(seed_objects, tmp_path):
+    """fuzz2 campaign (seed 2323, special case 3701): 'diff OBJ FIFO' blocked in the cache-key sniff."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for args in (["diff", str(seed_objects["plain"]), str(fifo)], ["diff", str(fifo), str(seed_objects["plain"])]):
+        result = _run_cli(args, timeout=30)
+        assert result.returncode == 1 and result.stderr == f"Error: {fifo}: is a FIFO, not a regular file " \
+            "(use '-' to read standard input)\n", result.stderr
