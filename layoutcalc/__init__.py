@@ -28,3 +28,8 @@ def __getattr__(name: str) -> Any:
         from . import workbench
         return getattr(workbench, name)
     raise AttributeError(f"module 'layoutcalc' has no attribute '{name}'")
+
+
+def __dir__() -> list[str]:
+    """What ``dir(layoutcalc)`` and tab completion offer: the notebook face, loaded or not."""
+    return sorted(set(globals()) | set(__all__))

@@ -484,7 +484,9 @@ def _cli(args: list[str]) -> tuple[int, str, str]:
 def test_cli_config_file_decides_a_patch_and_warnings_go_to_stderr(tmp_path: Path) -> None:
     patch = str(PATCHES / "task-cgroups-defined.patch")
     code, out, err = _cli(["whatif", "--patch", patch])
-    assert code == 1 and "CONFIG_CGROUPS is not defined" in err and "cgroup_attach_ns" in err
+    # issue 17: the struct is still listed, unchanged, and the warning says why
+    assert code == 0 and "CONFIG_CGROUPS is not defined" in err and "cgroup_attach_ns" in err
+    assert "struct task_struct is listed unchanged" in err and "(+0)" in out
     config = tmp_path / "config-6.1"
     config.write_text("CONFIG_CGROUPS=y\n")
     code, out, err = _cli(["whatif", "--patch", patch, "--config", str(config)])

@@ -104,30 +104,38 @@ class WhatIfResult:
 
 
 def relayout(struct: StructType, abi: Abi, members: list[Member],
-             debug_info: DebugInfo = DebugInfo.ATTRIBUTES, world: World = World.LIKELIEST) -> StructType:
+             debug_info: DebugInfo = DebugInfo.ATTRIBUTES, world: World = World.LIKELIEST,
+             origins: Optional[dict[int, Member]] = None) -> StructType:
     """Lay ``members`` out (ignoring their offsets) as ``struct`` would be under ``abi``.
 
     Members of ``struct`` itself (the same objects) keep the hidden gaps and
     alignments its facts give them, so ``relayout(s, abi, s.members)``
     reproduces ``s``.  Returns a new struct.
     """
-    return _relayout(struct_facts(struct, abi, debug_info), struct, members, abi, world)[0]
+    return _relayout(struct_facts(struct, abi, debug_info), struct, members, abi, world, origins)[0]
 
 
 def _relayout(facts: StructFacts, struct: StructType, members: list[Member], abi: Abi,
-              world: World) -> tuple[StructType, int]:
-    """The new struct and its alignment, in ``world``."""
+              world: World, origins: Optional[dict[int, Member]] = None) -> tuple[StructType, int]:
+    """The new struct and its alignment, in ``world``.
+
+    ``origins`` maps a member (by id) to the member of ``struct`` it stands for (an anonymous
+    union re-laid out inside): it keeps that member's hidden gap and forced alignment.
+    """
     cursor = Cursor(abi, facts.packed, struct.is_union)
     position = {id(m): index for index, m in enumerate(struct.members)}
     placed = []
     for member in members:
-        index = position.get(id(member))
+        origin = (origins or {}).get(id(member), member)
+        index = position.get(id(origin))
         if index is None:
             item = member_item(member, member.alignment_attr, abi, facts.debug_info, world)
         else:
             known = facts.members[index]
             guessed_hole = known.source is Source.HOLE
             forced = None if guessed_hole else known.forced
+            if member is not origin and member.alignment_attr:  # an alignment the patch's context states
+                forced = max(forced or 0, member.alignment_attr)
             item = member_item(member, forced, abi, facts.debug_info, world)
             # a hole read as an attribute replaces the hidden gap; read as a pad (``T :n``) it keeps it
             as_attribute = guessed_hole and world is not World.SMALLEST and known.gap is not None and (

@@ -14,7 +14,7 @@ import os
 import struct as _struct
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, BinaryIO, Optional
+from typing import Any, BinaryIO, NamedTuple, Optional
 
 from elftools.common.exceptions import DWARFError, ELFError, ELFParseError
 from elftools.construct import ConstructError
@@ -28,6 +28,8 @@ from ..abi import abi_name_for_elf
 from ..errors import InputError
 from ..typegraph import MAX_TYPE_DEPTH, check_type_graph
 from ..model import (
+    ANCESTOR,
+    DECLARATION_ONLY,
     ArrayType,
     BaseType,
     Build,
@@ -278,11 +280,27 @@ class _Converter:
         self.full[die.offset] = aggregate
         if die.has_children:
             aggregate.members = [self._member(child, kind) for child in iter_children(die)
-                                 if child.tag == "DW_TAG_member"
-                                 and "DW_AT_external" not in child.attributes]
+                                 if (child.tag == "DW_TAG_member" and "DW_AT_external" not in child.attributes)
+                                 or child.tag == "DW_TAG_inheritance"]
+            _size_declared_members(aggregate)
+            self._check_bases(aggregate, die)
         return aggregate
 
+    def _check_bases(self, aggregate: StructType, die: DIE) -> None:
+        """Refuse a C++ class that puts a member inside a base's tail padding: no C layout says where it goes."""
+        for base in (m for m in aggregate.members if m.name == ANCESTOR):
+            end = base.offset_bytes + base.type.size_bytes
+            inside = next((m for m in aggregate.members if m.name != ANCESTOR
+                           and base.offset_bytes <= m.bit_offset // 8 < end), None)
+            if inside is not None:
+                raise InputError(f"{self.origin}: C++ {aggregate.tag} (DIE 0x{die.offset:x}) places member "
+                                 f"'{inside.name}' at byte {inside.bit_offset // 8}, inside its base "
+                                 f"{base.type.c_name()} ({base.type.size_bytes} bytes): reused tail padding "
+                                 "is not supported")
+
     def _member(self, die: DIE, kind: str) -> Member:
+        if die.tag == "DW_TAG_inheritance":
+            return self._base_class(die)
         member_type = self.type_of(die)
         byte_location = _int_attr(die, "DW_AT_data_member_location") or 0
         bit_size = _int_attr(die, "DW_AT_bit_size")
@@ -301,6 +319,31 @@ class _Converter:
         alignment = _int_attr(die, "DW_AT_alignment")
         self.saw_alignment = self.saw_alignment or alignment is not None
         return Member(_name(die), member_type, bit_offset, bit_size, alignment)
+
+
+    def _base_class(self, die: DIE) -> Member:
+        """A C++ base class subobject (DW_TAG_inheritance): a member named ``<ancestor>``, as pahole shows it."""
+        location = die.attributes.get("DW_AT_data_member_location")
+        if "DW_AT_virtuality" in die.attributes or (location is not None and not isinstance(location.value, int)):
+            raise InputError(f"{self.origin}: C++ virtual base class at DIE 0x{die.offset:x}: its offset is "
+                             "decided at run time; layouts with virtual inheritance are not supported")
+        return Member(ANCESTOR, self.type_of(die), (_int_attr(die, "DW_AT_data_member_location") or 0) * 8)
+
+
+def _size_declared_members(aggregate: StructType) -> None:
+    """A member whose struct type this unit only declares (reduced debug info, -femit-struct-debug-baseonly):
+    give it the bytes up to the next member (or the end), marked as such, instead of 0 bytes and a false hole."""
+    members = aggregate.members
+    for index, member in enumerate(members):
+        t = member.type
+        if not (isinstance(t, StructType) and t.is_declaration and not t.members and t.size_bytes == 0) \
+                or member.bit_size is not None or aggregate.is_union:
+            continue
+        following = [m.bit_offset // 8 for m in members[index + 1:] if m.bit_offset // 8 > member.offset_bytes]
+        end = min(following) if following else aggregate.size_bytes
+        if end > member.offset_bytes:
+            member.type = StructType(t.kind, t.name, end - member.offset_bytes, [], is_declaration=True,
+                                     origin=f"{t.origin}; {DECLARATION_ONLY}")
 
 
 class DwarfFile:
@@ -519,6 +562,8 @@ def read_dwarf(path: str, struct_names: Optional[Iterable[str]] = None,
                 else:
                     read_indexed(dwarf_file, build, wanted_structs, wanted_types, progress, any_kind)
                 check_type_graph(build, path)
+                if not build.structs and not build.unions:
+                    check_units(dwarf_file)
                 return build
             except (UnsupportedDwarf, *_DAMAGED_DWARF):
                 if mode == "fast":
@@ -548,8 +593,55 @@ def read_dwarf(path: str, struct_names: Optional[Iterable[str]] = None,
             first_cu = next((cu for cu in dwarf_file.iter_cus() if _is_c_unit(cu)), None)
         build.provenance = _provenance(dwarf_file, first_cu)
         build.provenance["alignment_attributes"] = converter.saw_alignment
+        if not build.structs and not build.unions:
+            check_units(dwarf_file)
     check_type_graph(build, path)
     return build
+
+
+# DW_AT_language values of the languages whose struct layouts this reader takes as C does.
+_C_LANGUAGES = {0x1: "C89", 0x2: "C", 0xc: "C99", 0x1d: "C11", 0x2c: "C17",
+                0x4: "C++", 0x1a: "C++03", 0x21: "C++11", 0x2b: "C++14"}
+_OTHER_LANGUAGES = {0x1c: "Rust", 0x16: "Go", 0x13: "D", 0x1e: "Swift", 0x20: "Julia", 0x24: "Zig",
+                    0xe: "Fortran 95", 0x22: "Fortran 03", 0x23: "Fortran 08", 0x8: "Fortran 77",
+                    0xd: "Ada 95", 0x2e: "Ada 2005", 0x2f: "Ada 2012", 0x25: "Kotlin", 0x3: "Ada 83"}
+
+
+def check_units(dwarf_file: DwarfFile) -> None:
+    """Explain, in one line, why a file with DWARF gave no struct at all: split DWARF, or another language.
+
+    Called when nothing was read, so that no command prints an empty or
+    hole-shaped answer for layouts it never saw.  Returns when the units are
+    plain C/C++ (a file may simply define no struct).
+    """
+    try:
+        _check_units(dwarf_file)
+    except _DAMAGED_DWARF:
+        return  # damaged units: the reader's own checks say what is wrong, or nothing was there to read
+
+
+def _check_units(dwarf_file: DwarfFile) -> None:
+    path = dwarf_file.path
+    others: dict[str, int] = {}
+    c_units = 0
+    for cu in dwarf_file.iter_cus():
+        top = cu.get_top_DIE()
+        dwo = top.attributes.get("DW_AT_dwo_name") or top.attributes.get("DW_AT_GNU_dwo_name")
+        if top.tag == "DW_TAG_skeleton_unit" or dwo is not None:
+            where = _text(top.attributes.get("DW_AT_comp_dir")) or "."
+            name = _text(dwo) if dwo is not None else "its .dwo"
+            raise InputError(f"{path}: split DWARF (-gsplit-dwarf): the types are in {name} (under {where}), "
+                             "which this reader does not follow; rebuild without -gsplit-dwarf")
+        language = _int_attr(top, "DW_AT_language")
+        if language in _C_LANGUAGES:
+            c_units += 1
+        elif language in _OTHER_LANGUAGES:
+            others[_OTHER_LANGUAGES[language]] = others.get(_OTHER_LANGUAGES[language], 0) + 1
+        _forget_dies(cu)
+    if others and not c_units:
+        names = ", ".join(f"{name} ({count} unit{'s' if count > 1 else ''})" for name, count in others.items())
+        raise InputError(f"{path}: language not supported: its DWARF describes {names}; layoutcalc reads the "
+                         "struct layouts of C and C++ units only")
 
 
 def _forget_dies(cu: CompileUnit) -> None:
@@ -669,3 +761,60 @@ def _provenance(dwarf_file: DwarfFile, cu: Optional[CompileUnit]) -> dict[str, A
         "elf_type": dwarf_file.elf.header["e_type"],
         "machine": dwarf_file.elf.header["e_machine"],
     }
+
+
+class UnitEdges(NamedTuple):
+    """The compile unit pahole's ``--contains``/``--find_pointers_to`` look in, as type references.
+
+    pahole answers from the first unit (in file order) holding a type of that
+    name (any declaration counts for ``--find_pointers_to``) and from that unit
+    only.  ``aggregates`` are its named, complete, top-level structs and unions
+    in DIE order, each with its members as (name, DIE offset of the member's
+    type, DIE offset the type points to when it is a pointer, else None).
+    """
+
+    unit: str
+    target: int
+    aggregates: list[tuple[str, int, list[tuple[str, int, Optional[int]]]]]
+
+
+_PAHOLE_TYPE_TAGS = ("DW_TAG_structure_type", "DW_TAG_union_type", "DW_TAG_typedef", "DW_TAG_enumeration_type",
+                     "DW_TAG_class_type", "DW_TAG_rvalue_reference_type")
+
+
+def unit_edges(path: str, name: str, include_declarations: bool) -> Optional[UnitEdges]:
+    """The first unit with a type called ``name`` (pahole's cu__find_type_by_name), as :class:`UnitEdges`."""
+    with DwarfFile(path) as dwarf_file:
+        try:
+            for cu in dwarf_file.iter_cus():
+                target = next((die.offset for die in _iter_type_dies(cu)
+                               if die.tag in _PAHOLE_TYPE_TAGS and _name(die) == name
+                               and (include_declarations or "DW_AT_declaration" not in die.attributes)), None)
+                if target is not None:
+                    unit = _text(cu.get_top_DIE().attributes.get("DW_AT_name")) or f"unit 0x{cu.cu_offset:x}"
+                    return UnitEdges(unit, target, _unit_aggregates(cu))
+                _forget_dies(cu)
+        except _DAMAGED_DWARF as exc:
+            raise InputError(f"{path}: corrupt or truncated DWARF ({exc.__class__.__name__}: {exc})") from exc
+    return None
+
+
+def _unit_aggregates(cu: CompileUnit) -> list[tuple[str, int, list[tuple[str, int, Optional[int]]]]]:
+    result = []
+    for die in _iter_type_dies(cu):
+        if die.tag not in _AGGREGATES or "DW_AT_declaration" in die.attributes:
+            continue
+        aggregate_name = _name(die)
+        if aggregate_name is None:
+            continue
+        members = []
+        for child in die.iter_children():
+            if child.tag != "DW_TAG_member" or "DW_AT_type" not in child.attributes:
+                continue
+            member_type = child.get_DIE_from_attribute("DW_AT_type")
+            pointee = None
+            if member_type.tag == "DW_TAG_pointer_type" and "DW_AT_type" in member_type.attributes:
+                pointee = member_type.get_DIE_from_attribute("DW_AT_type").offset
+            members.append((_name(child) or "", member_type.offset, pointee))
+        result.append((aggregate_name, die.offset, members))
+    return result

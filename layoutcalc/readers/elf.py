@@ -28,6 +28,7 @@ class ElfInfo(NamedTuple):
     machine: str  # e_machine, e.g. EM_AARCH64
     has_dwarf: bool
     btf: Optional[bytes]  # the .BTF section, if any
+    split_dwarf: bool = False  # a .dwo: its DWARF is in .debug_info.dwo
 
 
 def read_elf_info(path: str) -> ElfInfo:
@@ -60,7 +61,7 @@ def _info(stream: BinaryIO, name: str, file_size: int) -> ElfInfo:
     except Exception as exc:  # elftools raises many kinds on damaged headers
         raise InputError(f"{name}: cannot read ELF headers, truncated or damaged file? "
                          f"({exc.__class__.__name__}: {exc})") from None
-    return ElfInfo(arch, machine, has_dwarf, btf)
+    return ElfInfo(arch, machine, has_dwarf, btf, elf.get_section_by_name(".debug_info.dwo") is not None)
 
 
 # The largest debug section of a Debian vmlinux is .debug_info at 163 MB (6.1 cloud-amd64); a compressed
