@@ -63,6 +63,8 @@ def load(path: str, structs: Optional[Iterable[str]] = None, types: Optional[Ite
 
 def _scan_cache_key(path: str) -> Optional[str]:
     """The build-id of a linked ELF input (whole reads of it are cached), else None."""
+    if not os.path.isfile(path):  # a FIFO would block this sniffing read; the reader refuses it in one line
+        return None
     try:
         with open(path, "rb") as stream:
             if stream.read(4) != b"\x7fELF":

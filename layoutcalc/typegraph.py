@@ -33,6 +33,7 @@ from .model import (
     StructType,
     Type,
     TypedefType,
+    VoidType,
 )
 
 # The deepest chain in the Debian 6.1 kernels is below 40 (struct nesting with typedefs,
@@ -217,8 +218,11 @@ def check_layout(t: Type, origin: str) -> None:
     if t.alignment_attr is not None and not _power_of_two(t.alignment_attr):
         raise fail(f"has alignment {t.alignment_attr!r}, not a power of two")
     limit = t.size_bytes * 8
+    previous_end, previous_name = 0, ""
     for member in t.members:
         name = member.name or "<anonymous>"
+        if isinstance(member.type.strip(), VoidType):
+            raise fail(f"member '{name}' has type void")
         if not isinstance(member.bit_offset, int) or member.bit_offset < 0:
             raise fail(f"member '{name}' has bit offset {member.bit_offset!r}")
         if member.alignment_attr is not None and not _power_of_two(member.alignment_attr):
@@ -230,3 +234,8 @@ def check_layout(t: Type, origin: str) -> None:
         if end > limit:
             raise fail(f"of {t.size_bytes} bytes has member '{name}' ending at bit {end} "
                        f"(byte {(end + 7) // 8}), outside it")
+        if not t.is_union:  # a struct's members follow one another; only a union's overlap
+            if member.bit_offset < previous_end:
+                raise fail(f"member '{name}' at bit {member.bit_offset} overlaps '{previous_name}', which ends "
+                           f"at bit {previous_end}")
+            previous_end, previous_name = end, name

@@ -495,3 +495,59 @@ def test_struct_die_without_a_size(seed_objects, tmp_path, linked):
                     ["baseline", str(bad), "-o", str(tmp_path / "b.json")]):
         _one_line_error(command, "of 0 bytes has member")
     assert not (tmp_path / "b.json").exists()
+
+
+@pytest.mark.parametrize("records, expected", [
+    # struct s { int x; int x; } with the second member at bit 0: overlapping members of a struct
+    ("overlap", "overlaps 'x', which ends at bit 32"),
+    # struct s { void x; }: BTF type id 0 as a member's type
+    ("void", "member 'x' has type void"),
+], ids=["overlapping-members", "void-member"])
+@pytest.mark.parametrize("command", [["show", "s"], ["sizes"], ["diff"]])
+def test_damaged_real_btf_members_are_refused(tmp_path, records, expected, command):
+    """fuzz2 campaign (seed 2323, realbtf case 2786): damaged .BTF of Debian 6.12.118 gave 'diff' exit 0 with
+    members moved back by 96 bytes, holes of -96 and -32 bytes and members of type void."""
+    import struct as pack
+    from test_hostile_inputs import STRINGS, _btf_blob, _rec
+    int_type = _rec(1, 1, 0, 4, pack.pack("<I", 32))
+    body = {"overlap": _rec(10, 4, 2, 8, pack.pack("<III", 12, 1, 0) + pack.pack("<III", 12, 1, 0)),
+            "void": _rec(10, 4, 1, 8, pack.pack("<III", 12, 0, 0))}[records]
+    path = tmp_path / "damaged.btf"
+    path.write_bytes(_btf_blob([int_type, body], STRINGS))
+    good = tmp_path / "good.btf"
+    good.write_bytes(_btf_blob([int_type, _rec(10, 4, 1, 8, pack.pack("<III", 12, 1, 0))], STRINGS))
+    args = [*command, "-i", str(path)] if command[0] != "diff" else ["diff", str(good), str(path)]
+    _one_line_error(args, expected)
+
+
+def test_damaged_build_id_note_asks_for_no_memory(seed_objects, tmp_path):
+    """fuzz2 campaign (seed 2323, sections cases 3343, 3511, 3672): a note's n_descsz of 2^31 made pyelftools
+    read 2 GiB for the build-id: MemoryError under the campaign's 2 GiB limit, an internal error."""
+    import resource
+
+    from layoutcalc.readers.dwarf import DwarfFile
+    linked = _gcc((seed_objects["dir"] / "seed.c").read_text(), tmp_path, "seed", ("-g", "-Wl,--build-id"), True)
+    data = bytearray(linked.read_bytes())
+    from test_hostile_inputs import _section
+    _, offset, _size = _section(bytes(data), ".note.gnu.build-id")
+    data[offset + 4:offset + 8] = (0x7FFFFFF0).to_bytes(4, "little")
+    damaged = tmp_path / "damaged"
+    damaged.write_bytes(data)
+    with DwarfFile(str(damaged)) as dwarf_file:
+        assert dwarf_file.build_id() is None and dwarf_file.cache_key() is None
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+    result = subprocess.run([sys.executable, "-m", "layoutcalc", "reorganize", "signal_struct", "-i", str(damaged)],
+                            cwd=ROOT, capture_output=True, text=True, preexec_fn=limit, timeout=60)
+    assert result.returncode == 0 and "struct signal_struct" in result.stdout, result.stderr
+
+
+def test_fifo_as_a_diff_input(seed_objects, tmp_path):
+    """fuzz2 campaign (seed 2323, special case 3701): 'diff OBJ FIFO' blocked in the cache-key sniff."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for args in (["diff", str(seed_objects["plain"]), str(fifo)], ["diff", str(fifo), str(seed_objects["plain"])]):
+        result = _run_cli(args, timeout=30)
+        assert result.returncode == 1 and result.stderr == f"Error: {fifo}: is a FIFO, not a regular file " \
+            "(use '-' to read standard input)\n", result.stderr

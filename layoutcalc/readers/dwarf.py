@@ -22,7 +22,6 @@ from elftools.dwarf.compileunit import CompileUnit
 from elftools.dwarf.die import DIE as DIE  # re-exported for type hints in definitions.py
 from elftools.dwarf.dwarfinfo import DebugSectionDescriptor, DWARFInfo, DwarfConfig
 from elftools.dwarf.enums import ENUM_DW_AT, ENUM_DW_FORM, ENUM_DW_TAG
-from elftools.elf.sections import NoteSection
 from elftools.elf.elffile import ELFFile
 
 from ..abi import abi_name_for_elf
@@ -44,7 +43,7 @@ from ..model import (
     TypedefType,
     VoidType,
 )
-from .elf import (check_compressed_sections, content_digest, debug_section, iter_children, section_bytes,
+from .elf import (build_id_of, check_compressed_sections, content_digest, debug_section, iter_children, section_bytes,
                   zdebug_dwarf_info)
 from .riscv_relocs import relocated_image
 
@@ -453,15 +452,9 @@ class DwarfFile:
     def build_id(self) -> Optional[str]:
         """The GNU build-id note, or None when there is none or the notes are damaged (then nothing is cached)."""
         try:
-            for section in self.elf.iter_sections():
-                if not isinstance(section, NoteSection):
-                    continue
-                for note in section.iter_notes():
-                    if note["n_type"] == "NT_GNU_BUILD_ID" and note["n_name"] == "GNU":
-                        return str(note["n_desc"])
+            return build_id_of(self.elf)
         except _DAMAGED_DWARF:
             return None
-        return None
 
 
 class _Window:

@@ -13,7 +13,7 @@ import io
 import os
 import zlib
 from collections.abc import Iterator
-from typing import Any, BinaryIO, NamedTuple, Optional
+from typing import Any, BinaryIO, Literal, NamedTuple, Optional
 
 from elftools.elf.elffile import ELFFile
 
@@ -188,3 +188,31 @@ def content_digest(elf: ELFFile, stream: BinaryIO) -> str:
 
 
 _DIGESTS: dict[tuple[int, ...], str] = {}
+
+
+_NT_GNU_BUILD_ID = 3
+
+
+def build_id_of(elf: ELFFile) -> Optional[str]:
+    """The GNU build-id (hex), None without one or when the notes are damaged.
+
+    The notes are walked here, every size checked against the section: pyelftools
+    reads ``n_descsz`` bytes as the note claims, so a damaged note asked for gigabytes.
+    """
+    order: Literal["little", "big"] = "little" if elf.little_endian else "big"
+    for section in elf.iter_sections():
+        if section["sh_type"] != "SHT_NOTE":
+            continue
+        data = section.data()
+        pos = 0
+        while pos + 12 <= len(data):
+            name_size, desc_size, kind = (int.from_bytes(data[pos + i:pos + i + 4], order) for i in (0, 4, 8))
+            name_at = pos + 12
+            desc_at = name_at + (name_size + 3) // 4 * 4
+            end = desc_at + (desc_size + 3) // 4 * 4
+            if desc_at + desc_size > len(data):
+                return None
+            if kind == _NT_GNU_BUILD_ID and data[name_at:name_at + name_size] == b"GNU\0" and desc_size:
+                return bytes(data[desc_at:desc_at + desc_size]).hex()
+            pos = end
+    return None

@@ -177,7 +177,7 @@ def _toml_value(value: object) -> str:
     return "{" + ", ".join(f"{json.dumps(k)} = {_toml_value(v)}" for k, v in value.items()) + "}"
 
 
-SCENARIO_KEYS = ["struct", "after", "fields", "condition", "align", "kind", "level", "name", "replaces", "before"]
+SCENARIO_KEYS = ["struct", "after", "fields", "condition", "remove", "per_level", "note", "align"]
 
 
 @st.composite
@@ -185,17 +185,23 @@ def scenarios(draw: st.DrawFn) -> str:
     """Scenario TOML: real struct/anchor/field values mixed with hostile ones, 1-40 changes, deep arrays."""
     lines = []
     if draw(st.booleans()):
-        lines.append("[defines]\n" + "\n".join(f"{s} = {draw(st.sampled_from(['true', 'false', '1', '08']))}"
+        values = st.sampled_from(["true", "false", '"y"', '"n"', "true", "08"])
+        lines.append("[defines]\n" + "\n".join(f"{s} = {draw(values)}"
                                                 for s in draw(st.lists(SYMBOLS, max_size=2, unique=True))))
-    for _ in range(draw(st.integers(1, 40))):
-        change = {"struct": draw(st.sampled_from(['"pid"', '"task_struct"', '"signal_struct"', '"nope"'])),
-                  "after": draw(st.sampled_from(['["count"]', '["pid_chain"]', '["pid"]', '["leader"]', "[]"])),
+    count = draw(st.one_of(st.integers(1, 3), st.integers(1, 40)))
+    hostile = draw(st.integers(0, 3 * count - 1))  # about one scenario in three has one hostile change
+    for number in range(count):
+        struct, anchors = draw(st.sampled_from([("pid", ["count", "nr", "pid_chain", "tasks"]),
+                                                ("task_struct", ["pid", "tgid", "state"]),
+                                                ("signal_struct", ["leader", "pgrp"]), ("pid", ["count"]),
+                                                ("task_struct", ["pid"]), ("nope", ["x"])]))
+        change = {"struct": json.dumps(struct), "after": json.dumps([draw(st.sampled_from(anchors))]),
                   "fields": json.dumps(draw(st.lists(MEMBER_LINES, min_size=1, max_size=3)))}
-        if draw(st.booleans()):
-            change["condition"] = json.dumps(draw(conditions(4)))
         if draw(st.integers(0, 3)) == 0:
+            change["condition"] = json.dumps(draw(st.one_of(SYMBOLS, conditions(4))))
+        if number == hostile and draw(st.booleans()):
             change[draw(st.sampled_from(SCENARIO_KEYS))] = _toml_value(draw(hostile_values()))
-        if draw(st.integers(0, 30)) == 0:
+        elif number == hostile:
             depth = draw(st.integers(10, 3000))
             change["fields"] = "[" * depth + "]" * depth
         lines.append("[[change]]\n" + "\n".join(f"{k} = {v}" for k, v in change.items()))

@@ -1,8 +1,8 @@
 """Properties every exit-0 output must have: a wrong program gets these wrong, a damaged input must not pass.
 
 - no negative size, offset, hole, padding or count anywhere in a JSON result;
-- every member of a ``show`` struct lies inside it, its bitfield bits inside its storage unit;
-- members' offsets ascend (a struct's members never go back; a union's all sit at 0);
+- every member of a ``show`` struct lies inside it, bitfield bits included;
+- members' positions ascend, in bits (a struct's members never go back; a union's all sit at 0);
 - the statistics add up: ``members`` counts the fields, and pahole's invariant
   ``size*8 == sum_members*8 + bitfield bits + sum_holes*8 + sum_bit_holes + padding*8 + bit_padding``
   holds for structs; ``cachelines`` is ``ceil(size / 64)`` on x86-64;
@@ -16,8 +16,8 @@ import json
 from typing import Any
 
 # Keys whose numbers may be negative: differences and signed values.
-SIGNED = ("delta", "change", "diff", "growth", "saving", "saves", "moved", "grew", "shrank", "value", "net", "down",
-          "level", "chg", "up_down", "enumerator", "percent", "by")
+SIGNED = ("delta", "change", "diff", "growth", "saving", "saves", "saved", "moved", "grew", "shrank", "value", "net",
+          "down", "level", "chg", "up_down", "enumerator", "percent", "by")
 
 
 def _walk(value: Any, key: str, problems: list[str]) -> None:
@@ -43,17 +43,20 @@ def check_show(struct: dict[str, Any]) -> list[str]:
         problems.append(f"{name}: members {struct.get('members')} but {len(fields)} fields")
     offsets = [f["offset"] for f in fields]
     union = len(fields) > 1 and all(o == 0 for o in offsets)
-    if offsets != sorted(offsets):
-        problems.append(f"{name}: offsets do not ascend: {offsets[:20]}")
+    # pahole prints a bitfield at its storage unit's offset, so positions ascend in bits, not in those offsets
+    starts = [8 * f["offset"] + (f.get("bit_offset") or 0) for f in fields]
+    if starts != sorted(starts):
+        problems.append(f"{name}: member bit positions do not ascend: {starts[:20]}")
     bitfield_bits = 0
     for field in fields:
         offset, width, bits, bit_offset = field["offset"], field["size"], field.get("bit_size"), field.get("bit_offset")
-        if offset < 0 or width < 0 or offset + width > size:
+        if offset < 0 or width < 0 or (bits is None and offset + width > size):
             problems.append(f"{name}.{field['name']}: {width} bytes at {offset}, outside {size}")
         if bits is not None:
             bitfield_bits += bits
-            if bit_offset is None or bit_offset < 0 or bit_offset + bits > 8 * width:
-                problems.append(f"{name}.{field['name']}: bits {bit_offset}+{bits} outside its {width}-byte unit")
+            # a packed struct's bitfield may straddle its storage unit (pahole: "40: 8  4" for 28 bits), not the struct
+            if bit_offset is None or bit_offset < 0 or 8 * offset + bit_offset + bits > 8 * size:
+                problems.append(f"{name}.{field['name']}: bits {bit_offset}+{bits} at {offset} outside {size} bytes")
     if not union and fields:
         total = (8 * struct["sum_members"] + bitfield_bits + 8 * struct["sum_holes"] + struct["sum_bit_holes"]
                  + 8 * struct["padding"] + struct["bit_padding"])
