@@ -23,9 +23,9 @@ if TYPE_CHECKING:
     from .analysis.facts import StructFacts
     from .analysis.query import MemberAt, Relations, SizeFilter, SizeRow
     from .analysis.reorganize import Reorganized
-    from .analysis.budget import CheckResult
-    from .analysis.diff import Catalogue, DiffResult
-    from .analysis.report import BuildReport, Claim, ReportOptions
+    from .features.budget import CheckResult
+    from .features.diff import Catalogue, DiffResult
+    from .features.report import BuildReport, Claim, ReportOptions
     from .analysis.verify import LayoutCheck
     from .changes.scenario import Scenario, ScenarioResult
     from .readers.kernel_source import SourceResult
@@ -389,7 +389,7 @@ def report(inputs: Sequence[str] = (), scenario: Union[str, "Scenario"] = "flat"
     cached = cache.load("report", key)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
-    from .analysis.report import ReportOptions, build_report, judge_claims
+    from .features.report import ReportOptions, build_report, judge_claims
     from .changes.scenario import load_scenario, scenario_needs
     from .errors import ScenarioError
     options = options or ReportOptions()
@@ -405,7 +405,7 @@ def report(inputs: Sequence[str] = (), scenario: Union[str, "Scenario"] = "flat"
         if costs:
             one = _with_costs(one, None, loaded, live_options, counts, allocations)
         reports.append(one)
-    from .analysis.report import by_era
+    from .features.report import by_era
     built = []
     for path in list(inputs) or [str(p) for p in bundled_snapshots()]:
         build = load(path, structs=wanted, types=types)
@@ -748,12 +748,12 @@ def catalogue(path: str, patterns: Sequence[str] = (), source: str = "auto",
     picks the debug info of an ELF input: "auto" (its ``.BTF`` when it has one),
     "btf" or "dwarf".
     """
-    from .analysis.budget import is_baseline, read_baseline
-    from .analysis.diff import catalogue as make_catalogue
+    from .features.budget import is_baseline, read_baseline
+    from .features.diff import catalogue as make_catalogue
     from .readers.definitions import read_definitions
     from .slab.caches import SLAB_STRUCTS
     if is_baseline(path):
-        from .analysis.diff import filter_catalogue, matches
+        from .features.diff import filter_catalogue, matches
         return filter_catalogue(read_baseline(path), lambda label: matches(label, patterns))
     literal = patterns and not any(c in p for p in patterns for c in "*?[")
     names = sorted({p.split(" ", 1)[-1] for p in patterns} | set(SLAB_STRUCTS)) if literal else None
@@ -786,7 +786,7 @@ def diff(old: str, new: str, patterns: Sequence[str] = (), source: str = "auto",
 
     ``progress(path)`` may return a per-compile-unit callback for a DWARF walk.
     """
-    from .analysis.diff import diff_catalogues
+    from .features.diff import diff_catalogues
     pending = _catalogue_aside(old, patterns, source) if progress is None else None
     if pending is not None:
         after = catalogue(new, patterns, source)
@@ -807,8 +807,8 @@ def _like_for_like(old: tuple[str, "Catalogue"], new: tuple[str, "Catalogue"], p
     architectures, different debug formats that cannot be matched, or a build
     lacking most of the other side's structs).
     """
-    from .analysis.budget import is_baseline
-    from .analysis.diff import format_mismatch, refusal
+    from .features.budget import is_baseline
+    from .features.diff import format_mismatch, refusal
     from .errors import InputError
     (old_path, before), (new_path, after) = old, new
     if source == "auto" and format_mismatch(before, after):
@@ -848,7 +848,7 @@ def _catalogue_aside(path: str, patterns: Sequence[str], source: str) -> Any:
 
 def _require_matches(patterns: Sequence[str], catalogues: Sequence["Catalogue"], where: str) -> None:
     """A ``--struct`` pattern that matches nothing is a typo, not an empty (and passing) diff."""
-    from .analysis.diff import matches
+    from .features.diff import matches
     from .errors import NotFoundError
     for pattern in patterns:
         if not any(matches(label, [pattern]) for found in catalogues for label in found.layouts):
@@ -861,7 +861,7 @@ def baseline(path: str, out: str, patterns: Sequence[str] = (), source: str = "a
 
     ``progress(done, total)`` follows a DWARF read unit by unit.
     """
-    from .analysis.budget import write_baseline
+    from .features.budget import write_baseline
     found = catalogue(path, patterns, source, progress)
     _require_matches(patterns, [found], path)
     write_baseline(found, path, out)
@@ -878,9 +878,9 @@ def check(path: str, baseline_path: str, budget_path: Optional[str] = None,
     that names no struct of either side is a typo and an error.
     ``progress(done, total)`` follows a DWARF read unit by unit.
     """
-    from .analysis.budget import check as check_catalogue
-    from .analysis.budget import read_baseline, read_budget, unknown_names
-    from .analysis.diff import filter_catalogue, matches
+    from .features.budget import check as check_catalogue
+    from .features.budget import read_baseline, read_budget, unknown_names
+    from .features.diff import filter_catalogue, matches
     from .errors import InputError
     budget = read_budget(budget_path) if budget_path else None
     base = read_baseline(baseline_path)

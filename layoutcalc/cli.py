@@ -484,7 +484,7 @@ def report(inputs: tuple[str, ...], live: bool, scenario: str, processes: int, c
     """The verdict on the seed's claims: what the scenario's (or --patch's) fields cost per object and process."""
     inputs = tuple(_source_input(path, arch, _tree_config(path, config, patch_path), defconfig)[0]
                    for path in inputs)
-    from .analysis.report import ReportOptions
+    from .features.report import ReportOptions
     from .errors import LiveSystemError
     from .render import report as render_report
     options = ReportOptions(processes=processes, child_fraction=child_fraction, cpus=cpus,
@@ -767,7 +767,7 @@ def check(input_path: str, baseline_path: str, budget_path: Optional[str], fmt: 
 def history(inputs: tuple[str, ...], names: tuple[str, ...], fmt: str, plot_path: Optional[str],
             scheduler: Optional[str], workers: Optional[int], source: str) -> None:
     """Sizes of chosen structs across a series of builds (in the order given)."""
-    from .analysis.history import DEFAULT_STRUCTS, scan_history
+    from .features.history import DEFAULT_STRUCTS, scan_history
     from .render import history as render_history
     wanted = list(names) or list(DEFAULT_STRUCTS)
     rows = scan_history(inputs, wanted, source, scheduler, workers)

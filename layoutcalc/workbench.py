@@ -31,9 +31,9 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from .analysis.budget import CheckResult
-    from .analysis.diff import DiffResult
-    from .analysis.report import BuildReport, Claim, ReportOptions
+    from .features.budget import CheckResult
+    from .features.diff import DiffResult
+    from .features.report import BuildReport, Claim, ReportOptions
     from .changes.scenario import ScenarioResult
     from .readers import BuildHeader
     from .slab.view import SlabView
@@ -316,7 +316,7 @@ class Slab(NamedTuple):
 
 
 class Diff(NamedTuple):
-    """``layoutcalc diff`` as objects: the :class:`layoutcalc.analysis.diff.DiffResult` and its views."""
+    """``layoutcalc diff`` as objects: the :class:`layoutcalc.features.diff.DiffResult` and its views."""
 
     result: "DiffResult"
 
@@ -363,7 +363,7 @@ class Diff(NamedTuple):
 
 
 class Check(NamedTuple):
-    """``layoutcalc check`` as objects: the :class:`layoutcalc.analysis.budget.CheckResult` and its views."""
+    """``layoutcalc check`` as objects: the :class:`layoutcalc.features.budget.CheckResult` and its views."""
 
     result: "CheckResult"
 
@@ -391,7 +391,7 @@ class Check(NamedTuple):
 
 
 class History(NamedTuple):
-    """``layoutcalc history`` as objects: one :class:`layoutcalc.analysis.history.HistoryRow` per build."""
+    """``layoutcalc history`` as objects: one :class:`layoutcalc.features.history.HistoryRow` per build."""
 
     rows: list[Any]
     structs: list[str]
@@ -420,7 +420,7 @@ class History(NamedTuple):
 
 def history(inputs: Sequence[Union[str, Path, Build]], structs: Sequence[str] = ()) -> History:
     """``layoutcalc history``: sizes of ``structs`` (default: the seed's three) across builds, in order."""
-    from .analysis.history import DEFAULT_STRUCTS, scan_history
+    from .features.history import DEFAULT_STRUCTS, scan_history
     wanted = list(structs) or list(DEFAULT_STRUCTS)
     return History(scan_history([_path(i) for i in inputs], wanted), wanted)
 
@@ -554,7 +554,7 @@ def report(inputs: Sequence[Union[str, Path, Build]] = (), scenario: str = "flat
     """
     import dataclasses
 
-    from .analysis.report import ReportOptions
+    from .features.report import ReportOptions
     chosen = dataclasses.replace(options or ReportOptions(), **option_values)
     reports, claims = api.report([_path(i) for i in inputs], scenario, chosen, patch=patch, counts=counts)
     if patch is not None:

@@ -9,7 +9,7 @@ import pytest
 from cc import compile_c
 
 from layoutcalc import api
-from layoutcalc.analysis.diff import Catalogue, StructLayout, diff_catalogues
+from layoutcalc.features.diff import Catalogue, StructLayout, diff_catalogues
 from layoutcalc.render.diff import diff_text
 
 OLD = """
@@ -44,7 +44,7 @@ def test_anonymous_union_keeps_its_name_when_a_first_member_is_added(result):
 
 def test_unnamed_bitfield_is_named_by_its_neighbour_and_moves():
     """gcc leaves unnamed bitfields out of DWARF; BTF and snapshots keep them (built here in code)."""
-    from layoutcalc.analysis.diff import diff_layouts, struct_layout
+    from layoutcalc.features.diff import diff_layouts, struct_layout
     from layoutcalc.model import BaseType, Member, StructType
     uint, sint = BaseType("unsigned int", 4, "unsigned"), BaseType("int", 4)
 

@@ -78,7 +78,7 @@ def test_titles_state_the_finding_and_top_n_of_m(figures, pair):
 
 
 def test_top_n_of_m():
-    from layoutcalc.analysis.diff import Catalogue, StructLayout, diff_catalogues
+    from layoutcalc.features.diff import Catalogue, StructLayout, diff_catalogues
     from layoutcalc.render.plots import diff_figure
     old = Catalogue("a", "x86_64", 64, "btf", {f"s{i}": (StructLayout("struct", f"s{i}", 8, (), (), 0),)
                                                for i in range(30)}, {})

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from growth import build_pair
 
-from layoutcalc.analysis.history import BuildMeta, scan_history
+from layoutcalc.features.history import BuildMeta, scan_history
 from layoutcalc.cli import main
 
 NAMES = ["widget", "big", "doomed", "fresh"]

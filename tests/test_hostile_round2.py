@@ -347,7 +347,7 @@ def test_hunk_of_200000_context_lines(seed_objects, tmp_path):
 
 HISTORY_SLEEPS = """
 import sys, time
-import layoutcalc.analysis.history as history
+import layoutcalc.features.history as history
 def struct_sizes(path, *args):
     if path.endswith("gz.o"):
         return None  # this worker goes idle, waiting for work: where SIGTERM gave a traceback

@@ -13,7 +13,7 @@ import pytest
 from layoutcalc.datafiles import data_dir
 from layoutcalc import api
 from layoutcalc.abi import get_abi
-from layoutcalc.analysis.report import ReportOptions
+from layoutcalc.features.report import ReportOptions
 from layoutcalc.slab.era import decide_era
 
 SNAPSHOTS = {arch: data_dir() / f"linux-2.6.22.19-{arch}-defconfig.snapshot.json" for arch in ("x86_64", "i386")}

@@ -28,8 +28,8 @@ from ..model import QualifiedType, StructType, TypedefType
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..analysis.diff import DiffResult
-    from ..analysis.report import BuildReport, Claim
+    from ..features.diff import DiffResult
+    from ..features.report import BuildReport, Claim
     from ..changes.scenario import ScenarioResult
     from ..slab.common import SlabGeometry
     from ..slab.view import SlabView
@@ -298,7 +298,7 @@ STRUCTS_COLUMNS = (
 
 
 def structs_frame(catalogue: Any) -> "pd.DataFrame":
-    """One row per struct and union definition of a build (a :class:`~layoutcalc.analysis.diff.Catalogue`).
+    """One row per struct and union definition of a build (a :class:`~layoutcalc.features.diff.Catalogue`).
 
     ``definition`` numbers the distinct layouts of one name (1 for most),
     ``definitions`` says how many there are; ``members`` counts the direct and
@@ -406,7 +406,7 @@ CHECK_COLUMNS = (
 
 
 def check_frame(result: Any) -> "pd.DataFrame":
-    """One row per grown struct of ``layoutcalc check`` (a :class:`~layoutcalc.analysis.budget.CheckResult`).
+    """One row per grown struct of ``layoutcalc check`` (a :class:`~layoutcalc.features.budget.CheckResult`).
 
     ``causes`` names the embedded structs that grew inside it (``device``), ``knock_on_bytes`` the
     part of its growth their ``knock_on`` rules allow; ``reasons`` is "; "-joined, <NA> when none.

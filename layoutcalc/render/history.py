@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Optional
 
-from ..analysis.history import HistoryRow, version_key
+from ..features.history import HistoryRow, version_key
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from ..analysis.diff import DiffResult
-    from ..analysis.report import BuildReport
+    from ..features.diff import DiffResult
+    from ..features.report import BuildReport
     from ..changes.scenario import ScenarioResult
     from ..slab.view import SlabView
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..analysis.report import EXTRA_COLUMNS, ROW_COLUMNS, BuildReport, Claim, ReportOptions, era_label
+from ..features.report import EXTRA_COLUMNS, ROW_COLUMNS, BuildReport, Claim, ReportOptions, era_label
 from .slab import costs_lines
 from .structs import rows_csv
 

@@ -1,6 +1,6 @@
 """Baselines and budgets: is a build's struct growth within what the project allows?
 
-A *baseline* is a :class:`~layoutcalc.analysis.diff.Catalogue` written as
+A *baseline* is a :class:`~layoutcalc.features.diff.Catalogue` written as
 compact JSON (one struct per line, so it diffs well in git).  A *budget*
 file (TOML) says, per struct name or shell glob, how many bytes a struct
 may grow and whether crossing into another cacheline count or allocation
