@@ -170,7 +170,11 @@ def cache_specs_for_build(build: Build, abi: Abi, xstate_size: Optional[int] = N
         spec = spec_for_entry(entry, build, abi, era.cache_line, xstate_size, enabled, level,
                               min_taskalign if isinstance(min_taskalign, int) else None, strict=True)
         if not isinstance(spec, CacheSpec):
-            continue
+            # a cache asked for by name whose struct is in the build must be sized, never dropped
+            struct = struct_of(build, struct_name, entry.typedef)
+            reason = "an object of 0 bytes cannot come from a slab" if struct is not None and \
+                struct.size_bytes == 0 else spec.reason
+            raise ScenarioError(f"cache {name}: {reason}")
         if level == 0 and spec.name != name:
             spec = dataclasses.replace(spec, name=name)
         if account is not None:
