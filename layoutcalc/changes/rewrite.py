@@ -1007,6 +1007,8 @@ def _flex_alignment_sizes(root: Node, abi: Abi, debug_info: DebugInfo) -> list[i
 
 def rewrite_needs(text: str, filename: str) -> tuple[list[str], list[str]]:
     """(struct names, type names) to ask the reader for: every struct a hunk names, and declaration types."""
+    from .limits import check_patch
+    check_patch(text, filename)  # before the hunks are parsed: nesting too deep is named as such
     structs: set[str] = set()
     types: set[str] = set()
     new: set[str] = set()
