@@ -242,3 +242,22 @@ def test_json_warnings_exact_bounds_and_strict(tmp_path: Path) -> None:
                                         "--define", "CONFIG_DEMO_X=y"])
     assert defined.exit_code == 0, defined.output
     assert json.loads(defined.stdout)["warnings"] == []
+
+
+def test_same_name_in_two_nested_structs_is_found_where_the_hunk_is(tmp_path: Path) -> None:
+    inner = "\tstruct {\n\t\tint a;\n\t\tint b;\n"
+    header = f"struct demo {{\n{inner}\t}} x;\n{inner}\t}} y;\n}};\n"
+    changed = header.replace("\t} x;\n\tstruct {\n\t\tint a;\n", "\t} x;\n\tstruct {\n\t\tint a;\n\t\tlong c;\n")
+    patch = tmp_path / "p.patch"
+    patch.write_text("--- a/demo.h\n+++ b/demo.h\n@@ -6,3 +6,4 @@ struct demo {\n \tstruct {\n \t\tint a;\n"
+                     "+\t\tlong c;\n \t\tint b;\n")
+    before = _object(tmp_path, "before", header)
+    with pytest.raises(ScenarioError, match=r"p.patch:6: cannot tell where in the struct 'long c;' goes"):
+        api.whatif_run(before, patch=str(patch))  # the hunk shows neither x nor y: refused, not guessed
+    # with the context diff -up gives (the closing "} x;" before it), y's a is the one
+    after = _object(tmp_path, "after", changed)
+    patch.write_text("--- a/demo.h\n+++ b/demo.h\n@@ -3,6 +3,7 @@ struct demo {\n \t\tint b;\n \t} x;\n"
+                     " \tstruct {\n \t\tint a;\n+\t\tlong c;\n \t\tint b;\n \t} y;\n")
+    (item,) = api.whatif_run(before, patch=str(patch)).results
+    check = compare_layouts(item.result.after, api.load(after, structs=["demo"]).get_struct("demo"))
+    assert item.result.exact and check.equal, check.mismatches[:3]
