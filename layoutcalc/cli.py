@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Optional, TypeVar
 import click
 
 from .errors import LayoutcalcError
+from .render.lines import one_line
 
 
 def _lazy_module(name: str) -> ModuleType:
@@ -46,12 +47,6 @@ class _Terminated(BaseException):
 
 def _on_sigterm(signum: int, frame: Any) -> None:
     raise _Terminated()
-
-
-def one_line(text: str) -> str:
-    """``text`` with newlines and other control characters escaped, so an error stays one line."""
-    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
-                   for ch in text)
 
 
 class _Group(click.Group):
@@ -113,6 +108,9 @@ def main(ctx: click.Context, traceback: bool) -> None:
 
 
 def _default_input(value: Optional[str]) -> str:
+    if value == "live":  # the running kernel's BTF
+        from .readers.btf import LIVE_BTF
+        return LIVE_BTF
     if value:
         return value
     snapshots = api.bundled_snapshots()
@@ -161,6 +159,37 @@ def _warn(warnings: list[str]) -> None:
         click.echo(f"warning: {one_line(warning)}", err=True)
 
 
+def _cost_options(function: Any) -> Any:
+    """--count and --alloc: how many objects of a struct or cache, and how a cacheless struct is allocated."""
+    function = click.option("--alloc", "allocs", multiple=True, metavar="STRUCT=KIND",
+                            help="How a struct with no cache is allocated: kmalloc, percpu, static or vmalloc "
+                                 "(repeatable).")(function)
+    return click.option("--count", "counts", multiple=True, metavar="STRUCT=N|@FILE",
+                        help="Objects of a struct (or cache) for a --patch's counted total (repeatable; @FILE: "
+                             "a workload file of 'NAME N' lines; --live reads /sys/kernel/slab/*/objects).")(function)
+
+
+def _pairs(values: tuple[str, ...], option: str, kinds: Optional[tuple[str, ...]] = None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for value in values:
+        if kinds is None and value.startswith("@"):  # a workload file of counts
+            from .slab.patchcost import read_counts
+            out.update(read_counts(value[1:]))
+            continue
+        name, _, what = value.partition("=")
+        if not name or not what:
+            raise click.UsageError(f"{option} {value}: expected NAME=VALUE")
+        if kinds is None:
+            if not what.isdigit():
+                raise click.UsageError(f"{option} {value}: the count must be a whole number")
+            out[name] = int(what)
+        elif what not in kinds:
+            raise click.UsageError(f"{option} {value}: the kind is one of {', '.join(kinds)}")
+        else:
+            out[name] = what
+    return out
+
+
 def _patch_scenario(patch_path: Optional[str], defines: tuple[str, ...], config: Optional[str],
                     live: bool) -> Any:
     """The scenario a --patch stands for (None without one), its warnings printed to stderr."""
@@ -185,33 +214,111 @@ def _source_input(path: str, arch: Optional[str], config: Optional[str], defconf
 
 
 @main.command()
-@click.argument("structs", nargs=-1, required=True)
+@click.argument("structs", nargs=-1)
 @_input_option()
 @click.option("--format", "fmt", type=FORMATS_SHOW, default="text", show_default=True)
-@click.option("--cacheline-size", type=click.IntRange(1), default=64, show_default=True)
+@click.option("--cacheline-size", type=click.IntRange(1), default=None,
+              help="Cache line size for the boundary comments (default: the one the input records, else 64).")
 @click.option("--arch", help="Target ABI: for a source tree, the one to compile for; otherwise re-lay out for it.")
 @_source_options
-def show(structs: tuple[str, ...], input_path: Optional[str], fmt: str, cacheline_size: int,
-         arch: Optional[str], config: Optional[str], defconfig: bool) -> None:
+@click.option("--at", "at_offset", metavar="OFFSET", help="The member (path), hole or padding at this byte "
+                                                         "of the struct (decimal or 0x hex).")
+@click.option("--contains", "contains", metavar="NAME", help="Structs and unions with a member of type NAME "
+                                                           "(pahole --contains); no STRUCT argument.")
+@click.option("--pointers-to", "pointers_to", metavar="NAME", help="Members that point to NAME, as "
+                                                                  "'struct: member' (pahole --find_pointers_to).")
+@click.option("--recursive", is_flag=True, help="With --contains/--pointers-to: the transitive set "
+                                                "(containers of containers; pointers to any of them).")
+@click.option("--all-units", is_flag=True, help="With --contains/--pointers-to: every compile unit, not only the "
+                                                "first holding NAME (pahole's answer).")
+@click.option("--btf-base", metavar="FILE", help="Base of a split BTF input (a module's .BTF or "
+                                                "/sys/kernel/btf/MODULE); default /sys/kernel/btf/vmlinux.")
+@click.option("-E", "--expand", is_flag=True, help="Print every member type in full, as pahole -E.")
+@click.option("--hex", "hex_offsets", is_flag=True, help="Offsets and sizes in hexadecimal, as pahole --hex.")
+def show(structs: tuple[str, ...], input_path: Optional[str], fmt: str, cacheline_size: Optional[int],
+         arch: Optional[str], config: Optional[str], defconfig: bool, expand: bool = False,
+         hex_offsets: bool = False, at_offset: Optional[str] = None, contains: Optional[str] = None,
+         pointers_to: Optional[str] = None, recursive: bool = False, btf_base: Optional[str] = None,
+         all_units: bool = False) -> None:
     """Show structs, unions or typedefs as pahole -C prints them (-i may be a kernel source tree)."""
+    if contains is not None or pointers_to is not None:
+        _show_relations(structs, input_path, contains, pointers_to, recursive, fmt, btf_base, all_units)
+        return
+    if not structs:
+        raise click.UsageError("name at least one STRUCT (or give --contains/--pointers-to NAME)")
+    structs = tuple(name for item in structs
+                    for name in (api.read_names(item[len("file://"):]) if item.startswith("file://") else [item]))
     path, arch = _source_input(_default_input(input_path), arch, config, defconfig, structs)
     api.require_structs(path, structs)
     with _progress_bar(path) as progress:
-        build = api.load_named(path, structs, arch=arch, progress=progress)
+        build = api.load_named(path, structs, arch=arch, progress=progress, btf_base=btf_base)
+    if at_offset is not None:
+        _show_at(build, structs, at_offset, fmt)
+        return
+    line = api.cacheline_size_of(build, cacheline_size)
     if fmt == "json":
-        shown = api.show(build, structs, cacheline_size)
+        shown = api.show(build, structs, line)
         click.echo(render.to_json({"structs": [render.struct_dict(s, st) for s, st in shown]}), nl=False)
         return
-    click.echo(api.show_text(build, structs, cacheline_size), nl=False)
+    click.echo(api.show_text(build, structs, line, expand=expand, hex_offsets=hex_offsets), nl=False)
+
+
+def _show_relations(structs: tuple[str, ...], input_path: Optional[str], contains: Optional[str],
+                    pointers_to: Optional[str], recursive: bool, fmt: str, btf_base: Optional[str],
+                    all_units: bool = False) -> None:
+    """``show --contains NAME`` / ``show --pointers-to NAME``: pahole's lines, or JSON."""
+    if structs or (contains is not None and pointers_to is not None):
+        raise click.UsageError("--contains and --pointers-to take one NAME and no STRUCT argument")
+    kind, name = ("contains", contains) if contains is not None else ("pointers-to", pointers_to)
+    assert name is not None
+    result = api.relations(_default_input(input_path), name, kind, recursive, btf_base, all_units)
+    if fmt == "json":
+        click.echo(render.to_json(result.as_dict()), nl=False)
+    else:
+        click.echo(result.text(), nl=False)
+
+
+def _show_at(build: Any, structs: tuple[str, ...], at_offset: str, fmt: str) -> None:
+    """``show STRUCT --at OFFSET``: one answer per struct named, as text or JSON."""
+    try:
+        offset = int(at_offset, 0)
+    except ValueError:
+        raise click.BadParameter(f"{at_offset!r} is not a byte offset (decimal or 0x hex)",
+                                 param_hint="--at") from None
+    answers = [api.member_at(build, name, offset) for name in structs]
+    if fmt == "json":
+        click.echo(render.to_json({"at": [answer.as_dict() for answer in answers]}), nl=False)
+    else:
+        click.echo("".join(answer.text() for answer in answers), nl=False)
 
 
 @main.command()
 @_input_option()
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text",
               show_default=True)
-def sizes(input_path: Optional[str], fmt: str) -> None:
+@click.option("--min-holes", type=click.IntRange(0), default=0, help="Structs with at least N holes (pahole -H).")
+@click.option("--min-bit-holes", type=click.IntRange(0), default=0,
+              help="Structs with at least N bit holes (pahole -B).")
+@click.option("--min-padding", type=click.IntRange(0), default=0, help="Structs with at least N bytes of tail "
+                                                                      "padding.")
+@click.option("--min-members", type=click.IntRange(0), default=0, help="Structs and unions with at least N "
+                                                                      "direct members (pahole -n counts them).")
+@click.option("--packable", is_flag=True, help="Structs that repacking makes smaller: name, size, repacked size, "
+                                               "bytes saved (pahole -P).")
+@click.option("--sort", "sort_key", type=click.Choice(["waste", "size", "holes"]),
+              help="Largest first: waste (hole and padding bytes), size or holes.")
+@click.option("--structs-from", "names_file", metavar="FILE", help="Only the structs named in FILE, one a line.")
+@click.option("--btf-base", metavar="FILE", help="Base of a split BTF input (a module's .BTF or "
+                                                "/sys/kernel/btf/MODULE); default /sys/kernel/btf/vmlinux.")
+def sizes(input_path: Optional[str], fmt: str, min_holes: int = 0, min_bit_holes: int = 0, min_padding: int = 0,
+          min_members: int = 0, packable: bool = False, sort_key: Optional[str] = None,
+          names_file: Optional[str] = None, btf_base: Optional[str] = None) -> None:
     """Every struct and union with its size and number of holes, same-name definitions too, as pahole --sizes."""
     path = _default_input(input_path)
+    if min_holes or min_bit_holes or min_padding or min_members or packable or sort_key or names_file or btf_base:
+        _sizes_filtered(path, fmt, min_holes, min_bit_holes, min_padding, min_members, packable, sort_key,
+                        names_file, btf_base)
+        return
     with _progress_bar(path) as progress:
         rows = api.sizes_of(path, progress, every_definition=True)
     if fmt == "json":
@@ -222,6 +329,25 @@ def sizes(input_path: Optional[str], fmt: str) -> None:
                                    ["name", "size", "holes"]), nl=False)
     else:
         click.echo(render.sizes_text(rows), nl=False)
+
+
+def _sizes_filtered(path: str, fmt: str, min_holes: int, min_bit_holes: int, min_padding: int, min_members: int,
+                    packable: bool, sort_key: Optional[str], names_file: Optional[str],
+                    btf_base: Optional[str] = None) -> None:
+    """``sizes`` with hunting filters: pahole's columns in text, every figure in JSON and CSV."""
+    from .analysis.query import SizeFilter, size_rows_text
+    names = frozenset(api.read_names(names_file)) if names_file else None
+    chosen = SizeFilter(min_holes, min_bit_holes, min_padding, min_members, packable, names, sort_key)
+    with _progress_bar(path) as progress:
+        rows = api.sizes_filtered(path, chosen, progress, btf_base)
+    if fmt == "json":
+        click.echo(render.to_json({"structs": [row.as_dict() for row in rows]}), nl=False)
+    elif fmt == "csv":
+        dicts = [row.as_dict() for row in rows]
+        columns = ["name", "size", "holes", "sum_holes", "bit_holes", "padding", "members", "waste"]
+        click.echo(render.rows_csv(dicts, columns + (["repacked", "saved"] if packable else [])), nl=False)
+    else:
+        click.echo(size_rows_text(rows, chosen), nl=False)
 
 
 @contextlib.contextmanager
@@ -273,17 +399,26 @@ def snapshot(input_path: Optional[str], output: str, structs: tuple[str, ...], p
 
 
 @main.command()
-@click.argument("structs", nargs=-1, required=True)
+@click.argument("structs", nargs=-1)
 @_input_option()
 @click.option("--format", "fmt", type=FORMATS_SHOW, default="text", show_default=True)
 @click.option("--cacheline-size", type=click.IntRange(1), default=64, show_default=True)
-def reorganize(structs: tuple[str, ...], input_path: Optional[str], fmt: str, cacheline_size: int) -> None:
+@click.option("--all", "every", is_flag=True, help="Repack every struct of the input (as pahole --reorganize "
+              "over a whole file); with --format json, one entry per struct.")
+def reorganize(structs: tuple[str, ...], input_path: Optional[str], fmt: str, cacheline_size: int,
+               every: bool) -> None:
     """Repack structs for the smallest size, then fewest cachelines, then fewest moves (pahole -R)."""
     from .render.reorganize import reorganize_dict, reorganize_text
+    if bool(structs) == every:
+        raise click.UsageError("name the structs to repack, or give --all (not both)")
     path = _default_input(input_path)
-    build = api.load(path, structs=structs)
-    items = [(item, api.struct_stats(build, item.after, cacheline_size))
-             for item in api.reorganize(build, structs, cacheline_size)]
+    if every:
+        with _progress_bar(path) as progress:
+            items = api.reorganize_all(path, cacheline_size, progress)
+    else:
+        build = api.load(path, structs=structs)
+        items = [(item, api.struct_stats(build, item.after, cacheline_size))
+                 for item in api.reorganize(build, structs, cacheline_size)]
     if fmt == "json":
         click.echo(render.to_json({"structs": [reorganize_dict(i, s) for i, s in items]}), nl=False)
     else:
@@ -341,13 +476,15 @@ def _write_plot(path: Optional[str], draw: Any) -> None:
 @_plot_option("bytes per object, fields off and on, per struct and build")
 @_patch_option()
 @_define_option()
+@_cost_options
 def report(inputs: tuple[str, ...], live: bool, scenario: str, processes: int, child_fraction: float, cpus: int,
            xstate_size: int, placement: str, fmt: str, arch: str, config: Optional[str], defconfig: bool,
-           plot_path: Optional[str], patch_path: Optional[str], defines: tuple[str, ...]) -> None:
+           plot_path: Optional[str], patch_path: Optional[str], defines: tuple[str, ...],
+           counts: tuple[str, ...] = (), allocs: tuple[str, ...] = ()) -> None:
     """The verdict on the seed's claims: what the scenario's (or --patch's) fields cost per object and process."""
     inputs = tuple(_source_input(path, arch, _tree_config(path, config, patch_path), defconfig)[0]
                    for path in inputs)
-    from .analysis.report import ReportOptions
+    from .features.report import ReportOptions
     from .errors import LiveSystemError
     from .render import report as render_report
     options = ReportOptions(processes=processes, child_fraction=child_fraction, cpus=cpus,
@@ -356,11 +493,15 @@ def report(inputs: tuple[str, ...], live: bool, scenario: str, processes: int, c
     chosen = scenario if patched is None else patched
     if patched is not None:
         scenario = f"patch {patch_path}"
+    costs: dict[str, Any] = {}
+    if patched is not None:
+        costs = {"costs": True, "counts": _pairs(counts, "--count"),
+                 "allocations": _pairs(allocs, "--alloc", ("kmalloc", "percpu", "static", "vmalloc"))}
     try:
-        reports, claims = api.report(inputs, chosen, options, live)
+        reports, claims = api.report(inputs, chosen, options, live, **costs)
     except LiveSystemError as exc:
         click.echo(f"warning: {one_line(str(exc))}; reporting without the running kernel", err=True)
-        reports, claims = api.report(inputs, chosen, options)
+        reports, claims = api.report(inputs, chosen, options, **costs)
     if patched is not None:
         claims = []  # the seed's claims are about its own scenario, not this patch
         _warn(api.patch_skips(patched, list(inputs) or [str(p) for p in api.bundled_snapshots()]))
@@ -462,16 +603,38 @@ def _verify(tree: Optional[str], patch_path: Optional[str], arch: Optional[str],
 @_plot_option("one slab per cache and build, its objects and leftover, fields off against on,")
 @_patch_option()
 @_define_option()
+@click.option("--all", "all_caches", is_flag=True,
+              help="With --live: every cache of the running kernel, its struct and predicted geometry beside sysfs.")
+@_cost_options
 def slab(inputs: tuple[str, ...], live: bool, cpus: int, allocator: Optional[str], xstate_size: int, scenario: str,
          fmt: str, arch: str, config: Optional[str], defconfig: bool, plot_path: Optional[str],
-         patch_path: Optional[str], defines: tuple[str, ...]) -> None:
+         patch_path: Optional[str], defines: tuple[str, ...], all_caches: bool = False,
+         counts: tuple[str, ...] = (), allocs: tuple[str, ...] = ()) -> None:
     """Slab geometry of the task_struct, signal_cache and pid caches (predicted, and live with --live)."""
+    if all_caches:
+        from .render import slab as render_census
+        if live:
+            census = api.slab_census()
+            click.echo(render.to_json(census.as_dict()) if fmt == "json" else render_census.census_text(census),
+                       nl=False)
+            return
+        if not inputs:
+            raise click.UsageError("--all needs --live or -i BUILD (it lists every cache of one kernel)")
+        for path in inputs:
+            rows = api.slab_predictions(path, cpus, xstate_size)
+            click.echo(render.to_json({"build": path, "caches": [row.as_dict() for row in rows]}) if fmt == "json"
+                       else render_census.predictions_text(path, rows), nl=False)
+        return
     inputs = tuple(_source_input(path, arch, _tree_config(path, config, patch_path), defconfig)[0]
                    for path in inputs)
     from .render import slab as render_slab
     patched = _patch_scenario(patch_path, defines, config, live)
     chosen = patched if patched is not None else (None if scenario == "none" else scenario)
-    views, warning = api.slab(inputs, live, cpus, allocator, xstate_size, chosen)
+    costs: dict[str, Any] = {}
+    if patched is not None:
+        costs = {"costs": True, "counts": _pairs(counts, "--count"),
+                 "allocations": _pairs(allocs, "--alloc", ("kmalloc", "percpu", "static", "vmalloc"))}
+    views, warning = api.slab(inputs, live, cpus, allocator, xstate_size, chosen, **costs)
     if patched is not None and not live:
         _warn(api.patch_skips(patched, list(inputs) or [str(p) for p in api.bundled_snapshots()]))
     if warning:
@@ -493,13 +656,47 @@ _STRUCT_PATTERNS = click.option("--struct", "patterns", multiple=True, metavar="
 EXIT_REGRESSION = 3
 
 
+def _output_option(formats: tuple[str, ...]) -> Callable[[Any], Any]:
+    """``--output FORMAT=FILE``, repeatable: one run writes several formats."""
+    def parse(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+        pairs = []
+        for value in values:
+            fmt, sep, path = value.partition("=")
+            if not sep or fmt not in formats or not path:
+                raise click.BadParameter(f"'{value}' is not FORMAT=FILE with FORMAT one of {', '.join(formats)}")
+            pairs.append((fmt, path))
+        return tuple(pairs)
+    return click.option("--output", "outputs", multiple=True, metavar="FORMAT=FILE", callback=parse,
+                        help="Also write this format to FILE (repeatable).")
+
+
+def _write_outputs(outputs: tuple[tuple[str, str], ...], render_one: Callable[[str], str]) -> None:
+    from .safe_write import write_text
+    for fmt, path in outputs:
+        write_text(path, render_one(fmt))
+
+
+def _read_struct_list(path: str) -> list[str]:
+    """The names or globs of a ``--structs-from`` file (one a line, ``#`` comments, blank lines skipped)."""
+    from .errors import InputError
+    from .safe_read import check_regular_file, read_text
+    check_regular_file(path, what="struct list")
+    names = [line.split("#", 1)[0].strip() for line in read_text(path, "struct list").splitlines()]
+    names = [name for name in names if name]
+    if not names:
+        raise InputError(f"{path}: names no struct (one name or glob a line)")
+    return names
+
+
 @main.command()
 @click.argument("old", metavar="OLD")
 @click.argument("new", metavar="NEW")
 @_STRUCT_PATTERNS
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @_SOURCE_OPTION
-def diff(old: str, new: str, patterns: tuple[str, ...], fmt: str, source: str) -> None:
+@_output_option(("text", "json", "markdown"))
+def diff(old: str, new: str, patterns: tuple[str, ...], fmt: str, source: str,
+         outputs: tuple[tuple[str, str], ...]) -> None:
     """Which structs grew or shrank from build OLD to build NEW, and why, member by member.
 
     OLD and NEW are any inputs (vmlinux, .o/.ko, BTF blob, snapshot, baseline file, kernel source tree).
@@ -509,12 +706,8 @@ def diff(old: str, new: str, patterns: tuple[str, ...], fmt: str, source: str) -
         def progress(path: str) -> Optional[Callable[[int, int], None]]:
             return bars.enter_context(_progress_bar(path))
         result = api.diff(old, new, patterns, source, progress)  # shown only for a DWARF read over a second
-    if fmt == "json":
-        click.echo(render_diff.to_json(render_diff.diff_payload(result)), nl=False)
-    elif fmt == "markdown":
-        click.echo(render_diff.diff_markdown(result), nl=False)
-    else:
-        click.echo(render_diff.diff_text(result), nl=False)
+    click.echo(render_diff.render_diff(result, fmt), nl=False)
+    _write_outputs(outputs, lambda each: render_diff.render_diff(result, each))
 
 
 @main.command()
@@ -539,25 +732,24 @@ def baseline(input_path: str, output: str, patterns: tuple[str, ...], source: st
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "junit", "github"]),
               default="text", show_default=True)
 @_SOURCE_OPTION
-def check(input_path: str, baseline_path: str, budget_path: Optional[str], fmt: str, source: str) -> None:
+@_output_option(("text", "json", "markdown", "junit", "github"))
+@click.option("--struct", "patterns", multiple=True, metavar="GLOB",
+              help="Only check structs whose name matches this shell glob (repeatable).")
+@click.option("--structs-from", "structs_from", metavar="FILE",
+              help="Only check the structs named (or globbed) in FILE, one a line; '#' starts a comment.")
+def check(input_path: str, baseline_path: str, budget_path: Optional[str], fmt: str, source: str,
+          outputs: tuple[tuple[str, str], ...], patterns: tuple[str, ...], structs_from: Optional[str]) -> None:
     """Gate on struct growth: compare INPUT with a baseline under a budget.
 
     Exit status: 0 within budget, 3 regression found, 1 bad input (unreadable
     build, baseline or budget file), 2 usage error.
     """
     from .render import diff as render_diff
+    wanted = list(patterns) + (_read_struct_list(structs_from) if structs_from else [])
     with _progress_bar(input_path) as progress:
-        result = api.check(input_path, baseline_path, budget_path, source, progress)
-    if fmt == "json":
-        click.echo(render_diff.to_json(render_diff.check_payload(result)), nl=False)
-    elif fmt == "markdown":
-        click.echo(render_diff.check_markdown(result), nl=False)
-    elif fmt == "junit":
-        click.echo(render_diff.check_junit(result), nl=False)
-    elif fmt == "github":
-        click.echo(render_diff.check_github(result), nl=False)
-    else:
-        click.echo(render_diff.check_text(result), nl=False)
+        result = api.check(input_path, baseline_path, budget_path, source, progress, wanted)
+    click.echo(render_diff.render_check(result, fmt), nl=False)
+    _write_outputs(outputs, lambda each: render_diff.render_check(result, each))
     if result.regressions:
         sys.exit(EXIT_REGRESSION)
 
@@ -575,14 +767,15 @@ def check(input_path: str, baseline_path: str, budget_path: Optional[str], fmt: 
 def history(inputs: tuple[str, ...], names: tuple[str, ...], fmt: str, plot_path: Optional[str],
             scheduler: Optional[str], workers: Optional[int], source: str) -> None:
     """Sizes of chosen structs across a series of builds (in the order given)."""
-    from .analysis.history import DEFAULT_STRUCTS, scan_history
+    from .features.history import DEFAULT_STRUCTS, scan_history
     from .render import history as render_history
     wanted = list(names) or list(DEFAULT_STRUCTS)
     rows = scan_history(inputs, wanted, source, scheduler, workers)
     if fmt == "json":
         click.echo(render.to_json(render_history.history_payload(rows, wanted)), nl=False)
     elif fmt == "csv":
-        click.echo(render.rows_csv(render_history.history_rows(rows, wanted), ["build", *wanted]), nl=False)
+        click.echo(render.rows_csv(render_history.history_rows(rows, wanted),
+                                   [*render_history.HISTORY_COLUMNS, *wanted]), nl=False)
     else:
         click.echo(render_history.history_text(rows, wanted), nl=False)
     _write_plot(plot_path, lambda: render_history.history_figure(rows, wanted))

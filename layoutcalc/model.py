@@ -309,3 +309,9 @@ class Build:
 
     def iter_structs(self) -> Iterator[StructType]:
         yield from self.structs.values()
+
+
+# A C++ base class subobject is a member of this name (pahole's); a member type the unit only declares,
+# sized by the DWARF reader from the next member's offset, carries DECLARATION_ONLY in its origin.
+ANCESTOR = "<ancestor>"
+DECLARATION_ONLY = "declaration only in this unit, sized up to the next member"

@@ -276,6 +276,24 @@ def _best_fit(facts: StructFacts, struct: StructType, new: list[Member], abi: Ab
     return order
 
 
+def _roomy(current: StructType, indexes: list[int], bits: int) -> list[int]:
+    """The ``indexes`` whose gap in ``current`` (before member i, or the tail padding) could hold ``bits``.
+
+    Only there can a member go without moving another, so best fit tries a
+    re-layout per hole instead of per position (200 changes took 25 s).
+    """
+    members = current.members
+    if current.is_union:
+        return indexes
+
+    def gap(index: int) -> int:
+        start = members[index].bit_offset if index < len(members) else 8 * current.size_bytes
+        before = members[index - 1] if index else None
+        end = 0 if before is None else before.bit_offset + (before.bit_size or 8 * before.size_bytes)
+        return start - end
+    return [index for index in indexes if gap(index) >= bits]
+
+
 def _reorganized(facts: StructFacts, struct: StructType, order: list[Member], abi: Abi) -> list[Member]:
     """``order`` repacked for the smallest size (the appended struct, as ``reorganize`` would)."""
     from .reorganize import repacked_order
@@ -291,7 +309,7 @@ def _first_fit(facts: StructFacts, struct: StructType, order: list[Member], memb
     if member.bit_size:  # an existing bit hole first: right after a bitfield
         after_bitfield = [i for i in indexes if i and order[i - 1].bit_size]
         indexes = after_bitfield + [i for i in indexes if i not in set(after_bitfield)]
-    for index in indexes:
+    for index in _roomy(current, indexes, member.bit_size or 8 * member.size_bytes):
         trial_order = order[:index] + [member] + order[index:]
         trial, _ = _relayout(facts, struct, trial_order, abi, World.LIKELIEST)
         kept = dataclasses.replace(trial, members=trial.members[:index] + trial.members[index + 1:])

@@ -15,14 +15,17 @@ Linux ABI); the alignments are inferred from the layout by
 
 from __future__ import annotations
 
+import os
 import platform
 import struct as _struct
 from collections.abc import Iterable
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from ..abi import get_abi
 from ..errors import InputError
 from ..typegraph import MAX_TYPE_DEPTH, check_type_graph
+if TYPE_CHECKING:
+    from .dwarf import UnitEdges
 from ..model import (
     ArrayType,
     BaseType,
@@ -101,18 +104,80 @@ class BtfHeader:
                                  f"data ({len(data)} bytes); the file is truncated")
 
 
+LIVE_BTF = "/sys/kernel/btf/vmlinux"
+
+
+def read_btf_blob(path: str) -> bytes:
+    """The BTF of ``path``: a raw blob, or the ``.BTF`` section of an ELF file."""
+    try:
+        with open(path, "rb") as stream:
+            data = stream.read(4)
+            if data != b"\x7fELF":
+                return data + stream.read()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read BTF ({exc.strerror})") from None
+    from .elf import read_elf_info  # a vmlinux: only its .BTF section is read
+    btf = read_elf_info(path).btf
+    if btf is None:
+        raise InputError(f"{path}: ELF file has no .BTF section to use as the BTF base")
+    return btf
+
+
 class BtfTypes:
     """Raw access to a BTF blob: record offsets by id, names, kinds; checks bounds as it goes."""
 
-    def __init__(self, data: bytes, name: str) -> None:
+    def __init__(self, data: bytes, name: str, base: Optional["BtfTypes"] = None) -> None:
         self.data = data
         self.name = name
         self.header = BtfHeader(data, name)
         self.endian = self.header.endian
         self._u32 = _struct.Struct(self.endian + "I")
         self._rec = _struct.Struct(self.endian + "III")
-        self.offsets: list[int] = [0]  # index = type id; id 0 (void) has no record
+        # Split BTF (a module's, read against vmlinux): ids and string offsets continue the base's.
+        self.base = base
+        self.first_id = base.num_types if base is not None else 1
+        self.str_base = base.str_size if base is not None else 0
+        if base is not None and base.endian != self.endian:
+            raise InputError(f"{name}: split BTF is {self.header.byte_order}-endian but its base "
+                             f"{base.name} is {base.header.byte_order}-endian")
+        self.offsets: list[int] = [0] * self.first_id  # index = type id; id 0 (void) and base ids: no record here
         self._index_records()
+
+    @property
+    def str_size(self) -> int:
+        """Bytes of strings up to the end of this blob's own (base strings included)."""
+        return self.str_base + int(self.header.str_end - self.header.str_start)
+
+    @classmethod
+    def split_ok(cls, data: bytes, name: str, base: Optional[str] = None, from_elf: bool = False) -> "BtfTypes":
+        """``data`` read on its own, else against a base when it is split BTF (a module's).
+
+        The base is the file ``base`` (raw BTF or an ELF with ``.BTF``); for a
+        module (an ELF's ``.BTF``, ``from_elf``) or ``/sys/kernel/btf/MODULE`` it
+        defaults to the running kernel's ``/sys/kernel/btf/vmlinux``, as the
+        kernel and ``bpftool`` read them.  Any other blob must name its base.
+        """
+        own = cls(data, name)
+        if not own.needs_base():
+            return own
+        if base is None:
+            if not (from_elf or os.path.dirname(name) == os.path.dirname(LIVE_BTF)):
+                raise InputError(f"{name}: split BTF (a module's): its type ids and names continue a base "
+                                 "BTF; name it with --btf-base (e.g. the vmlinux it was built with)")
+            if not os.path.exists(LIVE_BTF):
+                raise InputError(f"{name}: split BTF (a module's): its type ids and names continue a base "
+                                 f"BTF; name it with --btf-base (this machine has no {LIVE_BTF})")
+            base = LIVE_BTF
+        return cls(data, name, cls(read_btf_blob(base), base))
+
+    def needs_base(self) -> bool:
+        """Split BTF: its strings do not start with the empty string every base BTF starts with (libbpf's
+        check), or it has no strings of its own yet names its types."""
+        header = self.header
+        if header.str_end > header.str_start:
+            return bool(self.data[header.str_start] != 0)
+        return any(self._rec.unpack_from(self.data, self.offsets[i])[0]
+                   for i in range(self.first_id, len(self.offsets)))
 
     def _index_records(self) -> None:
         pos, end = self.header.type_start, self.header.type_end
@@ -140,6 +205,8 @@ class BtfTypes:
 
     def record(self, type_id: int) -> tuple[int, int, int, bool, int]:
         """``(name_off, kind, vlen, kind_flag, size_or_type)`` of ``type_id``."""
+        if self.base is not None and 0 < type_id < self.first_id:
+            return self.base.record(type_id)
         self.check_id(type_id, type_id)
         name_off, info, size = self._rec.unpack_from(self.data, self.offsets[type_id])
         return name_off, (info >> 24) & 0x1F, info & 0xFFFF, bool(info >> 31), size
@@ -151,11 +218,17 @@ class BtfTypes:
 
     def u32s(self, type_id: int, count: int, index: int = 0) -> tuple[int, ...]:
         """``count`` u32 words of ``type_id``'s kind-specific data, from word ``index``."""
+        if self.base is not None and 0 < type_id < self.first_id:
+            return self.base.u32s(type_id, count, index)
         start = self.offsets[type_id] + 12 + 4 * index
         return _struct.unpack_from(f"{self.endian}{count}I", self.data, start)
 
     def string(self, offset: int, type_id: int) -> str:
-        """The NUL-terminated string at ``offset`` of the string section."""
+        """The NUL-terminated string at ``offset`` of the string section (the base's first, for split BTF)."""
+        if self.base is not None:
+            if 0 <= offset < self.str_base:
+                return self.base.string(offset, type_id)
+            offset -= self.str_base
         start = self.header.str_start + offset
         if offset < 0 or start >= self.header.str_end:
             raise InputError(f"{self.name}: BTF type id {type_id} has name offset {offset}, outside the "
@@ -363,7 +436,7 @@ def _choose_arch(arch: Optional[str], elf_arch: Optional[str], pointer_size: Opt
 
 def read_btf(data: bytes, name: str, struct_names: Optional[list[str]] = None,
              arch: Optional[str] = None, type_names: Optional[Iterable[str]] = None,
-             elf_arch: Optional[str] = None) -> Build:
+             elf_arch: Optional[str] = None, base: Optional[str] = None, every_definition: bool = False) -> Build:
     """Read a :class:`Build` from raw BTF or from an ELF image carrying a ``.BTF`` section.
 
     ``name`` is used in messages and as the build's name.  With
@@ -373,6 +446,8 @@ def read_btf(data: bytes, name: str, struct_names: Optional[list[str]] = None,
     in ``provenance["missing_structs"]``; asking the build for them raises
     :class:`~layoutcalc.errors.NotFoundError`.  ``elf_arch`` is the ABI the
     ELF header around the BTF names (:mod:`layoutcalc.readers.elf`); ``arch`` overrides it.
+    ``every_definition`` fills ``build.variants`` with each distinct definition of a name
+    (pahole's test: name, size, members' names and offsets), as ``pahole --sizes`` lists them.
     """
     if data[:4] == b"\x7fELF":
         from .elf import elf_info_from_bytes
@@ -380,7 +455,7 @@ def read_btf(data: bytes, name: str, struct_names: Optional[list[str]] = None,
         if info.btf is None:
             raise InputError(f"{name}: ELF file has no .BTF section")
         data, elf_arch = info.btf, info.arch
-    btf = BtfTypes(data, name)
+    btf = BtfTypes.split_ok(data, name, base, from_elf=elf_arch is not None)
     pointer_size = _guess_pointer_size(btf)
     arch_name, arch_source = _choose_arch(arch, elf_arch, pointer_size, btf.header.byte_order)
     abi = get_abi(arch_name)
@@ -388,11 +463,23 @@ def read_btf(data: bytes, name: str, struct_names: Optional[list[str]] = None,
     converter = _Converter(btf, abi.pointer_size)
     wanted = None if struct_names is None else {n.split(" ", 1)[-1] for n in struct_names}
     wanted_types = set(type_names or ())
+    shapes: set[tuple[object, ...]] = set()
     for type_id in range(1, btf.num_types):
         name_off, kind, _vlen, _flag, _size = btf.record(type_id)
         if kind in (_STRUCT, _UNION) and name_off:
             type_name = btf.string(name_off, type_id)
             table = build.unions if kind == _UNION else build.structs
+            if every_definition and wanted is None:
+                members = btf.u32s(type_id, 3 * _vlen) if _vlen else ()
+                shape = (type_name, _size, tuple((btf.string(members[i], type_id), members[i + 2])
+                                                 for i in range(0, len(members), 3)))
+                if shape not in shapes:
+                    shapes.add(shape)
+                    variant = converter.convert(type_id)
+                    assert isinstance(variant, StructType)
+                    build.variants.append(variant)
+                    table.setdefault(type_name, variant)
+                continue
             if type_name in table or (wanted is not None and type_name not in wanted):
                 continue
             converted = converter.convert(type_id)
@@ -400,9 +487,9 @@ def read_btf(data: bytes, name: str, struct_names: Optional[list[str]] = None,
             table[type_name] = converted
         elif kind in (_INT, _FLOAT) and name_off:
             type_name = btf.string(name_off, type_id)
-            base = converter.convert(type_id)
-            if type_name not in build.base_types and isinstance(base, BaseType):
-                build.base_types[type_name] = base
+            base_type = converter.convert(type_id)
+            if type_name not in build.base_types and isinstance(base_type, BaseType):
+                build.base_types[type_name] = base_type
         elif kind in (_TYPEDEF, _ENUM, _ENUM64) and name_off:
             type_name = btf.string(name_off, type_id)
             if wanted is None or type_name in wanted_types or f"enum {type_name}" in wanted_types:
@@ -412,6 +499,8 @@ def read_btf(data: bytes, name: str, struct_names: Optional[list[str]] = None,
         "num_types": btf.num_types - 1, "arch_source": arch_source,
         "pointer_size_source": "long" if pointer_size else "ABI default",
     }
+    if btf.base is not None:
+        build.provenance["btf_base"] = btf.base.name
     if wanted is not None:
         missing = sorted(wanted - set(build.structs) - set(build.unions))
         if missing:
@@ -427,3 +516,39 @@ def _add_named(build: Build, type_name: str, converted: Type) -> None:
         build.enums.setdefault(type_name, converted)
 
 
+
+
+def btf_edges(data: bytes, name: str, type_name: str, include_declarations: bool,
+              base: Optional[str] = None, from_elf: bool = False) -> Optional[UnitEdges]:
+    """pahole's ``--contains``/``--find_pointers_to`` view of a BTF blob: one unit, ids for DIE offsets."""
+    from .dwarf import UnitEdges
+    if data[:4] == b"\x7fELF":
+        from_elf = True
+        from .elf import elf_info_from_bytes
+        info = elf_info_from_bytes(data, name)
+        if info.btf is None:
+            raise InputError(f"{name}: ELF file has no .BTF section")
+        data = info.btf
+    btf = BtfTypes.split_ok(data, name, base, from_elf)
+    kinds = {_STRUCT, _UNION, _TYPEDEF, _ENUM, _ENUM64} | ({_FWD} if include_declarations else set())
+    target = next((i for i in range(1, btf.num_types) if btf.record(i)[1] in kinds and btf.record(i)[0]
+                   and btf.name_of(i) == type_name), None)
+    if target is None:
+        return None
+    aggregates = []
+    for type_id in range(1, btf.num_types):
+        name_off, kind, vlen, _flag, _size = btf.record(type_id)
+        if kind not in (_STRUCT, _UNION) or not name_off:
+            continue
+        members = []
+        shape: list[tuple[str, int]] = []
+        for index in range(vlen):
+            member_name, member_type, offset = btf.u32s(type_id, 3, 3 * index)
+            pointee = None
+            if member_type and btf.record(member_type)[1] == _PTR:
+                pointee = btf.record(member_type)[4]
+            members.append((btf.string(member_name, type_id), member_type, pointee))
+            shape.append((members[-1][0], offset))
+        name = btf.string(name_off, type_id)
+        aggregates.append((name, type_id, members, (name, _size, tuple(shape))))
+    return UnitEdges(name, target, aggregates)

@@ -14,7 +14,7 @@ import os
 import struct as _struct
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, BinaryIO, Optional
+from typing import Any, BinaryIO, NamedTuple, Optional
 
 from elftools.common.exceptions import DWARFError, ELFError, ELFParseError
 from elftools.construct import ConstructError
@@ -22,13 +22,14 @@ from elftools.dwarf.compileunit import CompileUnit
 from elftools.dwarf.die import DIE as DIE  # re-exported for type hints in definitions.py
 from elftools.dwarf.dwarfinfo import DebugSectionDescriptor, DWARFInfo, DwarfConfig
 from elftools.dwarf.enums import ENUM_DW_AT, ENUM_DW_FORM, ENUM_DW_TAG
-from elftools.elf.sections import NoteSection
 from elftools.elf.elffile import ELFFile
 
 from ..abi import abi_name_for_elf
 from ..errors import InputError
 from ..typegraph import MAX_TYPE_DEPTH, check_type_graph
 from ..model import (
+    ANCESTOR,
+    DECLARATION_ONLY,
     ArrayType,
     BaseType,
     Build,
@@ -42,6 +43,8 @@ from ..model import (
     TypedefType,
     VoidType,
 )
+from .elf import (build_id_of, check_compressed_sections, content_digest, debug_section, iter_children, section_bytes,
+                  zdebug_dwarf_info)
 from .riscv_relocs import relocated_image
 
 _ENCODINGS = {
@@ -52,7 +55,7 @@ _QUALIFIERS = {
     "DW_TAG_const_type": "const", "DW_TAG_volatile_type": "volatile",
     "DW_TAG_restrict_type": "restrict", "DW_TAG_atomic_type": "_Atomic",
 }
-_AGGREGATES = ("DW_TAG_structure_type", "DW_TAG_union_type")
+_AGGREGATES = ("DW_TAG_structure_type", "DW_TAG_union_type", "DW_TAG_class_type")  # a C++ class is a struct
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -93,6 +96,7 @@ def check_sections(elf: ELFFile, path: str, file_size: int) -> None:
         if section.compressed and section.data_size > MAX_COMPRESSION_RATIO * max(size, 1):
             raise InputError(f"{path}: compressed section {section.name} claims to expand from {size} to "
                              f"{section.data_size} bytes, more than zlib can; damaged compression header")
+    check_compressed_sections(elf, path)
 
 
 def _name(die: DIE) -> Optional[str]:
@@ -218,9 +222,9 @@ class _Converter:
         elif tag == "DW_TAG_enumeration_type":
             result = self._enum(die)
         elif tag == "DW_TAG_subroutine_type":
-            params = [self.type_of(child, shallow=True) for child in die.iter_children()
+            params = [self.type_of(child, shallow=True) for child in iter_children(die)
                       if child.tag == "DW_TAG_formal_parameter"]
-            variadic = any(child.tag == "DW_TAG_unspecified_parameters" for child in die.iter_children())
+            variadic = any(child.tag == "DW_TAG_unspecified_parameters" for child in iter_children(die))
             result = FunctionType(self.type_of(die, shallow=True), params, variadic)
         elif tag == "DW_TAG_unspecified_type":
             result = VoidType()
@@ -237,7 +241,7 @@ class _Converter:
             if underlying is not None and _int_attr(underlying, "DW_AT_encoding") in (0x5, 0x6):
                 enum.encoding = "signed"  # DW_ATE_signed, DW_ATE_signed_char
             enum.enumerators = [(_name(child) or "", _int_attr(child, "DW_AT_const_value") or 0)
-                                for child in die.iter_children() if child.tag == "DW_TAG_enumerator"]
+                                for child in iter_children(die) if child.tag == "DW_TAG_enumerator"]
         return enum
 
     def _stub(self, die: DIE) -> StructType:
@@ -247,7 +251,7 @@ class _Converter:
 
     def _array(self, die: DIE, shallow: bool) -> Type:
         counts: list[Optional[int]] = []
-        for child in die.iter_children():
+        for child in iter_children(die):
             if child.tag not in ("DW_TAG_subrange_type", "DW_TAG_enumeration_type"):
                 continue
             count = _int_attr(child, "DW_AT_count")
@@ -275,12 +279,28 @@ class _Converter:
                                is_declaration=declaration, origin=f"DIE 0x{die.offset:x}")
         self.full[die.offset] = aggregate
         if die.has_children:
-            aggregate.members = [self._member(child, kind) for child in die.iter_children()
-                                 if child.tag == "DW_TAG_member"
-                                 and "DW_AT_external" not in child.attributes]
+            aggregate.members = [self._member(child, kind) for child in iter_children(die)
+                                 if (child.tag == "DW_TAG_member" and "DW_AT_external" not in child.attributes)
+                                 or child.tag == "DW_TAG_inheritance"]
+            _size_declared_members(aggregate)
+            self._check_bases(aggregate, die)
         return aggregate
 
+    def _check_bases(self, aggregate: StructType, die: DIE) -> None:
+        """Refuse a C++ class that puts a member inside a base's tail padding: no C layout says where it goes."""
+        for base in (m for m in aggregate.members if m.name == ANCESTOR):
+            end = base.offset_bytes + base.type.size_bytes
+            inside = next((m for m in aggregate.members if m.name != ANCESTOR
+                           and base.offset_bytes <= m.bit_offset // 8 < end), None)
+            if inside is not None:
+                raise InputError(f"{self.origin}: C++ {aggregate.tag} (DIE 0x{die.offset:x}) places member "
+                                 f"'{inside.name}' at byte {inside.bit_offset // 8}, inside its base "
+                                 f"{base.type.c_name()} ({base.type.size_bytes} bytes): reused tail padding "
+                                 "is not supported")
+
     def _member(self, die: DIE, kind: str) -> Member:
+        if die.tag == "DW_TAG_inheritance":
+            return self._base_class(die)
         member_type = self.type_of(die)
         byte_location = _int_attr(die, "DW_AT_data_member_location") or 0
         bit_size = _int_attr(die, "DW_AT_bit_size")
@@ -301,6 +321,61 @@ class _Converter:
         return Member(_name(die), member_type, bit_offset, bit_size, alignment)
 
 
+    def _base_class(self, die: DIE) -> Member:
+        """A C++ base class subobject (DW_TAG_inheritance): a member named ``<ancestor>``, as pahole shows it."""
+        location = die.attributes.get("DW_AT_data_member_location")
+        if "DW_AT_virtuality" in die.attributes or (location is not None and not isinstance(location.value, int)):
+            raise InputError(f"{self.origin}: C++ virtual base class at DIE 0x{die.offset:x}: its offset is "
+                             "decided at run time; layouts with virtual inheritance are not supported")
+        return Member(ANCESTOR, self.type_of(die), (_int_attr(die, "DW_AT_data_member_location") or 0) * 8)
+
+
+def _size_declared_members(aggregate: StructType) -> None:
+    """A member whose struct type this unit only declares (reduced debug info, -femit-struct-debug-baseonly),
+    directly, through a typedef or qualifier, or as an array's element: give it the bytes up to the next member
+    (or the end), marked as such, instead of 0 bytes and a false hole."""
+    members = aggregate.members
+    for index, member in enumerate(members):
+        if member.bit_size is not None or aggregate.is_union or member.type.size_bytes \
+                or declared_struct(member.type) is None:
+            continue
+        following = [m.bit_offset // 8 for m in members[index + 1:] if m.bit_offset // 8 > member.offset_bytes]
+        end = min(following) if following else aggregate.size_bytes
+        if end > member.offset_bytes:
+            sized = _with_struct(member.type, end - member.offset_bytes, None)
+            if sized is not None:
+                member.type = sized
+
+
+def declared_struct(t: Type) -> Optional[StructType]:
+    """The struct a member's type only declares, through typedefs, qualifiers and arrays (None if none)."""
+    while isinstance(t, (TypedefType, QualifiedType, ArrayType)):
+        t = t.element if isinstance(t, ArrayType) else t.target
+    if isinstance(t, StructType) and t.is_declaration and not t.members:
+        return t
+    return None
+
+
+def _with_struct(t: Type, size: int, full: Optional[StructType]) -> Optional[Type]:
+    """``t`` rebuilt around ``full``, or around a stub of ``size`` bytes marked DECLARATION_ONLY (None: no fit)."""
+    if isinstance(t, TypedefType):
+        inner = _with_struct(t.target, size, full)
+        return None if inner is None else TypedefType(t.name, inner, t.alignment_attr)
+    if isinstance(t, QualifiedType):
+        inner = _with_struct(t.target, size, full)
+        return None if inner is None else QualifiedType(t.qualifier, inner)
+    if isinstance(t, ArrayType):
+        if not t.count or size % t.count:
+            return None
+        inner = _with_struct(t.element, size // t.count, full)
+        return None if inner is None else ArrayType(inner, t.count)
+    if not isinstance(t, StructType):
+        return None
+    if full is not None:
+        return full if 0 < full.size_bytes <= size else None
+    return StructType(t.kind, t.name, size, [], is_declaration=True, origin=f"{t.origin}; {DECLARATION_ONLY}")
+
+
 class DwarfFile:
     """An open ELF file with DWARF; iterate its compile units' named types."""
 
@@ -310,7 +385,7 @@ class DwarfFile:
         try:
             self.elf = ELFFile(self._stream)
             check_sections(self.elf, path, os.fstat(self._stream.fileno()).st_size)
-            if not self.elf.has_dwarf_info() or self.elf.get_section_by_name(".debug_info") is None:
+            if not self.elf.has_dwarf_info() or debug_section(self.elf, ".debug_info") is None:
                 raise InputError(f"{path}: ELF file has no DWARF debug info (.debug_info); "
                                  "build with -g or use the -dbg package")
             relocate = self.elf.header["e_type"] == "ET_REL"
@@ -318,7 +393,9 @@ class DwarfFile:
                 self.elf = ELFFile(relocated_image(self._stream))
                 relocate = False
             mapped = not relocate and self.elf.stream is self._stream
-            self.dwarf: DWARFInfo = (_mapped_dwarf_info(self.elf, self._stream) if mapped
+            self.dwarf: DWARFInfo = (zdebug_dwarf_info(self.elf, path, relocate, _DWARF_SECTIONS)
+                                     if self.elf.has_section(".zdebug_info")
+                                     else _mapped_dwarf_info(self.elf, self._stream) if mapped
                                      else self.elf.get_dwarf_info(relocate_dwarf_sections=relocate))
         except (*_DAMAGED_DWARF, OSError) as exc:
             self.close()
@@ -370,20 +447,14 @@ class DwarfFile:
         if build_id is None:
             return None
         info = os.fstat(self._stream.fileno())
-        return f"{build_id}-{info.st_size}-{info.st_mtime_ns}-{info.st_ino}"
+        return f"{build_id}-{info.st_size}-{info.st_mtime_ns}-{info.st_ino}-{content_digest(self.elf, self._stream)}"
 
     def build_id(self) -> Optional[str]:
         """The GNU build-id note, or None when there is none or the notes are damaged (then nothing is cached)."""
         try:
-            for section in self.elf.iter_sections():
-                if not isinstance(section, NoteSection):
-                    continue
-                for note in section.iter_notes():
-                    if note["n_type"] == "NT_GNU_BUILD_ID" and note["n_name"] == "GNU":
-                        return str(note["n_desc"])
+            return build_id_of(self.elf)
         except _DAMAGED_DWARF:
             return None
-        return None
 
 
 class _Window:
@@ -459,13 +530,13 @@ def map_debug_sections(stream: BinaryIO, path: str, names: tuple[str, ...]) -> t
     data = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
     found: list[Any] = []
     for name in names:
-        section = elf.get_section_by_name(name)
+        section = debug_section(elf, name)
         if section is None:
             found.append(b"")
             continue
         header = section.header
-        if header["sh_flags"] & _SHF_COMPRESSED or header["sh_type"] == "SHT_NOBITS":
-            found.append(bytes(section.data()))
+        if header["sh_flags"] & _SHF_COMPRESSED or header["sh_type"] == "SHT_NOBITS" or section.name != name:
+            found.append(section_bytes(section, path))
         else:
             found.append(memoryview(data)[header["sh_offset"]:header["sh_offset"] + header["sh_size"]])
     return elf.little_endian, found
@@ -484,13 +555,13 @@ _DWARF_SECTIONS = {
 def _iter_type_dies(cu: CompileUnit) -> Iterator[DIE]:
     """Type DIEs at the top level of a compile unit."""
     top = cu.get_top_DIE()
-    yield from top.iter_children()
+    yield from iter_children(top)
 
 
 def read_dwarf(path: str, struct_names: Optional[Iterable[str]] = None,
                type_names: Optional[Iterable[str]] = None,
                progress: Optional[ProgressCallback] = None, any_kind: bool = False,
-               every_definition: bool = False) -> Build:
+               every_definition: bool = False, resolve_declarations: bool = True) -> Build:
     """Read a Build from an ELF file's DWARF.
 
     With ``struct_names``/``type_names`` the scan stops as soon as every named
@@ -502,6 +573,9 @@ def read_dwarf(path: str, struct_names: Optional[Iterable[str]] = None,
     ``type_names`` too), as pahole's ``-C`` is.  With ``every_definition``
     ``build.variants`` gets every distinct definition of each named struct and
     union (pahole's test: name, size, members' names, bit offsets and bit sizes).
+    A member whose struct type its unit only declares takes another unit's
+    full definition when it fits (``resolve_declarations``), else stays sized
+    up to the next member and marked.
 
     Linked files are read through the cached name index (:mod:`.fastpath`),
     which gives the same Build without walking every unit.
@@ -521,6 +595,10 @@ def read_dwarf(path: str, struct_names: Optional[Iterable[str]] = None,
                 else:
                     read_indexed(dwarf_file, build, wanted_structs, wanted_types, progress, any_kind)
                 check_type_graph(build, path)
+                if not build.structs and not build.unions:
+                    check_units(dwarf_file)
+                if resolve_declarations:
+                    _resolve_declared_members(build, path)
                 return build
             except (UnsupportedDwarf, *_DAMAGED_DWARF):
                 if mode == "fast":
@@ -550,8 +628,82 @@ def read_dwarf(path: str, struct_names: Optional[Iterable[str]] = None,
             first_cu = next((cu for cu in dwarf_file.iter_cus() if _is_c_unit(cu)), None)
         build.provenance = _provenance(dwarf_file, first_cu)
         build.provenance["alignment_attributes"] = converter.saw_alignment
+        if not build.structs and not build.unions:
+            check_units(dwarf_file)
     check_type_graph(build, path)
+    if resolve_declarations:
+        _resolve_declared_members(build, path)
     return build
+
+
+def _resolve_declared_members(build: Build, path: str) -> None:
+    """Give a member typed by a struct its unit only declares the full definition another unit has, when that
+    definition fits the bytes up to the next member (else the sized declaration stays, marked)."""
+    from ..typegraph import reachable
+    holders = [*build.structs.values(), *build.unions.values(), *build.variants]
+    pending: dict[str, list[Member]] = {}
+    for aggregate in reachable(holders):
+        if isinstance(aggregate, StructType):
+            for member in aggregate.members:
+                stub = declared_struct(member.type)
+                if stub is not None and stub.name and DECLARATION_ONLY in stub.origin:
+                    pending.setdefault(stub.name, []).append(member)
+    if not pending:
+        return
+    found = read_dwarf(path, sorted(pending), resolve_declarations=False)
+    for name, members in pending.items():
+        full = found.structs.get(name)
+        if full is None or full.is_declaration:
+            continue
+        for member in members:
+            resolved = _with_struct(member.type, member.type.size_bytes, full)
+            if resolved is not None:
+                member.type = resolved
+
+
+# DW_AT_language values of the languages whose struct layouts this reader takes as C does.
+_C_LANGUAGES = {0x1: "C89", 0x2: "C", 0xc: "C99", 0x1d: "C11", 0x2c: "C17",
+                0x4: "C++", 0x1a: "C++03", 0x21: "C++11", 0x2b: "C++14"}
+_OTHER_LANGUAGES = {0x1c: "Rust", 0x16: "Go", 0x13: "D", 0x1e: "Swift", 0x20: "Julia", 0x24: "Zig",
+                    0xe: "Fortran 95", 0x22: "Fortran 03", 0x23: "Fortran 08", 0x8: "Fortran 77",
+                    0xd: "Ada 95", 0x2e: "Ada 2005", 0x2f: "Ada 2012", 0x25: "Kotlin", 0x3: "Ada 83"}
+
+
+def check_units(dwarf_file: DwarfFile) -> None:
+    """Explain, in one line, why a file with DWARF gave no struct at all: split DWARF, or another language.
+
+    Called when nothing was read, so that no command prints an empty or
+    hole-shaped answer for layouts it never saw.  Returns when the units are
+    plain C/C++ (a file may simply define no struct).
+    """
+    try:
+        _check_units(dwarf_file)
+    except _DAMAGED_DWARF:
+        return  # damaged units: the reader's own checks say what is wrong, or nothing was there to read
+
+
+def _check_units(dwarf_file: DwarfFile) -> None:
+    path = dwarf_file.path
+    others: dict[str, int] = {}
+    c_units = 0
+    for cu in dwarf_file.iter_cus():
+        top = cu.get_top_DIE()
+        dwo = top.attributes.get("DW_AT_dwo_name") or top.attributes.get("DW_AT_GNU_dwo_name")
+        if top.tag == "DW_TAG_skeleton_unit" or dwo is not None:
+            where = _text(top.attributes.get("DW_AT_comp_dir")) or "."
+            name = _text(dwo) if dwo is not None else "its .dwo"
+            raise InputError(f"{path}: split DWARF (-gsplit-dwarf): the types are in {name} (under {where}), "
+                             "which this reader does not follow; rebuild without -gsplit-dwarf")
+        language = _int_attr(top, "DW_AT_language")
+        if language in _C_LANGUAGES:
+            c_units += 1
+        elif language in _OTHER_LANGUAGES:
+            others[_OTHER_LANGUAGES[language]] = others.get(_OTHER_LANGUAGES[language], 0) + 1
+        _forget_dies(cu)
+    if others and not c_units:
+        names = ", ".join(f"{name} ({count} unit{'s' if count > 1 else ''})" for name, count in others.items())
+        raise InputError(f"{path}: language not supported: its DWARF describes {names}; layoutcalc reads the "
+                         "struct layouts of C and C++ units only")
 
 
 def _forget_dies(cu: CompileUnit) -> None:
@@ -584,7 +736,7 @@ def _definition_key(die: DIE, name: str) -> tuple[Any, ...]:
     members = tuple((_name(child), _int_attr(child, "DW_AT_data_member_location"),
                      _int_attr(child, "DW_AT_data_bit_offset"), _int_attr(child, "DW_AT_bit_offset"),
                      _int_attr(child, "DW_AT_bit_size"))
-                    for child in die.iter_children() if child.tag == "DW_TAG_member")
+                    for child in iter_children(die) if child.tag == "DW_TAG_member")
     return (name, _int_attr(die, "DW_AT_byte_size"), members)
 
 
@@ -671,3 +823,62 @@ def _provenance(dwarf_file: DwarfFile, cu: Optional[CompileUnit]) -> dict[str, A
         "elf_type": dwarf_file.elf.header["e_type"],
         "machine": dwarf_file.elf.header["e_machine"],
     }
+
+
+class UnitEdges(NamedTuple):
+    """The compile unit pahole's ``--contains``/``--find_pointers_to`` look in, as type references.
+
+    pahole answers from the first unit (in file order) holding a type of that
+    name (any declaration counts for ``--find_pointers_to``) and from that unit
+    only.  ``aggregates`` are its named, complete, top-level structs and unions
+    in DIE order, each with its members as (name, DIE offset of the member's
+    type, DIE offset the type points to when it is a pointer, else None).
+    """
+
+    unit: str
+    target: int
+    aggregates: list[tuple[str, int, list[tuple[str, int, Optional[int]]], tuple[Any, ...]]]
+    # each: (name, DIE offset, members, shape): pahole prints one line per distinct shape of a name
+    # (its type__compare: name, size, and each member's name, bit offset and bit size)
+
+
+_PAHOLE_TYPE_TAGS = ("DW_TAG_structure_type", "DW_TAG_union_type", "DW_TAG_typedef", "DW_TAG_enumeration_type",
+                     "DW_TAG_class_type", "DW_TAG_rvalue_reference_type")
+
+
+def unit_edges(path: str, name: str, include_declarations: bool) -> Optional[UnitEdges]:
+    """The first unit with a type called ``name`` (pahole's cu__find_type_by_name), as :class:`UnitEdges`."""
+    with DwarfFile(path) as dwarf_file:
+        try:
+            for cu in dwarf_file.iter_cus():
+                target = next((die.offset for die in _iter_type_dies(cu)
+                               if die.tag in _PAHOLE_TYPE_TAGS and _name(die) == name
+                               and (include_declarations or "DW_AT_declaration" not in die.attributes)), None)
+                if target is not None:
+                    unit = _text(cu.get_top_DIE().attributes.get("DW_AT_name")) or f"unit 0x{cu.cu_offset:x}"
+                    return UnitEdges(unit, target, _unit_aggregates(cu))
+                _forget_dies(cu)
+        except _DAMAGED_DWARF as exc:
+            raise InputError(f"{path}: corrupt or truncated DWARF ({exc.__class__.__name__}: {exc})") from exc
+    return None
+
+
+def _unit_aggregates(cu: CompileUnit) -> list[tuple[str, int, list[tuple[str, int, Optional[int]]], tuple[Any, ...]]]:
+    result = []
+    for die in _iter_type_dies(cu):
+        if die.tag not in _AGGREGATES or "DW_AT_declaration" in die.attributes:
+            continue
+        aggregate_name = _name(die)
+        if aggregate_name is None:
+            continue
+        members = []
+        for child in die.iter_children():
+            if child.tag != "DW_TAG_member" or "DW_AT_type" not in child.attributes:
+                continue
+            member_type = child.get_DIE_from_attribute("DW_AT_type")
+            pointee = None
+            if member_type.tag == "DW_TAG_pointer_type" and "DW_AT_type" in member_type.attributes:
+                pointee = member_type.get_DIE_from_attribute("DW_AT_type").offset
+            members.append((_name(child) or "", member_type.offset, pointee))
+        result.append((aggregate_name, die.offset, members, _definition_key(die, aggregate_name)))
+    return result

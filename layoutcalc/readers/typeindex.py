@@ -215,6 +215,8 @@ def btf_type_names(path: str) -> Optional[set[str]]:
         if data is None:
             return None
         btf = BtfTypes(data, path)
+        if btf.needs_base():
+            return None  # split BTF (a module's): its names are in its base too
     except InputError:
         return None  # the reader proper reports what is wrong with the file
     names = set()

@@ -23,6 +23,8 @@ from typing import Optional
 from ..analysis.layout import LayoutStats, layout_stats, member_byte_size
 from ..analysis.layout import cachelines as count_cachelines
 from ..model import (
+    ANCESTOR,
+    DECLARATION_ONLY,
     ArrayType,
     BaseType,
     EnumType,
@@ -39,6 +41,7 @@ from ..model import (
 TYPE_SPACING = 26
 NAME_SPACING = 23
 UNION_NAME_SPACING = 21
+EXPANDED_NAME_SPACING = 55  # tag__fprintf's name column under --expand_types
 _NAME_BUFFER = 127  # pahole formats type names into 128-byte buffers
 _PACKED = " __attribute__((__packed__))"
 
@@ -78,6 +81,8 @@ class _Printer:
     cacheline_size: int
     alignments: Alignments = recorded_alignments
     has_alignment_info: bool = True  # DWARF: pahole prints its "Force padding" block
+    expand_types: bool = False  # pahole -E: every member type printed in full, typedefs named in a comment
+    hex_fmt: bool = False  # pahole --hex: offsets, sizes and enumerator values in hexadecimal
     holes: dict[int, LayoutStats] = field(default_factory=dict)
     packed: dict[int, bool] = field(default_factory=dict)
     natural: dict[int, int] = field(default_factory=dict)
@@ -219,9 +224,15 @@ class _Printer:
         return "(" + ", ".join(parts) + (", ...)" if ftype.variadic else ")")
 
     def type_text(self, t: Type, name: Optional[str], conf: _Conf) -> str:
-        """type__fprintf without --expand_types/--expand_pointers."""
+        """type__fprintf (``--expand_types`` when the printer expands; no ``--expand_pointers``)."""
         tconf = conf
         out = ""
+        if self.expand_types and isinstance(t, TypedefType):
+            names = []
+            while isinstance(t, TypedefType):
+                names.append(t.name)
+                t = t.target
+            out = f"/* typedef {' -> '.join(names)} */ "
         if _is_aggregate(t):
             tconf = replace(conf, prefix=None, suffix=name, emit_stats=False)
         while True:
@@ -246,7 +257,7 @@ class _Printer:
             elif isinstance(t, ArrayType):
                 return out + self.array_text(t, name, tconf)
             elif isinstance(t, StructType):
-                if t.name is not None:
+                if t.name is not None and not self.expand_types:
                     width = tconf.type_spacing - len(t.kind) - 1
                     return out + f"{t.kind} {_left(t.name, width)} {name or ''}"
                 tconf = replace(tconf, type_spacing=tconf.type_spacing - 8)
@@ -270,7 +281,8 @@ class _Printer:
             value = raw % (1 << 64)  # libdw reads the constant as a 64-bit unsigned
             if enum.encoding == "signed" and value >= 1 << 63:
                 value -= 1 << 64
-            text += "\t" * indent + f"\t{name:<{width}} = {value},\n"
+            shown = _hex(raw % (1 << 64)) if self.hex_fmt else str(value)
+            text += "\t" * indent + f"\t{name:<{width}} = {shown},\n"
         text += "\t" * indent + "}"
         if enum.size_bytes != 4:
             text += _PACKED
@@ -309,7 +321,7 @@ class _Printer:
         else:
             text = (f"/* --- cacheline {line} boundary ({start} bytes) was {into} "
                     f"byte{'s' if into > 1 else ''} ago --- */\n")
-        return text + "\t" * conf.indent
+        return text + _tabs(conf.indent)
 
     def member_text(self, member: Member, union_member: bool, conf: _Conf, alignment: Optional[int]) -> str:
         """class_member__fprintf: declaration, then the offset/size comment in its column."""
@@ -322,6 +334,10 @@ class _Printer:
             if not union_member:
                 sconf = replace(conf, base_offset=offset)
         boundary = self.cacheline_boundary(conf, offset)
+        if member.name == ANCESTOR:  # a C++ base class: pahole comments it out
+            text = "/* " + self.type_text(t, None, sconf) + f"{member.name};"
+            pad = sconf.type_spacing + sconf.name_spacing - len(text) - 3
+            return boundary + text + " */" + " " * max(pad, 1) + self.offset_comment(offset, None, size)
         if _is_aggregate(t):
             text = self.type_text(t, None, sconf)
             if member.name:
@@ -339,10 +355,7 @@ class _Printer:
         text += ";"
         if sconf.suppress_offset_comment:
             return boundary + text
-        if member.bit_size is not None:
-            where = f"/* {offset:5d}:{member.bitfield_offset:2d} {size:2d} */"
-        else:
-            where = f"/* {offset:5d} {size:5d} */"
+        where = self.offset_comment(offset, member.bitfield_offset if member.bit_size is not None else None, size)
         if _is_aggregate(t) and getattr(t, "name", None) is None:
             used = len(aligned) + (len(member.name) if member.name else -1)
             if isinstance(t, StructType) and not t.is_union and self.packed.get(id(t), False):
@@ -351,6 +364,16 @@ class _Printer:
         else:
             pad = sconf.type_spacing + sconf.name_spacing - len(text)
         return boundary + text + " " * max(pad, 1) + where
+
+    def offset_comment(self, offset: int, bitfield_offset: Optional[int], size: int) -> str:
+        """``/* offset size */`` or ``/* offset:bit size */``, in printf's ``%5u`` or, with --hex, ``%#5x``."""
+        if not self.hex_fmt:
+            if bitfield_offset is not None:
+                return f"/* {offset:5d}:{bitfield_offset:2d} {size:2d} */"
+            return f"/* {offset:5d} {size:5d} */"
+        if bitfield_offset is not None:
+            return f"/* {_hex(offset):>5}:{_hex(bitfield_offset):>2} {_hex(size):>2} */"
+        return f"/* {_hex(offset):>5} {_hex(size):>5} */"
 
     def union_text(self, union: StructType, conf: _Conf) -> str:
         """union__fprintf: every member starts at the union's cacheline again."""
@@ -364,7 +387,7 @@ class _Printer:
         initial = uconf.cacheline[0]
         _, aligned = self.alignments(union)
         for member, alignment in zip(union.members, aligned):
-            out += "\t" * uconf.indent + self.member_text(member, True, uconf, alignment) + "\n"
+            out += _tabs(uconf.indent) + self.member_text(member, True, uconf, alignment) + "\n"
             uconf.cacheline[0] = initial
         return out + "\t" * indent + "}" + (f" {conf.suffix}" if conf.suffix else "")
 
@@ -374,9 +397,11 @@ class _Printer:
         indent = min(conf.indent, 16)
         cconf = replace(conf, indent=indent + 1,
                         cacheline=conf.cacheline if conf.cacheline is not None else [0])
-        tabs = "\t" * cconf.indent
+        tabs = _tabs(cconf.indent)
         head = f"{conf.prefix} " if conf.prefix is not None else ""
-        out.append(f"{head}struct{' ' + struct.name if struct.name else ''} {{\n")
+        bases = [m.type.c_name().split(" ", 1)[-1] for m in struct.members if m.name == ANCESTOR]
+        ancestry = " :" + ",".join(f" {name}" for name in bases) if bases else ""
+        out.append(f"{head}struct{' ' + struct.name if struct.name else ''}{ancestry} {{\n")
         self.infer_packed(struct)
         scan = self.scan(struct)
         newline = False
@@ -431,7 +456,14 @@ class _Printer:
             mconf = replace(cconf, last_member=index == len(members) - 1, first_member=last is None)
             size = member_byte_size(pos)
             out.append(tabs + self.member_text(pos, False, mconf, aligned[index]))
-            if isinstance(pos.type, StructType) and not pos.type.is_union:
+            declared = _declaration_only(pos.type)
+            if declared is not None:
+                if not newline:
+                    out.append("\n")
+                    newline = True
+                out.append(f"\n{tabs}/* XXX {declared.c_name()} is a declaration only here: "
+                           f"{_plural(size, 'byte')} up to the next member */")
+            elif isinstance(pos.type, StructType) and not pos.type.is_union:
                 self.infer_packed(pos.type)
                 padding = self.scan(pos.type).padding
                 if padding > 0:
@@ -561,6 +593,14 @@ def _pointer_size(item: Type) -> int:
     return next((t.size_bytes for t in reachable([item]) if isinstance(t, PointerType)), 8)
 
 
+def _declaration_only(t: Type) -> Optional[StructType]:
+    """The struct a member's type only declares (directly, through typedefs, qualifiers or as an array's
+    element), sized by the reader from the next member's offset; None for any other type."""
+    while isinstance(t, (TypedefType, QualifiedType, ArrayType)):
+        t = t.element if isinstance(t, ArrayType) else t.target
+    return t if isinstance(t, StructType) and t.is_declaration and DECLARATION_ONLY in t.origin else None
+
+
 def _strip(t: Type) -> Optional[Type]:
     """tag__strip_typedefs_and_modifiers (None for void)."""
     stripped = t.strip()
@@ -576,28 +616,42 @@ def _is_aggregate(t: Type) -> bool:
     return isinstance(t, (StructType, EnumType))
 
 
+def _tabs(count: int) -> str:
+    """printf's ``%.*s`` of pahole's 16-tab string: deeper levels stay at 16 tabs."""
+    return "\t" * min(count, 16)
+
+
+def _hex(value: int) -> str:
+    """printf's ``%#x``: ``0x1f``, but plain ``0`` for zero."""
+    return f"{value:#x}" if value else "0"
+
+
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def pahole_text(item: Type, address_size: Optional[int] = None, cacheline_size: int = 64,
-                alignments: Optional[Alignments] = None) -> str:
+                alignments: Optional[Alignments] = None, *, expand_types: bool = False,
+                hex_fmt: bool = False) -> str:
     """What ``pahole -F dwarf -C NAME`` prints for a struct, union or typedef, newline included.
 
     ``address_size`` is the build's pointer size (default: that of the first
     pointer ``item`` contains, else 8).  ``alignments`` gives the ``__aligned__``
     attributes to show when they are not the recorded ones: for BTF, what
     ``pahole -F btf`` infers (that loader has no alignment info, so pahole
-    prints no "Force padding" block either).
+    prints no "Force padding" block either).  ``expand_types`` and ``hex_fmt`` are
+    pahole's ``-E`` and ``--hex``.
     """
     printer = _Printer(address_size or _pointer_size(item), cacheline_size,
-                       alignments or recorded_alignments, has_alignment_info=alignments is None)
+                       alignments or recorded_alignments, has_alignment_info=alignments is None,
+                       expand_types=expand_types, hex_fmt=hex_fmt)
+    top = _Conf(name_spacing=EXPANDED_NAME_SPACING) if expand_types else _Conf()
     if isinstance(item, TypedefType):
-        body = printer.typedef_text(item, _Conf())
+        body = printer.typedef_text(item, top)
     elif isinstance(item, StructType) and item.is_union:
-        body = printer.union_text(item, _Conf(name_spacing=UNION_NAME_SPACING))
+        body = printer.union_text(item, top if expand_types else _Conf(name_spacing=UNION_NAME_SPACING))
     elif isinstance(item, StructType):
-        body = printer.class_text(item, _Conf())
+        body = printer.class_text(item, top)
     else:
         raise TypeError(f"pahole prints structs, unions and typedefs, not {item!r}")
     return body + ";\n"
