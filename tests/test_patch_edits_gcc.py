@@ -261,3 +261,12 @@ def test_same_name_in_two_nested_structs_is_found_where_the_hunk_is(tmp_path: Pa
     (item,) = api.whatif_run(before, patch=str(patch)).results
     check = compare_layouts(item.result.after, api.load(after, structs=["demo"]).get_struct("demo"))
     assert item.result.exact and check.equal, check.mismatches[:3]
+
+
+def test_adding_a_member_the_struct_has_is_refused(tmp_path: Path) -> None:
+    patch = tmp_path / "p.patch"
+    patch.write_text("--- a/demo.h\n+++ b/demo.h\n@@ -3,2 +3,3 @@ struct demo {\n \tu32 count;\n+\tvoid *ptr;\n"
+                     " \tu8 flag;\n")
+    before = _object(tmp_path, "before", BEFORE)
+    with pytest.raises(ScenarioError, match=r"p.patch:5: struct demo already has a member 'ptr'"):
+        api.whatif_run(before, patch=str(patch))

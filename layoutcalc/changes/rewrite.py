@@ -141,6 +141,27 @@ def _find_near(root: Node, name: str, cursor: Optional[tuple[Node, int]]) -> Opt
     return found
 
 
+def _check_duplicates(root: Node, struct_name: str, filename: str) -> None:
+    """Refuse an edited struct where an added member's name is still taken (the patch is applied already?)."""
+    seen: dict[str, Item] = {}
+
+    def walk(node: Node) -> None:
+        for index, item in enumerate(node.items):
+            if item.removed or (node.mirror and index == 1):
+                continue
+            name = _item_name(item)
+            if name:
+                other = seen.get(name)
+                if other is not None:
+                    added = item if item.spec is not None or item.line_no else other
+                    raise ScenarioError(f"{filename}:{added.line_no}: struct {struct_name} already has a member "
+                                        f"'{name}' (is the patch applied to this build already?)")
+                seen[name] = item
+            if item.child is not None and not _item_name(item):  # an anonymous one shares the names
+                walk(item.child)
+    walk(root)
+
+
 def _count(node: Node, name: str) -> int:
     total = 0
     for index, item in enumerate(node.items):
@@ -948,6 +969,8 @@ def read_rewrite(build: Build, text: str, filename: str, abi: Abi, defines: Defi
     for hunk in hunks:
         reader.filename = f"{filename}"
         reader.read_hunk(hunk)
+    for edit in reader.edits.values():
+        _check_duplicates(edit.root, edit.name, filename)
     warnings = left_out_warnings(reader.left_out) + reader.warnings
     for name, (old, new) in reader.changed_macros.items():
         if name not in reader.seen_macros:
