@@ -270,3 +270,17 @@ def test_adding_a_member_the_struct_has_is_refused(tmp_path: Path) -> None:
     before = _object(tmp_path, "before", BEFORE)
     with pytest.raises(ScenarioError, match=r"p.patch:5: struct demo already has a member 'ptr'"):
         api.whatif_run(before, patch=str(patch))
+
+
+def test_bound_learned_from_a_later_removed_line(tmp_path: Path) -> None:
+    """A moved array: the added line comes first, the removed one (whose length the build shows) later."""
+    patch = tmp_path / "p.patch"
+    patch.write_text("--- a/demo.h\n+++ b/demo.h\n@@ -3,2 +3,3 @@ struct demo {\n \tu32 count;\n"
+                     "+\tu64 moved[NR_SLOTS];\n \tu8 flag;\n@@ -17,3 +18,2 @@ struct demo {\n \tunsigned int b:5;\n"
+                     "-\tu64 slots[NR_SLOTS];\n \tu32 per_kind[NR_KINDS];\n")
+    before = _object(tmp_path, "before", BEFORE)
+    after = _object(tmp_path, "after", BEFORE.replace("\tu64 slots[NR_SLOTS];\n", "").replace(
+        "\tu32 count;\n", "\tu32 count;\n\tu64 moved[NR_SLOTS];\n"))
+    (item,) = api.whatif_run(before, patch=str(patch)).results
+    check = compare_layouts(item.result.after, api.load(after, structs=["demo"]).get_struct("demo"))
+    assert item.result.exact and check.equal, check.mismatches[:3]

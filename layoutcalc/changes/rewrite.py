@@ -209,6 +209,7 @@ class _Reader:
         self.trees: dict[str, Node] = {}
         self.seen_macros: set[str] = set()
         self.pending: list[tuple[Statement, str]] = []
+        self.learning = False
         self.order: list[str] = []
         self.macros: dict[str, str] = {}
         self.old_macros: dict[str, str] = {}
@@ -572,6 +573,8 @@ class _Reader:
         return node, index + len(added)
 
     def _insert(self, node: Node, index: int, st: Statement, where: str, macros: dict[str, str]) -> list[Item]:
+        if self.learning:  # the first reading only learns bounds from the build's members
+            return []
         text = self._expand(st.text)
         if isinstance(text, Node):
             text.parent = node
@@ -963,11 +966,24 @@ def _removed(before: StructType, after: StructType) -> tuple[str, ...]:
 def read_rewrite(build: Build, text: str, filename: str, abi: Abi, defines: Defines) -> Rewrite:
     """The structs of ``build`` the diff ``text`` touches, edited; warnings for what is unsure."""
     hunks = read_hunks(text, filename)
+    # A first reading learns the bounds the build shows for identifiers on context and removed lines
+    # (tasks[PIDTYPE_MAX]), wherever in the patch they are, for an added line that comes before them.
+    first = _Reader(build, abi, defines, filename)
+    first.changed_macros = {}
+    first.collect_defines(hunks)
+    patch_macros = dict(first.macros)
+    first.learning = True
+    for hunk in hunks:
+        try:
+            first.read_hunk(hunk)
+        except ScenarioError:
+            continue
+    learned = {name: value for name, value in first.macros.items() if name not in patch_macros}
     reader = _Reader(build, abi, defines, filename)
     reader.changed_macros = {}
     reader.collect_defines(hunks)
+    reader.macros.update(learned)
     for hunk in hunks:
-        reader.filename = f"{filename}"
         reader.read_hunk(hunk)
     for edit in reader.edits.values():
         _check_duplicates(edit.root, edit.name, filename)
