@@ -242,3 +242,45 @@ def test_json_warnings_exact_bounds_and_strict(tmp_path: Path) -> None:
                                         "--define", "CONFIG_DEMO_X=y"])
     assert defined.exit_code == 0, defined.output
     assert json.loads(defined.stdout)["warnings"] == []
+
+
+def test_same_name_in_two_nested_structs_is_found_where_the_hunk_is(tmp_path: Path) -> None:
+    inner = "\tstruct {\n\t\tint a;\n\t\tint b;\n"
+    header = f"struct demo {{\n{inner}\t}} x;\n{inner}\t}} y;\n}};\n"
+    changed = header.replace("\t} x;\n\tstruct {\n\t\tint a;\n", "\t} x;\n\tstruct {\n\t\tint a;\n\t\tlong c;\n")
+    patch = tmp_path / "p.patch"
+    patch.write_text("--- a/demo.h\n+++ b/demo.h\n@@ -6,3 +6,4 @@ struct demo {\n \tstruct {\n \t\tint a;\n"
+                     "+\t\tlong c;\n \t\tint b;\n")
+    before = _object(tmp_path, "before", header)
+    with pytest.raises(ScenarioError, match=r"p.patch:6: cannot tell where in the struct 'long c;' goes"):
+        api.whatif_run(before, patch=str(patch))  # the hunk shows neither x nor y: refused, not guessed
+    # with the context diff -up gives (the closing "} x;" before it), y's a is the one
+    after = _object(tmp_path, "after", changed)
+    patch.write_text("--- a/demo.h\n+++ b/demo.h\n@@ -3,6 +3,7 @@ struct demo {\n \t\tint b;\n \t} x;\n"
+                     " \tstruct {\n \t\tint a;\n+\t\tlong c;\n \t\tint b;\n \t} y;\n")
+    (item,) = api.whatif_run(before, patch=str(patch)).results
+    check = compare_layouts(item.result.after, api.load(after, structs=["demo"]).get_struct("demo"))
+    assert item.result.exact and check.equal, check.mismatches[:3]
+
+
+def test_adding_a_member_the_struct_has_is_refused(tmp_path: Path) -> None:
+    patch = tmp_path / "p.patch"
+    patch.write_text("--- a/demo.h\n+++ b/demo.h\n@@ -3,2 +3,3 @@ struct demo {\n \tu32 count;\n+\tvoid *ptr;\n"
+                     " \tu8 flag;\n")
+    before = _object(tmp_path, "before", BEFORE)
+    with pytest.raises(ScenarioError, match=r"p.patch:5: struct demo already has a member 'ptr'"):
+        api.whatif_run(before, patch=str(patch))
+
+
+def test_bound_learned_from_a_later_removed_line(tmp_path: Path) -> None:
+    """A moved array: the added line comes first, the removed one (whose length the build shows) later."""
+    patch = tmp_path / "p.patch"
+    patch.write_text("--- a/demo.h\n+++ b/demo.h\n@@ -3,2 +3,3 @@ struct demo {\n \tu32 count;\n"
+                     "+\tu64 moved[NR_SLOTS];\n \tu8 flag;\n@@ -17,3 +18,2 @@ struct demo {\n \tunsigned int b:5;\n"
+                     "-\tu64 slots[NR_SLOTS];\n \tu32 per_kind[NR_KINDS];\n")
+    before = _object(tmp_path, "before", BEFORE)
+    after = _object(tmp_path, "after", BEFORE.replace("\tu64 slots[NR_SLOTS];\n", "").replace(
+        "\tu32 count;\n", "\tu32 count;\n\tu64 moved[NR_SLOTS];\n"))
+    (item,) = api.whatif_run(before, patch=str(patch)).results
+    check = compare_layouts(item.result.after, api.load(after, structs=["demo"]).get_struct("demo"))
+    assert item.result.exact and check.equal, check.mismatches[:3]

@@ -123,6 +123,56 @@ def _find(node: Node, name: str, existing: bool = False) -> Optional[tuple[Node,
     return None
 
 
+def _find_near(root: Node, name: str, cursor: Optional[tuple[Node, int]]) -> Optional[tuple[Node, int]]:
+    """``name`` among the build's members, looked for first in the aggregate the hunk is in (two nested
+    aggregates may both have an ``a``), then in its enclosing ones, then anywhere."""
+    node = cursor[0] if cursor is not None else None
+    while node is not None:
+        for index, item in enumerate(node.items):
+            if not item.removed and (item.member is not None or (item.child is not None and item.child.struct)) \
+                    and _item_name(item) == name and index >= (cursor[1] - 1 if cursor and node is cursor[0] else 0):
+                return node, index
+        node = node.parent
+    found = _find(root, name, existing=True)
+    if found is not None and _count(root, name) > 1:
+        raise ScenarioError(f"'{name}' is a member of more than one nested aggregate of struct "
+                            f"{root.struct.name if root.struct else ''}, and the hunk does not show which "
+                            "(regenerate the patch with more context)")
+    return found
+
+
+def _check_duplicates(root: Node, struct_name: str, filename: str) -> None:
+    """Refuse an edited struct where an added member's name is still taken (the patch is applied already?)."""
+    seen: dict[str, Item] = {}
+
+    def walk(node: Node) -> None:
+        for index, item in enumerate(node.items):
+            if item.removed or (node.mirror and index == 1):
+                continue
+            name = _item_name(item)
+            if name:
+                other = seen.get(name)
+                if other is not None:
+                    added = item if item.spec is not None or item.line_no else other
+                    raise ScenarioError(f"{filename}:{added.line_no}: struct {struct_name} already has a member "
+                                        f"'{name}' (is the patch applied to this build already?)")
+                seen[name] = item
+            if item.child is not None and not _item_name(item):  # an anonymous one shares the names
+                walk(item.child)
+    walk(root)
+
+
+def _count(node: Node, name: str) -> int:
+    total = 0
+    for index, item in enumerate(node.items):
+        if item.removed or (item.member is None and (item.child is None or item.child.struct is None)):
+            continue
+        total += _item_name(item) == name
+        if item.child is not None and not (node.mirror and index == 1):
+            total += _count(item.child, name)
+    return total
+
+
 def _mark(node: Optional[Node]) -> None:
     while node is not None:
         node.changed = True
@@ -159,6 +209,7 @@ class _Reader:
         self.trees: dict[str, Node] = {}
         self.seen_macros: set[str] = set()
         self.pending: list[tuple[Statement, str]] = []
+        self.learning = False
         self.order: list[str] = []
         self.macros: dict[str, str] = {}
         self.old_macros: dict[str, str] = {}
@@ -382,6 +433,11 @@ class _Reader:
                                                       for n in names):
                             region_found = True
             elif st.kind == "open":
+                if cursor is None and st.side != "+":  # which aggregate: its closing line may name it
+                    named = self._closing_name(statements, position)
+                    found = _find(root, named, existing=True) if named else None
+                    if found is not None and found[0].items[found[1]].child is not None:
+                        cursor = (found[0], found[1])
                 cursor, node = self._open(root, st, cursor, where)
                 stack.append(node)
                 if st.side == "+" and cursor is not None:
@@ -397,6 +453,19 @@ class _Reader:
         if new_type is not None:
             raise ScenarioError(f"{self.filename}:{new_type[2]}: the hunk ends inside the new {new_type[0]} "
                                 f"{new_type[1]}: cannot lay it out")
+
+    @staticmethod
+    def _closing_name(statements: list[Statement], position: int) -> Optional[str]:
+        """The member name on the line that closes the aggregate opened at ``position`` (``} y;``)."""
+        depth = 0
+        for st in statements[position:]:
+            if st.side == "+":
+                continue
+            depth += 1 if st.kind == "open" else -1 if st.kind == "close" else 0
+            if depth == 0 and st.kind == "close":
+                named = re.match(r"^\}\s*(\w+)\s*;$", st.text)
+                return named.group(1) if named and not named.group(1).startswith("__") else None
+        return None
 
     def _removed_here(self, cursor: tuple[Node, int], name: str) -> bool:
         node, index = cursor
@@ -460,7 +529,12 @@ class _Reader:
             names = self._decl_names(st.text)
             found_any = False
             for name in names:
-                found = _find(root, name, existing=True)
+                try:
+                    found = _find_near(root, name, cursor)
+                except ScenarioError as exc:
+                    if st.side == " " and cursor is None:
+                        continue  # a context line that could be either: a later line may tell
+                    raise ScenarioError(f"{where}: {exc}") from None
                 if found is None:
                     continue
                 found_any = True
@@ -499,6 +573,8 @@ class _Reader:
         return node, index + len(added)
 
     def _insert(self, node: Node, index: int, st: Statement, where: str, macros: dict[str, str]) -> list[Item]:
+        if self.learning:  # the first reading only learns bounds from the build's members
+            return []
         text = self._expand(st.text)
         if isinstance(text, Node):
             text.parent = node
@@ -621,7 +697,9 @@ class _Reader:
                where: str) -> Optional[tuple[Node, int]]:
         node = stack.pop() if stack else (cursor[0] if cursor else None)
         if node is None:
-            return None
+            named = re.match(r"^\}\s*(\w+)\s*;$", st.text)  # "} x;": the hunk was inside member x
+            found = _find(root, named.group(1), existing=True) if named and not stack else None
+            return (found[0], found[1] + 1) if found is not None else None
         if st.side == "+" and node.struct is None:
             tail = re.match(r"^[})]\s*(.*?)\s*;$", st.text)
             rest = tail.group(1) if tail else ""
@@ -888,12 +966,27 @@ def _removed(before: StructType, after: StructType) -> tuple[str, ...]:
 def read_rewrite(build: Build, text: str, filename: str, abi: Abi, defines: Defines) -> Rewrite:
     """The structs of ``build`` the diff ``text`` touches, edited; warnings for what is unsure."""
     hunks = read_hunks(text, filename)
+    # A first reading learns the bounds the build shows for identifiers on context and removed lines
+    # (tasks[PIDTYPE_MAX]), wherever in the patch they are, for an added line that comes before them.
+    first = _Reader(build, abi, defines, filename)
+    first.changed_macros = {}
+    first.collect_defines(hunks)
+    patch_macros = dict(first.macros)
+    first.learning = True
+    for hunk in hunks:
+        try:
+            first.read_hunk(hunk)
+        except ScenarioError:
+            continue
+    learned = {name: value for name, value in first.macros.items() if name not in patch_macros}
     reader = _Reader(build, abi, defines, filename)
     reader.changed_macros = {}
     reader.collect_defines(hunks)
+    reader.macros.update(learned)
     for hunk in hunks:
-        reader.filename = f"{filename}"
         reader.read_hunk(hunk)
+    for edit in reader.edits.values():
+        _check_duplicates(edit.root, edit.name, filename)
     warnings = left_out_warnings(reader.left_out) + reader.warnings
     for name, (old, new) in reader.changed_macros.items():
         if name not in reader.seen_macros:
@@ -1007,6 +1100,8 @@ def _flex_alignment_sizes(root: Node, abi: Abi, debug_info: DebugInfo) -> list[i
 
 def rewrite_needs(text: str, filename: str) -> tuple[list[str], list[str]]:
     """(struct names, type names) to ask the reader for: every struct a hunk names, and declaration types."""
+    from .limits import check_patch
+    check_patch(text, filename)  # before the hunks are parsed: nesting too deep is named as such
     structs: set[str] = set()
     types: set[str] = set()
     new: set[str] = set()
