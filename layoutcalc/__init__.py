@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 
 # (no "slab": that name is the layoutcalc.slab package; the several-builds slab view is "slabs")
 _WORKBENCH = ("load", "report", "slabs", "history", "bundled", "Build", "StructLayout", "WhatIf", "WhatIfLayout",
-              "Report", "Slab", "Diff", "History")
+              "Report", "Slab", "Diff", "History", "Check")
 __all__ = ["__version__", *_WORKBENCH]
 
 
@@ -28,3 +28,8 @@ def __getattr__(name: str) -> Any:
         from . import workbench
         return getattr(workbench, name)
     raise AttributeError(f"module 'layoutcalc' has no attribute '{name}'")
+
+
+def __dir__() -> list[str]:
+    """What ``dir(layoutcalc)`` and tab completion offer: the notebook face, loaded or not."""
+    return sorted(set(globals()) | set(__all__))

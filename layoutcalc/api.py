@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, Optional, Union
+from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Union
 
 from .abi import Abi, get_abi
+from .datafiles import data_dir
 from .analysis.layout import DEFAULT_CACHELINE, LayoutStats, layout_stats
 from .model import Build, StructType, TypedefType
 from .readers import cache, read_input, sniff
@@ -21,20 +23,19 @@ if TYPE_CHECKING:
     from .analysis.facts import StructFacts
     from .analysis.query import MemberAt, Relations, SizeFilter, SizeRow
     from .analysis.reorganize import Reorganized
-    from .analysis.budget import CheckResult
-    from .analysis.diff import Catalogue, DiffResult
-    from .analysis.report import BuildReport, Claim, ReportOptions
+    from .features.budget import CheckResult
+    from .features.diff import Catalogue, DiffResult
+    from .features.report import BuildReport, Claim, ReportOptions
     from .analysis.verify import LayoutCheck
     from .changes.scenario import Scenario, ScenarioResult
     from .readers.kernel_source import SourceResult
+    from .slab.census import Census, Predicted
+    from .slab.patchcost import PatchCost
     from .slab.view import SlabView
-
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-
 
 def bundled_snapshots() -> list[Path]:
     """The snapshots of real builds shipped in ``data/``, in a stable order."""
-    return sorted(DATA_DIR.glob("*.snapshot.json"))
+    return sorted(data_dir().glob("*.snapshot.json"))
 
 
 def load(path: str, structs: Optional[Iterable[str]] = None, types: Optional[Iterable[str]] = None,
@@ -62,6 +63,8 @@ def load(path: str, structs: Optional[Iterable[str]] = None, types: Optional[Ite
 
 def _scan_cache_key(path: str) -> Optional[str]:
     """The build-id of a linked ELF input (whole reads of it are cached), else None."""
+    if not os.path.isfile(path):  # a FIFO would block this sniffing read; the reader refuses it in one line
+        return None
     try:
         with open(path, "rb") as stream:
             if stream.read(4) != b"\x7fELF":
@@ -97,7 +100,7 @@ def sizes_of(path: str, progress: Optional[Callable[[int, int], None]] = None,
         # read_input, not load: the rows are cached, and keeping the whole build as well costs more than it
         # saves.  No garbage collection meanwhile: each would walk a whole kernel's types (1 s of 4, measured).
         with cache.paused_gc():
-            rows = sizes(read_input(str(path), progress=progress, every_definition=every_definition))
+            rows = sizes(_read_for_sizes(str(path), progress, every_definition))
         cache.store(kind, key, rows)
     return list(rows)
 
@@ -221,6 +224,16 @@ def show(build: Build, names: Sequence[str],
     return result
 
 
+def cacheline_size_of(build: Build, asked: Optional[int] = None) -> int:
+    """The cache line size for ``build``'s listings: ``asked``, else the one the build records, else 64.
+
+    A snapshot records its build's (128 bytes on the 2.6.22 ones); an ELF or BTF input records none,
+    and 64 is what pahole takes from this host.  ``show`` and the notebook's ``Build.struct`` both ask here.
+    """
+    recorded = build.provenance.get("cacheline_size")
+    return asked or (recorded if isinstance(recorded, int) and recorded > 0 else DEFAULT_CACHELINE)
+
+
 def show_text(build: Build, names: Sequence[str], cacheline_size: int = DEFAULT_CACHELINE, *,
               expand: bool = False, hex_offsets: bool = False) -> str:
     """What ``pahole -C NAME1,NAME2`` prints for the named structs, unions or typedefs.
@@ -230,15 +243,24 @@ def show_text(build: Build, names: Sequence[str], cacheline_size: int = DEFAULT_
     On BTF the ``__aligned__`` attributes are those pahole's BTF loader infers
     (:func:`facts_of`), as ``pahole -F btf`` shows them.
     """
+    return "".join(struct_text(build, find_type(build, name), cacheline_size, expand=expand, hex_offsets=hex_offsets)
+                   for name in names)
+
+
+def struct_text(build: Build, found: Union[StructType, TypedefType], cacheline_size: int = DEFAULT_CACHELINE, *,
+                expand: bool = False, hex_offsets: bool = False) -> str:
+    """pahole's listing of one struct, union or typedef of ``build``: the one renderer of ``show``'s text.
+
+    On BTF the ``__aligned__`` attributes are those pahole's BTF loader infers (:func:`facts_of`).
+    """
     from .render.pahole import pahole_text
     alignments = None
     if build.provenance.get("format") == "btf":
         def alignments(struct: StructType) -> tuple[Optional[int], list[Optional[int]]]:
             facts = facts_of(build, struct)
             return facts.pahole_alignment, [m.pahole_forced for m in facts.members]
-    return "".join(pahole_text(find_type(build, name), build.address_size, cacheline_size, alignments,
-                               expand_types=expand, hex_fmt=hex_offsets)
-                   for name in names)
+    return pahole_text(found, build.address_size, cacheline_size, alignments, expand_types=expand,
+                       hex_fmt=hex_offsets)
 
 
 def member_at(build: Build, name: str, offset: int) -> "MemberAt":
@@ -334,39 +356,121 @@ def sizes(build: Build) -> list[tuple[str, int, int]]:
     return rows
 
 
+def _read_for_sizes(path: str, progress: Optional[Callable[[int, int], None]], every_definition: bool) -> Build:
+    """The build :func:`sizes` reads: for every definition of a linked ELF file, members' struct types as stubs."""
+    if every_definition and path != STDIN and sniff(path) == "elf":
+        from .readers.fastpath import read_every_for_sizes
+        build = read_every_for_sizes(path, progress)
+        if build is not None:
+            build.origin = path
+            return build
+    return read_input(path, progress=progress, every_definition=every_definition)
+
+
 def report(inputs: Sequence[str] = (), scenario: Union[str, "Scenario"] = "flat",
            options: Optional["ReportOptions"] = None,
-           live: bool = False) -> tuple[list["BuildReport"], list["Claim"]]:
+           live: bool = False, patch: Optional[str] = None, counts: Optional[Mapping[str, int]] = None,
+           allocations: Optional[Mapping[str, str]] = None,
+           costs: Optional[bool] = None) -> tuple[list["BuildReport"], list["Claim"]]:
     """The verdict per build (default: the bundled snapshots) and on each of the seed's claims.
 
     ``scenario`` is a bundled name, a scenario file, or a loaded one (a patch:
     :func:`patch_scenario`).  With ``live`` the running kernel (its BTF, CPU
     count and xstate size) is reported too, first; raises LiveSystemError when
     it cannot be read.
+
+    ``patch`` (a header diff; it replaces ``scenario``) or ``costs`` adds to each build its
+    :class:`~layoutcalc.slab.patchcost.PatchCost`: one row per changed struct and per cache holding
+    it directly or embedded, counted with ``counts`` (struct or cache -> objects; live: sysfs).
     """
-    from .analysis.report import ReportOptions, build_report, judge_claims
+    # Only the plain verdict is cached: live figures change, and cost rows depend on more than the key holds.
+    plain = not live and patch is None and not costs and counts is None and allocations is None
+    key = _report_cache_key(inputs, scenario, options) if plain else None
+    cached = cache.load("report", key)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    from .features.report import ReportOptions, build_report, judge_claims
     from .changes.scenario import load_scenario, scenario_needs
     from .errors import ScenarioError
     options = options or ReportOptions()
+    if patch is not None:
+        scenario, costs = patch_scenario(patch)[0], True if costs is None else costs
     loaded = load_scenario(scenario) if isinstance(scenario, str) else scenario
     structs, types = scenario_needs(loaded)
     wanted = sorted(set(structs) | set(SNAPSHOT_STRUCTS))
     reports = []
     if live:
         build, live_options = _live_build(wanted, types, options)
-        reports.append(build_report(build, loaded, live_options))
-    from .analysis.report import by_era
+        one = build_report(build, loaded, live_options)
+        if costs:
+            one = _with_costs(one, None, loaded, live_options, counts, allocations)
+        reports.append(one)
+    from .features.report import by_era
     built = []
     for path in list(inputs) or [str(p) for p in bundled_snapshots()]:
         build = load(path, structs=wanted, types=types)
         try:
-            built.append(build_report(build, loaded, options))
+            one = build_report(build, loaded, options)
         except ScenarioError as exc:
             if not str(exc).startswith("cache "):
                 raise
             raise ScenarioError(f"{path}: {exc}") from None  # an impossible object size: name the input
+        built.append(_with_costs(one, path, loaded, options, counts, allocations) if costs else one)
     reports += by_era(built)
-    return reports, judge_claims(reports)
+    # a scenario without [[claim]] tables is judged by the seed's claims (the bundled flat scenario's)
+    result = reports, judge_claims(reports, loaded.claims or load_scenario("flat").claims)
+    cache.store("report", key, result)
+    return result
+
+
+def _with_costs(one: "BuildReport", path: Optional[str], scenario: "Scenario", options: "ReportOptions",
+                counts: Optional[Mapping[str, int]], allocations: Optional[Mapping[str, str]]) -> "BuildReport":
+    """``one`` with the patch's cost rows, from the whole build (containers are searched in every struct)."""
+    import dataclasses
+    return dataclasses.replace(one, costs=patch_costs(path, scenario, counts, allocations, options.cpus,
+                                                      options.xstate_size))
+
+
+def patch_costs(path: Optional[str], scenario: Union[str, "Scenario"], counts: Optional[Mapping[str, int]] = None,
+                allocations: Optional[Mapping[str, str]] = None, cpus: int = 2,
+                xstate_size: Optional[int] = 832) -> "PatchCost":
+    """The cost rows of ``scenario`` (a loaded one, a bundled name or a ``.patch``/``.diff`` file) on ``path``.
+
+    ``path`` None is the running kernel: its whole BTF, CPUs, xstate size and the object counts of
+    ``/sys/kernel/slab/*/objects`` (``counts`` override them).
+    """
+    from .changes.scenario import load_scenario
+    from .slab.patchcost import patch_cost
+    if isinstance(scenario, str):
+        scenario = patch_scenario(scenario)[0] if scenario.endswith((".patch", ".diff")) else load_scenario(scenario)
+    if path is None:
+        import os
+
+        from .slab import live
+        from .slab.census import cache_names, read_measured
+        build = live.read_live_btf(None)
+        build.name = f"running {os.uname().release}"
+        machine = live.read_machine(build)
+        objects = {name: read_measured(live.SYSFS_SLAB, name).objects for name in cache_names()}
+        return patch_cost(build, scenario, counts, allocations, machine.nr_cpus, machine.xstate_size,
+                          live_objects=objects)
+    return patch_cost(load(path), scenario, counts, allocations, cpus, xstate_size)
+
+
+def _report_cache_key(inputs: Sequence[str], scenario: Union[str, "Scenario"],
+                      options: Optional["ReportOptions"]) -> Optional[str]:
+    """The key of a report on these inputs: their bytes (or identity), the scenario file's, the options.
+
+    None (not cached) for a loaded scenario, standard input or an unreadable file.
+    """
+    if not isinstance(scenario, str) or STDIN in (scenario, *inputs):
+        return None
+    scenario_file = scenario if os.path.exists(scenario) else str(data_dir() / "scenarios" / f"{scenario}.toml")
+    paths = list(inputs) or [str(p) for p in bundled_snapshots()]
+    tokens = [cache.file_token(path) for path in [scenario_file, *paths]]
+    if None in tokens:
+        return None
+    return cache.result_key(scenario, tokens, paths, repr(options) if options is not None else None)
 
 
 def _live_build(structs: Sequence[str], types: Sequence[str],
@@ -470,6 +574,8 @@ def whatif_run(path: str, scenario: Optional[str] = None, patch: Optional[str] =
     """
     from .changes.scenario import apply_scenario, load_scenario, scenario_needs
     warnings: list[str] = []
+    if patch is not None and placement == "as-patched":  # every edit of the patch (issue 17)
+        return _whatif_patch(path, patch, defines, arch, config)
     if patch is not None:
         loaded, warnings = patch_scenario(patch, defines, config)
         defined: dict[str, int] = {}
@@ -492,15 +598,52 @@ def whatif_run(path: str, scenario: Optional[str] = None, patch: Optional[str] =
     return WhatIf(results, warnings + patch_skips(loaded, [build]), notes, baselines)
 
 
+def _whatif_patch(path: str, patch: str, defines: Sequence[str], arch: Optional[str],
+                  config: Optional[str]) -> WhatIf:
+    """:func:`whatif_run` of a patch, as patched: removals, replacements, nesting (changes/rewrite.py)."""
+    from .changes.rewrite import patch_results, rewrite_needs
+    from .errors import ScenarioError
+    from .safe_read import read_text
+    decided = patch_defines(defines, config)
+    structs, types = rewrite_needs(read_text(patch, "patch", error=ScenarioError), patch)
+    build = load(path, structs=structs, types=types, arch=arch)
+    results, warnings = patch_results(build, patch, abi_of(build), decided.defines)
+    notes = []
+    source_arch = build.provenance.get("retargeted_from")
+    if source_arch is not None:
+        notes.append(f"--arch {build.arch}: this re-lays out {build.name}'s own configuration ({source_arch}) "
+                     f"under {build.arch} ABI rules, not a real {build.arch} build")
+    return WhatIf(results, decided.warnings + warnings, notes)
+
+
 def slab(inputs: Sequence[str] = (), live: bool = False, cpus: int = 2, allocator: Optional[str] = None,
          xstate_size: Optional[int] = 832,
-         scenario: Union[str, "Scenario", None] = "flat") -> tuple[list["SlabView"], str]:
+         scenario: Union[str, "Scenario", None] = "flat", patch: Optional[str] = None,
+         counts: Optional[Mapping[str, int]] = None, allocations: Optional[Mapping[str, str]] = None,
+         costs: Optional[bool] = None) -> tuple[list["SlabView"], str]:
     """Slab views of the builds (default: bundled snapshots), or of the running kernel with ``live``.
 
     ``scenario`` is as for :func:`report` (None: no effect shown).  Returns the views and,
     when ``live`` could not read the running kernel, the reason (the static views of the
-    inputs are returned instead).
+    inputs are returned instead).  ``patch`` or ``costs`` adds the cost rows to each view
+    (as for :func:`report`).
     """
+    if patch is not None:
+        scenario, costs = patch_scenario(patch)[0], True if costs is None else costs
+    views, reason = _slab_views(inputs, live, cpus, allocator, xstate_size, scenario)
+    if not costs or scenario is None:
+        return views, reason
+    import dataclasses
+    paths: list[Optional[str]] = [None] if live and not reason else list(inputs) or [
+        str(p) for p in bundled_snapshots()]
+    return [dataclasses.replace(view, costs=patch_costs(path, scenario, counts, allocations, view.cpus,
+                                                        view.xstate_size if view.xstate_size else xstate_size))
+            for view, path in zip(views, paths)], reason
+
+
+def _slab_views(inputs: Sequence[str], live: bool, cpus: int, allocator: Optional[str],
+                xstate_size: Optional[int],
+                scenario: Union[str, "Scenario", None]) -> tuple[list["SlabView"], str]:
     from .changes.scenario import load_scenario, scenario_needs
     from .slab.caches import SLAB_STRUCTS
     from .slab.view import static_view, try_live_view
@@ -514,6 +657,18 @@ def slab(inputs: Sequence[str] = (), live: bool = False, cpus: int = 2, allocato
     if live:
         return try_live_view(loaded, builds())
     return [static_view(build, loaded, cpus, xstate_size, allocator) for build in builds()], ""
+
+
+def slab_census() -> "Census":
+    """Every cache of the running kernel: its struct (catalogue), predicted geometry and sysfs's figures."""
+    from .slab.census import live_census
+    return live_census()
+
+
+def slab_predictions(path: str, cpus: int = 2, xstate_size: Optional[int] = 832) -> list["Predicted"]:
+    """Every cache of ``path``'s catalogue whose struct it has, predicted under its era (no merging)."""
+    from .slab.census import static_census
+    return static_census(load(path), cpus, xstate_size)
 
 
 def source_snapshot(tree: str, arch: str = "x86_64", config: Optional[str] = None,
@@ -561,6 +716,27 @@ def reorganize(build: Build, names: Sequence[str],
     return [repack(build.get_struct(name), abi, cacheline_size) for name in names]
 
 
+def reorganize_all(path: str, cacheline_size: int = DEFAULT_CACHELINE,
+                   progress: Optional[Callable[[int, int], None]] = None
+                   ) -> list[tuple["Reorganized", LayoutStats]]:
+    """Every named struct of ``path`` (the first definition of each name) repacked, with its new statistics.
+
+    Unions are left out (there is nothing to repack in them), as by
+    ``pahole --reorganize``.  The build is read whole and kept without
+    garbage collection meanwhile: each collection would walk all of its types.
+    """
+    from .analysis.reorganize import reorganize as repack
+    build = load(path, progress=progress)
+    abi = abi_of(build)
+    result = []
+    with cache.paused_gc():
+        for struct in build.structs.values():
+            if struct.name and not struct.is_declaration:
+                item = repack(struct, abi, cacheline_size)
+                result.append((item, struct_stats(build, item.after, cacheline_size)))
+    return result
+
+
 # --------------------------------------------------------------------------- diff, baseline, check, history
 
 
@@ -572,12 +748,12 @@ def catalogue(path: str, patterns: Sequence[str] = (), source: str = "auto",
     picks the debug info of an ELF input: "auto" (its ``.BTF`` when it has one),
     "btf" or "dwarf".
     """
-    from .analysis.budget import is_baseline, read_baseline
-    from .analysis.diff import catalogue as make_catalogue
+    from .features.budget import is_baseline, read_baseline
+    from .features.diff import catalogue as make_catalogue
     from .readers.definitions import read_definitions
     from .slab.caches import SLAB_STRUCTS
     if is_baseline(path):
-        from .analysis.diff import filter_catalogue, matches
+        from .features.diff import filter_catalogue, matches
         return filter_catalogue(read_baseline(path), lambda label: matches(label, patterns))
     literal = patterns and not any(c in p for p in patterns for c in "*?[")
     names = sorted({p.split(" ", 1)[-1] for p in patterns} | set(SLAB_STRUCTS)) if literal else None
@@ -610,16 +786,69 @@ def diff(old: str, new: str, patterns: Sequence[str] = (), source: str = "auto",
 
     ``progress(path)`` may return a per-compile-unit callback for a DWARF walk.
     """
-    from .analysis.diff import diff_catalogues
-    before = catalogue(old, patterns, source, progress(old) if progress else None)
-    after = catalogue(new, patterns, source, progress(new) if progress else None)
+    from .features.diff import diff_catalogues
+    pending = _catalogue_aside(old, patterns, source) if progress is None else None
+    if pending is not None:
+        after = catalogue(new, patterns, source)
+        before = pending.result()
+    else:
+        before = catalogue(old, patterns, source, progress(old) if progress else None)
+        after = catalogue(new, patterns, source, progress(new) if progress else None)
     _require_matches(patterns, [before, after], f"{old} or {new}")
+    before, after = _like_for_like((old, before), (new, after), patterns, source)
     return diff_catalogues(before, after)
+
+
+def _like_for_like(old: tuple[str, "Catalogue"], new: tuple[str, "Catalogue"], patterns: Sequence[str],
+                   source: str) -> tuple["Catalogue", "Catalogue"]:
+    """The two catalogues, one side re-read so both come from the same debug info when "auto" allows it.
+
+    Raises a one-line InputError when the two cannot be compared (different
+    architectures, different debug formats that cannot be matched, or a build
+    lacking most of the other side's structs).
+    """
+    from .features.budget import is_baseline
+    from .features.diff import format_mismatch, refusal
+    from .errors import InputError
+    (old_path, before), (new_path, after) = old, new
+    if source == "auto" and format_mismatch(before, after):
+        if after.source == "btf" and not is_baseline(new_path) and before.source == "dwarf":
+            after = catalogue(new_path, patterns, "dwarf")
+        elif before.source == "btf" and not is_baseline(old_path):
+            before = catalogue(old_path, patterns, "dwarf")
+        elif after.source == "dwarf" and not is_baseline(new_path):
+            try:
+                after = catalogue(new_path, patterns, "btf")
+            except InputError:
+                pass  # no .BTF: refused below
+    problem = refusal(before, after)
+    if problem:
+        raise InputError(problem)
+    return before, after
+
+
+def _catalogue_aside(path: str, patterns: Sequence[str], source: str) -> Any:
+    """A future of ``catalogue(path, ...)`` computed by a forked process, when that can help; else None.
+
+    Two builds' catalogues are independent: on two cores a diff then takes
+    the time of one.  Not for cached catalogues (nothing to gain) or where
+    there is one core or no ``fork``.
+    """
+    if (os.cpu_count() or 1) < 2 or not hasattr(os, "fork") or path == STDIN:
+        return None
+    if cache.load("catalogue", _catalogue_cache_key(path, patterns, source)) is not None:
+        return None
+    import concurrent.futures
+    import multiprocessing
+    pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+    future = pool.submit(catalogue, path, tuple(patterns), source)
+    pool.shutdown(wait=False)
+    return future
 
 
 def _require_matches(patterns: Sequence[str], catalogues: Sequence["Catalogue"], where: str) -> None:
     """A ``--struct`` pattern that matches nothing is a typo, not an empty (and passing) diff."""
-    from .analysis.diff import matches
+    from .features.diff import matches
     from .errors import NotFoundError
     for pattern in patterns:
         if not any(matches(label, [pattern]) for found in catalogues for label in found.layouts):
@@ -632,7 +861,7 @@ def baseline(path: str, out: str, patterns: Sequence[str] = (), source: str = "a
 
     ``progress(done, total)`` follows a DWARF read unit by unit.
     """
-    from .analysis.budget import write_baseline
+    from .features.budget import write_baseline
     found = catalogue(path, patterns, source, progress)
     _require_matches(patterns, [found], path)
     write_baseline(found, path, out)
@@ -640,17 +869,31 @@ def baseline(path: str, out: str, patterns: Sequence[str] = (), source: str = "a
 
 
 def check(path: str, baseline_path: str, budget_path: Optional[str] = None,
-          source: str = "auto", progress: Optional[Callable[[int, int], None]] = None) -> "CheckResult":
+          source: str = "auto", progress: Optional[Callable[[int, int], None]] = None,
+          patterns: Sequence[str] = ()) -> "CheckResult":
     """Judge ``path`` against a baseline and a budget file (None: any growth is a regression).
 
-    Only the structs the baseline was limited to (its ``--struct`` patterns) are compared.
+    Only the structs the baseline was limited to (its ``--struct`` patterns) are compared,
+    and of those only the ones matching ``patterns`` when given.  A budget rule
+    that names no struct of either side is a typo and an error.
     ``progress(done, total)`` follows a DWARF read unit by unit.
     """
-    from .analysis.budget import check as check_catalogue
-    from .analysis.budget import read_baseline, read_budget
+    from .features.budget import check as check_catalogue
+    from .features.budget import read_baseline, read_budget, unknown_names
+    from .features.diff import filter_catalogue, matches
+    from .errors import InputError
     budget = read_budget(budget_path) if budget_path else None
     base = read_baseline(baseline_path)
-    return check_catalogue(catalogue(path, base.patterns, source, progress), base, budget)
+    current = catalogue(path, base.patterns, source, progress)
+    base, current = _like_for_like((baseline_path, base), (path, current), base.patterns, source)
+    if budget is not None and not base.patterns:
+        problem = unknown_names(budget, (base, current))
+        if problem:
+            raise InputError(problem)
+    if patterns:
+        base, current = (filter_catalogue(found, lambda label: matches(label, patterns)) for found in (base, current))
+        _require_matches(patterns, [base, current], f"{baseline_path} or {path}")
+    return check_catalogue(current, base, budget)
 
 
 def verify_patch(tree: str, patch: str, arch: str = "x86_64", config: Optional[str] = None,

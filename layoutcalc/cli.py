@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Optional, TypeVar
 import click
 
 from .errors import LayoutcalcError
+from .render.lines import one_line
 
 
 def _lazy_module(name: str) -> ModuleType:
@@ -46,12 +47,6 @@ class _Terminated(BaseException):
 
 def _on_sigterm(signum: int, frame: Any) -> None:
     raise _Terminated()
-
-
-def one_line(text: str) -> str:
-    """``text`` with newlines and other control characters escaped, so an error stays one line."""
-    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
-                   for ch in text)
 
 
 class _Group(click.Group):
@@ -164,6 +159,37 @@ def _warn(warnings: list[str]) -> None:
         click.echo(f"warning: {one_line(warning)}", err=True)
 
 
+def _cost_options(function: Any) -> Any:
+    """--count and --alloc: how many objects of a struct or cache, and how a cacheless struct is allocated."""
+    function = click.option("--alloc", "allocs", multiple=True, metavar="STRUCT=KIND",
+                            help="How a struct with no cache is allocated: kmalloc, percpu, static or vmalloc "
+                                 "(repeatable).")(function)
+    return click.option("--count", "counts", multiple=True, metavar="STRUCT=N|@FILE",
+                        help="Objects of a struct (or cache) for a --patch's counted total (repeatable; @FILE: "
+                             "a workload file of 'NAME N' lines; --live reads /sys/kernel/slab/*/objects).")(function)
+
+
+def _pairs(values: tuple[str, ...], option: str, kinds: Optional[tuple[str, ...]] = None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for value in values:
+        if kinds is None and value.startswith("@"):  # a workload file of counts
+            from .slab.patchcost import read_counts
+            out.update(read_counts(value[1:]))
+            continue
+        name, _, what = value.partition("=")
+        if not name or not what:
+            raise click.UsageError(f"{option} {value}: expected NAME=VALUE")
+        if kinds is None:
+            if not what.isdigit():
+                raise click.UsageError(f"{option} {value}: the count must be a whole number")
+            out[name] = int(what)
+        elif what not in kinds:
+            raise click.UsageError(f"{option} {value}: the kind is one of {', '.join(kinds)}")
+        else:
+            out[name] = what
+    return out
+
+
 def _patch_scenario(patch_path: Optional[str], defines: tuple[str, ...], config: Optional[str],
                     live: bool) -> Any:
     """The scenario a --patch stands for (None without one), its warnings printed to stderr."""
@@ -191,7 +217,8 @@ def _source_input(path: str, arch: Optional[str], config: Optional[str], defconf
 @click.argument("structs", nargs=-1)
 @_input_option()
 @click.option("--format", "fmt", type=FORMATS_SHOW, default="text", show_default=True)
-@click.option("--cacheline-size", type=click.IntRange(1), default=64, show_default=True)
+@click.option("--cacheline-size", type=click.IntRange(1), default=None,
+              help="Cache line size for the boundary comments (default: the one the input records, else 64).")
 @click.option("--arch", help="Target ABI: for a source tree, the one to compile for; otherwise re-lay out for it.")
 @_source_options
 @click.option("--at", "at_offset", metavar="OFFSET", help="The member (path), hole or padding at this byte "
@@ -208,7 +235,7 @@ def _source_input(path: str, arch: Optional[str], config: Optional[str], defconf
                                                 "/sys/kernel/btf/MODULE); default /sys/kernel/btf/vmlinux.")
 @click.option("-E", "--expand", is_flag=True, help="Print every member type in full, as pahole -E.")
 @click.option("--hex", "hex_offsets", is_flag=True, help="Offsets and sizes in hexadecimal, as pahole --hex.")
-def show(structs: tuple[str, ...], input_path: Optional[str], fmt: str, cacheline_size: int,
+def show(structs: tuple[str, ...], input_path: Optional[str], fmt: str, cacheline_size: Optional[int],
          arch: Optional[str], config: Optional[str], defconfig: bool, expand: bool = False,
          hex_offsets: bool = False, at_offset: Optional[str] = None, contains: Optional[str] = None,
          pointers_to: Optional[str] = None, recursive: bool = False, btf_base: Optional[str] = None,
@@ -228,11 +255,12 @@ def show(structs: tuple[str, ...], input_path: Optional[str], fmt: str, cachelin
     if at_offset is not None:
         _show_at(build, structs, at_offset, fmt)
         return
+    line = api.cacheline_size_of(build, cacheline_size)
     if fmt == "json":
-        shown = api.show(build, structs, cacheline_size)
+        shown = api.show(build, structs, line)
         click.echo(render.to_json({"structs": [render.struct_dict(s, st) for s, st in shown]}), nl=False)
         return
-    click.echo(api.show_text(build, structs, cacheline_size, expand=expand, hex_offsets=hex_offsets), nl=False)
+    click.echo(api.show_text(build, structs, line, expand=expand, hex_offsets=hex_offsets), nl=False)
 
 
 def _show_relations(structs: tuple[str, ...], input_path: Optional[str], contains: Optional[str],
@@ -371,17 +399,26 @@ def snapshot(input_path: Optional[str], output: str, structs: tuple[str, ...], p
 
 
 @main.command()
-@click.argument("structs", nargs=-1, required=True)
+@click.argument("structs", nargs=-1)
 @_input_option()
 @click.option("--format", "fmt", type=FORMATS_SHOW, default="text", show_default=True)
 @click.option("--cacheline-size", type=click.IntRange(1), default=64, show_default=True)
-def reorganize(structs: tuple[str, ...], input_path: Optional[str], fmt: str, cacheline_size: int) -> None:
+@click.option("--all", "every", is_flag=True, help="Repack every struct of the input (as pahole --reorganize "
+              "over a whole file); with --format json, one entry per struct.")
+def reorganize(structs: tuple[str, ...], input_path: Optional[str], fmt: str, cacheline_size: int,
+               every: bool) -> None:
     """Repack structs for the smallest size, then fewest cachelines, then fewest moves (pahole -R)."""
     from .render.reorganize import reorganize_dict, reorganize_text
+    if bool(structs) == every:
+        raise click.UsageError("name the structs to repack, or give --all (not both)")
     path = _default_input(input_path)
-    build = api.load(path, structs=structs)
-    items = [(item, api.struct_stats(build, item.after, cacheline_size))
-             for item in api.reorganize(build, structs, cacheline_size)]
+    if every:
+        with _progress_bar(path) as progress:
+            items = api.reorganize_all(path, cacheline_size, progress)
+    else:
+        build = api.load(path, structs=structs)
+        items = [(item, api.struct_stats(build, item.after, cacheline_size))
+                 for item in api.reorganize(build, structs, cacheline_size)]
     if fmt == "json":
         click.echo(render.to_json({"structs": [reorganize_dict(i, s) for i, s in items]}), nl=False)
     else:
@@ -439,13 +476,15 @@ def _write_plot(path: Optional[str], draw: Any) -> None:
 @_plot_option("bytes per object, fields off and on, per struct and build")
 @_patch_option()
 @_define_option()
+@_cost_options
 def report(inputs: tuple[str, ...], live: bool, scenario: str, processes: int, child_fraction: float, cpus: int,
            xstate_size: int, placement: str, fmt: str, arch: str, config: Optional[str], defconfig: bool,
-           plot_path: Optional[str], patch_path: Optional[str], defines: tuple[str, ...]) -> None:
+           plot_path: Optional[str], patch_path: Optional[str], defines: tuple[str, ...],
+           counts: tuple[str, ...] = (), allocs: tuple[str, ...] = ()) -> None:
     """The verdict on the seed's claims: what the scenario's (or --patch's) fields cost per object and process."""
     inputs = tuple(_source_input(path, arch, _tree_config(path, config, patch_path), defconfig)[0]
                    for path in inputs)
-    from .analysis.report import ReportOptions
+    from .features.report import ReportOptions
     from .errors import LiveSystemError
     from .render import report as render_report
     options = ReportOptions(processes=processes, child_fraction=child_fraction, cpus=cpus,
@@ -454,11 +493,15 @@ def report(inputs: tuple[str, ...], live: bool, scenario: str, processes: int, c
     chosen = scenario if patched is None else patched
     if patched is not None:
         scenario = f"patch {patch_path}"
+    costs: dict[str, Any] = {}
+    if patched is not None:
+        costs = {"costs": True, "counts": _pairs(counts, "--count"),
+                 "allocations": _pairs(allocs, "--alloc", ("kmalloc", "percpu", "static", "vmalloc"))}
     try:
-        reports, claims = api.report(inputs, chosen, options, live)
+        reports, claims = api.report(inputs, chosen, options, live, **costs)
     except LiveSystemError as exc:
         click.echo(f"warning: {one_line(str(exc))}; reporting without the running kernel", err=True)
-        reports, claims = api.report(inputs, chosen, options)
+        reports, claims = api.report(inputs, chosen, options, **costs)
     if patched is not None:
         claims = []  # the seed's claims are about its own scenario, not this patch
         _warn(api.patch_skips(patched, list(inputs) or [str(p) for p in api.bundled_snapshots()]))
@@ -490,10 +533,12 @@ def report(inputs: tuple[str, ...], live: bool, scenario: str, processes: int, c
 @click.option("--verify", is_flag=True, help="With a kernel source tree and --patch: compile the patched headers "
                                              "and compare the prediction with them, member by member.")
 @click.option("--debug-flags", metavar="FLAGS", help="With --verify: compiler debug flags (default '-g -gdwarf-4').")
+@click.option("--strict", is_flag=True, help="Exit 1 when there is any warning (a line of the patch not modelled, "
+                                             "a struct left unchanged, bounds instead of one size).")
 def whatif(input_path: Optional[str], scenario: Optional[str], patch_path: Optional[str],
            defines: tuple[str, ...], placement: str, arch: Optional[str], level: int, full: bool,
            fmt: str, config: Optional[str], defconfig: bool, plot_path: Optional[str], verify: bool,
-           debug_flags: Optional[str]) -> None:
+           debug_flags: Optional[str], strict: bool = False) -> None:
     """Re-lay-out structs with a scenario's or a patch's fields added, as the compiler would."""
     from .render import whatif as render_whatif
     if scenario and patch_path:
@@ -513,11 +558,16 @@ def whatif(input_path: Optional[str], scenario: Optional[str], patch_path: Optio
                                                for i in items]}
         if run.notes:
             payload["notes"] = run.notes
+        payload["warnings"] = run.warnings
         click.echo(render.to_json(payload), nl=False)
     else:
         notes = "".join(f"note: {note}\n" for note in run.notes)
         click.echo(notes + render_whatif.whatif_text(items, full, baseline), nl=False)
     _write_plot(plot_path, lambda: _plots().cacheline_figure(items))
+    inexact = [i.struct_name for i in items if not i.result.exact]
+    if strict and (run.warnings or inexact):
+        raise click.ClickException(f"--strict: {len(run.warnings)} warning(s)"
+                                   + (f"; not exact: {', '.join(inexact)}" if inexact else ""))
 
 
 def _verify(tree: Optional[str], patch_path: Optional[str], arch: Optional[str], config: Optional[str],
@@ -553,16 +603,38 @@ def _verify(tree: Optional[str], patch_path: Optional[str], arch: Optional[str],
 @_plot_option("one slab per cache and build, its objects and leftover, fields off against on,")
 @_patch_option()
 @_define_option()
+@click.option("--all", "all_caches", is_flag=True,
+              help="With --live: every cache of the running kernel, its struct and predicted geometry beside sysfs.")
+@_cost_options
 def slab(inputs: tuple[str, ...], live: bool, cpus: int, allocator: Optional[str], xstate_size: int, scenario: str,
          fmt: str, arch: str, config: Optional[str], defconfig: bool, plot_path: Optional[str],
-         patch_path: Optional[str], defines: tuple[str, ...]) -> None:
+         patch_path: Optional[str], defines: tuple[str, ...], all_caches: bool = False,
+         counts: tuple[str, ...] = (), allocs: tuple[str, ...] = ()) -> None:
     """Slab geometry of the task_struct, signal_cache and pid caches (predicted, and live with --live)."""
+    if all_caches:
+        from .render import slab as render_census
+        if live:
+            census = api.slab_census()
+            click.echo(render.to_json(census.as_dict()) if fmt == "json" else render_census.census_text(census),
+                       nl=False)
+            return
+        if not inputs:
+            raise click.UsageError("--all needs --live or -i BUILD (it lists every cache of one kernel)")
+        for path in inputs:
+            rows = api.slab_predictions(path, cpus, xstate_size)
+            click.echo(render.to_json({"build": path, "caches": [row.as_dict() for row in rows]}) if fmt == "json"
+                       else render_census.predictions_text(path, rows), nl=False)
+        return
     inputs = tuple(_source_input(path, arch, _tree_config(path, config, patch_path), defconfig)[0]
                    for path in inputs)
     from .render import slab as render_slab
     patched = _patch_scenario(patch_path, defines, config, live)
     chosen = patched if patched is not None else (None if scenario == "none" else scenario)
-    views, warning = api.slab(inputs, live, cpus, allocator, xstate_size, chosen)
+    costs: dict[str, Any] = {}
+    if patched is not None:
+        costs = {"costs": True, "counts": _pairs(counts, "--count"),
+                 "allocations": _pairs(allocs, "--alloc", ("kmalloc", "percpu", "static", "vmalloc"))}
+    views, warning = api.slab(inputs, live, cpus, allocator, xstate_size, chosen, **costs)
     if patched is not None and not live:
         _warn(api.patch_skips(patched, list(inputs) or [str(p) for p in api.bundled_snapshots()]))
     if warning:
@@ -584,13 +656,47 @@ _STRUCT_PATTERNS = click.option("--struct", "patterns", multiple=True, metavar="
 EXIT_REGRESSION = 3
 
 
+def _output_option(formats: tuple[str, ...]) -> Callable[[Any], Any]:
+    """``--output FORMAT=FILE``, repeatable: one run writes several formats."""
+    def parse(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+        pairs = []
+        for value in values:
+            fmt, sep, path = value.partition("=")
+            if not sep or fmt not in formats or not path:
+                raise click.BadParameter(f"'{value}' is not FORMAT=FILE with FORMAT one of {', '.join(formats)}")
+            pairs.append((fmt, path))
+        return tuple(pairs)
+    return click.option("--output", "outputs", multiple=True, metavar="FORMAT=FILE", callback=parse,
+                        help="Also write this format to FILE (repeatable).")
+
+
+def _write_outputs(outputs: tuple[tuple[str, str], ...], render_one: Callable[[str], str]) -> None:
+    from .safe_write import write_text
+    for fmt, path in outputs:
+        write_text(path, render_one(fmt))
+
+
+def _read_struct_list(path: str) -> list[str]:
+    """The names or globs of a ``--structs-from`` file (one a line, ``#`` comments, blank lines skipped)."""
+    from .errors import InputError
+    from .safe_read import check_regular_file, read_text
+    check_regular_file(path, what="struct list")
+    names = [line.split("#", 1)[0].strip() for line in read_text(path, "struct list").splitlines()]
+    names = [name for name in names if name]
+    if not names:
+        raise InputError(f"{path}: names no struct (one name or glob a line)")
+    return names
+
+
 @main.command()
 @click.argument("old", metavar="OLD")
 @click.argument("new", metavar="NEW")
 @_STRUCT_PATTERNS
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @_SOURCE_OPTION
-def diff(old: str, new: str, patterns: tuple[str, ...], fmt: str, source: str) -> None:
+@_output_option(("text", "json", "markdown"))
+def diff(old: str, new: str, patterns: tuple[str, ...], fmt: str, source: str,
+         outputs: tuple[tuple[str, str], ...]) -> None:
     """Which structs grew or shrank from build OLD to build NEW, and why, member by member.
 
     OLD and NEW are any inputs (vmlinux, .o/.ko, BTF blob, snapshot, baseline file, kernel source tree).
@@ -600,12 +706,8 @@ def diff(old: str, new: str, patterns: tuple[str, ...], fmt: str, source: str) -
         def progress(path: str) -> Optional[Callable[[int, int], None]]:
             return bars.enter_context(_progress_bar(path))
         result = api.diff(old, new, patterns, source, progress)  # shown only for a DWARF read over a second
-    if fmt == "json":
-        click.echo(render_diff.to_json(render_diff.diff_payload(result)), nl=False)
-    elif fmt == "markdown":
-        click.echo(render_diff.diff_markdown(result), nl=False)
-    else:
-        click.echo(render_diff.diff_text(result), nl=False)
+    click.echo(render_diff.render_diff(result, fmt), nl=False)
+    _write_outputs(outputs, lambda each: render_diff.render_diff(result, each))
 
 
 @main.command()
@@ -630,25 +732,24 @@ def baseline(input_path: str, output: str, patterns: tuple[str, ...], source: st
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "junit", "github"]),
               default="text", show_default=True)
 @_SOURCE_OPTION
-def check(input_path: str, baseline_path: str, budget_path: Optional[str], fmt: str, source: str) -> None:
+@_output_option(("text", "json", "markdown", "junit", "github"))
+@click.option("--struct", "patterns", multiple=True, metavar="GLOB",
+              help="Only check structs whose name matches this shell glob (repeatable).")
+@click.option("--structs-from", "structs_from", metavar="FILE",
+              help="Only check the structs named (or globbed) in FILE, one a line; '#' starts a comment.")
+def check(input_path: str, baseline_path: str, budget_path: Optional[str], fmt: str, source: str,
+          outputs: tuple[tuple[str, str], ...], patterns: tuple[str, ...], structs_from: Optional[str]) -> None:
     """Gate on struct growth: compare INPUT with a baseline under a budget.
 
     Exit status: 0 within budget, 3 regression found, 1 bad input (unreadable
     build, baseline or budget file), 2 usage error.
     """
     from .render import diff as render_diff
+    wanted = list(patterns) + (_read_struct_list(structs_from) if structs_from else [])
     with _progress_bar(input_path) as progress:
-        result = api.check(input_path, baseline_path, budget_path, source, progress)
-    if fmt == "json":
-        click.echo(render_diff.to_json(render_diff.check_payload(result)), nl=False)
-    elif fmt == "markdown":
-        click.echo(render_diff.check_markdown(result), nl=False)
-    elif fmt == "junit":
-        click.echo(render_diff.check_junit(result), nl=False)
-    elif fmt == "github":
-        click.echo(render_diff.check_github(result), nl=False)
-    else:
-        click.echo(render_diff.check_text(result), nl=False)
+        result = api.check(input_path, baseline_path, budget_path, source, progress, wanted)
+    click.echo(render_diff.render_check(result, fmt), nl=False)
+    _write_outputs(outputs, lambda each: render_diff.render_check(result, each))
     if result.regressions:
         sys.exit(EXIT_REGRESSION)
 
@@ -666,14 +767,15 @@ def check(input_path: str, baseline_path: str, budget_path: Optional[str], fmt: 
 def history(inputs: tuple[str, ...], names: tuple[str, ...], fmt: str, plot_path: Optional[str],
             scheduler: Optional[str], workers: Optional[int], source: str) -> None:
     """Sizes of chosen structs across a series of builds (in the order given)."""
-    from .analysis.history import DEFAULT_STRUCTS, scan_history
+    from .features.history import DEFAULT_STRUCTS, scan_history
     from .render import history as render_history
     wanted = list(names) or list(DEFAULT_STRUCTS)
     rows = scan_history(inputs, wanted, source, scheduler, workers)
     if fmt == "json":
         click.echo(render.to_json(render_history.history_payload(rows, wanted)), nl=False)
     elif fmt == "csv":
-        click.echo(render.rows_csv(render_history.history_rows(rows, wanted), ["build", *wanted]), nl=False)
+        click.echo(render.rows_csv(render_history.history_rows(rows, wanted),
+                                   [*render_history.HISTORY_COLUMNS, *wanted]), nl=False)
     else:
         click.echo(render_history.history_text(rows, wanted), nl=False)
     _write_plot(plot_path, lambda: render_history.history_figure(rows, wanted))

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import stat
 import sys
+import zlib
+from typing import BinaryIO
 
 from .errors import InputError, LayoutcalcError
 
@@ -67,3 +69,60 @@ def read_text(path: str, what: str, max_bytes: int = MAX_TEXT_BYTES,
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise error(f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
+
+
+# A kernel .config is about 300 KB; 16 MiB is far above any real one, compressed or not.
+MAX_CONFIG_BYTES = 16 << 20
+
+
+def gunzip_capped(data: bytes, path: str, max_bytes: int, error: type[LayoutcalcError] = InputError) -> bytes:
+    """The gzip stream ``data`` (all members) decompressed, refused as soon as it passes ``max_bytes``.
+
+    The cap is checked while streaming: a 3 MiB file that expands to 3 GiB stops
+    at ``max_bytes`` + 1 bytes, it never reaches memory whole.
+    """
+    out = bytearray()
+    rest = data
+    while rest:
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        pending = rest
+        try:
+            while pending and not inflater.eof:
+                out += inflater.decompress(pending, max_bytes + 1 - len(out))
+                pending = inflater.unconsumed_tail
+                if len(out) > max_bytes:
+                    raise error(f"{path}: expands to more than {max_bytes} bytes (a gzip bomb?)")
+        except zlib.error as exc:
+            raise error(f"{path}: damaged gzip data ({exc})") from None
+        if not inflater.eof:
+            raise error(f"{path}: damaged gzip data (the compressed stream ends early)")
+        rest = inflater.unused_data
+    return bytes(out)
+
+
+def read_maybe_gzip(path: str, what: str, max_bytes: int = MAX_CONFIG_BYTES,
+                    error: type[LayoutcalcError] = InputError) -> bytes:
+    """:func:`read_bytes` of a file that may be gzip-compressed (``/proc/config.gz``), both sizes capped."""
+    data = read_bytes(path, what, max_bytes, error)
+    if data[:2] == b"\x1f\x8b":
+        data = gunzip_capped(data, path, max_bytes, error)
+    return data
+
+
+# Standard input spooled for the ELF reader: above the largest Debian vmlinux with DWARF (0.6 GB) with
+# room for an allyesconfig one; a pipe from /dev/zero stops here instead of filling $TMPDIR.
+MAX_STDIN_BYTES = 2 << 30
+
+
+def spool_capped(source: BinaryIO, target: BinaryIO, name: str, max_bytes: int,
+                 error: type[LayoutcalcError] = InputError) -> None:
+    """Copy ``source`` to ``target`` in chunks, refusing once more than ``max_bytes`` have come."""
+    copied = 0
+    while True:
+        chunk = source.read(1 << 20)
+        if not chunk:
+            return
+        copied += len(chunk)
+        if copied > max_bytes:
+            raise error(f"{name}: more than {max_bytes} bytes on standard input; give the file's path instead")
+        target.write(chunk)

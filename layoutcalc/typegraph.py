@@ -33,12 +33,16 @@ from .model import (
     StructType,
     Type,
     TypedefType,
+    VoidType,
 )
 
 # The deepest chain in the Debian 6.1 kernels is below 40 (struct nesting with typedefs,
 # qualifiers and array dimensions); 100 leaves room and keeps every recursive walk well
 # inside Python's default recursion limit.
 MAX_TYPE_DEPTH = 100
+# No kernel object comes near 4 GiB (the largest Debian 6.1 struct is under 1 MiB); an array of
+# 4x10^29 elements or a size of 10^400 is damage, and would make every sum after it meaningless.
+MAX_OBJECT_BYTES = 1 << 32
 
 
 def _by_value(t: Type) -> Iterator[Type]:
@@ -110,8 +114,11 @@ class GraphChecker:
         roots = list(roots)
         self._keep.extend(roots)
         _walk(roots, self.origin, _by_value, "contains itself by value", self._value_heights)
-        _walk(_all_reachable(roots), self.origin, _name_walk,
+        every = _all_reachable(roots)
+        _walk(every, self.origin, _name_walk,
               "refers to itself through pointers, typedefs or qualifiers", self._name_heights)
+        for t in every:
+            check_layout(t, self.origin)
 
 
 def _all_reachable(roots: list[Type]) -> list[Type]:
@@ -173,3 +180,62 @@ def _walk(roots: Iterable[Type], origin: str, edges: Callable[[Type], Iterator[T
                                  "damaged or hostile debug info?")
             on_path.add(id(child))
             stack.append((child, edges(child)))
+
+
+def _power_of_two(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0 and not value & (value - 1)
+
+
+def _byte_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_OBJECT_BYTES
+
+
+def check_layout(t: Type, origin: str) -> None:
+    """Raise InputError naming ``origin`` unless ``t``'s own numbers can be a C layout.
+
+    Sizes are integers in [0, 4 GiB], alignments powers of two, array counts
+    non-negative, and every member of a struct or union lies inside it.  Run
+    after the loop and depth checks, so the size walks here are short.
+    """
+    def fail(problem: str) -> InputError:
+        return InputError(f"{origin}: {describe(t)} {problem}{_where(t)}; damaged or hostile debug info?")
+    if isinstance(t, ArrayType):
+        if t.count is not None and (not isinstance(t.count, int) or isinstance(t.count, bool) or t.count < 0):
+            raise fail(f"has {t.count!r} elements")
+        if not _byte_count(t.size_bytes):
+            raise fail(f"of {t.count} elements is {t.size_bytes} bytes, more than {MAX_OBJECT_BYTES}")
+        return
+    if isinstance(t, TypedefType):
+        if t.alignment_attr is not None and not _power_of_two(t.alignment_attr):
+            raise fail(f"has alignment {t.alignment_attr!r}, not a power of two")
+        return
+    if not isinstance(t, StructType):
+        if not _byte_count(t.size_bytes):
+            raise fail(f"has size {t.size_bytes!r}")
+        return
+    if not _byte_count(t.size_bytes):
+        raise fail(f"has size {t.size_bytes!r}")
+    if t.alignment_attr is not None and not _power_of_two(t.alignment_attr):
+        raise fail(f"has alignment {t.alignment_attr!r}, not a power of two")
+    limit = t.size_bytes * 8
+    previous_end, previous_name = 0, ""
+    for member in t.members:
+        name = member.name or "<anonymous>"
+        if isinstance(member.type.strip(), VoidType):
+            raise fail(f"member '{name}' has type void")
+        if not isinstance(member.bit_offset, int) or member.bit_offset < 0:
+            raise fail(f"member '{name}' has bit offset {member.bit_offset!r}")
+        if member.alignment_attr is not None and not _power_of_two(member.alignment_attr):
+            raise fail(f"member '{name}' has alignment {member.alignment_attr!r}, not a power of two")
+        if member.bit_size is not None and (not isinstance(member.bit_size, int) or member.bit_size < 0
+                                            or member.bit_size > 8 * member.type.size_bytes > 0):
+            raise fail(f"member '{name}' has a bitfield width of {member.bit_size!r} bits")
+        end = member.bit_offset + (member.bit_size if member.bit_size is not None else 8 * member.type.size_bytes)
+        if end > limit:
+            raise fail(f"of {t.size_bytes} bytes has member '{name}' ending at bit {end} "
+                       f"(byte {(end + 7) // 8}), outside it")
+        if not t.is_union:  # a struct's members follow one another; only a union's overlap
+            if member.bit_offset < previous_end:
+                raise fail(f"member '{name}' at bit {member.bit_offset} overlaps '{previous_name}', which ends "
+                           f"at bit {previous_end}")
+            previous_end, previous_name = end, name

@@ -25,14 +25,17 @@ from .analysis.layout import DEFAULT_CACHELINE, LayoutStats
 from .errors import NotFoundError
 from .model import Build as ModelBuild
 from .model import StructType
+from .render.lines import one_line
 
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from .analysis.diff import DiffResult
-    from .analysis.report import BuildReport, Claim, ReportOptions
+    from .features.budget import CheckResult
+    from .features.diff import DiffResult
+    from .features.report import BuildReport, Claim, ReportOptions
     from .changes.scenario import ScenarioResult
+    from .readers import BuildHeader
     from .slab.view import SlabView
 
 
@@ -78,9 +81,8 @@ class StructLayout(NamedTuple):
         return self.struct.name or ""
 
     def text(self) -> str:
-        """pahole's listing, as ``layoutcalc show`` prints it."""
-        from .render.structs import struct_text
-        return struct_text(self.struct, self.stats, self.cacheline_size)
+        """pahole's listing, exactly as ``layoutcalc show NAME`` prints it (one renderer serves both)."""
+        return api.struct_text(self.build, self.struct, self.cacheline_size)
 
     def frame(self) -> "pd.DataFrame":
         """One row per member (:func:`layoutcalc.render.frames.member_frame`)."""
@@ -97,7 +99,7 @@ class StructLayout(NamedTuple):
     def _repr_html_(self) -> str:
         from .render.html import struct_html
         return struct_html(self.struct, self.stats, self.segments(),
-                           f"{self.build.name} ({self.build.arch})")
+                           f"{self.build.name} ({self.build.arch})", self.cacheline_size)
 
     def __repr__(self) -> str:
         return f"<StructLayout {self.struct.tag}: {self.stats.size} bytes, {self.stats.holes} holes>"
@@ -107,6 +109,7 @@ class WhatIfLayout(NamedTuple):
     """One struct re-laid out with fields added; shows as a cacheline grid with the changes marked."""
 
     item: "ScenarioResult"
+    cacheline_size: int = DEFAULT_CACHELINE
 
     @property
     def name(self) -> str:
@@ -130,7 +133,15 @@ class WhatIfLayout(NamedTuple):
     def figure(self) -> "Figure":
         """The cacheline map, fields off against on."""
         from .render.plots import cacheline_figure
-        return cacheline_figure([self.item])
+        return cacheline_figure([self.item], self.cacheline_size)
+
+    def png(self) -> bytes:
+        """:meth:`figure` as PNG bytes."""
+        return _figure_bytes(self.figure(), "png")
+
+    def svg(self) -> bytes:
+        """:meth:`figure` as SVG bytes."""
+        return _figure_bytes(self.figure(), "svg")
 
     def __repr__(self) -> str:
         result = self.item.result
@@ -156,15 +167,23 @@ class WhatIfLayout(NamedTuple):
                      f", by {', '.join(sorted({f'{s:+d}' for s in shifts.values()}))} bytes" if shifts else "")]
         return whatif_html(title, "after: " + stats_line(after_stats),
                            layout_segments(result.after, after_stats, added, shifts),
-                           layout_segments(result.before, before_stats), notes)
+                           layout_segments(result.before, before_stats), notes, self.cacheline_size)
 
 
 class WhatIf(Sequence[WhatIfLayout]):
     """The structs a scenario or patch changed, in order; index by position or struct name."""
 
-    def __init__(self, items: Sequence["ScenarioResult"]) -> None:
+    def __init__(self, items: Sequence["ScenarioResult"], warnings: Sequence[str] = (), notes: Sequence[str] = (),
+                 baselines: Optional[dict[str, int]] = None, cacheline_size: int = DEFAULT_CACHELINE) -> None:
         self.items = list(items)
-        self._layouts = [WhatIfLayout(item) for item in self.items]
+        #: what the CLI prints to stderr as ``warning: ...`` lines (blocks a patch's conditions left out, ...)
+        self.warnings = [one_line(warning) for warning in warnings]
+        #: what the CLI prints as ``note: ...`` lines (what ``--arch`` means)
+        self.notes = list(notes)
+        self.baselines = dict(baselines or {})
+        #: the build's recorded cacheline size: the rows of the grids and maps
+        self.cacheline_size = cacheline_size
+        self._layouts = [WhatIfLayout(item, cacheline_size) for item in self.items]
 
     def __len__(self) -> int:
         return len(self._layouts)
@@ -189,16 +208,25 @@ class WhatIf(Sequence[WhatIfLayout]):
     def figure(self) -> "Figure":
         """Every changed struct's cacheline map, off against on."""
         from .render.plots import cacheline_figure
-        return cacheline_figure(self.items)
+        return cacheline_figure(self.items, self.cacheline_size)
 
     def plot(self, path: str) -> None:
         """Write :meth:`figure` to ``path`` (.png or .svg)."""
         _save(self.figure(), path)
 
+    def png(self) -> bytes:
+        """:meth:`figure` as PNG bytes."""
+        return _figure_bytes(self.figure(), "png")
+
+    def svg(self) -> bytes:
+        """:meth:`figure` as SVG bytes."""
+        return _figure_bytes(self.figure(), "svg")
+
     def text(self) -> str:
-        """Before and after, as ``layoutcalc whatif`` prints it."""
+        """Before and after, as ``layoutcalc whatif`` prints it on stdout (notes first; warnings: :attr:`warnings`)."""
         from .render.whatif import whatif_text
-        return whatif_text(self.items)
+        notes = "".join(f"note: {note}\n" for note in self.notes)
+        return notes + whatif_text(self.items, False, self.baselines or None)
 
     def _repr_html_(self) -> str:
         return "".join(layout._repr_html_() for layout in self._layouts)
@@ -233,6 +261,14 @@ class Report(NamedTuple):
     def plot(self, path: str) -> None:
         _save(self.figure(), path)
 
+    def png(self) -> bytes:
+        """:meth:`figure` as PNG bytes."""
+        return _figure_bytes(self.figure(), "png")
+
+    def svg(self) -> bytes:
+        """:meth:`figure` as SVG bytes."""
+        return _figure_bytes(self.figure(), "svg")
+
     def text(self, markdown: bool = False) -> str:
         """The verdict as ``layoutcalc report`` prints it."""
         from .render.report import report_text
@@ -262,6 +298,14 @@ class Slab(NamedTuple):
     def plot(self, path: str) -> None:
         _save(self.figure(), path)
 
+    def png(self) -> bytes:
+        """:meth:`figure` as PNG bytes."""
+        return _figure_bytes(self.figure(), "png")
+
+    def svg(self) -> bytes:
+        """:meth:`figure` as SVG bytes."""
+        return _figure_bytes(self.figure(), "svg")
+
     def text(self) -> str:
         """The tables ``layoutcalc slab`` prints."""
         from .render.slab import slab_text
@@ -272,7 +316,7 @@ class Slab(NamedTuple):
 
 
 class Diff(NamedTuple):
-    """``layoutcalc diff`` as objects: the :class:`layoutcalc.analysis.diff.DiffResult` and its views."""
+    """``layoutcalc diff`` as objects: the :class:`layoutcalc.features.diff.DiffResult` and its views."""
 
     result: "DiffResult"
 
@@ -294,6 +338,14 @@ class Diff(NamedTuple):
     def plot(self, path: str) -> None:
         _save(self.figure(), path)
 
+    def png(self) -> bytes:
+        """:meth:`figure` as PNG bytes."""
+        return _figure_bytes(self.figure(), "png")
+
+    def svg(self) -> bytes:
+        """:meth:`figure` as SVG bytes."""
+        return _figure_bytes(self.figure(), "svg")
+
     def text(self) -> str:
         """What ``layoutcalc diff`` prints."""
         from .render.diff import diff_text
@@ -310,8 +362,36 @@ class Diff(NamedTuple):
                 f"net {summary.net:+d} bytes>")
 
 
+class Check(NamedTuple):
+    """``layoutcalc check`` as objects: the :class:`layoutcalc.features.budget.CheckResult` and its views."""
+
+    result: "CheckResult"
+
+    @property
+    def regressions(self) -> int:
+        return len(self.result.regressions)
+
+    def frame(self) -> "pd.DataFrame":
+        """One row per grown struct: delta, rule, knock-on, verdict, reasons and causes."""
+        from .render.frames import check_frame
+        return check_frame(self.result)
+
+    def diff(self) -> Diff:
+        """The diff against the baseline the verdicts judge."""
+        return Diff(self.result.diff)
+
+    def text(self, fmt: str = "text") -> str:
+        """What ``layoutcalc check --format FMT`` prints (text, json, markdown, junit, github)."""
+        from .render.diff import render_check
+        return render_check(self.result, fmt)
+
+    def __repr__(self) -> str:
+        grown = len(self.result.verdicts)
+        return f"<Check {self.result.diff.new.name}: {self.regressions} regressions in {grown} grown>"
+
+
 class History(NamedTuple):
-    """``layoutcalc history`` as objects: one :class:`layoutcalc.analysis.history.HistoryRow` per build."""
+    """``layoutcalc history`` as objects: one :class:`layoutcalc.features.history.HistoryRow` per build."""
 
     rows: list[Any]
     structs: list[str]
@@ -329,12 +409,25 @@ class History(NamedTuple):
     def plot(self, path: str) -> None:
         _save(self.figure(), path)
 
+    def png(self) -> bytes:
+        """:meth:`figure` as PNG bytes."""
+        return _figure_bytes(self.figure(), "png")
+
+    def svg(self) -> bytes:
+        """:meth:`figure` as SVG bytes."""
+        return _figure_bytes(self.figure(), "svg")
+
 
 def history(inputs: Sequence[Union[str, Path, Build]], structs: Sequence[str] = ()) -> History:
     """``layoutcalc history``: sizes of ``structs`` (default: the seed's three) across builds, in order."""
-    from .analysis.history import DEFAULT_STRUCTS, scan_history
+    from .features.history import DEFAULT_STRUCTS, scan_history
     wanted = list(structs) or list(DEFAULT_STRUCTS)
     return History(scan_history([_path(i) for i in inputs], wanted), wanted)
+
+
+def _figure_bytes(figure: "Figure", fmt: str) -> bytes:
+    from .render.plots import figure_bytes
+    return figure_bytes(figure, fmt)
 
 
 def _save(figure: "Figure", path: str) -> None:
@@ -348,6 +441,7 @@ class Build:
     def __init__(self, path: str) -> None:
         self.path = path
         self._model: Optional[ModelBuild] = None
+        self._header: Optional["BuildHeader"] = None
 
     @property
     def model(self) -> ModelBuild:
@@ -357,23 +451,63 @@ class Build:
         return self._model
 
     @property
+    def header(self) -> "BuildHeader":
+        """Name, ABI, word size and byte order from the file's header: no read of its types."""
+        if self._header is None:
+            from .readers import BuildHeader
+            if self._model is not None:
+                model = self._model
+                self._header = BuildHeader(model.name, model.arch, model.address_size, model.byte_order, "")
+            else:
+                from .readers import read_header
+                self._header = read_header(self.path)
+        return self._header
+
+    @property
     def name(self) -> str:
-        return self.model.name
+        return self.header.name
 
     @property
     def arch(self) -> str:
-        return self.model.arch
+        return self.header.arch
 
-    def struct(self, name: str, cacheline_size: int = DEFAULT_CACHELINE) -> StructLayout:
-        """``layoutcalc show NAME``: the struct with pahole's statistics."""
+    @property
+    def address_size(self) -> int:
+        return self.header.address_size
+
+    @property
+    def byte_order(self) -> str:
+        return self.header.byte_order
+
+    def structs(self) -> "pd.DataFrame":
+        """One row per struct and union definition of the build (:func:`layoutcalc.render.frames.structs_frame`)."""
+        from .render.frames import structs_frame
+        return structs_frame(api.catalogue(self.path))
+
+    def struct(self, name: str, cacheline_size: Optional[int] = None) -> StructLayout:
+        """``layoutcalc show NAME``: the struct with pahole's statistics.
+
+        ``cacheline_size`` defaults to the one the build records (128 bytes on the 2.6.22 snapshots), else 64.
+        """
         build = self._model or api.load(self.path, structs=[name])
-        ((struct, stats),) = api.show(build, [name], cacheline_size)
-        return StructLayout(struct, stats, build, cacheline_size)
+        line = api.cacheline_size_of(build, cacheline_size)
+        ((struct, stats),) = api.show(build, [name], line)
+        return StructLayout(struct, stats, build, line)
 
     def whatif(self, scenario: Optional[str] = None, patch: Optional[str] = None, defines: Sequence[str] = (),
-               placement: str = "as-patched", arch: Optional[str] = None, level: int = 0) -> WhatIf:
-        """``layoutcalc whatif``: the structs re-laid out with a scenario's (default ``flat``) or patch's fields."""
-        return WhatIf(api.whatif(self.path, scenario, patch, defines, placement, arch, level))
+               placement: str = "as-patched", arch: Optional[str] = None, level: int = 0,
+               config: Optional[str] = None) -> WhatIf:
+        """``layoutcalc whatif``: the structs re-laid out with a scenario's (default ``flat``) or patch's fields.
+
+        ``scenario`` is a bundled name or a TOML file; ``patch`` a unified diff; ``defines`` are
+        ``SYMBOL=y|n|m|N`` items and ``config`` a kernel ``.config`` deciding the patch's ``#if`` blocks;
+        ``placement`` is ``as-patched``, ``best-fit``, ``append`` or ``reorganize``; ``arch`` one of
+        x86_64, i386, aarch64, arm, ppc64le, s390x, riscv64.  The result's ``warnings`` are the CLI's.
+        Grids and maps are drawn in the build's recorded cacheline size.
+        """
+        run = api.whatif_run(self.path, scenario, patch, defines, placement, arch, level, config)
+        build = self._model or api.load(self.path, structs=[item.struct_name for item in run.results])
+        return WhatIf(run.results, run.warnings, run.notes, run.baselines, api.cacheline_size_of(build))
 
     def report(self, scenario: str = "flat", options: Optional["ReportOptions"] = None, **option_values: Any
                ) -> Report:
@@ -381,12 +515,14 @@ class Build:
         return report([self.path], scenario, options, **option_values)
 
     def slab(self, cpus: int = 2, allocator: Optional[str] = None, xstate_size: Optional[int] = 832,
-             scenario: Optional[str] = "flat") -> Slab:
+             scenario: Optional[str] = "flat", patch: Optional[str] = None,
+             counts: Optional[dict[str, int]] = None) -> Slab:
         """``layoutcalc slab -i THIS``: the modelled caches, and what ``scenario``'s fields do to them.
 
-        ``allocator`` ("slub" or "slab") overrides the one the CLI picks by default.
+        ``allocator`` ("slub" or "slab") overrides the one the CLI picks by default; ``patch`` adds
+        the cost rows of every cache holding a struct it changes (``view.costs``).
         """
-        return slabs([self.path], cpus, allocator, xstate_size, scenario)
+        return slabs([self.path], cpus, allocator, xstate_size, scenario, patch, counts)
 
     def diff(self, other: Union["Build", str, Path], structs: Sequence[str] = ()) -> "Diff":
         """``layoutcalc diff THIS OTHER``: which structs grew or shrank from this build to ``other``, and why.
@@ -395,28 +531,49 @@ class Build:
         """
         return Diff(api.diff(self.path, _path(other), structs))
 
+    def check(self, baseline: Union[str, Path], budget: Union[str, Path, None] = None,
+              structs: Sequence[str] = ()) -> Check:
+        """``layoutcalc check THIS --baseline FILE [--budget FILE.toml]``: this build judged against a baseline."""
+        return Check(api.check(self.path, str(baseline), str(budget) if budget else None, patterns=structs))
+
+    def baseline(self, out: Union[str, Path], structs: Sequence[str] = ()) -> str:
+        """``layoutcalc baseline THIS -o OUT``: write this build's baseline; returns its path."""
+        api.baseline(self.path, str(out), structs)
+        return str(out)
+
     def __repr__(self) -> str:
         return f"<layoutcalc.Build {self.path}>"
 
 
 def report(inputs: Sequence[Union[str, Path, Build]] = (), scenario: str = "flat",
-           options: Optional["ReportOptions"] = None, **option_values: Any) -> Report:
-    """``layoutcalc report``: the verdict on several builds at once (default: every bundled snapshot)."""
+           options: Optional["ReportOptions"] = None, patch: Optional[str] = None,
+           counts: Optional[dict[str, int]] = None, **option_values: Any) -> Report:
+    """``layoutcalc report``: the verdict on several builds at once (default: every bundled snapshot).
+
+    ``patch`` (a header diff) replaces ``scenario`` and adds each build's cost rows (``report.costs``).
+    """
     import dataclasses
 
-    from .analysis.report import ReportOptions
+    from .features.report import ReportOptions
     chosen = dataclasses.replace(options or ReportOptions(), **option_values)
-    reports, claims = api.report([_path(i) for i in inputs], scenario, chosen)
+    reports, claims = api.report([_path(i) for i in inputs], scenario, chosen, patch=patch, counts=counts)
+    if patch is not None:
+        claims = []  # the seed's claims are about its own scenario, not this patch
     return Report(reports, claims, chosen, scenario)
 
 
 def slabs(inputs: Sequence[Union[str, Path, Build]] = (), cpus: int = 2, allocator: Optional[str] = None,
-          xstate_size: Optional[int] = 832, scenario: Optional[str] = "flat") -> Slab:
+          xstate_size: Optional[int] = 832, scenario: Optional[str] = "flat", patch: Optional[str] = None,
+          counts: Optional[dict[str, int]] = None) -> Slab:
     """``layoutcalc slab``: the modelled caches of several builds (default: every bundled snapshot).
+
+    ``patch`` (a header diff) adds each view's cost rows (``view.costs``), counted with ``counts``.
 
     ``allocator`` ("slub" or "slab") overrides the one the CLI picks by default.
     """
-    chosen = {"allocator": allocator} if allocator else {}
+    chosen: dict[str, Any] = {"allocator": allocator} if allocator else {}
+    if patch is not None:
+        chosen.update(patch=patch, counts=counts)
     views, warning = api.slab([_path(i) for i in inputs], False, cpus, xstate_size=xstate_size, scenario=scenario,
                               **chosen)
     return Slab(views, warning)

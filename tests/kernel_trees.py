@@ -70,6 +70,7 @@ def _debian_file(package: str, version: str, member: str) -> Path:
             pytest.skip(f"apt-get download {package}={version} failed: {result.stderr.strip()[-200:]}")
     partial = root.with_name(root.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)  # dpkg-deb -x does not create parents
     result = subprocess.run(["dpkg-deb", "-x", str(found[-1]), str(partial)], capture_output=True, text=True)
     if result.returncode or not (partial / member).exists():
         shutil.rmtree(partial, ignore_errors=True)

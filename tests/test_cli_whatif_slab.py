@@ -8,6 +8,7 @@ import pytest
 from cc import compile_c
 from click.testing import CliRunner
 
+from layoutcalc.datafiles import data_dir
 from layoutcalc import api
 from layoutcalc.analysis.layout import layout_stats
 from layoutcalc.cli import main
@@ -20,7 +21,7 @@ def _run(args):
 
 @pytest.mark.parametrize("snapshot", [p.name for p in api.bundled_snapshots() if p.name.startswith("debian-")])
 def test_default_scenario_on_real_builds_names_anchors_and_keeps_invariant(snapshot):
-    path = str(api.DATA_DIR / snapshot)
+    path = str(data_dir() / snapshot)
     code, output = _run(["whatif", "-i", path, "--format", "json"])
     assert code == 0, output
     structs = {s["name"]: s for s in json.loads(output)["structs"]}
@@ -124,7 +125,8 @@ def test_patch_without_define_says_which_symbol(tmp_path):
                      " \tunsigned int level;\n+#ifdef CONFIG_PID_NS_FLAT\n+\tint vnr;\n+#endif\n"
                      " \tspinlock_t lock;\n")
     code, output = _run(["whatif", "--patch", str(patch)])
-    assert code == 1 and "--define CONFIG_PID_NS_FLAT=y" in output
+    # issue 17: listed unchanged with the reason, not an error
+    assert code == 0 and "--define CONFIG_PID_NS_FLAT=y" in output and "listed unchanged" in output
     code, output = _run(["whatif", "--patch", str(patch), "--define", "CONFIG_PID_NS_FLAT=y", "--format", "json"])
     assert code == 0, output
     (entry,) = json.loads(output)["structs"]

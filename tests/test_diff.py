@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from growth import build_pair
 
 from layoutcalc import api
-from layoutcalc.analysis.diff import size_class
+from layoutcalc.features.diff import size_class
 from layoutcalc.cli import main
 
 
@@ -105,8 +105,16 @@ def test_text_has_bloat_o_meter_summary_and_reasons(pair, payload):
     lines = result.output.splitlines()
     assert lines[0] == (f"add/remove: 1/1 grow/shrink: {s['grown']}/1 up/down: {s['up']}/{s['down']} "
                         f"({s['up'] + s['down']})")
-    assert lines[1] == (f"Total: Before={s['before']}, After={s['after']}, "
-                        f"chg {100 * (s['after'] - s['before']) / s['before']:+.2f}%")
+    # bloat-o-meter's block: the table in delta-descending order (ties by name descending), Total last.
+    assert lines[1].split() == ["struct", "old", "new", "delta"]
+    total = next(i for i, line in enumerate(lines) if line.startswith("Total: "))
+    assert lines[total] == (f"Total: Before={s['before']}, After={s['after']}, "
+                            f"chg {100 * (s['after'] - s['before']) / s['before']:+.2f}%")
+    rows = [line.split() for line in lines[2:total]]
+    expected = sorted(((c["new_size"] or 0) - (c["old_size"] or 0), c["name"]) for c in payload["changes"]
+                      if c["delta"] or c["old_size"] is None or c["new_size"] is None)[::-1]
+    assert [(int(row[3]), row[0]) for row in rows] == expected
+    assert ["doomed", str(pair.old_layout["doomed"].size), "-", f"-{pair.old_layout['doomed'].size}"] in rows
     new = pair.new_layout["widget"]
     prio_offset, prio_size = new.members["prio"]
     assert f"  added    short int prio;  /* {prio_offset} {prio_size} */" in lines
@@ -259,7 +267,9 @@ def test_real_pair_against_pahole():
         assert [(c.label, getattr(c, side).size) for c in checked] == [(c.label, sizes[c.label]) for c in checked]
     device = changes["device"]
     assert (device.old_size, device.new_size) == (736, 744)
-    assert [(h.after, h.old_size, h.new_size) for h in device.holes] == [("can_match", 0, 3)]
+    # pahole -C device on 6.1.0-57: "can_match:1; /* 732: 4 1 */ XXX 3 bits hole ... XXX 3 bytes hole".
+    assert [(h.after, h.old_size, h.new_size, h.unit) for h in device.holes] == [("can_match", 0, 3, "bytes"),
+                                                                                 ("can_match", 0, 3, "bits")]
     # A struct embedding a struct device (and changing nothing else) grew by its 8 bytes less the holes and
     # padding that absorbed them.
     embedding = [c for c in result.changes if [(m.change, (m.new or m.old).type_name) for m in c.members

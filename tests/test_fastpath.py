@@ -186,8 +186,22 @@ def test_struct_or_typedef_lookup_equals_plain_reader(tmp_path: Path, monkeypatc
     program = link_program(tmp_path, "gcc", "-gdwarf-4")
     plain = read(program, "plain", monkeypatch, names, names, any_kind=True)
     fast = read(program, "fast", monkeypatch, names, names, any_kind=True)
-    assert differences(plain, fast) == []  # type: ignore[arg-type]
+    assert lookup_differences(plain, fast) == []  # type: ignore[arg-type]
     assert "pair_t" not in names or "pair_t" in fast.typedefs  # type: ignore[attr-defined]
+    # without an index, a -C lookup finds its units by searching for the names (readers/locate.py);
+    # a name no unit defines needs every unit read, and the index is built for it
+    assert bool(list((tmp_path / "xdg-cache").rglob("*.pickle"))) == ("no_such" in names)
+    indexed = read(program, "fast", monkeypatch, names)  # a struct read builds the index...
+    assert list((tmp_path / "xdg-cache").rglob("*.pickle"))
+    # ...and the lookup through it gives the whole Build of the plain walk, base types included
+    assert differences(plain, read(program, "fast", monkeypatch, names, names, any_kind=True)) == []  # type: ignore[arg-type]
+    assert indexed is not None
+
+
+def lookup_differences(plain: object, fast: object) -> list[str]:
+    """What differs in what a -C lookup reads: everything but base types and the names seen for suggestions."""
+    return [line for line in differences(plain, fast)  # type: ignore[arg-type]
+            if not line.startswith(("base_types", "names_seen"))]
 
 
 def test_index_is_cached_per_build_id_and_a_damaged_entry_is_ignored(
@@ -195,8 +209,8 @@ def test_index_is_cached_per_build_id_and_a_damaged_entry_is_ignored(
     program = link_program(tmp_path, "gcc", "-gdwarf-5")
     read(program, "fast", monkeypatch, ["late"])
     entries = list((private_cache / "layoutcalc" / "index").iterdir())
-    # the SHA-1 build-id, then the file's size, mtime and inode (a damaged copy keeps the build-id)
-    assert len(entries) == 1 and len(entries[0].stem.split("-")[0]) == 40 and entries[0].stem.count("-") == 3
+    # the SHA-1 build-id, the file's size, mtime and inode, its section-header digest and debug-section CRC
+    assert len(entries) == 1 and len(entries[0].stem.split("-")[0]) == 40 and entries[0].stem.count("-") == 5
     entries[0].write_bytes(b"not a pickle")
     assert typeindex.load_cached(entries[0].stem) is None
     plain = read(program, "plain", monkeypatch, ["late"])
@@ -323,3 +337,30 @@ def test_catalogue_is_cached_per_build_and_patterns(tmp_path: Path, monkeypatch:
     program.write_bytes(program.read_bytes())  # the same bytes, but another file state: read again
     assert api.catalogue(str(program), source="dwarf") == first
     assert len(reads) == 2
+
+
+@pytest.mark.parametrize("debug", ["-gdwarf-4", "-gdwarf-5"])
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_lookup_by_name_search_equals_plain_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   compiler: str, debug: str) -> None:
+    """The located -C lookup (no index) on each compiler: the first definition in unit order, as the plain walk."""
+    program = link_program(tmp_path, compiler, debug)
+    names = ["late", "note", "differs", "number", "pair_t", "enum colour", "u32"]
+    plain = read(program, "plain", monkeypatch, names, names, any_kind=True)
+    fast = read(program, "auto", monkeypatch, names, names, any_kind=True)
+    assert lookup_differences(plain, fast) == []
+    assert fast.structs["differs"].size_bytes == 4  # type: ignore[attr-defined]
+    assert fast.structs["note"].members[0].type.name == "int"  # type: ignore[attr-defined]
+
+
+@pytest.mark.realbuild
+def test_real_build_cold_show_of_late_structs_equals_pahole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Structs defined late in a vmlinux, shown cold (no index): the text of pahole -F dwarf -C, byte for byte."""
+    from pahole_oracle import pahole_listing
+    path = vmlinux("57-cloud-amd64")
+    names = ["pnp_mem", "maple_node", "printf_spec", "sched_domain"]  # units 1538, 2129, 2141 and 179 of 2172
+    result = CliRunner().invoke(main, ["show", *names, "-i", path])
+    assert result.exit_code == 0, result.output
+    assert not list((tmp_path / "xdg-cache").rglob("*.pickle"))  # located, no index built
+    listing = pahole_listing(path, names)
+    assert result.stdout == "".join(listing[name] for name in names)

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from cc import compile_c, have, symbol_words
 
 import layoutcalc
 
-pytest.importorskip("layoutcalc.analysis.diff", reason="layoutcalc.analysis.diff (layoutcalc diff) is not here")
+pytest.importorskip("layoutcalc.features.diff", reason="layoutcalc.features.diff (layoutcalc diff) is not here")
 
 OLD = """
 struct conn { int fd; char state; long bytes; void *owner; };
@@ -50,9 +51,9 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def test_diff_frame_sizes_are_the_compilers(pair: tuple[Path, Path]) -> None:
     old, new = pair
     diff = layoutcalc.load(old).diff(new)
-    frame = diff.frame().set_index("struct")
+    frame = diff.frame().set_index("name")
     conn_old, conn_new = symbol_words(old, "probe_conn")[0], symbol_words(new, "probe_conn")[0]
-    assert (frame.loc["conn", "old_size_bytes"], frame.loc["conn", "new_size_bytes"]) == (conn_old, conn_new)
+    assert (frame.loc["conn", "size_before_bytes"], frame.loc["conn", "size_after_bytes"]) == (conn_old, conn_new)
     assert frame.loc["conn", "delta_bytes"] == conn_new - conn_old
     assert frame.loc["conn", "status"] == "grown"
     # flags takes a byte of the 3-byte hole after state; the 4-byte retries leaves 2 before it and 4 after it
@@ -60,23 +61,26 @@ def test_diff_frame_sizes_are_the_compilers(pair: tuple[Path, Path]) -> None:
     new_at = dict(zip(PROBES["conn"] + ["flags", "retries", "deadline"], symbol_words(new, "probe_conn")[1:]))
     old_hole = old_at["bytes"] - old_at["state"] - 1
     new_hole = (new_at["retries"] - new_at["flags"] - 1) + (new_at["bytes"] - new_at["retries"] - 4)
-    assert (frame.loc["conn", "old_hole_bytes"], frame.loc["conn", "new_hole_bytes"]) == (old_hole, new_hole) == (3, 6)
+    holes = (frame.loc["conn", "holes_before_bytes"], frame.loc["conn", "holes_after_bytes"])
+    assert holes == (old_hole, new_hole) == (3, 6)
     assert frame.loc["fresh", "status"] == "added" and frame.loc["gone", "status"] == "removed"
-    assert frame.loc["fresh", "new_size_bytes"] == symbol_words(new, "probe_fresh")[0]
+    assert frame.loc["fresh", "size_after_bytes"] == symbol_words(new, "probe_fresh")[0]
+    assert frame.loc["fresh", "size_before_bytes"] is pd.NA and frame.loc["gone", "size_after_bytes"] is pd.NA
+    assert frame.loc["conn", "note"] is pd.NA and frame.loc["conn", "kind"] == "struct"
     assert "stats" not in frame.index
 
 
 def test_diff_members_frame_offsets_are_the_compilers(pair: tuple[Path, Path]) -> None:
     old, new = pair
     members = layoutcalc.load(old).diff(new).members_frame()
-    conn = members[members["struct"] == "conn"].set_index("member")
+    conn = members[members["name"] == "conn"].set_index("member")
     new_offsets = dict(zip(PROBES["conn"] + ["flags", "retries", "deadline"], symbol_words(new, "probe_conn")[1:]))
     old_offsets = dict(zip(PROBES["conn"], symbol_words(old, "probe_conn")[1:]))
     assert set(conn[conn["change"] == "added"].index) == {"flags", "retries", "deadline"}
     for name, row in conn.iterrows():
-        assert row["new_offset_bytes"] == new_offsets[name]
+        assert row["offset_after_bytes"] == new_offsets[name]
         if row["change"] != "added":
-            assert row["old_offset_bytes"] == old_offsets[name]
+            assert row["offset_before_bytes"] == old_offsets[name]
 
 
 def test_diff_figure_is_readable(pair: tuple[Path, Path]) -> None:
@@ -86,12 +90,15 @@ def test_diff_figure_is_readable(pair: tuple[Path, Path]) -> None:
 
 
 def test_history_frame_sizes_are_each_builds_own() -> None:
-    pytest.importorskip("layoutcalc.analysis.history", reason="layoutcalc history is not here")
+    pytest.importorskip("layoutcalc.features.history", reason="layoutcalc history is not here")
     names = ["686-pae", "cloud-amd64"]
     history = layoutcalc.history(names, ["pid", "task_struct"])
     frame = history.frame()
-    assert list(frame.columns) == ["build", "source", "pid_size_bytes", "pid_delta_bytes", "task_struct_size_bytes",
+    assert list(frame.columns) == ["build", "source", "arch", "release", "version", "flavour", "package",
+                                   "pid_size_bytes", "pid_delta_bytes", "task_struct_size_bytes",
                                    "task_struct_delta_bytes"]
     sizes = [layoutcalc.load(name).struct("pid").stats.size for name in names]
     assert frame["pid_size_bytes"].tolist() == sizes
-    assert frame["pid_delta_bytes"].isna()[0] and frame["pid_delta_bytes"][1] == sizes[1] - sizes[0]
+    assert frame["arch"].tolist() == ["i386", "x86_64"]
+    # i386 then x86_64: two series, so no delta from one architecture to the other
+    assert frame["pid_delta_bytes"].isna().tolist() == [True, True]

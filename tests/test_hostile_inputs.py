@@ -44,7 +44,11 @@ def _one_line_error(args, expected, seconds=10.0, stdin=None):
 
 @pytest.fixture(scope="module")
 def seed_objects(tmp_path_factory):
-    out = tmp_path_factory.mktemp("hostile")
+    return build_seed_objects(tmp_path_factory.mktemp("hostile"))
+
+
+def build_seed_objects(out: Path) -> dict[str, Path]:
+    """The fuzz seed compiled (plain and -gz=zlib DWARF 4) and its snapshot, in ``out``."""
     (out / "seed.c").write_text(SEED.replace('"../fixtures/flat_pid.h"', f'"{ROOT}/tests/fixtures/flat_pid.h"'))
     plain = compile_c((out / "seed.c").read_text(), out, "plain", "gcc-m64", ("-gdwarf-4",))
     packed = compile_c((out / "seed.c").read_text(), out, "gz", "gcc-m64", ("-gdwarf-4", "-gz=zlib"))
@@ -367,15 +371,18 @@ def test_dash_reads_standard_input(seed_objects):
     assert bad.returncode == 1 and bad.stderr.startswith("Error: -: not an ELF file"), bad.stderr
 
 
-@pytest.mark.parametrize("command", [["slab", "--scenario", "none"], ["slab", "--scenario", "flat"], ["report"]])
-def test_zero_sized_cache_struct(seed_objects, tmp_path, command):
+@pytest.mark.parametrize("command, expected", [
+    (["slab", "--scenario", "none"], "cache pid: an object of 0 bytes cannot come from a slab"),
+    (["slab", "--scenario", "flat"], "struct pid has none of the anchors"),
+    (["report"], "struct pid has none of the anchors")])
+def test_zero_sized_cache_struct(seed_objects, tmp_path, command, expected):
     """A damaged struct pid of size 0 divided by zero in the slab model (found by the fuzz run, case 6566)."""
     def empty_pid(data, types):
         entry = types[data["roots"]["structs"]["pid"]]
         entry["s"] = 0
+        entry.pop("m", None)  # members in a 0-byte struct are refused earlier, by the layout check
     path = _snapshot_with(seed_objects, tmp_path, empty_pid)
-    line = _one_line_error([*command, "-i", str(path)], "cache pid: an object of 0 bytes cannot come from a slab")
-    assert line.startswith(f"Error: {path}: ")
+    _one_line_error([*command, "-i", str(path)], expected)
 
 
 @pytest.mark.parametrize("edit, expected", [

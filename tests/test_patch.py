@@ -270,7 +270,7 @@ def test_hunk_starting_inside_a_comment() -> None:
     ("struct hlist_node vpid_chain;", [("vpid_chain", "struct hlist_node", 16, None, None)]),
     ("struct pid_namespace *ns;", [("ns", "struct pid_namespace *", 8, None, None)]),
     ("struct hlist_head tasks[2 + 1];", [("tasks", "struct hlist_head [3]", 24, None, None)]),
-    ("void (*cb)(struct pid *, pid_t);", [("cb", "void (*)(void)", 8, None, None)]),
+    ("void (*cb)(struct pid *, pid_t);", [("cb", "void (*)(struct pid *, pid_t)", 8, None, None)]),
     ("unsigned long long stamp;", [("stamp", "long long unsigned int", 8, None, None)]),
     ("long unsigned int x __aligned(16);", [("x", "long unsigned int", 8, None, 16)]),
     ("spinlock_t __rcu *lock ____cacheline_aligned;", [("lock", "spinlock_t *", 8, None, 64)]),
@@ -484,7 +484,9 @@ def _cli(args: list[str]) -> tuple[int, str, str]:
 def test_cli_config_file_decides_a_patch_and_warnings_go_to_stderr(tmp_path: Path) -> None:
     patch = str(PATCHES / "task-cgroups-defined.patch")
     code, out, err = _cli(["whatif", "--patch", patch])
-    assert code == 1 and "CONFIG_CGROUPS is not defined" in err and "cgroup_attach_ns" in err
+    # issue 17: the struct is still listed, unchanged, and the warning says why
+    assert code == 0 and "CONFIG_CGROUPS is not defined" in err and "cgroup_attach_ns" in err
+    assert "struct task_struct is listed unchanged" in err and "(+0)" in out
     config = tmp_path / "config-6.1"
     config.write_text("CONFIG_CGROUPS=y\n")
     code, out, err = _cli(["whatif", "--patch", patch, "--config", str(config)])

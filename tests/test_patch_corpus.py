@@ -30,6 +30,7 @@ from typing import NamedTuple
 import pytest
 from realbuilds import vmlinux
 
+from layoutcalc.datafiles import data_dir
 from layoutcalc import api
 from layoutcalc.changes.fields import placed_fields
 from layoutcalc.changes.patch import read_patch_file
@@ -38,7 +39,7 @@ from layoutcalc.model import ArrayType, BaseType, EnumType, Member, PointerType,
 from layoutcalc.model import TypedefType
 
 PATCHES = sorted((Path(__file__).parent / "patches").glob("*.patch"))
-SNAPSHOT = str(api.DATA_DIR / "debian-6.1.0-47-cloud-amd64.snapshot.json")
+SNAPSHOT = str(data_dir() / "debian-6.1.0-47-cloud-amd64.snapshot.json")
 SNAPSHOT_STRUCTS = {"task_struct", "signal_struct", "pid", "upid"}
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import pytest
 
+from layoutcalc.datafiles import data_dir
 from layoutcalc import api
 from layoutcalc.abi import get_abi
-from layoutcalc.analysis.report import ReportOptions
+from layoutcalc.features.report import ReportOptions
 from layoutcalc.slab.era import decide_era
 
-SNAPSHOTS = {arch: api.DATA_DIR / f"linux-2.6.22.19-{arch}-defconfig.snapshot.json" for arch in ("x86_64", "i386")}
+SNAPSHOTS = {arch: data_dir() / f"linux-2.6.22.19-{arch}-defconfig.snapshot.json" for arch in ("x86_64", "i386")}
 
 # (arch, struct) -> (sizeof off, on, buffer_size off, on, objects per slab off, on, order off, on,
 #                    bytes per object off, on), from docs/seed-kernel.md

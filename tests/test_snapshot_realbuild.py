@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from realbuilds import BUILDS, vmlinux
 
+from layoutcalc.datafiles import data_dir
 from layoutcalc import api
 from layoutcalc.render.structs import member_dict
 
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.realbuild
 
 def _snapshot_of(key: str) -> str:
     release = BUILDS[key][1].removeprefix("vmlinux-")
-    return str(api.DATA_DIR / f"debian-{release}.snapshot.json")
+    return str(data_dir() / f"debian-{release}.snapshot.json")
 
 
 BUNDLED = [key for key in sorted(BUILDS) if Path(_snapshot_of(key)).exists()]

@@ -467,8 +467,9 @@ def _capped(member: MemberFacts, ceiling: int) -> MemberFacts:
 # --------------------------------------------------------------------------- pahole's BTF inference
 
 
-def _pahole_natural(t: Type, abi: Abi) -> int:
-    """dwarves' tag__natural_alignment: sizes of base types, pointers, enums; nested maxima."""
+def _pahole_natural(t: Type, abi: Abi, memo: Optional[dict[int, int]] = None) -> int:
+    """dwarves' tag__natural_alignment: sizes of base types, pointers, enums; nested maxima (memoised per struct:
+    24 structs each holding the next twice were 2^24 visits)."""
     t = t.strip()
     while isinstance(t, ArrayType):
         t = t.element.strip()
@@ -477,7 +478,10 @@ def _pahole_natural(t: Type, abi: Abi) -> int:
     if isinstance(t, (BaseType, EnumType)):
         return t.size_bytes or 1
     if isinstance(t, StructType):
-        return max([1] + [_pahole_natural(m.type, abi) for m in t.members])
+        memo = {} if memo is None else memo
+        if id(t) not in memo:
+            memo[id(t)] = max([1] + [_pahole_natural(m.type, abi, memo) for m in t.members])
+        return memo[id(t)]
     return 1
 
 

@@ -231,6 +231,19 @@ def _restore(evaluator: _Evaluator, original: list[Block], order: list[Block], t
     return order
 
 
+def _is_tight(evaluator: _Evaluator, original: list[Block]) -> bool:
+    """Whether no order can beat the original: no bitfields, and no byte between its members.
+
+    Each member then takes its type's size wherever it goes, so any order
+    ends at or after the original's end, and the struct's alignment does not
+    depend on the order: the original is as small as any, with nothing moved.
+    """
+    if any(len(block) > 1 or block[0].bit_size is not None for block in original):
+        return False
+    starts, ends = _block_spans(original, evaluator.layout(original))
+    return starts[0] == 0 and _interior_holes(starts, ends) == 0
+
+
 def repacked_order(struct: StructType, abi: Abi, cacheline_size: int = 64) -> list[int]:
     """Indexes of ``struct``'s members in their repacked order (see :func:`reorganize`)."""
     members = list(struct.members)
@@ -239,6 +252,8 @@ def repacked_order(struct: StructType, abi: Abi, cacheline_size: int = 64) -> li
         return list(range(len(struct.members)))
     original = _blocks(members)
     evaluator = _Evaluator(struct, abi, tail)
+    if _is_tight(evaluator, original):
+        return list(range(len(struct.members)))
     candidates = [original, _fill_holes(evaluator, original)]
     sorted_order = _by_alignment(evaluator, original)
     candidates += [sorted_order, _fill_holes(evaluator, sorted_order)]

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..errors import ScenarioError
+from ..numbers import parse_integer
 from .limits import check_condition
 
 Defines = Mapping[str, int]
@@ -58,7 +59,7 @@ def parse_defines(items: Iterable[str]) -> dict[str, int]:
         elif value in _FALSE_WORDS:
             defines[name] = False
         elif re.fullmatch(r"-?(0x[0-9a-f]+|\d+)", value):
-            defines[name] = int(value, 0)
+            defines[name] = parse_integer(value, f"bad --define '{item}'")
         else:
             raise ScenarioError(f"bad --define '{item}': expected NAME=y, NAME=n, NAME=m or NAME=NUMBER")
     return defines
@@ -165,7 +166,7 @@ class _Parser:
         if not token:
             raise ScenarioError("it ends too early")
         if token[0].isdigit():
-            return int(token, 0) if not re.fullmatch(r"0[0-7]+", token) else int(token, 8)
+            return parse_integer(token, "")
         if re.fullmatch(r"[A-Za-z_]\w*", token):
             return int(self.defines[token]) if is_defined(self.defines, token) else 0
         raise ScenarioError(f"unexpected '{token}'")

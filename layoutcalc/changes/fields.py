@@ -158,13 +158,17 @@ def placed_fields(result: WhatIfResult) -> list[PlacedField]:
 
 
 def _inside(struct: StructType, name: str) -> tuple[list[Member], int]:
-    """The member list of the anonymous struct/union member holding ``name``, and its index there."""
+    """The member list of the anonymous struct/union member (at any depth) holding ``name``, and its index there."""
     for member in struct.members:
         inner = member.type.strip()
         if not member.name and isinstance(inner, StructType):
             for index, candidate in enumerate(inner.members):
                 if candidate.name == name:
                     return inner.members, index
+            try:
+                return _inside(inner, name)
+            except ValueError:
+                continue
     raise ValueError(f"{struct.tag} holds no added member '{name}'")
 
 

@@ -18,6 +18,7 @@ from unidiff.errors import UnidiffParseError
 from unidiff.patch import PatchSet
 
 from ..errors import ScenarioError
+from .limits import check_hunk_lines
 
 _HUNK_HEADER = re.compile(r"^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@")
 
@@ -63,6 +64,7 @@ def read_hunks(text: str, filename: str) -> list[Hunk]:
             body = [HunkLine(line.diff_line_no or 0, line.line_type, line.value.rstrip("\r\n"))
                     for line in hunk if line.line_type in (" ", "+", "-")]
             hunks.append(Hunk(patched.path, hunk.section_header.strip(), body))
+    check_hunk_lines([len(hunk.lines) for hunk in hunks], filename)
     if not hunks:
         raise ScenarioError(f"{filename}: no unified diff hunks found")
     return hunks

@@ -9,27 +9,19 @@ False, so that a configuration overrides a scenario's defaults).
 
 from __future__ import annotations
 
-import gzip
 import os
 import re
-from pathlib import Path
 
 from ..errors import LiveSystemError, ScenarioError
+from ..numbers import parse_integer
+from ..safe_read import read_maybe_gzip
 
 LIVE_CONFIGS = ("/proc/config.gz", "/boot/config-{release}")
 
 
 def read_config(path: str) -> dict[str, int]:
     """The symbols of the kernel configuration file ``path`` (plain or gzip-compressed)."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read kernel config ({exc.strerror})") from None
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise ScenarioError(f"{path}: damaged gzip data ({exc})") from None
+    data = read_maybe_gzip(path, "kernel config", error=ScenarioError)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -60,7 +52,7 @@ def parse_config(text: str, path: str) -> dict[str, int]:
         elif value == "n":
             symbols[name] = False
         elif re.fullmatch(r"-?(0[xX][0-9a-fA-F]+|\d+)", value):
-            symbols[name] = int(value, 0)
+            symbols[name] = parse_integer(value, f"{path}:{number}")
         else:
             symbols[name] = True  # a string option: defined
     if not any(symbols.values()):

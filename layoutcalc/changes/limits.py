@@ -17,6 +17,21 @@ MAX_NESTING = 64          # parentheses, brackets, ``!`` runs, ``#if`` blocks
 MAX_POINTER_LEVELS = 16   # ``*`` in one declarator (the kernel has at most 3)
 MAX_DECLARATION_CHARS = 4096
 MAX_IDENTIFIERS = 48      # distinct identifiers in one declaration (typedef guessing is combinatorial)
+# Lines of one hunk and of all hunks of a patch: each context declaration is parsed (about 0.2 ms), so a
+# hunk of 200,000 context lines took 40 s.  Kernel patches' hunks are a few dozen lines.
+MAX_HUNK_LINES = 10_000
+MAX_PATCH_HUNK_LINES = 20_000
+
+
+def check_hunk_lines(sizes: list[int], filename: str) -> None:
+    """Refuse a patch whose hunks (``sizes``: lines per hunk) pass MAX_HUNK_LINES or MAX_PATCH_HUNK_LINES."""
+    for index, size in enumerate(sizes, start=1):
+        if size > MAX_HUNK_LINES:
+            raise ScenarioError(f"{filename}: hunk {index} has {size} lines, more than {MAX_HUNK_LINES}; "
+                                "split the patch")
+    if sum(sizes) > MAX_PATCH_HUNK_LINES:
+        raise ScenarioError(f"{filename}: its hunks hold {sum(sizes)} lines, more than {MAX_PATCH_HUNK_LINES}; "
+                            "give only the patches that touch the structs")
 
 
 @functools.lru_cache(maxsize=256)  # a scenario repeats its declarations

@@ -31,31 +31,27 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..abi import Abi
 from ..analysis.facts import DebugInfo, debug_info_of
+from ..datafiles import scenario_dir
 from ..analysis.whatif import FieldSpec, WhatIfResult, add_fields, relayout
 from ..errors import LayoutcalcError, ScenarioError
 from ..model import ArrayType, Build, Member, StructType
 from ..safe_read import STDIN, read_bytes
+from ..structured import load_toml
 from .conditions import Defines, evaluate_condition
 from .ctype import declaration_needs
 from .fields import StructFields, chain_fields, check_flexible_arrays, declaration_fields, get_struct
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python < 3.11 only
-    import tomli as tomllib
 
 # A scenario is written by hand: the bundled ones are under 2 KiB. A 12 MB mutant of 75,000
 # changes took 7 s of CPU to parse and apply (fuzz run); 1 MiB leaves room for any real one.
 MAX_SCENARIO_BYTES = 1 << 20
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent.parent / "data" / "scenarios"
+SCENARIO_DIR = scenario_dir()
 
 
 @dataclass(frozen=True)
@@ -102,6 +98,21 @@ class Scenario:
     defines: dict[str, bool]
     types: tuple[HelperType, ...]
     changes: tuple[StructChange, ...]
+    claims: tuple["ClaimSpec", ...] = ()  # [[claim]]: what the design's authors said it costs
+
+
+#: How a [[claim]] is judged: ``absorbed`` holds when its struct's cache costs nothing more per
+#: object; ``sole-cost`` when that cache costs more and every other changed struct's costs nothing.
+CLAIM_RULES = ("absorbed", "sole-cost")
+
+
+@dataclass(frozen=True)
+class ClaimSpec:
+    """A claim a scenario records, in its author's words, about one struct's cache."""
+
+    text: str
+    struct: str
+    holds_when: str
 
 
 class ScenarioResult(NamedTuple):
@@ -144,16 +155,17 @@ def load_scenario(name_or_path: str) -> Scenario:
     return parse_scenario(text, str(path))
 
 
+def _malformed(exc: Exception, filename: str) -> ScenarioError:
+    line = re.search(r"at line (\d+)", str(exc))
+    where = f"{filename}:{line.group(1)}" if line else filename
+    return ScenarioError(f"{where}: malformed TOML: {exc}")
+
+
 def parse_scenario(text: str, filename: str) -> Scenario:
     """Parse scenario TOML ``text``; ``filename`` is used in error messages."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        line = re.search(r"at line (\d+)", str(exc))
-        where = f"{filename}:{line.group(1)}" if line else filename
-        raise ScenarioError(f"{where}: malformed TOML: {exc}") from None
+    data = load_toml(text, filename, ScenarioError, malformed=lambda exc: _malformed(exc, filename))
     lines = _LineIndex(text, filename)
-    _check_keys(data, {"name", "description", "source", "defines", "type", "change"}, lines.at(1), "file")
+    _check_keys(data, {"name", "description", "source", "defines", "type", "change", "claim"}, lines.at(1), "file")
     changes = tuple(_parse_change(entry, lines, index)
                     for index, entry in enumerate(_tables(data, "change", lines)))
     if not changes:
@@ -166,6 +178,7 @@ def parse_scenario(text: str, filename: str) -> Scenario:
         types=tuple(_parse_type(entry, lines, index)
                     for index, entry in enumerate(_tables(data, "type", lines))),
         changes=changes,
+        claims=tuple(_parse_claim(entry, lines, index) for index, entry in enumerate(_tables(data, "claim", lines))),
     )
 
 
@@ -371,9 +384,9 @@ class _LineIndex:
     def __init__(self, text: str, filename: str) -> None:
         self.filename = filename
         self.lines = text.splitlines()
-        self.headers: dict[str, list[int]] = {"change": [], "type": []}
+        self.headers: dict[str, list[int]] = {"change": [], "type": [], "claim": []}
         for number, line in enumerate(self.lines, start=1):
-            match = re.match(r"^\s*\[\[\s*(change|type)\s*\]\]", line)
+            match = re.match(r"^\s*\[\[\s*(change|type|claim)\s*\]\]", line)
             if match:
                 self.headers[match.group(1)].append(number)
 
@@ -455,6 +468,18 @@ def _parse_type(table: dict[str, Any], lines: _LineIndex, index: int) -> HelperT
         raise ScenarioError(f"{lines.at(line_no)}: [[type]] needs a name")
     name = _string(table["name"], lines.at(line_no), "name").removeprefix(f"{kind} ").strip()
     return HelperType(name, kind, _declarations(table, "type", index, lines), line_no)
+
+
+def _parse_claim(table: dict[str, Any], lines: _LineIndex, index: int) -> ClaimSpec:
+    where = lines.at(lines.table("claim", index))
+    _check_keys(table, {"text", "struct", "holds_when"}, where, "[[claim]]")
+    for key in ("text", "struct", "holds_when"):
+        if key not in table:
+            raise ScenarioError(f"{where}: [[claim]] needs '{key}'")
+    rule = _string(table["holds_when"], where, "holds_when")
+    if rule not in CLAIM_RULES:
+        raise ScenarioError(f"{where}: holds_when '{rule}' is not one of {', '.join(CLAIM_RULES)}")
+    return ClaimSpec(_string(table["text"], where, "text"), _string(table["struct"], where, "struct"), rule)
 
 
 def _parse_change(table: dict[str, Any], lines: _LineIndex, index: int) -> StructChange:

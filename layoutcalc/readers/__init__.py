@@ -8,15 +8,14 @@ as ``/sys/kernel/btf/vmlinux``) or a layoutcalc snapshot (JSON).
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterable
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from ..errors import InputError, LayoutcalcError
 from ..model import Build
-from ..safe_read import STDIN, check_regular_file
+from ..safe_read import MAX_STDIN_BYTES, STDIN, check_regular_file, spool_capped
 
 ELF_MAGIC = b"\x7fELF"
 BTF_MAGICS = (b"\x9f\xeb", b"\xeb\x9f")
@@ -101,7 +100,7 @@ def _read_stdin(struct_names: Optional[Iterable[str]], type_names: Optional[Iter
     with tempfile.TemporaryDirectory(prefix="layoutcalc-stdin-") as directory:
         spool = os.path.join(directory, "stdin")
         with open(spool, "wb") as stream:
-            shutil.copyfileobj(sys.stdin.buffer, stream)
+            spool_capped(sys.stdin.buffer, stream, STDIN, MAX_STDIN_BYTES)
         try:
             build = read_input(spool, struct_names, type_names, arch, progress, any_kind=any_kind,
                                every_definition=every_definition)
@@ -109,3 +108,55 @@ def _read_stdin(struct_names: Optional[Iterable[str]], type_names: Optional[Iter
             raise exc.__class__(str(exc).replace(spool, STDIN)) from None
     build.origin = STDIN
     return build
+
+
+class BuildHeader(NamedTuple):
+    """What an input says about itself without reading its types: name, ABI, word size, byte order."""
+
+    name: str
+    arch: str
+    address_size: int
+    byte_order: str  # "little" or "big"
+    kind: str  # elf, btf or snapshot
+
+
+def read_header(path: str, arch: Optional[str] = None) -> BuildHeader:
+    """The :class:`BuildHeader` of ``path`` from its ELF header, BTF header or snapshot metadata.
+
+    Milliseconds on a whole vmlinux, where a read of its types takes seconds;
+    the values equal those of :func:`read_input`'s Build.  ``arch`` is what a
+    raw BTF blob is read as (as for :func:`read_input`).
+    """
+    kind = sniff(path)
+    if kind == "elf":
+        return _elf_header(path, arch)
+    if kind == "btf":
+        from ..abi import get_abi
+        from .btf import BtfTypes, _choose_arch, _guess_pointer_size
+        with open(path, "rb") as stream:
+            btf = BtfTypes(stream.read(), path)
+        name, _source = _choose_arch(arch, None, _guess_pointer_size(btf), btf.header.byte_order)
+        return BuildHeader(path, name, get_abi(name).pointer_size, btf.header.byte_order, kind)
+    from .snapshot import read_snapshot
+    build = read_snapshot(path)
+    return BuildHeader(build.name, build.arch, build.address_size, build.byte_order, kind)
+
+
+def _elf_header(path: str, arch: Optional[str]) -> BuildHeader:
+    from ..abi import get_abi
+    from .btf import BtfHeader, _choose_arch
+    from .elf import read_elf_info
+    info = read_elf_info(path)
+    if info.has_dwarf:
+        from .dwarf import DwarfFile
+        with DwarfFile(path) as dwarf_file:
+            return BuildHeader(os.path.basename(path), dwarf_file.arch(), dwarf_file.address_size,
+                               "little" if dwarf_file.little_endian else "big", "elf")
+    if info.btf is None:
+        raise InputError(f"{path}: ELF file has no debug info (neither .debug_info nor .BTF); "
+                         "build with -g or use the -dbg package")
+    if arch is None and info.arch is None:  # the BTF reader guesses from the types: read them
+        build = read_input(path, struct_names=[], arch=arch)
+        return BuildHeader(build.name, build.arch, build.address_size, build.byte_order, "elf")
+    name, _source = _choose_arch(arch, info.arch, None, BtfHeader(info.btf, path).byte_order)
+    return BuildHeader(path, name, get_abi(name).pointer_size, BtfHeader(info.btf, path).byte_order, "elf")

@@ -85,3 +85,26 @@ def store(kind: str, key: Optional[str], value: Any) -> None:
         write_bytes(str(path), data)
     except (OSError, LayoutcalcError, RecursionError, pickle.PicklingError):
         pass
+
+
+SMALL_FILE = 8 << 20  # inputs up to this size are keyed on their bytes, larger ones on their identity
+
+
+def file_token(path: str) -> Optional[str]:
+    """What a cached result derived from ``path`` depends on: its bytes when small, else its identity.
+
+    None when the file cannot be read (nothing is cached then).
+    """
+    try:
+        info = os.stat(path)
+        if info.st_size > SMALL_FILE:
+            return f"{os.path.abspath(path)}:{info.st_size}:{info.st_mtime_ns}:{info.st_ino}"
+        with open(path, "rb") as stream:
+            return hashlib.sha1(stream.read()).hexdigest()
+    except OSError:
+        return None
+
+
+def result_key(*parts: object) -> str:
+    """A cache key for a result computed from ``parts`` (reprs of options and :func:`file_token` values)."""
+    return hashlib.sha1(repr(parts).encode()).hexdigest()

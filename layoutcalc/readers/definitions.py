@@ -4,7 +4,7 @@
 (as pahole does); comparing two builds needs all of them, because the same
 name may be defined differently in two compile units.  This module yields
 every complete named definition and leaves deduplication to the caller
-(:mod:`layoutcalc.analysis.diff`).
+(:mod:`layoutcalc.features.diff`).
 
 An ELF file with a ``.BTF`` section (Debian's vmlinux has one) is read from
 BTF by default: BTF is already deduplicated across compile units by the
@@ -142,6 +142,7 @@ def _plain_definitions(path: str, build: Build, wanted: Optional[set[str]], prog
                        checker: "GraphChecker") -> Iterator[StructType]:
     """Every distinct definition, walking every unit with pyelftools (yielded as it goes)."""
     from .dwarf import DwarfFile, _Converter, _forget_dies
+    from .elf import iter_children
     with DwarfFile(path) as dwarf_file:
         converter = _Converter(dwarf_file.address_size, dwarf_file.little_endian, path)
         total = dwarf_file.num_cus() if progress else 0
@@ -150,7 +151,7 @@ def _plain_definitions(path: str, build: Build, wanted: Optional[set[str]], prog
             for index, cu in enumerate(dwarf_file.iter_cus()):
                 converter.full.clear()
                 converter.shallow.clear()
-                for die in cu.get_top_DIE().iter_children():
+                for die in iter_children(cu.get_top_DIE()):
                     key = _identity(die, wanted)
                     if key is None or key in seen:
                         continue
@@ -361,6 +362,7 @@ def _identity(die: "DIE", wanted: Optional[set[str]]) -> Optional[tuple[object, 
     on the same line.
     """
     from .dwarf import _AGGREGATES, _int_attr, _name
+    from .elf import iter_children
     tag = die.tag
     if tag not in _AGGREGATES or "DW_AT_declaration" in die.attributes:
         return None
@@ -369,7 +371,7 @@ def _identity(die: "DIE", wanted: Optional[set[str]]) -> Optional[tuple[object, 
         return None
     members = tuple((_name(child), _referenced_name(child), _int_attr(child, "DW_AT_data_member_location"),
                      _int_attr(child, "DW_AT_data_bit_offset"), _int_attr(child, "DW_AT_bit_size"))
-                    for child in die.iter_children() if child.tag == "DW_TAG_member")
+                    for child in iter_children(die) if child.tag == "DW_TAG_member")
     return (tag, name, _int_attr(die, "DW_AT_byte_size"), _int_attr(die, "DW_AT_decl_line"), members)
 
 

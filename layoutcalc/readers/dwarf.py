@@ -22,7 +22,6 @@ from elftools.dwarf.compileunit import CompileUnit
 from elftools.dwarf.die import DIE as DIE  # re-exported for type hints in definitions.py
 from elftools.dwarf.dwarfinfo import DebugSectionDescriptor, DWARFInfo, DwarfConfig
 from elftools.dwarf.enums import ENUM_DW_AT, ENUM_DW_FORM, ENUM_DW_TAG
-from elftools.elf.sections import NoteSection
 from elftools.elf.elffile import ELFFile
 
 from ..abi import abi_name_for_elf
@@ -44,6 +43,8 @@ from ..model import (
     TypedefType,
     VoidType,
 )
+from .elf import (build_id_of, check_compressed_sections, content_digest, debug_section, iter_children, section_bytes,
+                  zdebug_dwarf_info)
 from .riscv_relocs import relocated_image
 
 _ENCODINGS = {
@@ -95,6 +96,7 @@ def check_sections(elf: ELFFile, path: str, file_size: int) -> None:
         if section.compressed and section.data_size > MAX_COMPRESSION_RATIO * max(size, 1):
             raise InputError(f"{path}: compressed section {section.name} claims to expand from {size} to "
                              f"{section.data_size} bytes, more than zlib can; damaged compression header")
+    check_compressed_sections(elf, path)
 
 
 def _name(die: DIE) -> Optional[str]:
@@ -220,9 +222,9 @@ class _Converter:
         elif tag == "DW_TAG_enumeration_type":
             result = self._enum(die)
         elif tag == "DW_TAG_subroutine_type":
-            params = [self.type_of(child, shallow=True) for child in die.iter_children()
+            params = [self.type_of(child, shallow=True) for child in iter_children(die)
                       if child.tag == "DW_TAG_formal_parameter"]
-            variadic = any(child.tag == "DW_TAG_unspecified_parameters" for child in die.iter_children())
+            variadic = any(child.tag == "DW_TAG_unspecified_parameters" for child in iter_children(die))
             result = FunctionType(self.type_of(die, shallow=True), params, variadic)
         elif tag == "DW_TAG_unspecified_type":
             result = VoidType()
@@ -239,7 +241,7 @@ class _Converter:
             if underlying is not None and _int_attr(underlying, "DW_AT_encoding") in (0x5, 0x6):
                 enum.encoding = "signed"  # DW_ATE_signed, DW_ATE_signed_char
             enum.enumerators = [(_name(child) or "", _int_attr(child, "DW_AT_const_value") or 0)
-                                for child in die.iter_children() if child.tag == "DW_TAG_enumerator"]
+                                for child in iter_children(die) if child.tag == "DW_TAG_enumerator"]
         return enum
 
     def _stub(self, die: DIE) -> StructType:
@@ -249,7 +251,7 @@ class _Converter:
 
     def _array(self, die: DIE, shallow: bool) -> Type:
         counts: list[Optional[int]] = []
-        for child in die.iter_children():
+        for child in iter_children(die):
             if child.tag not in ("DW_TAG_subrange_type", "DW_TAG_enumeration_type"):
                 continue
             count = _int_attr(child, "DW_AT_count")
@@ -277,7 +279,7 @@ class _Converter:
                                is_declaration=declaration, origin=f"DIE 0x{die.offset:x}")
         self.full[die.offset] = aggregate
         if die.has_children:
-            aggregate.members = [self._member(child, kind) for child in die.iter_children()
+            aggregate.members = [self._member(child, kind) for child in iter_children(die)
                                  if (child.tag == "DW_TAG_member" and "DW_AT_external" not in child.attributes)
                                  or child.tag == "DW_TAG_inheritance"]
             _size_declared_members(aggregate)
@@ -383,7 +385,7 @@ class DwarfFile:
         try:
             self.elf = ELFFile(self._stream)
             check_sections(self.elf, path, os.fstat(self._stream.fileno()).st_size)
-            if not self.elf.has_dwarf_info() or self.elf.get_section_by_name(".debug_info") is None:
+            if not self.elf.has_dwarf_info() or debug_section(self.elf, ".debug_info") is None:
                 raise InputError(f"{path}: ELF file has no DWARF debug info (.debug_info); "
                                  "build with -g or use the -dbg package")
             relocate = self.elf.header["e_type"] == "ET_REL"
@@ -391,7 +393,9 @@ class DwarfFile:
                 self.elf = ELFFile(relocated_image(self._stream))
                 relocate = False
             mapped = not relocate and self.elf.stream is self._stream
-            self.dwarf: DWARFInfo = (_mapped_dwarf_info(self.elf, self._stream) if mapped
+            self.dwarf: DWARFInfo = (zdebug_dwarf_info(self.elf, path, relocate, _DWARF_SECTIONS)
+                                     if self.elf.has_section(".zdebug_info")
+                                     else _mapped_dwarf_info(self.elf, self._stream) if mapped
                                      else self.elf.get_dwarf_info(relocate_dwarf_sections=relocate))
         except (*_DAMAGED_DWARF, OSError) as exc:
             self.close()
@@ -443,20 +447,14 @@ class DwarfFile:
         if build_id is None:
             return None
         info = os.fstat(self._stream.fileno())
-        return f"{build_id}-{info.st_size}-{info.st_mtime_ns}-{info.st_ino}"
+        return f"{build_id}-{info.st_size}-{info.st_mtime_ns}-{info.st_ino}-{content_digest(self.elf, self._stream)}"
 
     def build_id(self) -> Optional[str]:
         """The GNU build-id note, or None when there is none or the notes are damaged (then nothing is cached)."""
         try:
-            for section in self.elf.iter_sections():
-                if not isinstance(section, NoteSection):
-                    continue
-                for note in section.iter_notes():
-                    if note["n_type"] == "NT_GNU_BUILD_ID" and note["n_name"] == "GNU":
-                        return str(note["n_desc"])
+            return build_id_of(self.elf)
         except _DAMAGED_DWARF:
             return None
-        return None
 
 
 class _Window:
@@ -532,13 +530,13 @@ def map_debug_sections(stream: BinaryIO, path: str, names: tuple[str, ...]) -> t
     data = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
     found: list[Any] = []
     for name in names:
-        section = elf.get_section_by_name(name)
+        section = debug_section(elf, name)
         if section is None:
             found.append(b"")
             continue
         header = section.header
-        if header["sh_flags"] & _SHF_COMPRESSED or header["sh_type"] == "SHT_NOBITS":
-            found.append(bytes(section.data()))
+        if header["sh_flags"] & _SHF_COMPRESSED or header["sh_type"] == "SHT_NOBITS" or section.name != name:
+            found.append(section_bytes(section, path))
         else:
             found.append(memoryview(data)[header["sh_offset"]:header["sh_offset"] + header["sh_size"]])
     return elf.little_endian, found
@@ -557,7 +555,7 @@ _DWARF_SECTIONS = {
 def _iter_type_dies(cu: CompileUnit) -> Iterator[DIE]:
     """Type DIEs at the top level of a compile unit."""
     top = cu.get_top_DIE()
-    yield from top.iter_children()
+    yield from iter_children(top)
 
 
 def read_dwarf(path: str, struct_names: Optional[Iterable[str]] = None,
@@ -759,7 +757,7 @@ def _definition_key(die: DIE, name: str) -> tuple[Any, ...]:
     members = tuple((_name(child), _int_attr(child, "DW_AT_data_member_location"),
                      _int_attr(child, "DW_AT_data_bit_offset"), _int_attr(child, "DW_AT_bit_offset"),
                      _int_attr(child, "DW_AT_bit_size"))
-                    for child in die.iter_children() if child.tag == "DW_TAG_member")
+                    for child in iter_children(die) if child.tag == "DW_TAG_member")
     return (name, _int_attr(die, "DW_AT_byte_size"), members)
 
 

@@ -20,9 +20,18 @@ from collections.abc import Iterable
 from typing import Callable, NamedTuple, Optional
 
 from ..errors import InputError, NotFoundError
-from ..model import BaseType, Build, EnumType, StructType, TypedefType
+from ..model import BaseType, Build, EnumType, StructType, Type, TypedefType
 from . import cache, dwarfscan, typeindex
-from .dwarf import _DAMAGED_DWARF, _ENCODINGS, DwarfFile, _Converter, _definition_key, _is_c_unit, _provenance
+from .dwarf import (
+    _DAMAGED_DWARF,
+    _ENCODINGS,
+    DIE,
+    DwarfFile,
+    _Converter,
+    _definition_key,
+    _is_c_unit,
+    _provenance,
+)
 from .dwarfscan import UnsupportedDwarf
 from .rawdie import DieReader, RawDIE
 
@@ -100,9 +109,12 @@ def read_indexed(dwarf_file: DwarfFile, build: Build, struct_names: Optional[Ite
                  type_names: Optional[Iterable[str]], progress: Optional[ProgressCallback],
                  any_kind: bool = False) -> Build:
     """Fill ``build`` through the index (UnsupportedDwarf when the scanner cannot read this file)."""
-    index = typeindex.get_index(dwarf_file.path, dwarf_file.cache_key(), progress)
     structs = set(struct_names) if struct_names is not None else None
-    picks, limit = plan(index, structs, set(type_names or ()), any_kind)
+    types = set(type_names or ())
+    index = _located_index(dwarf_file, structs, types, any_kind)
+    if index is None:
+        index = typeindex.get_index(dwarf_file.path, dwarf_file.cache_key(), progress)
+    picks, limit = plan(index, structs, types, any_kind)
     _add_names_and_base_types(index, build, limit)
 
     def take(pick: Pick, die: RawDIE, converter: _Converter) -> None:
@@ -113,7 +125,50 @@ def read_indexed(dwarf_file: DwarfFile, build: Build, struct_names: Optional[Ite
     return build
 
 
-def read_every_indexed(dwarf_file: DwarfFile, build: Build, progress: Optional[ProgressCallback]) -> Build:
+MAX_LOCATED_NAMES = 16  # more names than this: one index scan beats a byte search per name
+
+
+def _located_index(dwarf_file: DwarfFile, structs: Optional[set[str]], types: set[str],
+                   any_kind: bool) -> Optional[typeindex.TypeIndex]:
+    """For pahole's ``-C`` lookup of a few names, no index cached: the index's entries for them alone, else None.
+
+    See :mod:`.locate`.  The Build then equals the indexed read in its
+    structs, unions, typedefs, enums and provenance, all that ``show``
+    reads; its ``base_types`` and ``names_seen`` hold the wanted names only
+    (a read for a what-if, which may need any base type, builds the index).
+    """
+    if not any_kind or not structs or len(structs) > MAX_LOCATED_NAMES or not types <= structs:
+        return None
+    key = dwarf_file.cache_key()
+    if typeindex.load_cached(key) is not None:
+        return None
+    from .locate import locate
+    present = [name for name in (".debug_str_offsets", ".debug_sup", ".gnu_debugaltlink")
+               if dwarf_file.elf.get_section_by_name(name) is not None]
+    with dwarfscan.Sections(dwarf_file.path) as sections:
+        units = list(dwarfscan.iter_units(sections))
+        found = locate(sections, units, structs, any_kind, present)
+    if found is None:
+        return None
+    tables, _limit = found
+    return typeindex.TypeIndex(None, [unit.offset for unit in units], tables, [])
+
+
+class SizesConverter(_Converter):
+    """The converter with every member's named struct or union type left as a stub (name and size).
+
+    Enough for a definition's size, members and holes (``pahole --sizes``):
+    a member's size is its type's ``DW_AT_byte_size`` either way, and the
+    nested definitions, which a whole read converts again and again, are
+    never decoded.
+    """
+
+    def type_of(self, die: DIE, shallow: bool = False) -> Type:
+        return super().type_of(die, shallow=True)
+
+
+def read_every_indexed(dwarf_file: DwarfFile, build: Build, progress: Optional[ProgressCallback],
+                       converter: type[_Converter] = _Converter) -> Build:
     """The plain walk's ``every_definition`` read, through the index's declaration sites.
 
     The plain walk skips a struct whose declaration site (name, kind, size,
@@ -121,7 +176,8 @@ def read_every_indexed(dwarf_file: DwarfFile, build: Build, progress: Optional[P
     (:func:`.dwarf._definition_key`) differ from every one kept; only the
     first DIE of each site can pass the first test, so only those are read.
     When the index is not cached yet, each batch of sites is read while the
-    workers scan the rest of the file.
+    workers scan the rest of the file.  ``converter``: :class:`SizesConverter`
+    for sizes and holes only.
     """
     keys: set[tuple[object, ...]] = set()
 
@@ -134,7 +190,7 @@ def read_every_indexed(dwarf_file: DwarfFile, build: Build, progress: Optional[P
         assert isinstance(variant, StructType)
         build.variants.append(variant)
         getattr(build, pick.table).setdefault(pick.name, variant)
-    with PickReader(dwarf_file, take) as reader:
+    with PickReader(dwarf_file, take, converter) as reader:
         index = typeindex.get_index(dwarf_file.path, dwarf_file.cache_key(), progress,
                                     on_sites=lambda sites: reader.read([Pick(*site) for site in sites]))
     reader.finish(build)
@@ -159,11 +215,12 @@ class PickReader:
     plain walk clears it between units.
     """
 
-    def __init__(self, dwarf_file: DwarfFile, take: Callable[[Pick, RawDIE, _Converter], None]) -> None:
+    def __init__(self, dwarf_file: DwarfFile, take: Callable[[Pick, RawDIE, _Converter], None],
+                 converter: type[_Converter] = _Converter) -> None:
         self.path = dwarf_file.path
         self.dwarf_file = dwarf_file
         self.take = take
-        self.converter = _Converter(dwarf_file.address_size, dwarf_file.little_endian, self.path)
+        self.converter = converter(dwarf_file.address_size, dwarf_file.little_endian, self.path)
         self.unit = -1
         self.provenance: Optional[dict[str, object]] = None
 
@@ -285,3 +342,32 @@ def check_names(path: str, names: Iterable[str]) -> None:
             close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.6)
             hint = f"; closest: {', '.join(close)}" if close else ""
             raise NotFoundError(f"{path}: no struct named '{name}'{hint}")
+
+
+def read_every_for_sizes(path: str, progress: Optional[ProgressCallback] = None) -> Optional[Build]:
+    """Every distinct same-name definition of a linked ELF file, members' named types as stubs; None: not here.
+
+    What ``pahole --sizes`` needs (each definition's size and holes, in its
+    order) at a fraction of a whole read's cost (:class:`SizesConverter`).
+    None when the fast path does not apply; the caller then reads the file whole.
+    """
+    from ..typegraph import check_type_graph
+    if scan_mode() == "plain":
+        return None
+    try:
+        dwarf_file = DwarfFile(path)
+    except InputError:
+        return None  # no DWARF (a BTF-only object) or damaged: the whole read says which
+    with dwarf_file:
+        if not applies(dwarf_file):
+            return None
+        build = Build(name=os.path.basename(path), arch=dwarf_file.arch(), address_size=dwarf_file.address_size,
+                      byte_order="little" if dwarf_file.little_endian else "big")
+        try:
+            read_every_indexed(dwarf_file, build, progress, SizesConverter)
+        except (UnsupportedDwarf, *_DAMAGED_DWARF):
+            if scan_mode() == "fast":
+                raise
+            return None
+    check_type_graph(build, path)
+    return build

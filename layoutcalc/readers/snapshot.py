@@ -26,6 +26,8 @@ from typing import Any, Callable, Optional
 
 from ..abi import ABIS
 from ..errors import InputError, ScenarioError
+from ..safe_read import read_bytes
+from ..structured import load_json
 from ..typegraph import MAX_TYPE_DEPTH, check_type_graph
 from ..model import (
     ArrayType,
@@ -44,6 +46,8 @@ from ..model import (
 
 SCHEMA = "layoutcalc-snapshot"
 VERSION = 1
+# A whole-kernel snapshot of every struct is about 40 MB; the baseline reader allows the same.
+MAX_SNAPSHOT_BYTES = 256 << 20
 
 
 class _Encoder:
@@ -155,11 +159,7 @@ def write_snapshot(build: Build, path: str) -> None:
 
 def validate_snapshot_bytes(data: bytes, path: str) -> None:
     """Raise a one-line error unless ``data`` (a snapshot just written to ``path``) reads back."""
-    try:
-        decoded = json.loads(data)
-    except ValueError as exc:
-        raise ScenarioError(f"{path}: the snapshot written does not read back ({exc})") from None
-    build_from_dict(decoded, path)
+    build_from_dict(load_json(data, path, ScenarioError), path)
 
 
 class _Decoder:
@@ -211,7 +211,7 @@ class _Decoder:
             count = e.get("c")
             result = ArrayType(self.get(e["t"]), self.count(index, count, "count", optional=True))
         elif kind == "typedef":
-            result = TypedefType(str(e["n"]), VoidType(), e.get("a"))
+            result = TypedefType(str(e["n"]), VoidType(), self.alignment(index, e.get("a")))
             self.done[index] = result
             result.target = self.get(e["t"])
         elif kind in ("struct", "union"):
@@ -301,13 +301,7 @@ def _roots(decoder: _Decoder, names: dict[str, Any], expected: type) -> dict[str
 
 
 def read_snapshot_file(path: str) -> Build:
-    try:
-        with open(path, encoding="utf-8") as stream:
-            data = json.load(stream)
-    except json.JSONDecodeError as exc:
-        raise ScenarioError(f"{path}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read ({exc})") from None
+    data = load_json(read_bytes(path, "snapshot", MAX_SNAPSHOT_BYTES, error=InputError), path, ScenarioError)
     return build_from_dict(data, path)
 
 

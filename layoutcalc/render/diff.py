@@ -1,18 +1,18 @@
 """Presentation of diffs and checks: text (bloat-o-meter and pahole vocabulary), JSON, Markdown, JUnit, GitHub.
 
-Pure functions from :mod:`layoutcalc.analysis.diff` / :mod:`~layoutcalc.analysis.budget`
+Pure functions from :mod:`layoutcalc.features.diff` / :mod:`~layoutcalc.features.budget`
 results to strings or plain dicts.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, Optional
 from xml.sax.saxutils import escape, quoteattr
 
-from ..analysis.budget import CheckResult, Verdict
-from ..analysis.diff import DiffResult, DiffSummary, MemberChange, MemberLayout, StructChange
+from ..features.budget import CheckResult, Verdict
+from ..features.diff import DiffResult, DiffSummary, MemberChange, MemberLayout, StructChange, size_rows
 
 _MOVED_SHOWN = 6
 
@@ -25,9 +25,15 @@ def summary_lines(summary: DiffSummary) -> list[str]:
 
 
 def _where(member: MemberLayout) -> str:
+    """pahole's ``offset size`` comment body; ``offset:bit size`` for a bitfield (``32:16 4``)."""
     if member.bit_size:
-        return f"{member.offset}:{member.bit_offset % 8} {member.size}, {member.bit_size} bits"
+        return f"{member.offset}:{member.bitfield_offset} {member.size}"
     return f"{member.offset} {member.size}"
+
+
+def _wheres(old: MemberLayout, new: MemberLayout) -> str:
+    """Both places of a member that moved, the new one alone otherwise."""
+    return _where(new) if _where(old) == _where(new) else f"{_where(old)} -> {_where(new)}"
 
 
 def _declaration(member: MemberLayout) -> str:
@@ -47,12 +53,13 @@ def _member_line(change: MemberChange) -> str:
         return f"removed  {_declaration(old)};  /* was {_where(old)} */"
     assert old and new
     if change.change == "resized" and old.size == new.size:
-        return f"resized  {new.name} ({new.type_name}): {old.bit_size} -> {new.bit_size} bits  /* {_where(new)} */"
+        return (f"resized  {new.name} ({new.type_name}): {old.bit_size} -> {new.bit_size} bits  "
+                f"/* {_wheres(old, new)} */")
     if change.change == "resized":
         types = old.type_name if old.type_name == new.type_name else f"{old.type_name} -> {new.type_name}"
         return f"resized  {new.name} ({types}): {old.size} -> {new.size} bytes  /* {_where(old)} -> {_where(new)} */"
     if change.change == "retyped":
-        return f"retyped  {new.name}: {old.type_name} -> {new.type_name}  /* {_where(new)} */"
+        return f"retyped  {new.name}: {old.type_name} -> {new.type_name}  /* {_wheres(old, new)} */"
     return f"moved    {new.name}  /* {_where(old)} -> {_where(new)} */"
 
 
@@ -93,7 +100,8 @@ def reason_lines(change: StructChange, cacheline_size: int) -> list[str]:
         where = f"after {hole.after}" if hole.after else "before the first member"
         verb = "consumed" if hole.new_size == 0 else "opened" if hole.old_size == 0 else \
             "shrank" if hole.consumed else "grew"
-        lines.append(f"hole     {where}: {hole.old_size} -> {hole.new_size} bytes ({verb})")
+        kind = "bit hole" if hole.unit == "bits" else "hole    "
+        lines.append(f"{kind} {where}: {hole.old_size} -> {hole.new_size} {hole.unit} ({verb})")
     if change.old and change.new and change.old.padding != change.new.padding:
         lines.append(f"padding  {change.old.padding} -> {change.new.padding} bytes")
     if change.note:
@@ -101,9 +109,10 @@ def reason_lines(change: StructChange, cacheline_size: int) -> list[str]:
     return lines
 
 
-def _table(changes: Iterable[StructChange]) -> list[str]:
-    rows = [(c.label, str(c.old_size) if c.old else "-", str(c.new_size) if c.new else "-", f"{c.delta:+d}")
-            for c in changes]
+def _table(result: DiffResult) -> list[str]:
+    """bloat-o-meter's table: one row per name, delta descending (see :func:`size_rows`)."""
+    rows = [(r.label, "-" if r.old is None else str(r.old), "-" if r.new is None else str(r.new), f"{r.delta:+d}")
+            for r in size_rows(result.changes, result.old, result.new)]
     width = max([len("struct")] + [len(r[0]) for r in rows])
     lines = [f"{'struct':<{width}} {'old':>7} {'new':>7} {'delta':>7}"]
     lines.extend(f"{name:<{width}} {old:>7} {new:>7} {delta:>7}" for name, old, new, delta in rows)
@@ -120,11 +129,9 @@ def _duplicates_line(result: DiffResult) -> list[str]:
 
 
 def diff_text(result: DiffResult) -> str:
-    """The text report: summary, the table of every change, then the reasons per grown/shrunk struct."""
-    lines = summary_lines(result.summary) + _duplicates_line(result)
-    sized = [c for c in result.changes if c.delta or c.status in ("added", "removed")]
-    if sized:
-        lines += [""] + _table(sized)
+    """bloat-o-meter's block (summary, table, ``Total`` last), then the reasons per changed struct."""
+    summary, total = summary_lines(result.summary)
+    lines = [summary] + _table(result) + [total] + _duplicates_line(result)
     for change in result.changes:
         if change.status not in ("grown", "shrunk", "changed"):
             continue
@@ -153,7 +160,8 @@ def change_dict(change: StructChange, cacheline_size: int) -> dict[str, Any]:
                                                   "crossed": change.slab.crossed},
         "members": [{"change": m.change, "name": m.name, "old": _member_dict(m.old), "new": _member_dict(m.new)}
                     for m in change.members],
-        "holes": [{"after": h.after, "old_size": h.old_size, "new_size": h.new_size} for h in change.holes],
+        "holes": [{"after": h.after, "old_size": h.old_size, "new_size": h.new_size, "unit": h.unit}
+                  for h in change.holes],
         "padding": {"old": change.old.padding if change.old else None,
                     "new": change.new.padding if change.new else None},
         "note": change.note or None,
@@ -181,28 +189,75 @@ def _md_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("<", "&lt;")
 
 
-def diff_markdown(result: DiffResult, verdicts: Optional[dict[str, Verdict]] = None, title: str = "") -> str:
-    """A pull-request comment: summary, a table of size changes, the reasons folded per struct."""
-    lines = [f"### {title or 'Struct layout changes'}", "", "`" + summary_lines(result.summary)[0] + "`  ",
-             "`" + summary_lines(result.summary)[1] + "`", ""]
-    sized = [c for c in result.changes if c.delta or c.status in ("added", "removed")]
-    if sized:
-        lines += ["| struct | old | new | delta | verdict |", "|---|--:|--:|--:|---|"]
-        for change in sized:
-            verdict = (verdicts or {}).get(change.label)
-            mark = "" if verdict is None else (":x: " + "; ".join(verdict.reasons) if verdict.regression else
-                                               "allowed" if verdict.allowed and verdict.reasons else "within budget")
-            lines.append(f"| `{_md_cell(change.label)}` | {change.old_size if change.old else '-'} | "
-                         f"{change.new_size if change.new else '-'} | {change.delta:+d} | {mark} |")
-    else:
-        lines.append("No struct changed size.")
-    for change in result.changes:
-        if change.status not in ("grown", "shrunk"):
-            continue
-        lines += ["", f"<details><summary><code>{_md_cell(change.label)}</code> {change.old_size} → "
-                      f"{change.new_size} ({change.delta:+d})</summary>", "", "```"]
-        lines += reason_lines(change, result.new.cacheline_size)
-        lines += ["```", "", "</details>"]
+# A pull-request comment on GitHub holds at most this many characters.
+MARKDOWN_LIMIT = 65_536
+GITHUB_ERRORS = 10  # GitHub shows at most 10 error annotations of a step
+
+
+def _verdict_mark(verdict: Optional[Verdict]) -> str:
+    if verdict is None:
+        return ""
+    mark = (":x: " + "; ".join(verdict.reasons) if verdict.regression else
+            "allowed" if verdict.allowed and verdict.reasons else "within budget")
+    if verdict.causes and not verdict.regression and verdict.knock_on:
+        mark += " (knock-on: " + ", ".join(dict.fromkeys(c.label for c in verdict.causes)) + ")"
+    return mark
+
+
+def _markdown_order(result: DiffResult, verdicts: dict[str, Verdict]) -> list[StructChange]:
+    """Regressions first (largest first), then the other changes in bloat-o-meter's order."""
+    def regression(change: StructChange) -> bool:
+        verdict = verdicts.get(change.label)
+        return verdict is not None and verdict.regression and verdict.change is change
+    changes = [c for c in result.changes if c.delta or c.status in ("added", "removed", "grown", "shrunk")]
+    return [c for c in changes if regression(c)] + [c for c in changes if not regression(c)]
+
+
+def _details(change: StructChange, cacheline_size: int) -> list[str]:
+    return ["", f"<details><summary><code>{_md_cell(change.label)}</code> {change.old_size} → "
+                f"{change.new_size} ({change.delta:+d})</summary>", "", "```",
+            *reason_lines(change, cacheline_size), "```", "", "</details>"]
+
+
+def diff_markdown(result: DiffResult, verdicts: Optional[dict[str, Verdict]] = None, title: str = "",
+                  limit: int = MARKDOWN_LIMIT) -> str:
+    """A pull-request comment of at most ``limit`` characters: summary, a table, the reasons folded per struct.
+
+    Regressions come first; what does not fit is counted in a closing "and N more" line.
+    """
+    verdicts = verdicts or {}
+    head = [f"### {title or 'Struct layout changes'}", "", "`" + summary_lines(result.summary)[0] + "`  ",
+            "`" + summary_lines(result.summary)[1] + "`", ""]
+    ordered = _markdown_order(result, verdicts)
+    if not ordered:
+        return "\n".join(head + ["No struct changed size."]) + "\n"
+    table = ["| struct | old | new | delta | verdict |", "|---|--:|--:|--:|---|"]
+    rows = [f"| `{_md_cell(c.label)}` | {c.old_size if c.old else '-'} | {c.new_size if c.new else '-'} | "
+            f"{c.delta:+d} | {_md_cell(_verdict_mark(verdicts.get(c.label)))} |" for c in ordered]
+    details = [_details(c, result.new.cacheline_size) if c.status in ("grown", "shrunk") else [] for c in ordered]
+    reserve = 200  # the closing "and N more" line
+    used = sum(len(line) + 1 for line in head + table) + reserve
+    shown_rows = shown_details = 0
+    for row in rows:  # the table first: every row that fits
+        if used + len(row) + 1 > limit:
+            break
+        used += len(row) + 1
+        shown_rows += 1
+    for block in details[:shown_rows]:
+        size = sum(len(line) + 1 for line in block)
+        if used + size > limit:
+            break
+        used += size
+        shown_details += 1
+    lines = head + table + rows[:shown_rows]
+    for block in details[:shown_details]:
+        lines += block
+    if shown_rows < len(rows):
+        lines += ["", f"… and {len(rows) - shown_rows} more changed structs (not shown: the comment holds "
+                      f"{limit} characters; see the JSON output)"]
+    elif shown_details < sum(1 for block in details if block):
+        hidden = sum(1 for block in details[shown_details:] if block)
+        lines += ["", f"… and the reasons of {hidden} more structs (see the text or JSON output)"]
     return "\n".join(lines) + "\n"
 
 
@@ -232,7 +287,9 @@ def check_payload(result: CheckResult) -> dict[str, Any]:
     payload["regressions"] = len(result.regressions)
     payload["verdicts"] = [{"name": v.change.label, "delta": v.change.delta, "budget": v.rule.growth,
                             "rule": v.rule.pattern, "allowed": v.allowed, "regression": v.regression,
-                            "reasons": list(v.reasons)} for v in result.verdicts]
+                            "reasons": list(v.reasons), "knock_on": v.knock_on,
+                            "causes": [{"name": c.label, "member": c.member, "bytes": c.bytes} for c in v.causes]}
+                           for v in result.verdicts]
     return payload
 
 
@@ -255,7 +312,10 @@ def check_junit(result: CheckResult) -> str:
             details = escape("\n".join(reason_lines(change, result.diff.new.cacheline_size)))
             body = f"\n      <failure message={message} type=\"struct-growth\">{details}</failure>\n    "
         cases.append(f"    <testcase classname=\"layoutcalc.struct\" name={name} time=\"0\">{body}</testcase>")
-    suite = (f"  <testsuite name=\"layoutcalc check\" tests=\"{len(result.verdicts)}\" "
+    if not cases:  # tests="0" reads as a broken run to Jenkins: say what was checked
+        name = quoteattr(f"no struct grew ({len(result.diff.old.layouts)} compared)")
+        cases.append(f"    <testcase classname=\"layoutcalc.check\" name={name} time=\"0\"></testcase>")
+    suite = (f"  <testsuite name=\"layoutcalc check\" tests=\"{len(cases)}\" "
              f"failures=\"{len(result.regressions)}\" errors=\"0\" skipped=\"0\">")
     return "\n".join(['<?xml version="1.0" encoding="UTF-8"?>', "<testsuites>", suite, *cases, "  </testsuite>",
                       "</testsuites>"]) + "\n"
@@ -269,16 +329,46 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def check_github(result: CheckResult) -> str:
-    """GitHub workflow commands: ``::error`` per regression, ``::notice`` per growth within budget."""
+def check_github(result: CheckResult, limit: int = GITHUB_ERRORS) -> str:
+    """GitHub workflow commands: ``::error`` for the first ``limit`` regressions (largest first), one ``::notice``.
+
+    GitHub shows at most 10 error annotations per step; the notice counts
+    every regression and growth, so none goes unmentioned.
+    """
     lines = []
     cacheline = result.diff.new.cacheline_size
-    for verdict in result.verdicts:
+    regressions = sorted(result.regressions, key=lambda v: (-v.change.delta, v.change.label))
+    for verdict in regressions[:limit]:
         change = verdict.change
-        level = "error" if verdict.regression else "notice"
         title = _escape_property(f"{change.label} grew {change.delta} bytes ({change.old_size} -> {change.new_size})")
-        why = "; ".join(verdict.reasons) if verdict.reasons else f"within budget ({verdict.rule.growth} bytes)"
-        message = _escape_data(f"{why}\n" + "\n".join(reason_lines(change, cacheline)))
-        lines.append(f"::{level} title={title}::{message}")
-    lines.extend(summary_lines(result.diff.summary))
+        message = _escape_data("; ".join(verdict.reasons) + "\n" + "\n".join(reason_lines(change, cacheline)))
+        lines.append(f"::error title={title}::{message}")
+    count, grown = len(regressions), len(result.verdicts)
+    more = ""
+    if count > limit:
+        names = ", ".join(v.change.label for v in regressions[limit:limit + 20])
+        more = f" ({count - limit} more not annotated: {names}{' ...' if count > limit + 20 else ''})"
+    summary = (f"{count} regression{'s' if count != 1 else ''} in {grown} grown struct{'s' if grown != 1 else ''}"
+               f"{more}; " + "; ".join(summary_lines(result.diff.summary)))
+    lines.append(f"::notice title={_escape_property('layoutcalc check')}::{_escape_data(summary)}")
     return "\n".join(lines) + "\n"
+
+
+DIFF_FORMATS = ("text", "json", "markdown")
+CHECK_FORMATS = ("text", "json", "markdown", "junit", "github")
+
+
+def render_diff(result: DiffResult, fmt: str) -> str:
+    """``diff`` in one of :data:`DIFF_FORMATS`."""
+    if fmt == "json":
+        return to_json(diff_payload(result))
+    if fmt == "markdown":
+        return diff_markdown(result)
+    return diff_text(result)
+
+
+def render_check(result: CheckResult, fmt: str) -> str:
+    """``check`` in one of :data:`CHECK_FORMATS`."""
+    renderers = {"json": lambda: to_json(check_payload(result)), "markdown": lambda: check_markdown(result),
+                 "junit": lambda: check_junit(result), "github": lambda: check_github(result)}
+    return renderers.get(fmt, lambda: check_text(result))()

@@ -61,6 +61,8 @@ box-sizing:border-box;border:1px solid var(--lc-bg);min-width:0}}
 .lc-padding,.lc-bit_padding{{background:repeating-linear-gradient(45deg,var(--lc-pad1) 0 2px,var(--lc-pad2) 2px 6px)}}
 .lc-flexible{{border-left:4px solid var(--lc-flex);color:var(--lc-flex);overflow:visible;padding-left:3px;
 font-weight:bold;z-index:1}}
+.lc-narrow{{color:var(--lc-muted);font-size:11px;padding-left:126px;margin:0 0 3px 0;white-space:normal;
+max-width:768px}}
 .lc-elided{{color:var(--lc-muted);font-style:italic;padding-left:126px;margin:2px 0 4px 0}}
 .lc-notes{{margin-top:6px}}
 .lc-map details{{margin-top:8px}}
@@ -79,10 +81,21 @@ def _legend() -> str:
     return f'<div class="lc-legend">{"".join(keys)}</div>'
 
 
-def _ruler() -> str:
-    ticks = "".join(f'<div class="lc-tick" style="grid-column:{8 * b + 1} / span 64">{b}</div>'
-                    for b in range(0, _ROW_BYTES, 8))
-    return f'<div class="lc-row lc-ruler"><div class="lc-label">byte</div><div class="lc-grid">{ticks}</div></div>'
+def _grid_style(row_bytes: int) -> str:
+    """Inline columns for a row of ``row_bytes`` (the stylesheet's 512 columns are a 64-byte line)."""
+    if row_bytes == _ROW_BYTES:
+        return ""
+    step = 768 * 8 // row_bytes
+    return (f' style="grid-template-columns:repeat({8 * row_bytes},minmax(0,1fr));background:repeating-linear-'
+            f'gradient(90deg,transparent 0 {step - 1}px,var(--lc-rule) {step - 1}px {step}px)"')
+
+
+def _ruler(row_bytes: int = _ROW_BYTES) -> str:
+    every = max(8, row_bytes // 8)
+    ticks = "".join(f'<div class="lc-tick" style="grid-column:{8 * b + 1} / span {8 * every}">{b}</div>'
+                    for b in range(0, row_bytes, every))
+    return (f'<div class="lc-row lc-ruler"><div class="lc-label">byte</div><div class="lc-grid"'
+            f'{_grid_style(row_bytes)}>{ticks}</div></div>')
 
 
 def _piece(segment: Segment, number: int, first_bit: int, width: int, grid: str) -> str:
@@ -104,20 +117,41 @@ def _piece(segment: Segment, number: int, first_bit: int, width: int, grid: str)
             f'title="{escape(segment.describe())}" {data}>{escape(label)}</div>')
 
 
-def _row_label(row: int) -> str:
-    return f"CL {row} · {row * _ROW_BYTES}"
+def _row_label(row: int, row_bytes: int = _ROW_BYTES) -> str:
+    return f"CL {row} · {row * row_bytes}"
 
 
-def grid_html(segments: Sequence[Segment], elide: Optional[Sequence[str]] = None, grid: str = "layout") -> str:
-    """The rows of the grid, each piece tagged ``data-grid=grid``.
+# A piece narrower than this many bits cannot show its name: it is listed under its row instead.
+NARROW_BITS = 48
+
+
+def _narrow_line(pieces: Sequence[tuple[Segment, int, int]]) -> str:
+    """Names of the row's members too narrow to be read in the grid (1-bit fields, a ``char``), in order."""
+    names = []
+    for segment, _, width in pieces:
+        if segment.is_gap or segment.kind == FLEXIBLE or width >= NARROW_BITS or not segment.name:
+            continue
+        where = f"{segment.bit_start // 8}" + (f":{segment.bit_start % 8}" if segment.bit_start % 8 else "")
+        size = f"{segment.bit_size} bit{'s' if segment.bit_size != 1 else ''}" if segment.bit_size % 8 else \
+            f"{segment.bit_size // 8} B"
+        names.append(f"{'+' if segment.kind == ADDED else ''}{segment.name} @{where} ({size})")
+    if not names:
+        return ""
+    return f'<div class="lc-narrow">{escape(" · ".join(names))}</div>'
+
+
+def grid_html(segments: Sequence[Segment], elide: Optional[Sequence[str]] = None, grid: str = "layout",
+              row_bytes: int = _ROW_BYTES) -> str:
+    """The rows of the grid (``row_bytes`` a row: the build's cacheline), each piece tagged ``data-grid=grid``.
 
     A run of two or more rows with the same non-empty ``elide`` entry becomes
-    one line saying so (``unchanged``, ``members shifted +8 bytes``).
+    one line saying so (``unchanged``, ``members shifted +8 bytes``).  Members
+    too narrow to show their name are listed under their row.
     """
     numbers = {id(segment): number for number, segment in enumerate(segments)}
-    rows = split_rows(list(segments), _ROW_BYTES)
+    rows = split_rows(list(segments), row_bytes)
     reasons = list(elide or []) + [""] * (len(rows) - len(elide or []))
-    out = [_ruler()]
+    out = [_ruler(row_bytes)]
     row = 0
     while row < len(rows):
         end = row
@@ -125,24 +159,35 @@ def grid_html(segments: Sequence[Segment], elide: Optional[Sequence[str]] = None
             end += 1
         if end - row > 1:
             out.append(f'<div class="lc-elided">… cachelines {row}–{end - 1} '
-                       f'(bytes {row * _ROW_BYTES}–{end * _ROW_BYTES - 1}): {escape(reasons[row])} …</div>')
+                       f'(bytes {row * row_bytes}–{end * row_bytes - 1}): {escape(reasons[row])} …</div>')
             row = end
             continue
         pieces = "".join(_piece(s, numbers[id(s)], first, width, grid) for s, first, width in rows[row])
-        out.append(f'<div class="lc-row"><div class="lc-label">{_row_label(row)}</div>'
-                   f'<div class="lc-grid">{pieces}</div></div>')
+        out.append(f'<div class="lc-row"><div class="lc-label">{_row_label(row, row_bytes)}</div>'
+                   f'<div class="lc-grid"{_grid_style(row_bytes)}>{pieces}</div></div>')
+        out.append(_narrow_line(rows[row]))
         row += 1
     return "".join(out)
 
 
-def whatif_elisions(segments: Sequence[Segment]) -> list[str]:
+def whatif_elisions(segments: Sequence[Segment], row_bytes: int = _ROW_BYTES) -> list[str]:
     """Per row of a what-if's new layout: "" to show it, else why it may be elided.
 
-    Rows with an added field, their neighbours and the last row are shown; the
-    others say whether their members are unchanged or all shifted alike.
+    Rows with an added field, rows where the members' shift changes (the hole
+    that absorbed the added bytes), their neighbours and the last row are
+    shown; the others say whether their members are unchanged or all shifted alike.
     """
-    rows = split_rows(list(segments), _ROW_BYTES)
+    rows = split_rows(list(segments), row_bytes)
     added = {r for r, row in enumerate(rows) if any(s.kind == ADDED for s, _, _ in row)}
+    # where the shift changes (a hole absorbed the added bytes, or the shifting starts): keep those rows too
+    previous_shift, previous_row = 0, 0
+    for segment in segments:
+        if segment.is_gap or segment.kind == ADDED:
+            continue
+        where = segment.bit_start // (8 * row_bytes)
+        if segment.shift_bytes != previous_shift:
+            added |= {previous_row, where}
+        previous_shift, previous_row = segment.shift_bytes, where
     reasons = []
     for number, row in enumerate(rows):
         if number == len(rows) - 1 or added & {number - 1, number, number + 1}:
@@ -172,24 +217,26 @@ def stats_line(stats: LayoutStats) -> str:
     return ", ".join(parts)
 
 
-def struct_html(struct: StructType, stats: LayoutStats, segments: Sequence[Segment], subtitle: str = "") -> str:
-    """A struct layout as a self-contained HTML block (style, title, legend, grid)."""
+def struct_html(struct: StructType, stats: LayoutStats, segments: Sequence[Segment], subtitle: str = "",
+                row_bytes: int = _ROW_BYTES) -> str:
+    """A struct layout as a self-contained HTML block (style, title, legend, grid of ``row_bytes`` lines)."""
     title = f"{struct.tag}: {stats_line(stats)}"
-    sub = f'<div class="lc-sub">{escape(subtitle)}</div>' if subtitle else ""
+    sub = f'<div class="lc-sub">{escape(subtitle)}{escape(f"; {row_bytes}-byte cachelines")}</div>'
     return (f'{STYLE}<div class="lc-map"><div class="lc-title">{escape(title)}</div>{sub}{_legend()}'
-            f'{grid_html(segments)}</div>')
+            f'{grid_html(segments, row_bytes=row_bytes)}</div>')
 
 
 def whatif_html(title: str, subtitle: str, after: Sequence[Segment], before: Sequence[Segment],
-                notes: Sequence[str]) -> str:
+                notes: Sequence[str], row_bytes: int = _ROW_BYTES) -> str:
     """A what-if as HTML: the new layout with added and moved members marked, the old one folded below.
 
     Runs of cachelines away from the added fields are elided (:func:`whatif_elisions`).
     """
     note_html = "".join(f"<div>{escape(note)}</div>" for note in notes)
-    after_grid = grid_html(after, whatif_elisions(after), "after")
+    after_grid = grid_html(after, whatif_elisions(after, row_bytes), "after", row_bytes)
+    before_grid = grid_html(before, grid="before", row_bytes=row_bytes)
     return (f'{STYLE}<div class="lc-map"><div class="lc-title">{escape(title)}</div>'
             f'<div class="lc-sub">{escape(subtitle)}</div>{_legend()}{after_grid}'
             f'<div class="lc-notes">{note_html}</div>'
-            f'<details><summary>before</summary>{grid_html(before, grid="before")}</details></div>')
+            f'<details><summary>before</summary>{before_grid}</details></div>')
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import NamedTuple, Optional
 
-from ..analysis.layout import LayoutStats, member_byte_size
+from ..analysis.layout import LayoutStats, member_byte_size, struct_holes
 from ..model import ArrayType, Member, StructType
 
 MEMBER, ADDED, HOLE, BIT_HOLE, PADDING, BIT_PADDING, FLEXIBLE = (
@@ -88,6 +88,54 @@ def _gap_segments(start: int, bit_hole: int, hole: int, bits_first: bool) -> lis
     return out
 
 
+def _anonymous_struct(member: Member) -> Optional[StructType]:
+    member_type = member.type.strip()
+    if member.name is None and isinstance(member_type, StructType) and member_type.name is None \
+            and not member_type.is_union:
+        return member_type
+    return None
+
+
+def _union_contents(union: StructType) -> str:
+    """``union { pid | numbers }``: what an anonymous union holds, by member name."""
+    names = []
+    for member in union.members:
+        nested = member.type.strip()
+        if member.name:
+            names.append(member.name)
+        elif isinstance(nested, StructType):
+            names.append("{" + ", ".join(m.name or "…" for m in nested.members[:3])
+                         + (", …" if len(nested.members) > 3 else "") + "}")
+    return f"union {{ {' | '.join(names)} }}"
+
+
+def _expanded(member: Member, index: int, added: Collection[int], shifts: Mapping[int, int]) -> list[Segment]:
+    """The segments of one member: an anonymous struct's own members, holes and padding, at their places
+    (``mm_struct`` is one anonymous struct); an anonymous union named by what it holds; else the member."""
+    inner = _anonymous_struct(member)
+    if inner is None:
+        segment = member_segment(member, index, id(member) in added, shifts.get(id(member), 0))
+        nested = member.type.strip()
+        if member.name is None and isinstance(nested, StructType) and nested.is_union and nested.name is None:
+            segment = segment._replace(name=_union_contents(nested))
+        return [segment]
+    base = member.bit_offset
+    pre_hole, gaps, padding = struct_holes(inner)
+    out = _gap_segments(base, 0, pre_hole, bits_first=False)
+    for number, nested_member in enumerate(inner.members):
+        pieces = _expanded(nested_member, index + number, added, shifts)
+        pieces = [p._replace(bit_start=p.bit_start + base) for p in pieces]
+        out += pieces
+        if number < len(gaps):
+            gap = gaps[number]
+            end = base + nested_member.bit_offset + (nested_member.bit_size if nested_member.bit_size is not None
+                                                       else 8 * member_byte_size(nested_member))
+            out += _gap_segments(end, gap.bit_hole, gap.hole, bits_first=nested_member.bit_size is not None)
+    if padding > 0:
+        out.append(Segment(PADDING, base + 8 * (inner.size_bytes - padding), 8 * padding))
+    return out
+
+
 def layout_segments(struct: StructType, stats: LayoutStats, added: Collection[int] = (),
                     shifts: Optional[Mapping[int, int]] = None) -> list[Segment]:
     """Every member, hole, bit hole and the padding of ``struct``, by bit position.
@@ -95,7 +143,9 @@ def layout_segments(struct: StructType, stats: LayoutStats, added: Collection[in
     ``added`` holds ``id()`` of members a what-if added; ``shifts`` maps a
     member's ``id()`` to how many bytes it moved.  For a struct the segments
     tile ``8 * size`` bits exactly when pahole's size invariant holds; the
-    members of a union all start at 0.
+    members of a union all start at 0.  An anonymous struct member is drawn as
+    its own members (with its holes and padding), an anonymous union as one
+    piece named by the members it holds.
     """
     shifts = shifts or {}
     out: list[Segment] = []
@@ -103,8 +153,10 @@ def layout_segments(struct: StructType, stats: LayoutStats, added: Collection[in
         out += _gap_segments(0, stats.pre_bit_hole, stats.pre_hole, bits_first=False)
     end = 0
     for index, member in enumerate(struct.members):
-        segment = member_segment(member, index, id(member) in added, shifts.get(id(member), 0))
-        out.append(segment)
+        pieces = _expanded(member, index, added, shifts) if not struct.is_union else \
+            [member_segment(member, index, id(member) in added, shifts.get(id(member), 0))]
+        out += pieces
+        segment = pieces[-1]._replace(bit_start=member.bit_offset, bit_size=member_segment(member, index).bit_size)
         end = max(end, segment.bit_end)
         if struct.is_union or index >= len(stats.gaps):
             continue
@@ -118,14 +170,23 @@ def layout_segments(struct: StructType, stats: LayoutStats, added: Collection[in
             out.append(Segment(PADDING, 8 * (struct.size_bytes - stats.padding), 8 * stats.padding))
     elif struct.is_union and 8 * struct.size_bytes > end:
         out.append(Segment(PADDING, end, 8 * struct.size_bytes - end))
+    number = 0
+    for position, piece in enumerate(out):  # alternate shades over what is drawn, nested members included
+        if not piece.is_gap:
+            out[position] = piece._replace(member_index=number)
+            number += 1
     return out
 
 
-def member_shifts(before: StructType, after: StructType, added: Collection[int]) -> dict[int, int]:
+def member_shifts(before: StructType, after: StructType, added: Collection[int],
+                  bases: tuple[int, int] = (0, 0)) -> dict[int, int]:
     """``id()`` of each member of ``after`` that sits elsewhere in ``before`` -> the shift in bytes.
 
     Members are matched by name; anonymous ones by their position among the
-    members that were not added.
+    members that were not added, and the members of a matched anonymous struct
+    in turn (a field added inside ``mm_struct``'s anonymous struct moves the
+    members after it, not the struct).  ``bases`` are the bit offsets of
+    ``before`` and ``after`` inside their outermost structs.
     """
     by_name = {m.name: m for m in before.members if m.name}
     kept = [m for m in after.members if id(m) not in added]
@@ -133,8 +194,14 @@ def member_shifts(before: StructType, after: StructType, added: Collection[int])
     for position, member in enumerate(kept):
         previous = by_name.get(member.name) if member.name else (
             before.members[position] if position < len(before.members) else None)
-        if previous is not None and previous.bit_offset != member.bit_offset:
-            shifts[id(member)] = (member.bit_offset - previous.bit_offset) // 8
+        if previous is None:
+            continue
+        old_bits, new_bits = bases[0] + previous.bit_offset, bases[1] + member.bit_offset
+        if old_bits != new_bits:
+            shifts[id(member)] = (new_bits - old_bits) // 8
+        inner_before, inner_after = _anonymous_struct(previous), _anonymous_struct(member)
+        if inner_before is not None and inner_after is not None:
+            shifts.update(member_shifts(inner_before, inner_after, added, (old_bits, new_bits)))
     return shifts
 
 

@@ -5,20 +5,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..analysis.report import EXTRA_COLUMNS, ROW_COLUMNS, BuildReport, Claim, ReportOptions, era_label
+from ..features.report import EXTRA_COLUMNS, ROW_COLUMNS, BuildReport, Claim, ReportOptions, era_label
+from .slab import costs_lines
 from .structs import rows_csv
 
 
 def report_payload(reports: Sequence[BuildReport], claims: Sequence[Claim],
                    options: ReportOptions, scenario: str) -> dict[str, Any]:
     """The JSON document of ``layoutcalc report``."""
-    return {
+    payload = {
         "scenario": scenario,
         "assumptions": _assumptions(options),
         "rows": [row.as_dict() for report in reports for row in report.rows],
         "builds": [_build_summary(report, options) for report in reports],
         "claims": [claim.as_dict() for claim in claims],
     }
+    if any(report.costs is not None for report in reports):
+        payload["costs"] = [report.costs.as_dict() for report in reports if report.costs is not None]
+    return payload
 
 
 def _assumptions(options: ReportOptions) -> dict[str, Any]:
@@ -121,6 +125,10 @@ def report_text(reports: Sequence[BuildReport], claims: Sequence[Claim], options
     out.append(("## " if markdown else "") + f"Per process (x {options.processes:,} processes)")
     out.append("")
     for report in reports:
+        if report.costs is not None and not report.rows:
+            out.append(("- " if markdown else "  ") + f"{report.name}: the fields change none of the structs of "
+                       "the per-process model; what they cost is in the rows per cache below")
+            continue
         flat = report.flat_bytes_per_process
         line = (f"{report.name}: '{scenario}' adds {report.added.integers} integers and "
                 f"{report.added.pointers} pointers ({report.added.bytes} bytes of fields) per process; "
@@ -146,6 +154,11 @@ def report_text(reports: Sequence[BuildReport], claims: Sequence[Claim], options
             where = f" (holds on {', '.join(claim.holds_on)}; not on {', '.join(claim.fails_on)})"
         out.append(("- " if markdown else "  ") + f"\"{claim.text}\": {claim.verdict.upper()}{where}")
         out.append(("  " if markdown else "      ") + claim.detail)
+    for report in reports:
+        if report.costs is not None:
+            out.append("")
+            out.append(("## " if markdown else "") + f"{report.name}: every cache holding a changed struct")
+            out.extend(costs_lines(report.costs))
     out.append("")
     out.append(f"Assumptions: SLUB/SLAB by kernel era and config, {options.cpus} CPUs, {options.page_size}-byte pages, "
                f"x86 xstate {options.xstate_size} B, fields placed {options.placement}; "

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from ..slab.common import SlabGeometry
 from ..slab.view import CacheView, SlabView
+
+if TYPE_CHECKING:
+    from ..slab.census import Census, Predicted
+    from ..slab.patchcost import PatchCost
 
 _KEYS = ("object_size", "slab_size", "objs_per_slab", "order", "align")
 
@@ -46,6 +50,8 @@ def slab_payload(views: Sequence[SlabView], warning: str = "") -> dict[str, Any]
                            "mismatches": list(cache.mismatches), "how": cache.spec.note,
                            "flat_effect": _effect_dict(cache)})
     payload: dict[str, Any] = {"caches": caches}
+    if any(view.costs is not None for view in views):
+        payload["costs"] = [view.costs.as_dict() for view in views if view.costs is not None]
     if warning:
         payload["warning"] = warning
     return payload
@@ -105,5 +111,80 @@ def slab_text(views: Sequence[SlabView], warning: str = "") -> str:
                                f"objs/slab {e.off.objs_per_slab}->{e.on.objs_per_slab}, bytes/object "
                                f"{_fmt(e.off.bytes_per_object)}->{_fmt(e.on.bytes_per_object)} "
                                f"({e.delta_bytes_per_object:+.1f})")
+        if view.costs is not None:
+            out.append("")
+            out.extend(costs_lines(view.costs))
         out.append("")
     return "\n".join(out)
+
+
+def census_text(census: "Census") -> str:
+    """``slab --live --all``: one line per cache, predicted against /sys/kernel/slab, then the tally."""
+    summary = census.summary()
+    lines = [f"running kernel {census.release}: {summary['caches']} caches, catalogue Linux {census.series}, "
+             f"{census.machine.nr_cpus} CPUs",
+             f"{'cache':<28} {'struct':<24} {'object':>7} {'slab':>6} {'objs':>5} {'ord':>3}  predicted"]
+    for row in census.rows:
+        m = row.measured
+        if row.predicted is None:
+            verdict = f"not predicted: {row.reason}"
+        elif row.exact:
+            verdict = "exact"
+        else:
+            verdict = "differs: " + ", ".join(row.mismatches())
+        struct = row.struct or ("(kmalloc)" if row.kind == "kmalloc" else "-")
+        lines.append(f"{row.name:<28} {struct:<24} {m.object_size:>7} {m.slab_size:>6} {m.objs_per_slab:>5} "
+                     f"{m.order:>3}  {verdict}")
+    lines.append(f"attributed to a struct: {summary['attributed']}, exact: {summary['exact']} "
+                 f"({summary['exact_fraction']:.1%}; {summary['merged_with_others']} merged with an existing cache, "
+                 f"whose figures come from sysfs as in find_mergeable; predicted from the struct alone: "
+                 f"{summary['exact_without_candidates']} exact); merged where sysfs says: {summary['merge_right']}; "
+                 f"kmalloc: {summary['kmalloc']}; not attributed: {summary['not_attributed']}")
+    return "\n".join(lines) + "\n"
+
+
+def _size(value: float) -> str:
+    """Bytes as B, KiB or MiB."""
+    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if abs(value) >= scale:
+            return f"{value / scale:,.1f} {unit}"
+    return f"{value:,.0f} B"
+
+
+def costs_lines(costs: "PatchCost") -> list[str]:
+    """The patch's rows: struct, cache, via, sizes and bytes per object off -> on, count and total."""
+    out = [f"  Cost per cache (catalogue Linux {costs.catalogue}; 'via': the member path that embeds the change)",
+           f"    {'struct':<22}{'cache':<24}{'size':>11}{'B/object':>18}{'count':>10}{'total':>12}  via"]
+    for row in costs.rows:
+        size = f"{row.size_off}->{row.size_on}"
+        if row.bytes_per_object_off is None or row.bytes_per_object_on is None:
+            per = "not known"
+        else:
+            per = f"{_fmt(row.bytes_per_object_off)}->{_fmt(row.bytes_per_object_on)}"
+        count = f"{row.count:,}" if row.count is not None else "-"
+        total = _size(row.total_bytes) if row.total_bytes is not None else "-"
+        cache = row.cache or f"({row.allocation})"
+        tail = row.via or ""
+        if row.bytes_per_object_on is None or row.cache is None:
+            tail = (tail + "  " if tail else "") + row.note
+        out.append(f"    {row.struct:<22}{cache:<24}{size:>11}{per:>18}{count:>10}{total:>12}  {tail}")
+    out.append(f"    counted total: {_size(costs.total_bytes)}"
+               + (f"; {costs.uncounted} rows not counted (give --count STRUCT=N or CACHE=N, or --live)"
+                  if costs.uncounted else ""))
+    out.extend(f"    warning: {warning}" for warning in costs.warnings)
+    return out
+
+
+def predictions_text(build: str, rows: Sequence["Predicted"]) -> str:
+    """``slab --all -i BUILD``: every cache of the build's catalogue, predicted (merging not predicted)."""
+    lines = [f"{build}: {len(rows)} caches of its catalogue whose struct it has (merging not predicted)",
+             f"{'cache':<28} {'struct':<24} {'object':>7} {'slab':>6} {'objs':>5} {'ord':>3} {'B/object':>9}  how"]
+    for row in rows:
+        g = row.geometry
+        if g is None:
+            lines.append(f"{row.name:<28} {row.struct or '-':<24} not predicted: {row.reason}")
+            continue
+        lines.append(f"{row.name:<28} {row.struct or '-':<24} {g.object_size:>7} {g.slab_size:>6} "
+                     f"{g.objs_per_slab:>5} {g.order:>3} {_fmt(g.bytes_per_object):>9}  "
+                     f"{row.spec.note if row.spec else ''}")
+    return "\n".join(lines) + "\n"

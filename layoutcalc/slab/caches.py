@@ -10,19 +10,21 @@ otherwise the era's calls as written in ``kernel/fork.c`` and ``kernel/pid.c``.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
 from ..abi import Abi
-from ..analysis.facts import debug_info_of, struct_facts
 from ..errors import ScenarioError
-from ..model import ArrayType, Build, StructType
+from ..model import Build, StructType
 
 if TYPE_CHECKING:
     from .era import SlabEra
 
 #: Structs :func:`cache_specs_for_build` may need; ask the reader for these.
 SLAB_STRUCTS = ("task_struct", "signal_struct", "pid", "upid", "fpu", "thread_struct")
+#: The caches the seed's objection is about: what ``slab`` and ``report`` model by default.
+SEED_CACHES = ("task_struct", "signal_cache", "pid")
 
 #: ``fpu_kernel_cfg.default_size`` for common x86 feature sets (XSAVES compacted format):
 #: legacy area 512 + XSAVE header 64, then AVX 256, AVX-512 opmask 64 + ZMM_Hi256 512 + Hi16_ZMM 1024.
@@ -53,6 +55,8 @@ class CacheSpec:
     usercopy: bool = False
     word: int = 8
     note: str = ""
+    no_merge: bool = False  # SLAB_NO_MERGE, or another never-merge flag the fields above do not name
+    dma: bool = False  # SLAB_CACHE_DMA
 
     def with_struct_size(self, struct_size: int) -> "CacheSpec":
         """This cache if ``sizeof(struct_name)`` were ``struct_size`` (object size shifts by the same)."""
@@ -60,7 +64,7 @@ class CacheSpec:
         return dataclasses.replace(self, struct_size=struct_size, object_size=self.object_size + delta)
 
 
-def _memcg_accounting(build: Build) -> bool:
+def memcg_accounting(build: Build) -> bool:
     """SLAB_ACCOUNT is non-zero only with CONFIG_MEMCG; task_struct then has memcg members."""
     if not build.has_struct("task_struct"):
         return True
@@ -119,103 +123,59 @@ def task_struct_object_size(build: Build, xstate_size: Optional[int]) -> tuple[i
             f"{placeholder} + xstate {xstate_size}")
 
 
-def pid_object_size(build: Build, level: int = 0) -> tuple[int, str]:
-    """Object size of the pid cache of namespace ``level`` (0: the "pid" cache).
-
-    ``numbers[]`` (flexible, 6.x): ``struct_size(pid, numbers, level + 1)``;
-    ``numbers[1]`` (2.6.24 to 6.1-era): ``sizeof(pid) + level * sizeof(upid)``;
-    no ``numbers`` (2.6.22): ``sizeof(pid)``.
-    """
-    pid = build.get_struct("pid")
-    if not pid.has_member("numbers"):
-        return pid.size_bytes, "sizeof(struct pid)"
-    numbers = pid.get_member("numbers").type.strip()
-    upid_size = numbers.element.size_bytes if isinstance(numbers, ArrayType) else build.get_struct(
-        "upid").size_bytes
-    declared = numbers.count if isinstance(numbers, ArrayType) else None
-    if declared:
-        extra = (level + 1 - declared) * upid_size
-        return pid.size_bytes + extra, f"sizeof(struct pid) {pid.size_bytes} + {level} * sizeof(upid)"
-    return (pid.size_bytes + (level + 1) * upid_size,
-            f"sizeof(struct pid) {pid.size_bytes} + {level + 1} * sizeof(struct upid) {upid_size}")
-
-
-def _call(era: "SlabEra", cache: str) -> tuple[Optional[str], Optional[list[str]]]:
-    """The tree's own (align text, effective SLAB_ flags) for ``cache``, when the build records them."""
+def _recorded_flags(era: "SlabEra", cache: str) -> Optional[list[str]]:
+    """The tree's own effective SLAB_ flags for ``cache``, when source mode recorded them."""
     call = era.caches.get(cache)
-    if not call:
-        return None, None
-    flags = call.get("flags")
-    return str(call.get("align", "")), [str(flag) for flag in flags] if isinstance(flags, list) else None
+    flags = call.get("flags") if call else None
+    return [str(flag) for flag in flags] if isinstance(flags, list) else None
 
 
 def cache_specs_for_build(build: Build, abi: Abi, xstate_size: Optional[int] = None, pid_level: int = 0,
-                          account: Optional[bool] = None, era: Optional["SlabEra"] = None) -> list[CacheSpec]:
-    """Specs of ``task_struct``, ``signal_cache`` and ``pid`` as the build's kernel creates them.
+                          account: Optional[bool] = None, era: Optional["SlabEra"] = None,
+                          names: Sequence[str] = SEED_CACHES) -> list[CacheSpec]:
+    """Specs of the caches ``names`` (default the seed's three) as the build's kernel creates them.
 
-    2.6.22 (``era.is_2622``): ``task_struct`` aligned to ``ARCH_MIN_TASKALIGN``
-    (16 on x86, else the cache line), ``signal_cache`` with
-    ``SLAB_HWCACHE_ALIGN``, ``KMEM_CACHE(pid)`` at ``__alignof__``.  2.6.24 and
-    later: ``SLAB_HWCACHE_ALIGN`` pid caches per namespace level, task_struct
-    aligned to the cache line, usercopy whitelist.  The tree's own calls (align
-    and flags, recorded by source mode) override these.  ``account``
-    (SLAB_ACCOUNT) defaults to the recorded flags, else "2.6.24+ and
-    CONFIG_MEMCG" (memcg members in task_struct).  ``xstate_size`` is needed
-    for x86 kernels with ``struct fpu`` (see :func:`task_struct_object_size`).
-    Only structs present in the build are covered.
+    Each comes from the catalogue of the build's kernel (:func:`~.catalogue.catalogue_for_era`:
+    the tree's own calls in source mode, else the shipped table of its series; 2.6.22 by the
+    structs), evaluated on the build by :func:`~.specs.spec_for_entry`.  With ``pid_level``
+    > 0, a cache whose struct also has a per-level cache (``pid_%u``) is that one instead.
+    Flags source mode recorded override the table's.  ``account`` (SLAB_ACCOUNT) defaults to
+    the flags, which count only with CONFIG_MEMCG (memcg members in task_struct) after 2.6.22.
+    ``xstate_size`` is needed for x86 kernels with ``struct fpu`` (:func:`task_struct_object_size`).
+    Only caches whose struct is in the build are covered.
     """
+    from .catalogue import catalogue_for_era
+    from .specs import entry_struct, is_per_level, spec_for_entry, struct_of
     if era is None:
         from .era import decide_era
         era = decide_era(build, abi)
-    modern = not era.is_2622
-    word = abi.pointer_size
-    line = era.cache_line
-    x86 = abi.name in ("x86_64", "i386")
-    facts = era_facts(build)
-    min_taskalign = facts.get("arch_min_taskalign")
-
-    def accounted(flags: Optional[list[str]]) -> bool:
-        if account is not None:
-            return account
-        if flags is not None:
-            return "SLAB_ACCOUNT" in flags
-        return modern and _memcg_accounting(build)
-
+    catalogue = catalogue_for_era(build, era)
+    min_taskalign = era_facts(build).get("arch_min_taskalign")
     specs: list[CacheSpec] = []
-    if build.has_struct("task_struct"):
-        size = build.get_struct("task_struct").size_bytes
-        _align_text, flags = _call(era, "task_struct")
-        if modern:
-            object_size, note = task_struct_object_size(build, xstate_size)
-            align = max(line, int(min_taskalign) if isinstance(min_taskalign, int) else (16 if x86 else 0))
-            specs.append(CacheSpec("task_struct", "task_struct", size, object_size, align, False,
-                                   accounted(flags), usercopy=True, word=word,
-                                   note=f"{note}; align max(L1_CACHE_BYTES, ARCH_MIN_TASKALIGN)"))
-        else:
-            align = int(min_taskalign) if isinstance(min_taskalign, int) else (16 if x86 else line)
-            specs.append(CacheSpec("task_struct", "task_struct", size, size, align, False, accounted(flags),
-                                   word=word, note=f"sizeof(struct task_struct); align ARCH_MIN_TASKALIGN {align}"))
-    if build.has_struct("signal_struct"):
-        size = build.get_struct("signal_struct").size_bytes
-        _align_text, flags = _call(era, "signal_cache")
-        hwcache = flags is None or "SLAB_HWCACHE_ALIGN" in flags
-        specs.append(CacheSpec("signal_cache", "signal_struct", size, size, 0, hwcache, accounted(flags), word=word,
-                               note="sizeof(struct signal_struct)" + (", SLAB_HWCACHE_ALIGN" if hwcache else "")))
-    if build.has_struct("pid"):
-        pid = build.get_struct("pid")
-        _align_text, flags = _call(era, "pid")
-        object_size, note = pid_object_size(build, pid_level if modern else 0)
-        name = "pid" if pid_level == 0 or not modern else f"pid_{pid_level + 1}"
-        natural = struct_facts(pid, abi, debug_info_of(build)).alignment
-        if modern:
-            hwcache = flags is None or "SLAB_HWCACHE_ALIGN" in flags
-            specs.append(CacheSpec(name, "pid", pid.size_bytes, object_size, natural if pid_level == 0 else 0,
-                                   hwcache, accounted(flags), word=word,
-                                   note=note + (", SLAB_HWCACHE_ALIGN" if hwcache else "")))
-        else:
-            hwcache = flags is not None and "SLAB_HWCACHE_ALIGN" in flags
-            specs.append(CacheSpec(name, "pid", pid.size_bytes, object_size, natural, hwcache, accounted(flags),
-                                   word=word, note="KMEM_CACHE(pid): sizeof, __alignof__(struct pid)"))
+    for name in names:
+        entry = catalogue.lookup(name)
+        struct_name = entry_struct(entry) if entry is not None else None
+        if entry is None or struct_name is None or struct_of(build, struct_name, entry.typedef) is None:
+            continue
+        level = 0
+        if pid_level and not era.is_2622:
+            per_level = [other for other in catalogue.entries if is_per_level(other)
+                         and entry_struct(other) == struct_name]
+            if per_level:
+                entry, level = per_level[0], pid_level
+        recorded = _recorded_flags(era, name)
+        if recorded is not None:
+            entry = dataclasses.replace(entry, flags=tuple(recorded))
+        enabled = True if recorded is not None else (not era.is_2622 and memcg_accounting(build))
+        spec = spec_for_entry(entry, build, abi, era.cache_line, xstate_size, enabled, level,
+                              min_taskalign if isinstance(min_taskalign, int) else None, strict=True)
+        if not isinstance(spec, CacheSpec):
+            continue
+        if level == 0 and spec.name != name:
+            spec = dataclasses.replace(spec, name=name)
+        if account is not None:
+            spec = dataclasses.replace(spec, account=account)
+        specs.append(spec)
     return specs
 
 

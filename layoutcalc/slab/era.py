@@ -18,6 +18,8 @@ SLUB after (SLUB became the default in 2.6.23).
 
 from __future__ import annotations
 
+import mmap
+import os
 import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple, Optional
@@ -55,12 +57,40 @@ def config_facts(build: Build) -> Mapping[str, Any]:
 
 
 def recorded_release(build: Build) -> Optional[tuple[int, int]]:
-    """(major, minor) of the kernel, from what the input records: never from its file name."""
+    """(major, minor) of the kernel, from what the input records: never from its file name.
+
+    A vmlinux read from DWARF or BTF records no release; its ``Linux version`` banner
+    (``linux_banner`` in .rodata) says it.
+    """
     for key in ("release", "version"):
         match = _RELEASE.match(str(build.provenance.get(key) or ""))
         if match:
             return int(match.group(1)), int(match.group(2))
-    return None
+    banner = kernel_banner(build.origin)
+    match = _RELEASE.match(banner or "")
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+_BANNERS: dict[str, Optional[str]] = {}
+
+
+def kernel_banner(path: str) -> Optional[str]:
+    """The release in an ELF kernel image's ``Linux version X.Y.Z-...`` banner, or None."""
+    if not path or not os.path.isfile(path):
+        return None
+    if path not in _BANNERS:
+        found = None
+        try:
+            with open(path, "rb") as stream:
+                if stream.read(4) == b"\x7fELF":
+                    with mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                        at = data.find(b"Linux version ")
+                        if at >= 0:
+                            found = data[at + 14:at + 80].split(b" ", 1)[0].decode("ascii", "replace")
+        except (OSError, ValueError):
+            found = None
+        _BANNERS[path] = found
+    return _BANNERS[path]
 
 
 def struct_generation(build: Build) -> str:

@@ -161,7 +161,7 @@ def find_mergeable(spec: CacheSpec, candidates: Sequence[MergeCandidate], cache_
     like the kernel's reverse walk of ``slab_caches``; a candidate that holds
     only ``spec.name`` itself is skipped.
     """
-    if slab_nomerge or spec.ctor or spec.usercopy or spec.typesafe_by_rcu or spec.poison:
+    if slab_nomerge or spec.ctor or spec.usercopy or spec.typesafe_by_rcu or spec.poison or spec.no_merge:
         return None
     word = spec.word
     size = align_up(spec.object_size, word)
@@ -173,7 +173,7 @@ def find_mergeable(spec: CacheSpec, candidates: Sequence[MergeCandidate], cache_
         if size > candidate.size:
             continue
         if (candidate.account, candidate.reclaim_account, candidate.dma, candidate.dma32) != (
-                spec.account, spec.reclaim_account, False, False):
+                spec.account, spec.reclaim_account, spec.dma, False):
             continue
         if candidate.size % align:
             continue

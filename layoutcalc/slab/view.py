@@ -21,6 +21,7 @@ from .geometry import SlabEffect, era_geometry, slab_effect
 
 if TYPE_CHECKING:
     from .live import LiveCache
+    from .patchcost import PatchCost
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class SlabView:
     xstate_size: Optional[int]
     caches: list[CacheView]
     note: str = ""
+    costs: Optional["PatchCost"] = None  # a patch's rows per struct x cache (containment included)
 
 
 def _effects(build: Build, scenario: Optional[Scenario], spec: CacheSpec, cpus: int, page_size: int,

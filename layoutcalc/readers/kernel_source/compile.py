@@ -30,7 +30,9 @@ FACT_MACROS = ("PAGE_SIZE", "PAGE_SHIFT", "L1_CACHE_BYTES", "L1_CACHE_SHIFT", "A
 OLD_TREE_FLAGS = ("-std=gnu89", "-fgnu89-inline", "-fno-strict-aliasing", "-fno-common")
 #: Every type the headers declare reaches the DWARF, so that typedefs a patch names (u64...) can be found.
 ALL_TYPES_FLAG = "-fno-eliminate-unused-debug-types"
-NEW_TREE_FLAGS = ("-std=gnu11", "-fno-strict-aliasing", "-fno-common", "-fshort-wchar",
+#: ``-O2`` as kbuild: from 6.2 on, inline asm of always-inline helpers (``WARN_ON`` in ``rwsem.h``) has
+#: ``"i"`` constraints that only optimisation can satisfy ("impossible constraint in 'asm'" at -O0).
+NEW_TREE_FLAGS = ("-std=gnu11", "-O2", "-fno-strict-aliasing", "-fno-common", "-fshort-wchar",
                   '-DKBUILD_MODNAME="layoutcalc"', '-DKBUILD_BASENAME="layoutcalc"')
 
 _MARKER = re.compile(r"^->(\w+) [$#]?(-?\d+)", re.M)

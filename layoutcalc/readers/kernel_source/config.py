@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import NamedTuple, Optional
 
 from ...errors import InputError
+from ...numbers import parse_integer_or_none
+from ...safe_read import read_bytes, read_maybe_gzip
 from .tree import ArchSpec, KernelTree
 
 _SET = re.compile(r"^(CONFIG_\w+)=(.*)$")
@@ -33,18 +35,12 @@ class KernelConfig(NamedTuple):
         value = self.values.get(symbol)
         if value is None:
             return None
-        try:
-            return int(value, 0)
-        except ValueError:
-            return None
+        return parse_integer_or_none(value)
 
 
 def read_config(path: str) -> KernelConfig:
     """Parse the ``.config`` at ``path``; raises InputError for an unreadable or empty one."""
-    try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read kernel config ({exc.strerror})") from None
+    text = read_maybe_gzip(path, "kernel config").decode("utf-8", errors="replace")
     values: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), 1):
         line = line.strip()
@@ -69,9 +65,10 @@ def defconfig_path(tree: KernelTree, arch: ArchSpec) -> Path:
                       tree.root / "arch" / arch.srcarch / "defconfig"]
     for candidate in candidates:
         if candidate.is_file():
-            if "is not set" not in candidate.read_text(encoding="utf-8", errors="replace"):
-                raise InputError(f"{candidate}: a minimal defconfig, which needs Kconfig resolution; "
-                                 "give a full config with --config (e.g. one written by make olddefconfig)")
+            from .kconfig_make import is_minimal, resolve_config  # the tree's own make NAME_defconfig
+            if is_minimal(candidate):
+                target = candidate.name if candidate.parent.name == "configs" else "defconfig"
+                return resolve_config(tree, arch, candidate, target)
             return candidate
     raise InputError(f"{tree.root}: no defconfig for {arch.kbuild_arch} "
                      f"(looked for {', '.join(str(c.relative_to(tree.root)) for c in candidates)})")
@@ -150,10 +147,9 @@ def cache_calls(tree: KernelTree) -> list[CacheCall]:
     """The creation calls of ``task_struct``, ``signal_cache`` and ``pid`` found in the tree's sources."""
     calls = []
     for cache, relative, pattern in _CACHE_CALLS:
-        try:
-            text = (tree.root / relative).read_text(encoding="utf-8", errors="replace")
-        except OSError:
+        if not (tree.root / relative).exists():
             continue
+        text = read_bytes(str(tree.root / relative), "kernel source file").decode("utf-8", errors="replace")
         match = pattern.search(text)
         if not match:
             continue

@@ -4,7 +4,9 @@ Only what struct definitions need: ``generated/autoconf.h`` from the full
 config, the ``asm-generic`` wrappers the architecture's ``Kbuild`` lists,
 ``bounds.h`` (computed by the compiler from ``kernel/bounds.c``, as kbuild
 does), ``timeconst.h`` (``bc`` over ``kernel/time/timeconst.bc``), the
-syscall numbers (from the tree's ``syscall_*.tbl``) and ``utsrelease.h``.
+syscall numbers (from the tree's ``syscall_*.tbl``), ``utsrelease.h`` and ``asm-offsets.h``
+(the compiler evaluates ``arch/ARCH/kernel/asm-offsets.c`` after ``bounds.h``, as kbuild does:
+x86's ``thread_info.h`` includes it since 6.2).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ def write_generated_headers(tree: KernelTree, arch: ArchSpec, config: KernelConf
     _write_timeconst(tree, config, generated)
     (generated / "bounds.h").write_text("")
     _write_bounds(tree, build_dir, generated, command())
+    _write_asm_offsets(tree, arch, build_dir, generated, command())
 
 
 def _write_wrappers(tree: KernelTree, arch: ArchSpec, build_dir: Path) -> None:
@@ -108,3 +111,25 @@ def _write_bounds(tree: KernelTree, build_dir: Path, generated: Path, command: l
         raise InputError(f"{source}: computing bounds.h failed: {first.strip()}")
     values = _MARKER.findall(asm.read_text())
     (generated / "bounds.h").write_text("".join(f"#define {name} {value}\n" for name, value in values))
+
+
+def _write_asm_offsets(tree: KernelTree, arch: ArchSpec, build_dir: Path, generated: Path,
+                       command: list[str]) -> None:
+    """kbuild's ``asm-offsets.h``: compile ``arch/ARCH/kernel/asm-offsets.c`` and read its ``->SYM value`` markers.
+
+    Written empty first (the file itself may include headers that include it); a tree whose
+    ``asm-offsets.c`` does not compile from the headers alone keeps the empty file, and a header
+    that needs one of its values then fails the main compile with the compiler's own message.
+    """
+    target = generated / "asm-offsets.h"
+    target.write_text("")
+    source = tree.root / "arch" / arch.srcarch / "kernel" / "asm-offsets.c"
+    if not source.is_file():
+        return
+    asm = build_dir / "asm-offsets.s"
+    result = subprocess.run([*command, "-S", "-o", str(asm), str(source)], capture_output=True, text=True,
+                            check=False)
+    if result.returncode != 0:
+        return
+    values = _MARKER.findall(asm.read_text())
+    target.write_text("".join(f"#define {name} {value}\n" for name, value in values))

@@ -12,10 +12,17 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 from pathlib import Path
 from typing import NamedTuple, Optional
 
 from ...errors import InputError
+from ...safe_read import check_regular_file, read_bytes
+
+# The largest header or source file of a 6.12 tree is under 2 MiB (generated register tables).
+MAX_SOURCE_FILE_BYTES = 16 << 20
+# Tree files source mode reads itself (the cache-creation calls); the compiler reads the headers.
+SOURCES_READ = ("kernel/fork.c", "kernel/pid.c")
 
 
 class ArchSpec(NamedTuple):
@@ -65,10 +72,9 @@ def open_tree(path: str) -> KernelTree:
     """The kernel tree at ``path`` (raises InputError when it is not one)."""
     root = Path(path).resolve()
     makefile = root / "Makefile"
-    try:
-        text = makefile.read_text(encoding="utf-8", errors="replace")[:4096]
-    except OSError:
-        raise InputError(f"{path}: is a directory, but not a kernel source tree (no readable Makefile)") from None
+    if not makefile.exists():
+        raise InputError(f"{path}: is a directory, but not a kernel source tree (no readable Makefile)")
+    text = read_bytes(str(makefile), "Makefile", MAX_SOURCE_FILE_BYTES).decode("utf-8", errors="replace")[:4096]
     values = dict(_MAKEFILE_VAR.findall(text))
     if not all(values.get(key, "").isdigit() for key in ("VERSION", "PATCHLEVEL", "SUBLEVEL")):
         raise InputError(f"{makefile}: no VERSION/PATCHLEVEL/SUBLEVEL, not a kernel source tree")
@@ -85,9 +91,16 @@ def fingerprint(tree: KernelTree, arch: ArchSpec) -> str:
     """A hash of every header the tree offers for ``arch`` (path, size, modification time), and the Makefile.
 
     Cheap enough to take on every run (a stat per file); any edit to a header
-    changes it.
+    changes it.  The sources whose cache-creation calls source mode reads
+    (``kernel/fork.c``, ``kernel/pid.c``) count by content.  Every header must be
+    a regular file of at most MAX_SOURCE_FILE_BYTES: the compiler would block on
+    a FIFO and read ``/dev/zero`` without end.
     """
     digest = hashlib.sha256(tree.release.encode())
+    for relative in SOURCES_READ:
+        if (tree.root / relative).exists():
+            digest.update(relative.encode() + b"\0" + read_bytes(str(tree.root / relative), "kernel source file",
+                                                                  MAX_SOURCE_FILE_BYTES) + b"\0")
     roots = [tree.root / "include", *tree.asm_dirs(arch)]
     if not tree.old_layout:
         roots.append(tree.root / "arch" / arch.srcarch / "Kconfig")
@@ -100,6 +113,10 @@ def fingerprint(tree: KernelTree, arch: ArchSpec) -> str:
                     info = os.stat(full)
                 except OSError:
                     continue
+                if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_SOURCE_FILE_BYTES:
+                    check_regular_file(full)
+                    raise InputError(f"{full}: {info.st_size} bytes is too large for a kernel header "
+                                     f"(limit {MAX_SOURCE_FILE_BYTES} bytes)")
                 digest.update(f"{full}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:20]
 

@@ -25,7 +25,7 @@ from typing import NamedTuple, Optional
 
 from ..abi import get_abi
 from ..model import Build, StructType
-from .layout import DEFAULT_CACHELINE, cachelines, member_byte_size, struct_holes
+from ..analysis.layout import DEFAULT_CACHELINE, MemberGaps, cachelines, member_byte_size, struct_holes
 
 # mm/slab_common.c kmalloc_info[] (KMALLOC_MIN_SIZE 8; the 96 and 192 caches exist when it is <= 32/64).
 KMALLOC_SIZES = (8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192)
@@ -44,8 +44,15 @@ class MemberLayout(NamedTuple):
 
     @property
     def offset(self) -> int:
-        """Byte offset (of the storage unit's first byte for a bitfield)."""
+        """pahole's byte offset: for a bitfield, that of its storage unit (``size`` bytes, aligned)."""
+        if self.bit_size and self.size > 0:
+            return (self.bit_offset // (self.size * 8)) * self.size
         return self.bit_offset // 8
+
+    @property
+    def bitfield_offset(self) -> int:
+        """pahole's bit position inside the storage unit (``32:16`` is offset 32, bit 16); 0 unless a bitfield."""
+        return self.bit_offset - self.offset * 8 if self.bit_size else 0
 
 
 class Hole(NamedTuple):
@@ -65,6 +72,8 @@ class StructLayout(NamedTuple):
     members: tuple[MemberLayout, ...]
     holes: tuple[Hole, ...]
     padding: int
+    # Bit holes (``size`` and ``offset`` in bits) after a bitfield; None when not recorded (an older baseline).
+    bit_holes: Optional[tuple[Hole, ...]] = None
 
     @property
     def label(self) -> str:
@@ -146,8 +155,13 @@ def canonical_type_name(name: str) -> str:
 
 
 def _flatten(struct: StructType, base_bits: int, out: list[MemberLayout]) -> list[str]:
-    """Append ``struct``'s members to ``out`` (anonymous aggregates expanded); return the top-level labels."""
-    labels = []
+    """Append ``struct``'s members to ``out`` (anonymous aggregates expanded); return the top-level labels.
+
+    An unnamed bitfield is labelled by the named member before it (``(unnamed bitfield after flags)``,
+    numbered when there are several), not by its offset, so that moving it is not a removal and an addition.
+    """
+    labels: list[str] = []
+    previous = ""
     for member in struct.members:
         bit_offset = base_bits + member.bit_offset
         nested = member.type
@@ -156,12 +170,22 @@ def _flatten(struct: StructType, base_bits: int, out: list[MemberLayout]) -> lis
             out.append(MemberLayout(label, nested.kind, bit_offset, member_byte_size(member)))
             _flatten(nested, bit_offset, out)
         else:
-            label = member.name or f"(unnamed bitfield at bit {bit_offset})"
+            label = member.name or _unnamed_label(previous, labels)
+            previous = member.name or previous
             out.append(MemberLayout(label, canonical_type_name(member.type.c_name()), bit_offset,
                                     member_byte_size(member),
                                     member.bit_size or 0))
         labels.append(label)
     return labels
+
+
+def _unnamed_label(previous: str, taken: Sequence[str]) -> str:
+    base = f"(unnamed bitfield after {previous})" if previous else "(unnamed bitfield)"
+    label, count = base, 1
+    while label in taken:
+        count += 1
+        label = f"{base[:-1]} #{count})"
+    return label
 
 
 def struct_layout(struct: StructType) -> StructLayout:
@@ -176,7 +200,26 @@ def struct_layout(struct: StructType) -> StructLayout:
         if gap.hole:
             end = member.offset_bytes + member_byte_size(member)
             holes.append(Hole(label, end, gap.hole))
-    return StructLayout(struct.kind, struct.name or "", struct.size_bytes, tuple(members), tuple(holes), padding)
+    return StructLayout(struct.kind, struct.name or "", struct.size_bytes, tuple(members), tuple(holes), padding,
+                        tuple(_bit_holes(struct, 0, labels, gaps)))
+
+
+def _bit_holes(struct: StructType, base_bits: int, labels: Sequence[str],
+               gaps: Optional[Sequence[MemberGaps]] = None) -> list[Hole]:
+    """pahole's bit holes of ``struct`` and of the anonymous structs inside it (which pahole prints inline)."""
+    found = []
+    if not struct.is_union:
+        for member, label, gap in zip(struct.members, labels, gaps if gaps is not None else struct_holes(struct)[1]):
+            if gap.bit_hole:
+                found.append(Hole(label, base_bits + member.bit_offset + (member.bit_size or 0), gap.bit_hole))
+    for member in struct.members:
+        nested = member.type.strip()
+        if isinstance(nested, StructType) and nested.name is None:  # an inline type: pahole prints it in place
+            inner = _flatten(nested, 0, [])
+            if member.name:
+                inner = [f"{member.name}.{label}" for label in inner]
+            found += _bit_holes(nested, base_bits + member.bit_offset, inner)
+    return found
 
 
 def matches(label: str, patterns: Sequence[str]) -> bool:
@@ -248,11 +291,12 @@ class MemberChange(NamedTuple):
 
 
 class HoleChange(NamedTuple):
-    """The hole after ``after`` went from ``old_size`` to ``new_size`` bytes (0: no hole)."""
+    """The hole after ``after`` went from ``old_size`` to ``new_size`` bytes (0: no hole); bits for a bit hole."""
 
     after: str
     old_size: int
     new_size: int
+    unit: str = "bytes"
 
     @property
     def consumed(self) -> bool:
@@ -267,8 +311,11 @@ class SlabChange(NamedTuple):
 
     @property
     def crossed(self) -> bool:
-        return (self.old.objs_per_slab, self.old.order, self.old.slab_size) != \
-            (self.new.objs_per_slab, self.new.order, self.new.slab_size)
+        """Whether the cache's memory cost per object changed class: other objects per slab or slab order.
+
+        A larger object that still packs as many per slab of the same order costs nothing more.
+        """
+        return (self.old.objs_per_slab, self.old.order) != (self.new.objs_per_slab, self.new.order)
 
 
 class StructChange(NamedTuple):
@@ -338,7 +385,8 @@ class DiffResult(NamedTuple):
 
 
 def diff_layouts(old: StructLayout, new: StructLayout) -> tuple[tuple[MemberChange, ...], tuple[HoleChange, ...]]:
-    """Member and hole changes from ``old`` to ``new`` (members matched by name)."""
+    """Member and hole changes from ``old`` to ``new`` (members matched by name, anonymous ones by content)."""
+    new = _relabel_anonymous(old, new)
     before = {m.name: m for m in old.members}
     after = {m.name: m for m in new.members}
     changes = []
@@ -360,7 +408,51 @@ def diff_layouts(old: StructLayout, new: StructLayout) -> tuple[tuple[MemberChan
     holes = [HoleChange(after, old_holes.get(after, 0), new_holes.get(after, 0))
              for after in dict.fromkeys([*old_holes, *new_holes])
              if old_holes.get(after, 0) != new_holes.get(after, 0)]
+    if old.bit_holes is not None and new.bit_holes is not None:
+        old_bits = {h.after: h.size for h in old.bit_holes}
+        new_bits = {h.after: h.size for h in new.bit_holes}
+        holes += [HoleChange(after, old_bits.get(after, 0), new_bits.get(after, 0), "bits")
+                  for after in dict.fromkeys([*old_bits, *new_bits])
+                  if old_bits.get(after, 0) != new_bits.get(after, 0)]
     return tuple(changes), tuple(holes)
+
+
+def _contents(layout: StructLayout, index: int) -> set[str]:
+    """The named members inside the anonymous aggregate at ``layout.members[index]``."""
+    outer = layout.members[index]
+    end = outer.bit_offset + outer.size * 8
+    inside = set()
+    for member in layout.members[index + 1:]:
+        if member.bit_offset >= end or (member.bit_offset == end and outer.size):
+            break
+        if not member.name.startswith("("):
+            inside.add(member.name)
+    return inside
+
+
+def _relabel_anonymous(old: StructLayout, new: StructLayout) -> StructLayout:
+    """``new`` with each anonymous member that has no namesake in ``old`` renamed after the old one it most
+    resembles (shared member names), so that adding a first member to an anonymous union is a change inside
+    it, not a removal and an addition of the union."""
+    old_names = {m.name for m in old.members}
+    new_names = {m.name for m in new.members}
+    lost = [i for i, m in enumerate(old.members) if m.name.startswith("(") and m.name not in new_names]
+    fresh = [i for i, m in enumerate(new.members) if m.name.startswith("(") and m.name not in old_names]
+    if not lost or not fresh:
+        return new
+    renames: dict[str, str] = {}
+    for j in fresh:
+        inside = _contents(new, j)
+        best = max(lost, key=lambda i: len(_contents(old, i) & inside), default=None)
+        if best is not None and _contents(old, best) & inside and old.members[best].name not in renames.values():
+            renames[new.members[j].name] = old.members[best].name
+    if not renames:
+        return new
+    members = tuple(m._replace(name=renames.get(m.name, m.name)) for m in new.members)
+    return new._replace(members=members,
+                        holes=tuple(h._replace(after=renames.get(h.after, h.after)) for h in new.holes),
+                        bit_holes=None if new.bit_holes is None else tuple(
+                            h._replace(after=renames.get(h.after, h.after)) for h in new.bit_holes))
 
 
 def _similarity(a: StructLayout, b: StructLayout) -> tuple[int, int]:
@@ -397,12 +489,32 @@ def _change(label: str, old: Optional[StructLayout], new: Optional[StructLayout]
     return StructChange(label, status, old, new, members, holes, slab, note)
 
 
+def _bare(label: str) -> str:
+    return label.split(" ", 1)[1] if label.startswith("union ") else label
+
+
+def _flips(old: Catalogue, new: Catalogue) -> dict[str, str]:
+    """Names that were a struct on one side and a union on the other: old label -> new label."""
+    gone = [label for label in old.layouts if label not in new.layouts]
+    came = {_bare(label): label for label in new.layouts if label not in old.layouts}
+    return {label: came[_bare(label)] for label in gone
+            if _bare(label) in came and came[_bare(label)] != label}
+
+
 def diff_catalogues(old: Catalogue, new: Catalogue) -> DiffResult:
-    """Compare two catalogues: every struct added, removed, grown, shrunk or changed, with reasons."""
+    """Compare two catalogues: every struct added, removed, grown, shrunk or changed, with reasons.
+
+    A name that turned from a struct into a union (or back) is one change,
+    reported under its new label.  Changes come in bloat-o-meter's order:
+    delta descending, ties by name descending.
+    """
     changes: list[StructChange] = []
     duplicates = []
-    for label in sorted(set(old.layouts) | set(new.layouts)):
-        before, after = old.layouts.get(label, ()), new.layouts.get(label, ())
+    flips = _flips(old, new)
+    flipped_to = {new_label: old_label for old_label, new_label in flips.items()}
+    for label in sorted((set(old.layouts) | set(new.layouts)) - set(flips)):
+        before = old.layouts.get(flipped_to.get(label, label), ())
+        after = new.layouts.get(label, ())
         if len(before) > 1 or len(after) > 1:
             duplicates.append((label, len(before), len(after)))
         pairs = _pair_variants(before, after)
@@ -411,27 +523,63 @@ def diff_catalogues(old: Catalogue, new: Catalogue) -> DiffResult:
             if len(before) > 1 or len(after) > 1:
                 note = (f"{label} has {len(before)} different definitions before and {len(after)} after; "
                         "this pairs the most alike")
+            if label in flipped_to:
+                note = f"was a {'union' if flipped_to[label].startswith('union ') else 'struct'}, now a " \
+                       f"{'union' if label.startswith('union ') else 'struct'}" + (f"; {note}" if note else "")
             slab = None
             if old_layout and new_layout and label in old.slab and label in new.slab:
                 slab = SlabChange(old.slab[label], new.slab[label])
             change = _change(label, old_layout, new_layout, slab, note)
             if change is not None:
                 changes.append(change)
-    changes.sort(key=lambda c: (-abs(c.delta), c.label))
+    changes.sort(key=lambda c: (c.delta, c.label), reverse=True)
     return DiffResult(old, new, tuple(changes), summarize(changes, old, new), tuple(duplicates))
 
 
+class SizeRow(NamedTuple):
+    """One row of bloat-o-meter's table: a name, its old and new size (None: absent), the delta."""
+
+    label: str
+    old: Optional[int]
+    new: Optional[int]
+
+    @property
+    def delta(self) -> int:
+        return (self.new or 0) - (self.old or 0)
+
+
+def size_rows(changes: Iterable[StructChange], old: Catalogue, new: Catalogue) -> list[SizeRow]:
+    """bloat-o-meter's table: one row per name whose size changed, in its order (delta, then name, descending).
+
+    Like bloat-o-meter with same-named symbols, a name with several
+    definitions is one row whose sizes are the sums of its distinct
+    definitions on each side.
+    """
+    rows = []
+    flipped_to = {new_label: old_label for old_label, new_label in _flips(old, new).items()}
+    for label in dict.fromkeys(change.label for change in changes):
+        before = old.layouts.get(flipped_to.get(label, label), ())
+        after = new.layouts.get(label, ())
+        row = SizeRow(label, sum(x.size for x in before) if before else None,
+                      sum(x.size for x in after) if after else None)
+        if row.delta or row.old is None or row.new is None:
+            rows.append(row)
+    rows.sort(key=lambda row: (row.delta, row.label), reverse=True)
+    return rows
+
+
 def summarize(changes: Iterable[StructChange], old: Catalogue, new: Catalogue) -> DiffSummary:
-    """The bloat-o-meter counts over ``changes`` and the two catalogues' total sizes."""
+    """The bloat-o-meter counts, one per name (as :func:`size_rows`), and the two catalogues' total sizes."""
     counts = {"added": 0, "removed": 0, "grown": 0, "shrunk": 0}
     up = down = 0
-    for change in changes:
-        if change.status in counts:
-            counts[change.status] += 1
-        if change.delta > 0:
-            up += change.delta
+    for row in size_rows(changes, old, new):
+        status = "added" if row.old is None else "removed" if row.new is None else \
+            "grown" if row.delta > 0 else "shrunk"
+        counts[status] += 1
+        if row.delta > 0:
+            up += row.delta
         else:
-            down += change.delta
+            down += row.delta
     return DiffSummary(counts["added"], counts["removed"], counts["grown"], counts["shrunk"], up, down,
                        old.total_size, new.total_size)
 
@@ -439,3 +587,38 @@ def summarize(changes: Iterable[StructChange], old: Catalogue, new: Catalogue) -
 def filter_catalogue(catalogue_: Catalogue, keep: Callable[[str], bool]) -> Catalogue:
     """``catalogue_`` with only the labels ``keep`` accepts."""
     return catalogue_._replace(layouts={k: v for k, v in catalogue_.layouts.items() if keep(k)})
+
+
+# --------------------------------------------------------------------------- comparability
+
+# More than half of the old side's names missing (and at least this many) means another program, not a change.
+MIN_MISSING_TO_REFUSE = 10
+LIKE_FOR_LIKE_SOURCES = ("btf", "dwarf")
+
+
+def format_mismatch(old: Catalogue, new: Catalogue) -> bool:
+    """Whether one side was read from BTF and the other from DWARF (which name different sets of types)."""
+    return old.source != new.source and {old.source, new.source} <= set(LIKE_FOR_LIKE_SOURCES)
+
+
+def refusal(old: Catalogue, new: Catalogue) -> Optional[str]:
+    """Why ``old`` and ``new`` cannot be compared struct by struct (one line), or None when they can.
+
+    Different architectures give different layouts for the same source; BTF
+    and DWARF list different sets of types (BTF keeps structs declared inside
+    functions, DWARF spells arrays differently); and a build that lacks most
+    of the other side's structs is another program, whose "removals" would
+    be noise that passes a gate.
+    """
+    if old.arch and new.arch and old.arch != new.arch:
+        return (f"{new.name} is {new.arch} but {old.name} is {old.arch}: layouts of different architectures "
+                "are not comparable")
+    missing = sum(1 for label in old.layouts if label not in new.layouts)
+    if missing >= MIN_MISSING_TO_REFUSE and 2 * missing > len(old.layouts):
+        return (f"{new.name} lacks {missing} of the {len(old.layouts)} structs of {old.name}: not a build of the "
+                "same program (limit both sides with --struct to compare a few structs)")
+    if format_mismatch(old, new):
+        return (f"{old.name} was read from {old.source.upper()} but {new.name} from {new.source.upper()}: "
+                f"no like-for-like comparison (use --debug-info {old.source} on both sides, or a baseline "
+                f"taken from {new.source.upper()})")
+    return None

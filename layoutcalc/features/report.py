@@ -12,15 +12,18 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from ..abi import Abi, get_abi
-from ..changes.scenario import Scenario, ScenarioResult, apply_scenario
+from ..changes.scenario import ClaimSpec, Scenario, ScenarioResult, apply_scenario
 from ..model import ArrayType, Build, PointerType, StructType, Type
 from ..slab.caches import CacheSpec, cache_specs_for_build
 from ..slab.common import SlabGeometry
 from ..slab.era import SlabEra, decide_era
 from ..slab.geometry import geometry
+
+if TYPE_CHECKING:
+    from ..slab.patchcost import PatchCost
 
 DEFAULT_PROCESSES = 10_000
 DEFAULT_CHILD_FRACTION = 0.1
@@ -31,13 +34,6 @@ ROW_COLUMNS = (
     "delta_bytes_per_object", "verdict",
 )
 EXTRA_COLUMNS = ("allocator", "anchor", "order_off", "order_on", "cost_processes")
-
-# The seed's claims, in its own words, and the cache each one is about.
-CLAIMS = (
-    ("task_struct alignment allows for it", "task_struct"),
-    ("so does the alignment of signal structure", "signal_struct"),
-    ("the only problem is with struct pid", "pid"),
-)
 
 
 @dataclass(frozen=True)
@@ -145,6 +141,7 @@ class BuildReport:
     added: AddedFields
     hierarchical: Optional["Hierarchical"]  # the merged 2.6.24 design's cost, if it can be told
     era: Optional[SlabEra] = None  # the kernel era and allocator the figures assume
+    costs: Optional["PatchCost"] = None  # a patch's rows per struct x cache (containment included)
 
     def row(self, struct: str) -> Optional[Row]:
         return next((r for r in self.rows if r.struct == struct), None)
@@ -209,22 +206,29 @@ def _geometry(spec: CacheSpec, era: SlabEra, options: ReportOptions) -> SlabGeom
 
 
 def _hierarchical(build: Build, abi: Abi, era: SlabEra, options: ReportOptions) -> Optional[Hierarchical]:
-    """What a process costs under the merged design at namespace levels 0 and 1."""
-    if not build.has_struct("pid"):
+    """What a process costs under the merged design at namespace levels 0 and 1.
+
+    The design is the bundled ``hierarchical`` scenario: its ``per_level`` change names the struct
+    (and array member) that holds one element per namespace level.
+    """
+    from ..changes.scenario import load_scenario
+    design = load_scenario("hierarchical")
+    change = next((c for c in design.changes if c.per_level), None)
+    if change is None or not build.has_struct(change.struct_name):
         return None
-    if build.get_struct("pid").has_member("numbers"):
+    struct = change.struct_name
+    if build.get_struct(struct).has_member(change.per_level or ""):
         per_level = [[s for s in cache_specs_for_build(build, abi, options.xstate_size, level, era=era)
-                      if s.struct_name == "pid"][0] for level in (0, 1)]
+                      if s.struct_name == struct][0] for level in (0, 1)]
         g0, g1 = (_geometry(spec, era, options) for spec in per_level)
         return Hierarchical(0.0, g1.bytes_per_object - g0.bytes_per_object, "build")
-    from ..changes.scenario import load_scenario
-    spec = [s for s in cache_specs_for_build(build, abi, options.xstate_size, era=era) if s.struct_name == "pid"][0]
+    spec = [s for s in cache_specs_for_build(build, abi, options.xstate_size, era=era) if s.struct_name == struct][0]
     base = _geometry(spec, era, options).bytes_per_object
     extra = []
     for level in (0, 1):
-        (result,) = [r for r in apply_scenario(build, load_scenario("hierarchical"), abi, options.placement, {}, level)
-                     if r.struct_name == "pid"]
-        # 2.6.24 creates the per-level pid caches with SLAB_HWCACHE_ALIGN
+        (result,) = [r for r in apply_scenario(build, design, abi, options.placement, {}, level)
+                     if r.struct_name == struct]
+        # 2.6.24 creates the per-level caches with SLAB_HWCACHE_ALIGN
         merged = dataclasses.replace(spec.with_struct_size(result.result.size_after), hwcache_align=True, align=0)
         extra.append(_geometry(merged, era, options).bytes_per_object - base)
     return Hierarchical(extra[0], extra[1], "scenario")
@@ -268,16 +272,17 @@ def by_era(reports: Sequence[BuildReport]) -> list[BuildReport]:
     return sorted(reports, key=lambda report: 0 if report.era is not None and report.era.is_2622 else 1)
 
 
-def judge_claims(reports: Sequence[BuildReport]) -> list[Claim]:
-    """Each of the seed's claims per kernel era (2.6.22 first): where it holds, and by how much it fails."""
+def judge_claims(reports: Sequence[BuildReport], specs: Sequence[ClaimSpec] = ()) -> list[Claim]:
+    """Each claim a scenario records ([[claim]]) per kernel era (2.6.22 first): where it holds, by how much not."""
     eras = list(dict.fromkeys(era_label(report) for report in by_era(reports)))
     return [claim for era in eras
-            for claim in _judge([r for r in reports if era_label(r) == era], era)]
+            for claim in _judge([r for r in reports if era_label(r) == era], era, specs)]
 
 
-def _judge(reports: Sequence[BuildReport], era: str) -> list[Claim]:
+def _judge(reports: Sequence[BuildReport], era: str, specs: Sequence[ClaimSpec]) -> list[Claim]:
     claims = []
-    for text, struct in CLAIMS:
+    for spec in specs:
+        text, struct = spec.text, spec.struct
         holds: list[str] = []
         fails: list[str] = []
         details: list[str] = []
@@ -285,8 +290,8 @@ def _judge(reports: Sequence[BuildReport], era: str) -> list[Claim]:
             row = report.row(struct)
             if row is None:
                 continue
-            if struct == "pid":
-                others_free = all(r.delta_bytes_per_object == 0 for r in report.rows if r.struct != "pid")
+            if spec.holds_when == "sole-cost":
+                others_free = all(r.delta_bytes_per_object == 0 for r in report.rows if r.struct != struct)
                 ok = row.delta_bytes_per_object > 0 and others_free
             else:
                 ok = row.delta_bytes_per_object == 0

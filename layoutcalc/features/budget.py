@@ -1,6 +1,6 @@
 """Baselines and budgets: is a build's struct growth within what the project allows?
 
-A *baseline* is a :class:`~layoutcalc.analysis.diff.Catalogue` written as
+A *baseline* is a :class:`~layoutcalc.features.diff.Catalogue` written as
 compact JSON (one struct per line, so it diffs well in git).  A *budget*
 file (TOML) says, per struct name or shell glob, how many bytes a struct
 may grow and whether crossing into another cacheline count or allocation
@@ -11,6 +11,7 @@ entirely.  Without a budget file every growth is a regression::
     growth = 0            # bytes a struct may grow
     cachelines = true     # one more cacheline is a regression even within the growth
     size_class = true     # another kmalloc size class / slab geometry is a regression
+    knock_on = false      # true: also allow the growth this struct causes in the structs embedding it
 
     [struct.task_struct]  # a rule per name or glob; an exact name wins over globs,
     growth = 64           # then the first matching glob in file order
@@ -24,8 +25,6 @@ entirely.  Without a budget file every growth is a regression::
 
 from __future__ import annotations
 
-import sys
-
 import fnmatch
 import json
 import os
@@ -33,6 +32,7 @@ import stat
 from typing import Any, NamedTuple, Optional
 
 from ..errors import InputError
+from ..structured import bounded_int, check_tree, load_toml
 from .diff import (
     Catalogue,
     DiffResult,
@@ -62,6 +62,8 @@ def _struct_line(layout: StructLayout, cacheline_size: int) -> str:
         "members": [[m.name, m.type_name, m.bit_offset, m.size, m.bit_size] for m in layout.members],
         "holes": [[h.after, h.offset, h.size] for h in layout.holes],
     }
+    if layout.bit_holes is not None:
+        entry["bit_holes"] = [[h.after, h.offset, h.size] for h in layout.bit_holes]
     return json.dumps(entry, separators=(",", ":"))
 
 
@@ -101,10 +103,16 @@ def _layout_from(entry: Any, path: str, index: int) -> StructLayout:
         members = tuple(MemberLayout(str(m[0]), str(m[1]), int(m[2]), int(m[3]), int(m[4]))
                         for m in _field(entry, "members", list, path, where))
         holes = tuple(Hole(str(h[0]), int(h[1]), int(h[2])) for h in _field(entry, "holes", list, path, where))
+        bit_holes = None if "bit_holes" not in entry else tuple(
+            Hole(str(h[0]), int(h[1]), int(h[2])) for h in _field(entry, "bit_holes", list, path, where))
     except (TypeError, ValueError, IndexError, KeyError, OverflowError):  # OverflowError: Infinity
         raise InputError(f"{path}: {where}: members are [name, type, bit_offset, size, bit_size] and "
                          "holes [after, offset, size]") from None
-    return StructLayout(kind, name, size, members, holes, padding)
+    if padding < 0 or not all(0 <= m.bit_offset and 0 <= m.bit_size and 0 <= m.size and m.bit_offset + (
+            m.bit_size or 8 * m.size) <= 8 * size for m in members) or not all(
+            0 <= h.offset and 0 <= h.size and h.offset + h.size <= size for h in holes):
+        raise InputError(f"{path}: {where}: a member, hole or padding lies outside the {size}-byte {kind}")
+    return StructLayout(kind, name, size, members, holes, padding, bit_holes)
 
 
 def is_baseline(path: str) -> bool:
@@ -141,7 +149,8 @@ def _no_constants(name: str) -> None:
 def baseline_from_bytes(raw: bytes, path: str) -> Catalogue:
     """Parse and validate a baseline file's bytes (``path`` for messages)."""
     try:
-        data = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
+        data = check_tree(json.loads(raw.decode("utf-8"), parse_constant=_no_constants, parse_int=bounded_int),
+                          path, InputError)
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not a baseline: not UTF-8 text (byte offset {exc.start})") from None
     except json.JSONDecodeError as exc:
@@ -183,6 +192,7 @@ class Rule(NamedTuple):
     growth: int = 0
     cachelines: bool = True
     size_class: bool = True
+    knock_on: bool = False
 
 
 class Budget(NamedTuple):
@@ -208,18 +218,18 @@ class Budget(NamedTuple):
 
 
 NO_BUDGET = Budget("", Rule("*"), (), ())
-_RULE_KEYS = {"growth": int, "cachelines": bool, "size_class": bool}
+_RULE_KEYS = {"growth": int, "cachelines": bool, "size_class": bool, "knock_on": bool}
 
 
 def _rule(table: Any, pattern: str, path: str, where: str, base: Rule) -> Rule:
     if not isinstance(table, dict):
-        raise InputError(f"{path}: {where} should be a table of growth/cachelines/size_class")
+        raise InputError(f"{path}: {where} should be a table of growth/cachelines/size_class/knock_on")
     values = base._asdict()
     values["pattern"] = pattern
     for key, value in table.items():
         expected = _RULE_KEYS.get(key)
         if expected is None:
-            raise InputError(f"{path}: {where}: unknown key '{key}' (growth, cachelines, size_class)")
+            raise InputError(f"{path}: {where}: unknown key '{key}' (growth, cachelines, size_class, knock_on)")
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             wanted = "an integer" if expected is int else "true or false"
             raise InputError(f"{path}: {where}: '{key}' should be {wanted}, not {value!r}")
@@ -231,18 +241,12 @@ def _rule(table: Any, pattern: str, path: str, where: str, base: Rule) -> Rule:
 
 def read_budget(path: str) -> Budget:
     """Parse the budget TOML at ``path``; one-line InputError naming the file and the problem."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on Python < 3.11 only
-        import tomli as tomllib
     from ..safe_read import check_regular_file, read_text
     if os.path.isdir(path):
         raise InputError(f"{path}: is a directory, not a budget file")
     check_regular_file(path, what="budget")
-    try:
-        data = tomllib.loads(read_text(path, "budget"))
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: not a valid budget: TOML error: {exc}") from None
+    data = load_toml(read_text(path, "budget"), path, InputError,
+                     malformed=lambda exc: InputError(f"{path}: not a valid budget: TOML error: {exc}"))
     unknown = sorted(set(data) - {"defaults", "struct", "allow"})
     if unknown:
         raise InputError(f"{path}: unknown key '{unknown[0]}' (expected [defaults], [struct.NAME] and allow)")
@@ -260,17 +264,36 @@ def read_budget(path: str) -> Budget:
 # --------------------------------------------------------------------------- check
 
 
+class Cause(NamedTuple):
+    """An embedded struct whose growth explains (part of) its embedder's: ``bytes`` it added there."""
+
+    label: str
+    member: str
+    bytes: int
+
+
 class Verdict(NamedTuple):
-    """The judgement on one struct that grew (or crossed a line): ``reasons`` empty means within budget."""
+    """The judgement on one struct that grew (or crossed a line): ``reasons`` empty means within budget.
+
+    ``causes`` are the embedded structs that grew with it; ``knock_on`` the
+    bytes of its growth that their rules (``knock_on = true``) allow.
+    """
 
     change: StructChange
     rule: Rule
     allowed: bool
     reasons: tuple[str, ...]
+    causes: tuple[Cause, ...] = ()
+    knock_on: int = 0
 
     @property
     def regression(self) -> bool:
         return bool(self.reasons) and not self.allowed
+
+    @property
+    def passes_knock_on(self) -> bool:
+        """Whether the growth this struct causes in its embedders is allowed too."""
+        return not self.regression and (self.rule.knock_on or self.knock_on > 0)
 
 
 class CheckResult(NamedTuple):
@@ -285,32 +308,120 @@ class CheckResult(NamedTuple):
         return tuple(v for v in self.verdicts if v.regression)
 
 
-def judge(change: StructChange, budget: Budget, cacheline_size: int) -> Verdict:
-    """Whether ``change`` breaks ``budget``, and why."""
+def embedded_label(type_name: str) -> Optional[str]:
+    """The catalogue label of a member's type when it embeds a struct or union by value, else None.
+
+    ``struct device`` -> ``device``, ``union foo [4]`` -> ``union foo``; pointers and scalars give None.
+    """
+    base = type_name.split(" [", 1)[0]
+    if "*" in base or "(" in base:
+        return None
+    if base.startswith("struct "):
+        return base[len("struct "):]
+    if base.startswith("union "):
+        return base
+    return None
+
+
+def causes_of(change: StructChange, grown: dict[str, StructChange]) -> tuple[Cause, ...]:
+    """The members of ``change`` that embed a struct in ``grown`` and grew with it, with the bytes they added."""
+    found = []
+    for member in change.members:
+        if member.change != "resized" or member.old is None or member.new is None:
+            continue
+        if member.old.type_name != member.new.type_name or member.new.size <= member.old.size:
+            continue
+        label = embedded_label(member.new.type_name)
+        if label is not None and label in grown:
+            found.append(Cause(label, member.name, member.new.size - member.old.size))
+    return tuple(found)
+
+
+def judge(change: StructChange, budget: Budget, cacheline_size: int,
+          causes: tuple[Cause, ...] = (), knock_on: int = 0) -> Verdict:
+    """Whether ``change`` breaks ``budget``, and why; ``knock_on`` bytes of its growth are allowed by its causes."""
     name = change.old.name if change.old else change.label
     rule = budget.rule_for(name)
     reasons = []
-    if change.delta > rule.growth:
-        reasons.append(f"grew {change.delta} bytes, budget {rule.growth}")
+    if change.delta > rule.growth + knock_on:
+        allowance = f"budget {rule.growth}" + (f" + {knock_on} knock-on" if knock_on else "")
+        caused = f" ({', '.join(dict.fromkeys(c.label for c in causes))} grew inside it)" if causes else ""
+        reasons.append(f"grew {change.delta} bytes, {allowance}{caused}")
+    if 0 < change.delta <= knock_on:  # all of it knock-on: the cause's rule accepted its consequences too
+        return Verdict(change, rule, budget.allows(name), tuple(reasons), causes, knock_on)
     old_lines, new_lines = change.cachelines(cacheline_size)
     if rule.cachelines and new_lines > old_lines:
         reasons.append(f"cachelines {old_lines} -> {new_lines}")
     if rule.size_class and change.delta > 0:
-        old_class, new_class = change.size_classes()
-        if old_class != new_class:
-            reasons.append(f"size class {old_class} -> {new_class}")
-        if change.slab is not None and change.slab.crossed:
-            old, new = change.slab.old, change.slab.new
-            reasons.append(f"{old.cache} cache: {old.objs_per_slab} -> {new.objs_per_slab} objects per "
-                           f"order-{old.order}/{new.order} slab")
-    return Verdict(change, rule, budget.allows(name), tuple(reasons))
+        reasons.extend(size_class_reasons(change))
+    return Verdict(change, rule, budget.allows(name), tuple(reasons), causes, knock_on)
+
+
+def size_class_reasons(change: StructChange) -> list[str]:
+    """The allocation lines ``change`` crossed, in the cache that really holds the struct.
+
+    A struct with a cache of its own (task_struct, signal_cache, pid) is
+    judged by that cache's objects per slab and slab order, never by the
+    kmalloc class its size would fall in; any other struct by its kmalloc
+    size class.
+    """
+    if change.slab is not None:
+        if not change.slab.crossed:
+            return []
+        old, new = change.slab.old, change.slab.new
+        return [f"{old.cache} cache: {old.objs_per_slab} -> {new.objs_per_slab} objects per slab, "
+                f"order {old.order} -> {new.order}"]
+    old_class, new_class = change.size_classes()
+    if old_class != new_class:
+        return [f"size class {old_class} -> {new_class}"]
+    return []
 
 
 def check(current: Catalogue, baseline: Catalogue, budget: Optional[Budget] = None) -> CheckResult:
-    """Compare ``current`` with ``baseline`` and judge every struct that grew against ``budget``."""
+    """Compare ``current`` with ``baseline`` and judge every struct that grew against ``budget``.
+
+    Embedded structs are judged before their embedders, so that a rule with
+    ``knock_on = true`` can allow the growth it causes further out.
+    """
     budget = budget or NO_BUDGET
     result = diff_catalogues(baseline, current)
-    verdicts = tuple(judge(change, budget, current.cacheline_size) for change in result.changes
-                     if change.status == "grown")
-    return CheckResult(result, budget, verdicts)
+    grown = {change.label: change for change in result.changes if change.status == "grown"}
+    verdicts: dict[str, Verdict] = {}
 
+    def verdict_of(label: str, seen: frozenset[str]) -> Verdict:
+        if label not in verdicts:
+            change = grown[label]
+            causes = causes_of(change, grown) if label not in seen else ()
+            allowance = sum(cause.bytes for cause in causes
+                            if verdict_of(cause.label, seen | {label}).passes_knock_on)
+            verdicts[label] = judge(change, budget, current.cacheline_size, causes, allowance)
+        return verdicts[label]
+
+    ordered = tuple(verdict_of(change.label, frozenset()) if change.label in grown and grown[change.label] is change
+                    else judge(change, budget, current.cacheline_size)
+                    for change in result.changes if change.status == "grown")
+    return CheckResult(result, budget, ordered)
+
+
+def unknown_names(budget: Budget, catalogues: tuple[Catalogue, ...]) -> Optional[str]:
+    """The first rule or allow entry of ``budget`` that names no struct of ``catalogues`` (a typo), as one line.
+
+    Call it only with catalogues of whole builds: a limited one (``--struct``)
+    leaves out structs a budget may rightly name.
+    """
+    import difflib
+    from .diff import matches
+    labels = {label for found in catalogues for label in found.layouts}
+    bare_names = {label.split(" ", 1)[-1] for label in labels} | labels
+    entries = [(rule.pattern, f"[struct.{rule.pattern}]") for rule in budget.rules]
+    entries += [(pattern, f"allow entry '{pattern}'") for pattern in budget.allow]
+    for pattern, where in entries:
+        literal = not any(c in pattern for c in "*?[")
+        if pattern in bare_names if literal else any(matches(label, [pattern]) for label in labels):
+            continue
+        bare = sorted(label.split(" ", 1)[-1] for label in labels)
+        close = difflib.get_close_matches(pattern, bare, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        builds = " or ".join(dict.fromkeys(found.name for found in catalogues))
+        return f"{budget.path}: {where} names no struct or union of {builds}{hint}"
+    return None
