@@ -186,3 +186,13 @@ def test_cpp_classes_are_read_as_structs(tmp_path, dwarf):
     shown = _run("show", "Derived", "-i", obj).output
     assert "\t/* struct Base                <ancestor>; */     /*     0    12 */\n" in shown
     assert "count" not in shown and "/* size: 32, cachelines: 1, members: 3 */" in shown
+
+
+@pytest.mark.skipif(not shutil.which("g++"), reason="g++ not installed")
+def test_cpp_types_only_in_namespaces_are_refused(tmp_path):
+    obj = _compile(tmp_path, "namespace app { struct Thing { char a; long b; }; }\napp::Thing g_t;\n", "ns.cpp",
+                   ["g++"])
+    for command in (["sizes"], ["show", "Thing"]):
+        result = _run(*command, "-i", obj)
+        assert result.exit_code == 1 and result.output.count("\n") == 1
+        assert "C++ types inside namespaces (app::Thing, ...)" in result.output

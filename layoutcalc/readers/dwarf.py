@@ -669,6 +669,20 @@ _OTHER_LANGUAGES = {0x1c: "Rust", 0x16: "Go", 0x13: "D", 0x1e: "Swift", 0x20: "J
                     0xd: "Ada 95", 0x2e: "Ada 2005", 0x2f: "Ada 2012", 0x25: "Kotlin", 0x3: "Ada 83"}
 
 
+def _namespaced_aggregate(top: DIE) -> Optional[str]:
+    """``ns::name`` of the first named struct, class or union inside a namespace of the unit, if any."""
+    stack = [(child, _name(child) or "(anonymous)") for child in top.iter_children()
+             if child.tag == "DW_TAG_namespace"]
+    while stack:
+        namespace, prefix = stack.pop()
+        for child in namespace.iter_children():
+            if child.tag == "DW_TAG_namespace":
+                stack.append((child, f"{prefix}::{_name(child) or '(anonymous)'}"))
+            elif child.tag in _AGGREGATES and _name(child) and "DW_AT_declaration" not in child.attributes:
+                return f"{prefix}::{_name(child)}"
+    return None
+
+
 def check_units(dwarf_file: DwarfFile) -> None:
     """Explain, in one line, why a file with DWARF gave no struct at all: split DWARF, or another language.
 
@@ -686,6 +700,8 @@ def _check_units(dwarf_file: DwarfFile) -> None:
     path = dwarf_file.path
     others: dict[str, int] = {}
     c_units = 0
+    top_level = False
+    namespaced: Optional[str] = None
     for cu in dwarf_file.iter_cus():
         top = cu.get_top_DIE()
         dwo = top.attributes.get("DW_AT_dwo_name") or top.attributes.get("DW_AT_GNU_dwo_name")
@@ -697,9 +713,14 @@ def _check_units(dwarf_file: DwarfFile) -> None:
         language = _int_attr(top, "DW_AT_language")
         if language in _C_LANGUAGES:
             c_units += 1
+            top_level = top_level or any(child.tag in _AGGREGATES and _name(child) for child in top.iter_children())
+            namespaced = namespaced or _namespaced_aggregate(top)
         elif language in _OTHER_LANGUAGES:
             others[_OTHER_LANGUAGES[language]] = others.get(_OTHER_LANGUAGES[language], 0) + 1
         _forget_dies(cu)
+    if namespaced is not None and not top_level:
+        raise InputError(f"{path}: its structs are C++ types inside namespaces ({namespaced}, ...), which this "
+                         "reader does not read; only types at a unit's top level are")
     if others and not c_units:
         names = ", ".join(f"{name} ({count} unit{'s' if count > 1 else ''})" for name, count in others.items())
         raise InputError(f"{path}: language not supported: its DWARF describes {names}; layoutcalc reads the "
