@@ -726,14 +726,15 @@ def reorganize_all(path: str, cacheline_size: int = DEFAULT_CACHELINE,
     garbage collection meanwhile: each collection would walk all of its types.
     """
     from .analysis.reorganize import reorganize as repack
+    from .analysis.reorganize import repacked_orders
     build = load(path, progress=progress)
     abi = abi_of(build)
+    structs = [struct for struct in build.structs.values() if struct.name and not struct.is_declaration]
     result = []
     with cache.paused_gc():
-        for struct in build.structs.values():
-            if struct.name and not struct.is_declaration:
-                item = repack(struct, abi, cacheline_size)
-                result.append((item, struct_stats(build, item.after, cacheline_size)))
+        for struct, order in zip(structs, repacked_orders(structs, abi, cacheline_size)):
+            item = repack(struct, abi, cacheline_size, order)
+            result.append((item, struct_stats(build, item.after, cacheline_size)))
     return result
 
 

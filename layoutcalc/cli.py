@@ -408,7 +408,7 @@ def snapshot(input_path: Optional[str], output: str, structs: tuple[str, ...], p
 def reorganize(structs: tuple[str, ...], input_path: Optional[str], fmt: str, cacheline_size: int,
                every: bool) -> None:
     """Repack structs for the smallest size, then fewest cachelines, then fewest moves (pahole -R)."""
-    from .render.reorganize import reorganize_dict, reorganize_text
+    from .render.reorganize import reorganize_dict, reorganize_json_lines, reorganize_text
     if bool(structs) == every:
         raise click.UsageError("name the structs to repack, or give --all (not both)")
     path = _default_input(input_path)
@@ -419,7 +419,9 @@ def reorganize(structs: tuple[str, ...], input_path: Optional[str], fmt: str, ca
         build = api.load(path, structs=structs)
         items = [(item, api.struct_stats(build, item.after, cacheline_size))
                  for item in api.reorganize(build, structs, cacheline_size)]
-    if fmt == "json":
+    if fmt == "json" and every:
+        click.echo(reorganize_json_lines(items), nl=False)
+    elif fmt == "json":
         click.echo(render.to_json({"structs": [reorganize_dict(i, s) for i, s in items]}), nl=False)
     else:
         click.echo(reorganize_text(items), nl=False)

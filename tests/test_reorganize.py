@@ -160,3 +160,11 @@ def test_all_repacks_every_struct_never_larger_than_pahole(objects: Path) -> Non
     assert payload["tight"]["moved"] == [] and payload["tight"]["size_after"] == 16
     assert runner.invoke(main, ["reorganize", "-i", str(objects / "before.o")]).exit_code == 2
     assert runner.invoke(main, ["reorganize", "holes", "--all", "-i", str(objects / "before.o")]).exit_code == 2
+
+
+def test_orders_searched_by_workers_equal_the_serial_search(objects: Path) -> None:
+    from layoutcalc.analysis.reorganize import repacked_order, repacked_orders
+    build = api.load(str(objects / "before.o"), structs=list(STRUCTS))
+    abi = api.abi_of(build)
+    structs = [build.structs[name] for name in STRUCTS] * 40  # enough for the workers to be used
+    assert list(repacked_orders(structs, abi, workers=2)) == [repacked_order(s, abi) for s in structs]
