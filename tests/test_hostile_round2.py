@@ -555,3 +555,20 @@ def test_fifo_as_a_diff_input(seed_objects, tmp_path):
         result = _run_cli(args, timeout=30)
         assert result.returncode == 1 and result.stderr == f"Error: {fifo}: is a FIFO, not a regular file " \
             "(use '-' to read standard input)\n", result.stderr
+
+
+def test_member_sized_up_to_the_next_one_may_reach_over_a_bitfield():
+    """Debian 6.1.0-50 armmp, struct devlink in a unit that only declares struct lock_class_key: the reader
+    sizes lock_key up to refcount (4 bytes), over the bitfield reload_failed in the same byte. The overlap
+    check must not refuse the real build for it; a genuine overlap is still refused."""
+    from layoutcalc.errors import InputError
+    from layoutcalc.model import DECLARATION_ONLY, BaseType, Member, StructType
+    from layoutcalc.typegraph import check_layout
+    u8, refcount = BaseType("u8", 1, "unsigned"), BaseType("int", 4, "signed")
+    declared = StructType("struct", "lock_class_key", 4, [], is_declaration=True, origin=f"DIE 0x1; {DECLARATION_ONLY}")
+    devlink = StructType("struct", "devlink", 8, [Member("lock_key", declared, 0), Member("reload_failed", u8, 0, 1),
+                                                  Member("refcount", refcount, 32)])
+    check_layout(devlink, "armmp")
+    devlink.members[0] = Member("lock_key", StructType("struct", "lock_class_key", 4, []), 0)
+    with pytest.raises(InputError, match="'reload_failed' at bit 0 overlaps 'lock_key'"):
+        check_layout(devlink, "armmp")
