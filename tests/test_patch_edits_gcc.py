@@ -284,3 +284,20 @@ def test_bound_learned_from_a_later_removed_line(tmp_path: Path) -> None:
     (item,) = api.whatif_run(before, patch=str(patch)).results
     check = compare_layouts(item.result.after, api.load(after, structs=["demo"]).get_struct("demo"))
     assert item.result.exact and check.equal, check.mismatches[:3]
+
+
+def test_wrapper_union_placed_where_its_first_member_was(tmp_path: Path) -> None:
+    """A new union opened before any member of the build the hunk shows (its neighbour configured out)
+    goes where the first member it takes in was."""
+    patch = tmp_path / "p.patch"
+    patch.write_text("--- a/demo.h\n+++ b/demo.h\n@@ -4,3 +4,6 @@ struct demo {\n \tu8 nosuch_configured_out;\n"
+                     "+\tunion {\n \tvoid *ptr;\n+\tu64 word;\n+\t};\n")
+    before = _object(tmp_path, "before", BEFORE)
+    after = _object(tmp_path, "after", BEFORE.replace("\tvoid *ptr;\n", "\tunion {\n\tvoid *ptr;\n\tu64 word;\n\t};\n"))
+    (item,) = api.whatif_run(before, patch=str(patch)).results
+    check = compare_layouts(item.result.after, api.load(after, structs=["demo"]).get_struct("demo"))
+    assert item.result.exact and check.equal, check.mismatches[:3]
+    patch.write_text("--- a/demo.h\n+++ b/demo.h\n@@ -4,2 +4,3 @@ struct demo {\n \tu8 nosuch;\n+\tunion {\n"
+                     " \tvoid *ptr;\n")
+    with pytest.raises(ScenarioError, match=r"a hunk ends inside the new union"):
+        api.whatif_run(before, patch=str(patch))

@@ -210,6 +210,7 @@ class _Reader:
         self.seen_macros: set[str] = set()
         self.pending: list[tuple[Statement, str]] = []
         self.learning = False
+        self.floating: list[tuple[Node, str]] = []  # new aggregates the hunk opens before any member is placed
         self.order: list[str] = []
         self.macros: dict[str, str] = {}
         self.old_macros: dict[str, str] = {}
@@ -445,6 +446,16 @@ class _Reader:
                                          if cursor[0].parent else Item()))
             else:
                 cursor = self._close(root, st, cursor, stack, where)
+        unclosed = [node for node in stack if node is not None and node.struct is None]
+        if unclosed:
+            self.floating = []
+            raise ScenarioError(f"{self.filename}: a hunk ends inside the new {unclosed[-1].kind} it opens: its "
+                                "members and where it closes are not in the patch")
+        if self.floating:
+            _, where = self.floating[0]
+            self.floating = []
+            raise ScenarioError(f"{where}: cannot tell where in struct {self._name_of(root) if root else ''} the new "
+                                "aggregate goes: no member of this build precedes it or moves into it in the hunk")
         if self.pending:
             st, where = self.pending[0]
             self.pending = []
@@ -520,6 +531,14 @@ class _Reader:
                     old = found[0].items[found[1]]
                     old.removed = True
                     _mark(found[0])
+                    outer = frame
+                    while outer.parent is not None:
+                        outer = outer.parent
+                    if outer.struct is None and any(outer is f for f, _ in self.floating):
+                        # the floating new aggregate goes where this member was
+                        outer.parent = found[0]
+                        found[0].items.insert(found[1], Item(child=outer, line_no=st.line_no))
+                        self.floating = [(f, w) for f, w in self.floating if f is not outer]
                     moved = Item(member=old.member, child=old.child, line_no=st.line_no)
                     frame.items.insert(cursor[1], moved)
                     _mark(frame)
@@ -632,12 +651,15 @@ class _Reader:
               where: str) -> tuple[Optional[tuple[Node, int]], Optional[Node]]:
         group = _GROUP.match(st.text)
         if st.side == "+":
-            if cursor is None:
-                raise ScenarioError(f"{where}: cannot tell where in struct {self._name_of(root)} the new "
-                                    "aggregate goes: no member of this build precedes it in the hunk")
-            node, index = cursor
             kind = "union" if st.text.startswith("union") else "struct"
-            new = Node(kind, None, parent=node)
+            if cursor is None:
+                # placed where the first member of the build it takes in was (a wrapper union), or refused
+                new = Node(kind, None, parent=None)
+                self.floating.append((new, where))
+                node, index = new, 0
+            else:
+                node, index = cursor
+                new = Node(kind, None, parent=node)
             if group:
                 args = [a.strip() for a in group.group(2).rstrip(",").split(",") if a.strip()]
                 which = group.group(1)
@@ -655,8 +677,9 @@ class _Reader:
             elif not re.match(r"^(struct|union)\s*\{$", st.text):
                 raise ScenarioError(f"{where}: '{st.text}': a named aggregate type inside a struct is not "
                                     "modelled")
-            node.items.insert(index, Item(child=new, line_no=st.line_no))
-            _mark(node)
+            if new.parent is not None:
+                node.items.insert(index, Item(child=new, line_no=st.line_no))
+                _mark(node)
             return (new, 0), new
         # the build's own aggregate: the next live aggregate member after the cursor
         if cursor is None and group:
