@@ -32,7 +32,8 @@ from typing import NamedTuple
 from ..abi import Abi, type_alignment
 from ..model import ArrayType, Member, StructType
 from .layout import cachelines
-from .whatif import layout_alignment, relayout
+from .facts import layout_alignment
+from .relayout import relayout
 
 Block = tuple[Member, ...]
 

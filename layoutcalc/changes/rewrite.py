@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, NamedTuple, Optional
 
 from ..abi import Abi
 from ..analysis.facts import DebugInfo, World, struct_facts
-from ..analysis.whatif import FieldSpec, WhatIfResult, _relayout
+from ..analysis.relayout import relayout_with_facts
+from ..analysis.whatif import FieldSpec, WhatIfResult
 from ..errors import LayoutcalcError, ScenarioError
 from ..model import ArrayType, Build, Member, StructType
 from .additions import LeftOut, left_out_warnings
@@ -934,7 +935,8 @@ def _lay(node: Node, abi: Abi, debug_info: DebugInfo, world: World, smallest_dec
     facts = struct_facts(base, abi, debug_info)
     # an alignment the old size showed may have come from a removed member: dropped, unless asked to keep
     removed = dropped or any(item.removed and item.member is not None for item in node.items)
-    laid, _ = _relayout(facts, base, members, abi, world, origins, size_alignment=keep_size_alignment or not removed)
+    laid, _ = relayout_with_facts(facts, base, members, abi, world, origins,
+                                  size_alignment=keep_size_alignment or not removed)
     if node.struct is None and node.packed:
         laid = dataclasses.replace(laid, is_packed=True)
     return laid
@@ -948,7 +950,7 @@ def _group_union(inner: StructType, node: Node, abi: Abi) -> StructType:
     union = StructType("union", None, 0)
     members = [Member(name="", type=inner, bit_offset=0), Member(name=name, type=copy, bit_offset=0)]
     facts = struct_facts(union, abi, DebugInfo.ATTRIBUTES)
-    laid, _ = _relayout(facts, union, members, abi, World.LIKELIEST)
+    laid, _ = relayout_with_facts(facts, union, members, abi, World.LIKELIEST)
     return laid
 
 

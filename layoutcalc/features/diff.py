@@ -252,7 +252,7 @@ def catalogue(name: str, definitions: Iterable[StructType], build: Build,
 def slab_figures(build: Build, xstate_size: Optional[int] = DEFAULT_XSTATE_SIZE) -> dict[str, SlabFigures]:
     """The slab geometry of task_struct, signal_cache and pid in ``build`` under its era (those it can model)."""
     from ..errors import LayoutcalcError
-    from ..slab.caches import cache_specs_for_build
+    from ..slab.specs import cache_specs_for_build
     from ..slab.era import decide_era
     from ..slab.geometry import era_geometry
     abi = get_abi(build.arch)
