@@ -14,11 +14,10 @@ from typing import NamedTuple, Optional
 
 from ...errors import InputError
 from ...numbers import parse_integer_or_none
-from ...safe_read import read_bytes, read_maybe_gzip
+from ...kconfigfile import read_config_file
+from ...safe_read import read_bytes
 from .tree import ArchSpec, KernelTree
 
-_SET = re.compile(r"^(CONFIG_\w+)=(.*)$")
-_UNSET = re.compile(r"^# (CONFIG_\w+) is not set$")
 
 
 class KernelConfig(NamedTuple):
@@ -39,20 +38,9 @@ class KernelConfig(NamedTuple):
 
 
 def read_config(path: str) -> KernelConfig:
-    """Parse the ``.config`` at ``path``; raises InputError for an unreadable or empty one."""
-    text = read_maybe_gzip(path, "kernel config").decode("utf-8", errors="replace")
-    values: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        line = line.strip()
-        if not line or _UNSET.match(line) or line.startswith("#"):
-            continue
-        match = _SET.match(line)
-        if not match:
-            raise InputError(f"{path}:{number}: not a kernel config line: {line[:60]!r}")
-        values[match.group(1)] = match.group(2)
-    if not values:
-        raise InputError(f"{path}: kernel config sets no CONFIG_ symbol")
-    return KernelConfig(path, values, text)
+    """Parse the ``.config`` at ``path`` (:mod:`layoutcalc.kconfigfile`); raises InputError for a bad one."""
+    config = read_config_file(path)
+    return KernelConfig(path, config.values, config.text)
 
 
 def defconfig_path(tree: KernelTree, arch: ArchSpec) -> Path:
