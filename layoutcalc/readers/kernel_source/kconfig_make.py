@@ -9,12 +9,12 @@ compiler, bison and flex) writes the full ``.config`` kbuild would use.  The res
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Optional
 
+from ...cachedir import source_cache_root
 from ...errors import InputError
 from .tree import ArchSpec, KernelTree
 
@@ -30,8 +30,7 @@ def resolve_config(tree: KernelTree, arch: ArchSpec, short: Path, defconfig_targ
     e.g. ``x86_64_defconfig``, instead of ``olddefconfig`` on a copy of ``short``)."""
     key = hashlib.sha256("\0".join((str(tree.root), tree.release, arch.kbuild_arch, defconfig_target or "",
                                     short.read_text(encoding="utf-8", errors="replace"))).encode()).hexdigest()[:16]
-    cache = Path(os.environ.get("LAYOUTCALC_CACHE", Path.home() / ".cache" / "layoutcalc")) / "source"
-    out = cache / "kconfig" / key  # compile.environment_cache_root(), not imported: config imports this
+    out = source_cache_root() / "kconfig" / key
     config = out / ".config"
     if config.is_file():
         return config
