@@ -17,6 +17,7 @@ from .datafiles import data_dir
 from .analysis.layout import DEFAULT_CACHELINE, LayoutStats, layout_stats
 from .model import Build, StructType, TypedefType
 from .readers import cache, read_input, sniff
+from .readers.inputs import resolve
 from .safe_read import STDIN
 
 if TYPE_CHECKING:
@@ -35,7 +36,8 @@ if TYPE_CHECKING:
 
 def bundled_snapshots() -> list[Path]:
     """The snapshots of real builds shipped in ``data/``, in a stable order."""
-    return sorted(data_dir().glob("*.snapshot.json"))
+    from .readers.inputs import bundled_snapshots as shipped
+    return shipped()
 
 
 def load(path: str, structs: Optional[Iterable[str]] = None, types: Optional[Iterable[str]] = None,
@@ -82,7 +84,7 @@ def require_structs(path: str, names: Iterable[str]) -> None:
     ``.BTF`` section (under a second on a distribution vmlinux); for other
     inputs the answer is left to :func:`load`.
     """
-    if str(path) != STDIN and sniff(str(path)) == "elf":
+    if resolve(str(path)).kind == "elf":
         from .readers.fastpath import check_names
         check_names(str(path), names)
 
@@ -358,7 +360,7 @@ def sizes(build: Build) -> list[tuple[str, int, int]]:
 
 def _read_for_sizes(path: str, progress: Optional[Callable[[int, int], None]], every_definition: bool) -> Build:
     """The build :func:`sizes` reads: for every definition of a linked ELF file, members' struct types as stubs."""
-    if every_definition and path != STDIN and sniff(path) == "elf":
+    if every_definition and resolve(path).kind == "elf":
         from .readers.fastpath import read_every_for_sizes
         build = read_every_for_sizes(path, progress)
         if build is not None:
@@ -699,8 +701,7 @@ def source_snapshot(tree: str, arch: str = "x86_64", config: Optional[str] = Non
 def resolve_input(path: str, arch: Optional[str] = None, config: Optional[str] = None,
                   structs: Sequence[str] = ()) -> str:
     """``path`` itself, or for a kernel source tree (a directory) the snapshot source mode makes of it."""
-    import os
-    if not os.path.isdir(path):
+    if not resolve(path).is_source_tree:
         if config is not None:
             from .errors import InputError
             raise InputError(f"{config}: --config applies only to a kernel source tree (-i DIRECTORY)")
@@ -759,7 +760,7 @@ def catalogue(path: str, patterns: Sequence[str] = (), source: str = "auto",
     literal = patterns and not any(c in p for p in patterns for c in "*?[")
     names = sorted({p.split(" ", 1)[-1] for p in patterns} | set(SLAB_STRUCTS)) if literal else None
     name = os.path.basename(os.path.normpath(path)).removeprefix("vmlinux-")
-    if os.path.isdir(path):  # a kernel source tree: the structs source mode compiles (the seed's and the named)
+    if resolve(path).is_source_tree:  # source mode compiles the seed's structs and the named ones
         path = resolve_input(path, structs=[n for n in names or () if n not in SLAB_STRUCTS])
     key = _catalogue_cache_key(path, patterns, source)
     cached = cache.load("catalogue", key)

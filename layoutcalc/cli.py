@@ -108,15 +108,9 @@ def main(ctx: click.Context, traceback: bool) -> None:
 
 
 def _default_input(value: Optional[str]) -> str:
-    if value == "live":  # the running kernel's BTF
-        from .readers.btf import LIVE_BTF
-        return LIVE_BTF
-    if value:
-        return value
-    snapshots = api.bundled_snapshots()
-    if not snapshots:
-        raise LayoutcalcError("no input given (-i) and no bundled snapshot in data/")
-    return str(snapshots[0])
+    """The path -i names (``live``: the running kernel's BTF; none: the first bundled snapshot)."""
+    from .readers.inputs import resolve
+    return resolve(value).path
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -140,8 +134,8 @@ def _source_options(command: _F) -> _F:
 
 def _tree_config(path: str, config: Optional[str], patch_path: Optional[str]) -> Optional[str]:
     """The --config for the input: a source tree takes it; with --patch any other input leaves it to the patch."""
-    import os
-    return config if os.path.isdir(path) or patch_path is None else None
+    from .readers.inputs import resolve
+    return config if patch_path is None or resolve(path).is_source_tree else None
 
 
 def _define_option() -> "_Decorator":
@@ -205,10 +199,10 @@ def _patch_scenario(patch_path: Optional[str], defines: tuple[str, ...], config:
 def _source_input(path: str, arch: Optional[str], config: Optional[str], defconfig: bool,
                   structs: tuple[str, ...] = ()) -> tuple[str, Optional[str]]:
     """(input to read, arch to retarget to): a source tree becomes its compiled snapshot for ``arch``."""
-    import os
+    from .readers.inputs import resolve
     if config and defconfig:
         raise click.UsageError("give --config or --defconfig, not both")
-    if os.path.isdir(path):
+    if resolve(path).is_source_tree:
         return api.resolve_input(path, arch, config, structs), None
     return api.resolve_input(path, None, config), arch
 

@@ -45,18 +45,8 @@ def resolve_input(source: Union[str, Path]) -> str:
     ``"debian-6.1.0-50-686-pae"``, ``"686-pae"`` and ``"cloud-arm64"`` all name
     bundled snapshots; a fragment that fits several, or none, raises NotFoundError.
     """
-    text = str(source)
-    if Path(text).exists():
-        return text
-    bundled = api.bundled_snapshots()
-    exact = [p for p in bundled if p.name.removesuffix(".snapshot.json") == text]
-    matches = exact or [p for p in bundled if text in p.name]
-    if len(matches) == 1:
-        return str(matches[0])
-    names = ", ".join(p.name.removesuffix(".snapshot.json") for p in bundled)
-    if not matches:
-        raise NotFoundError(f"{text}: no such file, and no bundled snapshot by that name (bundled: {names})")
-    raise NotFoundError(f"{text}: names {len(matches)} bundled snapshots; say which ({names})")
+    from .readers.inputs import resolve
+    return resolve(str(source), bundled_names=True).path
 
 
 def load(source: Union[str, Path]) -> "Build":
