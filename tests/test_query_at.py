@@ -93,7 +93,7 @@ def test_task_struct_leaves_equal_pahole_expand():
     """Every leaf line of pahole -E's task_struct (absolute offset and size): --at names it, top member too."""
     from realbuilds import vmlinux
     path = vmlinux("57-cloud-amd64")
-    text = subprocess.run(["flock", "/tmp/heavy.lock", pahole_oracle.PAHOLE, "-F", "dwarf", "-E", "-C",
+    text = subprocess.run([pahole_oracle.PAHOLE, "-F", "dwarf", "-E", "-C",
                            "task_struct", path], check=True, capture_output=True, text=True).stdout
     struct = api.load_named(path, ["task_struct"]).get_struct("task_struct")
     leaves = re.findall(r"^\t+[^\t/}{][^;{]*?[ *](\w+)(?:\[\d*\])*(?::\d+)?(?: __attribute__\S+)?;\s+"
