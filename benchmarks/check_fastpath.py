@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Check that the fast paths equal the plain path on every struct and union of a real build.
 
-Usage: benchmarks/check_fastpath.py [VMLINUX] [--read first|every|diff|all]
+Usage: benchmarks/check_fastpath.py [VMLINUX] [--read first|every|diff|located|all]
 
 Each read is done twice, LAYOUTCALC_SCAN=fast then plain (the plain reads
 take minutes on a distribution vmlinux: about 1.5 for ``every``, 6 for
@@ -9,7 +9,9 @@ take minutes on a distribution vmlinux: about 1.5 for ``every``, 6 for
 
 - first: the first complete definition of each name (``show``, ``report``...);
 - every: every distinct same-name definition (``sizes``, as pahole --sizes);
-- diff: every definition that diff/baseline/check keep from DWARF (inputs without .BTF).
+- diff: every definition that diff/baseline/check keep from DWARF (inputs without .BTF);
+- located: show's lookup of one name without the index (readers/locate.py) against the lookup
+  through it, for every 10th struct name (--step).
 
 Prints the counts and timings; exit status 1 when anything differs.
 """
@@ -78,13 +80,49 @@ def check_diff(path: str) -> list[str]:
     return problems
 
 
+def check_located(path: str, step: int = 10) -> list[str]:
+    """show's lookup without an index (readers/locate.py) against the lookup through the index.
+
+    Every ``step``-th struct name in the order of the unit defining it, one
+    name per lookup; base types and names_seen are not compared (a located
+    lookup holds the wanted names' only).  Names the search declines for are
+    counted, not compared.
+    """
+    from layoutcalc.readers import fastpath, typeindex
+    os.environ["LAYOUTCALC_SCAN"] = "fast"
+    index = typeindex.get_index(path, fastpath.scan_cache_key(path))
+    names = [name for name, _entry in sorted(index.tables["structs"].items(), key=lambda item: item[1][:2])][::step]
+    problems, declined, equal = [], 0, 0
+    cached = typeindex.load_cached
+    started = time.perf_counter()
+    for name in names:
+        indexed = read_dwarf(path, [name], [name], any_kind=True)
+        typeindex.load_cached = lambda key: None  # type: ignore[assignment]
+        try:
+            with fastpath.DwarfFile(path) as dwarf_file:
+                if fastpath._located_index(dwarf_file, {name}, {name}, True) is None:
+                    declined += 1
+                    continue
+            located = read_dwarf(path, [name], [name], any_kind=True)
+        finally:
+            typeindex.load_cached = cached  # type: ignore[assignment]
+        found = [line for line in differences(indexed, located) if not line.startswith(("base_types", "names_seen"))]
+        problems += [f"located {name}: {line}" for line in found]
+        equal += not found
+    print(f"located: {equal}/{len(names) - declined} lookups equal ({declined} of {len(names)} declined, "
+          f"{time.perf_counter() - started:.1f} s)")
+    return problems
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("vmlinux", nargs="?", default=str(DEFAULT))
-    parser.add_argument("--read", choices=("first", "every", "diff", "all"), default="all")
+    parser.add_argument("--read", choices=("first", "every", "diff", "located", "all"), default="all")
+    parser.add_argument("--step", type=int, default=10, help="located: every STEP-th struct name (default 10)")
     args = parser.parse_args()
     print(os.path.basename(args.vmlinux))
-    checks = {"first": check_first, "every": check_every, "diff": check_diff}
+    checks = {"first": check_first, "every": check_every, "diff": check_diff,
+              "located": lambda path: check_located(path, args.step)}
     found: list[str] = []
     for name, check in checks.items():
         if args.read in (name, "all"):

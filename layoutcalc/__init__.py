@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 
 # (no "slab": that name is the layoutcalc.slab package; the several-builds slab view is "slabs")
 _WORKBENCH = ("load", "report", "slabs", "history", "bundled", "Build", "StructLayout", "WhatIf", "WhatIfLayout",
-              "Report", "Slab", "Diff", "History")
+              "Report", "Slab", "Diff", "History", "Check")
 __all__ = ["__version__", *_WORKBENCH]
 
 

@@ -10,22 +10,23 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, Optional, Union
+from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Union
 
 from .abi import Abi, get_abi
 from .datafiles import data_dir
 from .analysis.layout import DEFAULT_CACHELINE, LayoutStats, layout_stats
 from .model import Build, StructType, TypedefType
 from .readers import cache, read_input, sniff
+from .readers.inputs import resolve
 from .safe_read import STDIN
 
 if TYPE_CHECKING:
     from .analysis.facts import StructFacts
     from .analysis.query import MemberAt, Relations, SizeFilter, SizeRow
     from .analysis.reorganize import Reorganized
-    from .analysis.budget import CheckResult
-    from .analysis.diff import Catalogue, DiffResult
-    from .analysis.report import BuildReport, Claim, ReportOptions
+    from .features.budget import CheckResult
+    from .features.diff import Catalogue, DiffResult
+    from .features.report import BuildReport, Claim, ReportOptions
     from .analysis.verify import LayoutCheck
     from .changes.scenario import Scenario, ScenarioResult
     from .readers.kernel_source import SourceResult
@@ -35,7 +36,8 @@ if TYPE_CHECKING:
 
 def bundled_snapshots() -> list[Path]:
     """The snapshots of real builds shipped in ``data/``, in a stable order."""
-    return sorted(data_dir().glob("*.snapshot.json"))
+    from .readers.inputs import bundled_snapshots as shipped
+    return shipped()
 
 
 def load(path: str, structs: Optional[Iterable[str]] = None, types: Optional[Iterable[str]] = None,
@@ -82,7 +84,7 @@ def require_structs(path: str, names: Iterable[str]) -> None:
     ``.BTF`` section (under a second on a distribution vmlinux); for other
     inputs the answer is left to :func:`load`.
     """
-    if str(path) != STDIN and sniff(str(path)) == "elf":
+    if resolve(str(path)).kind == "elf":
         from .readers.fastpath import check_names
         check_names(str(path), names)
 
@@ -271,18 +273,23 @@ def member_at(build: Build, name: str, offset: int) -> "MemberAt":
 
 
 def relations(path: str, name: str, kind: str, recursive: bool = False,
-              btf_base: Optional[str] = None) -> "Relations":
+              btf_base: Optional[str] = None, all_units: bool = False) -> "Relations":
     """``show --contains NAME`` (kind "contains") or ``show --pointers-to NAME`` (kind "pointers-to").
 
     Answered as pahole answers: from the first compile unit holding a type
     called ``name`` (any declaration of it, for pointers), for DWARF; from the
-    one type table, for BTF.  ``recursive`` gives the transitive set.
+    one type table, for BTF.  ``recursive`` gives the transitive set;
+    ``all_units`` looks at every definition of every unit (types by name).
     """
-    from .analysis.query import Relations, containers, pointers_to
+    from .analysis.query import Relations, containers, edges_of_structs, pointers_to
     from .errors import InputError
     kind_of = sniff(str(path))
     declarations = kind == "pointers-to"
-    if kind_of == "elf":
+    if all_units:
+        build = load(path, every_definition=True, btf_base=btf_base)
+        edges = edges_of_structs(build.variants or [*build.structs.values(), *build.unions.values()], name,
+                                 "every unit")
+    elif kind_of == "elf":
         from .readers.elf import read_elf_info
         info = read_elf_info(path)
         if info.has_dwarf:
@@ -290,7 +297,7 @@ def relations(path: str, name: str, kind: str, recursive: bool = False,
             edges = unit_edges(path, name, declarations)
         elif info.btf is not None:
             from .readers.btf import btf_edges
-            edges = btf_edges(info.btf, path, name, declarations, btf_base)
+            edges = btf_edges(info.btf, path, name, declarations, btf_base, from_elf=True)
         else:
             raise InputError(f"{path}: ELF file has no debug info (neither .debug_info nor .BTF)")
     elif kind_of == "btf":
@@ -353,7 +360,7 @@ def sizes(build: Build) -> list[tuple[str, int, int]]:
 
 def _read_for_sizes(path: str, progress: Optional[Callable[[int, int], None]], every_definition: bool) -> Build:
     """The build :func:`sizes` reads: for every definition of a linked ELF file, members' struct types as stubs."""
-    if every_definition and path != STDIN and sniff(path) == "elf":
+    if every_definition and resolve(path).kind == "elf":
         from .readers.fastpath import read_every_for_sizes
         build = read_every_for_sizes(path, progress)
         if build is not None:
@@ -384,7 +391,7 @@ def report(inputs: Sequence[str] = (), scenario: Union[str, "Scenario"] = "flat"
     cached = cache.load("report", key)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
-    from .analysis.report import ReportOptions, build_report, judge_claims
+    from .features.report import ReportOptions, build_report, judge_claims
     from .changes.scenario import load_scenario, scenario_needs
     from .errors import ScenarioError
     options = options or ReportOptions()
@@ -400,7 +407,7 @@ def report(inputs: Sequence[str] = (), scenario: Union[str, "Scenario"] = "flat"
         if costs:
             one = _with_costs(one, None, loaded, live_options, counts, allocations)
         reports.append(one)
-    from .analysis.report import by_era
+    from .features.report import by_era
     built = []
     for path in list(inputs) or [str(p) for p in bundled_snapshots()]:
         build = load(path, structs=wanted, types=types)
@@ -694,8 +701,7 @@ def source_snapshot(tree: str, arch: str = "x86_64", config: Optional[str] = Non
 def resolve_input(path: str, arch: Optional[str] = None, config: Optional[str] = None,
                   structs: Sequence[str] = ()) -> str:
     """``path`` itself, or for a kernel source tree (a directory) the snapshot source mode makes of it."""
-    import os
-    if not os.path.isdir(path):
+    if not resolve(path).is_source_tree:
         if config is not None:
             from .errors import InputError
             raise InputError(f"{config}: --config applies only to a kernel source tree (-i DIRECTORY)")
@@ -711,6 +717,28 @@ def reorganize(build: Build, names: Sequence[str],
     return [repack(build.get_struct(name), abi, cacheline_size) for name in names]
 
 
+def reorganize_all(path: str, cacheline_size: int = DEFAULT_CACHELINE,
+                   progress: Optional[Callable[[int, int], None]] = None
+                   ) -> list[tuple["Reorganized", LayoutStats]]:
+    """Every named struct of ``path`` (the first definition of each name) repacked, with its new statistics.
+
+    Unions are left out (there is nothing to repack in them), as by
+    ``pahole --reorganize``.  The build is read whole and kept without
+    garbage collection meanwhile: each collection would walk all of its types.
+    """
+    from .analysis.reorganize import reorganize as repack
+    from .analysis.reorganize import repacked_orders
+    build = load(path, progress=progress)
+    abi = abi_of(build)
+    structs = [struct for struct in build.structs.values() if struct.name and not struct.is_declaration]
+    result = []
+    with cache.paused_gc():
+        for struct, order in zip(structs, repacked_orders(structs, abi, cacheline_size)):
+            item = repack(struct, abi, cacheline_size, order)
+            result.append((item, struct_stats(build, item.after, cacheline_size)))
+    return result
+
+
 # --------------------------------------------------------------------------- diff, baseline, check, history
 
 
@@ -722,17 +750,17 @@ def catalogue(path: str, patterns: Sequence[str] = (), source: str = "auto",
     picks the debug info of an ELF input: "auto" (its ``.BTF`` when it has one),
     "btf" or "dwarf".
     """
-    from .analysis.budget import is_baseline, read_baseline
-    from .analysis.diff import catalogue as make_catalogue
+    from .features.budget import is_baseline, read_baseline
+    from .features.diff import catalogue as make_catalogue
     from .readers.definitions import read_definitions
     from .slab.caches import SLAB_STRUCTS
     if is_baseline(path):
-        from .analysis.diff import filter_catalogue, matches
+        from .features.diff import filter_catalogue, matches
         return filter_catalogue(read_baseline(path), lambda label: matches(label, patterns))
     literal = patterns and not any(c in p for p in patterns for c in "*?[")
     names = sorted({p.split(" ", 1)[-1] for p in patterns} | set(SLAB_STRUCTS)) if literal else None
     name = os.path.basename(os.path.normpath(path)).removeprefix("vmlinux-")
-    if os.path.isdir(path):  # a kernel source tree: the structs source mode compiles (the seed's and the named)
+    if resolve(path).is_source_tree:  # source mode compiles the seed's structs and the named ones
         path = resolve_input(path, structs=[n for n in names or () if n not in SLAB_STRUCTS])
     key = _catalogue_cache_key(path, patterns, source)
     cached = cache.load("catalogue", key)
@@ -760,9 +788,14 @@ def diff(old: str, new: str, patterns: Sequence[str] = (), source: str = "auto",
 
     ``progress(path)`` may return a per-compile-unit callback for a DWARF walk.
     """
-    from .analysis.diff import diff_catalogues
-    before = catalogue(old, patterns, source, progress(old) if progress else None)
-    after = catalogue(new, patterns, source, progress(new) if progress else None)
+    from .features.diff import diff_catalogues
+    pending = _catalogue_aside(old, patterns, source) if progress is None else None
+    if pending is not None:
+        after = catalogue(new, patterns, source)
+        before = pending.result()
+    else:
+        before = catalogue(old, patterns, source, progress(old) if progress else None)
+        after = catalogue(new, patterns, source, progress(new) if progress else None)
     _require_matches(patterns, [before, after], f"{old} or {new}")
     before, after = _like_for_like((old, before), (new, after), patterns, source)
     return diff_catalogues(before, after)
@@ -776,8 +809,8 @@ def _like_for_like(old: tuple[str, "Catalogue"], new: tuple[str, "Catalogue"], p
     architectures, different debug formats that cannot be matched, or a build
     lacking most of the other side's structs).
     """
-    from .analysis.budget import is_baseline
-    from .analysis.diff import format_mismatch, refusal
+    from .features.budget import is_baseline
+    from .features.diff import format_mismatch, refusal
     from .errors import InputError
     (old_path, before), (new_path, after) = old, new
     if source == "auto" and format_mismatch(before, after):
@@ -796,9 +829,28 @@ def _like_for_like(old: tuple[str, "Catalogue"], new: tuple[str, "Catalogue"], p
     return before, after
 
 
+def _catalogue_aside(path: str, patterns: Sequence[str], source: str) -> Any:
+    """A future of ``catalogue(path, ...)`` computed by a forked process, when that can help; else None.
+
+    Two builds' catalogues are independent: on two cores a diff then takes
+    the time of one.  Not for cached catalogues (nothing to gain) or where
+    there is one core or no ``fork``.
+    """
+    if (os.cpu_count() or 1) < 2 or not hasattr(os, "fork") or path == STDIN:
+        return None
+    if cache.load("catalogue", _catalogue_cache_key(path, patterns, source)) is not None:
+        return None
+    import concurrent.futures
+    import multiprocessing
+    pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+    future = pool.submit(catalogue, path, tuple(patterns), source)
+    pool.shutdown(wait=False)
+    return future
+
+
 def _require_matches(patterns: Sequence[str], catalogues: Sequence["Catalogue"], where: str) -> None:
     """A ``--struct`` pattern that matches nothing is a typo, not an empty (and passing) diff."""
-    from .analysis.diff import matches
+    from .features.diff import matches
     from .errors import NotFoundError
     for pattern in patterns:
         if not any(matches(label, [pattern]) for found in catalogues for label in found.layouts):
@@ -811,7 +863,7 @@ def baseline(path: str, out: str, patterns: Sequence[str] = (), source: str = "a
 
     ``progress(done, total)`` follows a DWARF read unit by unit.
     """
-    from .analysis.budget import write_baseline
+    from .features.budget import write_baseline
     found = catalogue(path, patterns, source, progress)
     _require_matches(patterns, [found], path)
     write_baseline(found, path, out)
@@ -828,9 +880,9 @@ def check(path: str, baseline_path: str, budget_path: Optional[str] = None,
     that names no struct of either side is a typo and an error.
     ``progress(done, total)`` follows a DWARF read unit by unit.
     """
-    from .analysis.budget import check as check_catalogue
-    from .analysis.budget import read_baseline, read_budget, unknown_names
-    from .analysis.diff import filter_catalogue, matches
+    from .features.budget import check as check_catalogue
+    from .features.budget import read_baseline, read_budget, unknown_names
+    from .features.diff import filter_catalogue, matches
     from .errors import InputError
     budget = read_budget(budget_path) if budget_path else None
     base = read_baseline(baseline_path)

@@ -108,15 +108,9 @@ def main(ctx: click.Context, traceback: bool) -> None:
 
 
 def _default_input(value: Optional[str]) -> str:
-    if value == "live":  # the running kernel's BTF
-        from .readers.btf import LIVE_BTF
-        return LIVE_BTF
-    if value:
-        return value
-    snapshots = api.bundled_snapshots()
-    if not snapshots:
-        raise LayoutcalcError("no input given (-i) and no bundled snapshot in data/")
-    return str(snapshots[0])
+    """The path -i names (``live``: the running kernel's BTF; none: the first bundled snapshot)."""
+    from .readers.inputs import resolve
+    return resolve(value).path
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -140,8 +134,8 @@ def _source_options(command: _F) -> _F:
 
 def _tree_config(path: str, config: Optional[str], patch_path: Optional[str]) -> Optional[str]:
     """The --config for the input: a source tree takes it; with --patch any other input leaves it to the patch."""
-    import os
-    return config if os.path.isdir(path) or patch_path is None else None
+    from .readers.inputs import resolve
+    return config if patch_path is None or resolve(path).is_source_tree else None
 
 
 def _define_option() -> "_Decorator":
@@ -205,10 +199,10 @@ def _patch_scenario(patch_path: Optional[str], defines: tuple[str, ...], config:
 def _source_input(path: str, arch: Optional[str], config: Optional[str], defconfig: bool,
                   structs: tuple[str, ...] = ()) -> tuple[str, Optional[str]]:
     """(input to read, arch to retarget to): a source tree becomes its compiled snapshot for ``arch``."""
-    import os
+    from .readers.inputs import resolve
     if config and defconfig:
         raise click.UsageError("give --config or --defconfig, not both")
-    if os.path.isdir(path):
+    if resolve(path).is_source_tree:
         return api.resolve_input(path, arch, config, structs), None
     return api.resolve_input(path, None, config), arch
 
@@ -229,6 +223,8 @@ def _source_input(path: str, arch: Optional[str], config: Optional[str], defconf
                                                                   "'struct: member' (pahole --find_pointers_to).")
 @click.option("--recursive", is_flag=True, help="With --contains/--pointers-to: the transitive set "
                                                 "(containers of containers; pointers to any of them).")
+@click.option("--all-units", is_flag=True, help="With --contains/--pointers-to: every compile unit, not only the "
+                                                "first holding NAME (pahole's answer).")
 @click.option("--btf-base", metavar="FILE", help="Base of a split BTF input (a module's .BTF or "
                                                 "/sys/kernel/btf/MODULE); default /sys/kernel/btf/vmlinux.")
 @click.option("-E", "--expand", is_flag=True, help="Print every member type in full, as pahole -E.")
@@ -236,10 +232,11 @@ def _source_input(path: str, arch: Optional[str], config: Optional[str], defconf
 def show(structs: tuple[str, ...], input_path: Optional[str], fmt: str, cacheline_size: Optional[int],
          arch: Optional[str], config: Optional[str], defconfig: bool, expand: bool = False,
          hex_offsets: bool = False, at_offset: Optional[str] = None, contains: Optional[str] = None,
-         pointers_to: Optional[str] = None, recursive: bool = False, btf_base: Optional[str] = None) -> None:
+         pointers_to: Optional[str] = None, recursive: bool = False, btf_base: Optional[str] = None,
+         all_units: bool = False) -> None:
     """Show structs, unions or typedefs as pahole -C prints them (-i may be a kernel source tree)."""
     if contains is not None or pointers_to is not None:
-        _show_relations(structs, input_path, contains, pointers_to, recursive, fmt, btf_base)
+        _show_relations(structs, input_path, contains, pointers_to, recursive, fmt, btf_base, all_units)
         return
     if not structs:
         raise click.UsageError("name at least one STRUCT (or give --contains/--pointers-to NAME)")
@@ -261,13 +258,14 @@ def show(structs: tuple[str, ...], input_path: Optional[str], fmt: str, cachelin
 
 
 def _show_relations(structs: tuple[str, ...], input_path: Optional[str], contains: Optional[str],
-                    pointers_to: Optional[str], recursive: bool, fmt: str, btf_base: Optional[str]) -> None:
+                    pointers_to: Optional[str], recursive: bool, fmt: str, btf_base: Optional[str],
+                    all_units: bool = False) -> None:
     """``show --contains NAME`` / ``show --pointers-to NAME``: pahole's lines, or JSON."""
     if structs or (contains is not None and pointers_to is not None):
         raise click.UsageError("--contains and --pointers-to take one NAME and no STRUCT argument")
     kind, name = ("contains", contains) if contains is not None else ("pointers-to", pointers_to)
     assert name is not None
-    result = api.relations(_default_input(input_path), name, kind, recursive, btf_base)
+    result = api.relations(_default_input(input_path), name, kind, recursive, btf_base, all_units)
     if fmt == "json":
         click.echo(render.to_json(result.as_dict()), nl=False)
     else:
@@ -395,18 +393,29 @@ def snapshot(input_path: Optional[str], output: str, structs: tuple[str, ...], p
 
 
 @main.command()
-@click.argument("structs", nargs=-1, required=True)
+@click.argument("structs", nargs=-1)
 @_input_option()
 @click.option("--format", "fmt", type=FORMATS_SHOW, default="text", show_default=True)
 @click.option("--cacheline-size", type=click.IntRange(1), default=64, show_default=True)
-def reorganize(structs: tuple[str, ...], input_path: Optional[str], fmt: str, cacheline_size: int) -> None:
+@click.option("--all", "every", is_flag=True, help="Repack every struct of the input (as pahole --reorganize "
+              "over a whole file); with --format json, one entry per struct.")
+def reorganize(structs: tuple[str, ...], input_path: Optional[str], fmt: str, cacheline_size: int,
+               every: bool) -> None:
     """Repack structs for the smallest size, then fewest cachelines, then fewest moves (pahole -R)."""
-    from .render.reorganize import reorganize_dict, reorganize_text
+    from .render.reorganize import reorganize_dict, reorganize_json_lines, reorganize_text
+    if bool(structs) == every:
+        raise click.UsageError("name the structs to repack, or give --all (not both)")
     path = _default_input(input_path)
-    build = api.load(path, structs=structs)
-    items = [(item, api.struct_stats(build, item.after, cacheline_size))
-             for item in api.reorganize(build, structs, cacheline_size)]
-    if fmt == "json":
+    if every:
+        with _progress_bar(path) as progress:
+            items = api.reorganize_all(path, cacheline_size, progress)
+    else:
+        build = api.load(path, structs=structs)
+        items = [(item, api.struct_stats(build, item.after, cacheline_size))
+                 for item in api.reorganize(build, structs, cacheline_size)]
+    if fmt == "json" and every:
+        click.echo(reorganize_json_lines(items), nl=False)
+    elif fmt == "json":
         click.echo(render.to_json({"structs": [reorganize_dict(i, s) for i, s in items]}), nl=False)
     else:
         click.echo(reorganize_text(items), nl=False)
@@ -471,7 +480,7 @@ def report(inputs: tuple[str, ...], live: bool, scenario: str, processes: int, c
     """The verdict on the seed's claims: what the scenario's (or --patch's) fields cost per object and process."""
     inputs = tuple(_source_input(path, arch, _tree_config(path, config, patch_path), defconfig)[0]
                    for path in inputs)
-    from .analysis.report import ReportOptions
+    from .features.report import ReportOptions
     from .errors import LiveSystemError
     from .render import report as render_report
     options = ReportOptions(processes=processes, child_fraction=child_fraction, cpus=cpus,
@@ -754,7 +763,7 @@ def check(input_path: str, baseline_path: str, budget_path: Optional[str], fmt: 
 def history(inputs: tuple[str, ...], names: tuple[str, ...], fmt: str, plot_path: Optional[str],
             scheduler: Optional[str], workers: Optional[int], source: str) -> None:
     """Sizes of chosen structs across a series of builds (in the order given)."""
-    from .analysis.history import DEFAULT_STRUCTS, scan_history
+    from .features.history import DEFAULT_STRUCTS, scan_history
     from .render import history as render_history
     wanted = list(names) or list(DEFAULT_STRUCTS)
     rows = scan_history(inputs, wanted, source, scheduler, workers)

@@ -31,8 +31,9 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from .analysis.diff import DiffResult
-    from .analysis.report import BuildReport, Claim, ReportOptions
+    from .features.budget import CheckResult
+    from .features.diff import DiffResult
+    from .features.report import BuildReport, Claim, ReportOptions
     from .changes.scenario import ScenarioResult
     from .readers import BuildHeader
     from .slab.view import SlabView
@@ -44,18 +45,8 @@ def resolve_input(source: Union[str, Path]) -> str:
     ``"debian-6.1.0-50-686-pae"``, ``"686-pae"`` and ``"cloud-arm64"`` all name
     bundled snapshots; a fragment that fits several, or none, raises NotFoundError.
     """
-    text = str(source)
-    if Path(text).exists():
-        return text
-    bundled = api.bundled_snapshots()
-    exact = [p for p in bundled if p.name.removesuffix(".snapshot.json") == text]
-    matches = exact or [p for p in bundled if text in p.name]
-    if len(matches) == 1:
-        return str(matches[0])
-    names = ", ".join(p.name.removesuffix(".snapshot.json") for p in bundled)
-    if not matches:
-        raise NotFoundError(f"{text}: no such file, and no bundled snapshot by that name (bundled: {names})")
-    raise NotFoundError(f"{text}: names {len(matches)} bundled snapshots; say which ({names})")
+    from .readers.inputs import resolve
+    return resolve(str(source), bundled_names=True).path
 
 
 def load(source: Union[str, Path]) -> "Build":
@@ -108,6 +99,7 @@ class WhatIfLayout(NamedTuple):
     """One struct re-laid out with fields added; shows as a cacheline grid with the changes marked."""
 
     item: "ScenarioResult"
+    cacheline_size: int = DEFAULT_CACHELINE
 
     @property
     def name(self) -> str:
@@ -131,7 +123,15 @@ class WhatIfLayout(NamedTuple):
     def figure(self) -> "Figure":
         """The cacheline map, fields off against on."""
         from .render.plots import cacheline_figure
-        return cacheline_figure([self.item])
+        return cacheline_figure([self.item], self.cacheline_size)
+
+    def png(self) -> bytes:
+        """:meth:`figure` as PNG bytes."""
+        return _figure_bytes(self.figure(), "png")
+
+    def svg(self) -> bytes:
+        """:meth:`figure` as SVG bytes."""
+        return _figure_bytes(self.figure(), "svg")
 
     def __repr__(self) -> str:
         result = self.item.result
@@ -157,21 +157,23 @@ class WhatIfLayout(NamedTuple):
                      f", by {', '.join(sorted({f'{s:+d}' for s in shifts.values()}))} bytes" if shifts else "")]
         return whatif_html(title, "after: " + stats_line(after_stats),
                            layout_segments(result.after, after_stats, added, shifts),
-                           layout_segments(result.before, before_stats), notes)
+                           layout_segments(result.before, before_stats), notes, self.cacheline_size)
 
 
 class WhatIf(Sequence[WhatIfLayout]):
     """The structs a scenario or patch changed, in order; index by position or struct name."""
 
     def __init__(self, items: Sequence["ScenarioResult"], warnings: Sequence[str] = (), notes: Sequence[str] = (),
-                 baselines: Optional[dict[str, int]] = None) -> None:
+                 baselines: Optional[dict[str, int]] = None, cacheline_size: int = DEFAULT_CACHELINE) -> None:
         self.items = list(items)
         #: what the CLI prints to stderr as ``warning: ...`` lines (blocks a patch's conditions left out, ...)
         self.warnings = [one_line(warning) for warning in warnings]
         #: what the CLI prints as ``note: ...`` lines (what ``--arch`` means)
         self.notes = list(notes)
         self.baselines = dict(baselines or {})
-        self._layouts = [WhatIfLayout(item) for item in self.items]
+        #: the build's recorded cacheline size: the rows of the grids and maps
+        self.cacheline_size = cacheline_size
+        self._layouts = [WhatIfLayout(item, cacheline_size) for item in self.items]
 
     def __len__(self) -> int:
         return len(self._layouts)
@@ -196,7 +198,7 @@ class WhatIf(Sequence[WhatIfLayout]):
     def figure(self) -> "Figure":
         """Every changed struct's cacheline map, off against on."""
         from .render.plots import cacheline_figure
-        return cacheline_figure(self.items)
+        return cacheline_figure(self.items, self.cacheline_size)
 
     def plot(self, path: str) -> None:
         """Write :meth:`figure` to ``path`` (.png or .svg)."""
@@ -304,7 +306,7 @@ class Slab(NamedTuple):
 
 
 class Diff(NamedTuple):
-    """``layoutcalc diff`` as objects: the :class:`layoutcalc.analysis.diff.DiffResult` and its views."""
+    """``layoutcalc diff`` as objects: the :class:`layoutcalc.features.diff.DiffResult` and its views."""
 
     result: "DiffResult"
 
@@ -350,8 +352,36 @@ class Diff(NamedTuple):
                 f"net {summary.net:+d} bytes>")
 
 
+class Check(NamedTuple):
+    """``layoutcalc check`` as objects: the :class:`layoutcalc.features.budget.CheckResult` and its views."""
+
+    result: "CheckResult"
+
+    @property
+    def regressions(self) -> int:
+        return len(self.result.regressions)
+
+    def frame(self) -> "pd.DataFrame":
+        """One row per grown struct: delta, rule, knock-on, verdict, reasons and causes."""
+        from .render.frames import check_frame
+        return check_frame(self.result)
+
+    def diff(self) -> Diff:
+        """The diff against the baseline the verdicts judge."""
+        return Diff(self.result.diff)
+
+    def text(self, fmt: str = "text") -> str:
+        """What ``layoutcalc check --format FMT`` prints (text, json, markdown, junit, github)."""
+        from .render.diff import render_check
+        return render_check(self.result, fmt)
+
+    def __repr__(self) -> str:
+        grown = len(self.result.verdicts)
+        return f"<Check {self.result.diff.new.name}: {self.regressions} regressions in {grown} grown>"
+
+
 class History(NamedTuple):
-    """``layoutcalc history`` as objects: one :class:`layoutcalc.analysis.history.HistoryRow` per build."""
+    """``layoutcalc history`` as objects: one :class:`layoutcalc.features.history.HistoryRow` per build."""
 
     rows: list[Any]
     structs: list[str]
@@ -380,7 +410,7 @@ class History(NamedTuple):
 
 def history(inputs: Sequence[Union[str, Path, Build]], structs: Sequence[str] = ()) -> History:
     """``layoutcalc history``: sizes of ``structs`` (default: the seed's three) across builds, in order."""
-    from .analysis.history import DEFAULT_STRUCTS, scan_history
+    from .features.history import DEFAULT_STRUCTS, scan_history
     wanted = list(structs) or list(DEFAULT_STRUCTS)
     return History(scan_history([_path(i) for i in inputs], wanted), wanted)
 
@@ -463,9 +493,11 @@ class Build:
         ``SYMBOL=y|n|m|N`` items and ``config`` a kernel ``.config`` deciding the patch's ``#if`` blocks;
         ``placement`` is ``as-patched``, ``best-fit``, ``append`` or ``reorganize``; ``arch`` one of
         x86_64, i386, aarch64, arm, ppc64le, s390x, riscv64.  The result's ``warnings`` are the CLI's.
+        Grids and maps are drawn in the build's recorded cacheline size.
         """
         run = api.whatif_run(self.path, scenario, patch, defines, placement, arch, level, config)
-        return WhatIf(run.results, run.warnings, run.notes, run.baselines)
+        build = self._model or api.load(self.path, structs=[item.struct_name for item in run.results])
+        return WhatIf(run.results, run.warnings, run.notes, run.baselines, api.cacheline_size_of(build))
 
     def report(self, scenario: str = "flat", options: Optional["ReportOptions"] = None, **option_values: Any
                ) -> Report:
@@ -489,6 +521,16 @@ class Build:
         """
         return Diff(api.diff(self.path, _path(other), structs))
 
+    def check(self, baseline: Union[str, Path], budget: Union[str, Path, None] = None,
+              structs: Sequence[str] = ()) -> Check:
+        """``layoutcalc check THIS --baseline FILE [--budget FILE.toml]``: this build judged against a baseline."""
+        return Check(api.check(self.path, str(baseline), str(budget) if budget else None, patterns=structs))
+
+    def baseline(self, out: Union[str, Path], structs: Sequence[str] = ()) -> str:
+        """``layoutcalc baseline THIS -o OUT``: write this build's baseline; returns its path."""
+        api.baseline(self.path, str(out), structs)
+        return str(out)
+
     def __repr__(self) -> str:
         return f"<layoutcalc.Build {self.path}>"
 
@@ -502,7 +544,7 @@ def report(inputs: Sequence[Union[str, Path, Build]] = (), scenario: str = "flat
     """
     import dataclasses
 
-    from .analysis.report import ReportOptions
+    from .features.report import ReportOptions
     chosen = dataclasses.replace(options or ReportOptions(), **option_values)
     reports, claims = api.report([_path(i) for i in inputs], scenario, chosen, patch=patch, counts=counts)
     if patch is not None:

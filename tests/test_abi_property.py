@@ -44,7 +44,9 @@ from hypothesis import strategies as st
 from layoutcalc import api
 from layoutcalc.abi import Abi, get_abi
 from layoutcalc.analysis.facts import DebugInfo, World, debug_info_of
-from layoutcalc.analysis.whatif import FieldSpec, add_fields, check_layout_matches, layout_alignment, relayout
+from layoutcalc.analysis.facts import layout_alignment
+from layoutcalc.analysis.relayout import check_layout_matches, relayout
+from layoutcalc.analysis.whatif import FieldSpec, add_fields
 from layoutcalc.model import ArrayType, Build, Member, QualifiedType, StructType, Type, TypedefType
 from layoutcalc.readers.dwarf import read_dwarf
 

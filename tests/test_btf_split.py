@@ -67,12 +67,15 @@ def test_module_btf_with_base_equals_pahole(tmp_path):
                                              text=True).stdout == "mod_other\n"
 
 
-def test_without_a_base_split_btf_is_refused_or_read_against_the_running_kernel(tmp_path, monkeypatch):
-    _ko, blob, _base = _split_pair(tmp_path)
-    monkeypatch.setattr("layoutcalc.readers.btf.LIVE_BTF", str(tmp_path / "no-such-vmlinux"))
+def test_without_a_base_split_btf_is_refused(tmp_path, monkeypatch):
+    """A raw split blob names no base, so it needs --btf-base; a module without a running kernel's BTF too."""
+    ko, blob, _base = _split_pair(tmp_path)
     refused = CliRunner().invoke(main, ["show", "mod_thing", "-i", blob])
     assert refused.exit_code == 1
     assert refused.output.startswith(f"Error: {blob}: split BTF") and "--btf-base" in refused.output
+    monkeypatch.setattr("layoutcalc.readers.btf.LIVE_BTF", str(tmp_path / "no-such-vmlinux"))
+    module = CliRunner().invoke(main, ["show", "mod_thing", "-i", ko])
+    assert module.exit_code == 1 and "this machine has no" in module.output
 
 
 @pytest.mark.skipif(not os.path.exists(LIVE_BTF), reason="no /sys/kernel/btf/vmlinux on this machine")

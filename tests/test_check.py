@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from growth import build_pair
@@ -337,7 +338,7 @@ def test_real_knock_on_through_struct_device(tmp_path):
 
 
 def _slab_change(old_size, new_size, old_figures, new_figures):
-    from layoutcalc.analysis.diff import SlabChange, SlabFigures, StructChange, StructLayout
+    from layoutcalc.features.diff import SlabChange, SlabFigures, StructChange, StructLayout
     old = StructLayout("struct", "pid", old_size, (), (), 0)
     new = StructLayout("struct", "pid", new_size, (), (), 0)
     slab = SlabChange(SlabFigures("pid", "pid", *old_figures), SlabFigures("pid", "pid", *new_figures))
@@ -345,7 +346,7 @@ def _slab_change(old_size, new_size, old_figures, new_figures):
 
 
 def test_own_cache_is_judged_by_objects_per_slab_and_order_not_kmalloc():
-    from layoutcalc.analysis.budget import Budget, Rule, judge
+    from layoutcalc.features.budget import Budget, Rule, judge
     budget = Budget("b.toml", Rule("*", growth=64, cachelines=False), (), ())
     # 96 -> 112 bytes would be kmalloc-96 -> kmalloc-128, but pid has its own cache: 32 per order-0 slab both times.
     same = judge(_slab_change(96, 112, (112, 128, 32, 0), (128, 128, 32, 0)), budget, 64)
@@ -404,8 +405,8 @@ def test_budget_rule_naming_no_struct_is_an_error(pair, baseline, tmp_path):
 
 def _markdown_result(count):
     """A check with ``count`` grown structs (every one a regression) and long reasons."""
-    from layoutcalc.analysis.budget import check
-    from layoutcalc.analysis.diff import Catalogue, MemberLayout, StructLayout
+    from layoutcalc.features.budget import check
+    from layoutcalc.features.diff import Catalogue, MemberLayout, StructLayout
 
     def layouts(extra):
         members = tuple(MemberLayout(f"member_{i}", "long int", 64 * i, 8) for i in range(20 + extra))
@@ -453,3 +454,15 @@ def test_real_57_to_612_outputs_fit(tmp_path):
     lines = github.read_text().splitlines()
     assert sum(line.startswith("::error ") for line in lines) == 10
     assert sum(line.startswith("::notice ") for line in lines) == 1
+
+
+def test_check_from_the_api_as_a_frame(knock_pair, tmp_path):
+    import layoutcalc
+    new, base = knock_pair
+    budget = _budget(tmp_path, "[struct.inner]\ngrowth = 8\nknock_on = true\nsize_class = false\n")
+    gate = layoutcalc.load(new).check(base, budget)
+    frame = gate.frame().set_index("name")
+    assert gate.regressions == 1 and frame.loc["lone", "regression"]
+    assert (frame.loc["outer", "causes"], frame.loc["outer", "knock_on_bytes"]) == ("inner", 8)
+    assert frame.loc["outer", "reasons"] is pd.NA and frame.loc["inner", "causes"] is pd.NA
+    assert gate.text("github").count("::error ") == 1

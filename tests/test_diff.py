@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from growth import build_pair
 
 from layoutcalc import api
-from layoutcalc.analysis.diff import size_class
+from layoutcalc.features.diff import size_class
 from layoutcalc.cli import main
 
 

@@ -9,7 +9,7 @@ import pytest
 from cc import compile_c
 
 from layoutcalc import api
-from layoutcalc.analysis.diff import Catalogue, StructLayout, diff_catalogues
+from layoutcalc.features.diff import Catalogue, StructLayout, diff_catalogues
 from layoutcalc.render.diff import diff_text
 
 OLD = """
@@ -44,7 +44,7 @@ def test_anonymous_union_keeps_its_name_when_a_first_member_is_added(result):
 
 def test_unnamed_bitfield_is_named_by_its_neighbour_and_moves():
     """gcc leaves unnamed bitfields out of DWARF; BTF and snapshots keep them (built here in code)."""
-    from layoutcalc.analysis.diff import diff_layouts, struct_layout
+    from layoutcalc.features.diff import diff_layouts, struct_layout
     from layoutcalc.model import BaseType, Member, StructType
     uint, sint = BaseType("unsigned int", 4, "unsigned"), BaseType("int", 4)
 
@@ -134,3 +134,17 @@ def test_real_bit_holes_equal_paholes():
         checked += 1
         with_bit_holes += bool(ours)
     assert checked > 7000 and with_bit_holes > 90
+
+
+def test_diff_output_writes_more_formats(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from layoutcalc.cli import main
+    old, new = compile_c(OLD, tmp_path, "old"), compile_c(NEW, tmp_path, "new")
+    target = tmp_path / "diff.json"
+    result = CliRunner().invoke(main, ["diff", str(old), str(new), "--output", f"json={target}"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("add/remove: 0/0 grow/shrink: 0/1 up/down: 0/-8 (-8)\n")
+    assert json.loads(target.read_text())["summary"]["shrunk"] == 1

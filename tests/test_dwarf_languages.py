@@ -115,3 +115,84 @@ def test_declaration_only_member_is_sized_and_marked_not_a_hole(tmp_path):
     assert "\tstruct other               o;                    /*     8    16 */\n" in whole.output
     assert "/* sum members: 29, holes: 2, sum holes: 11 */" in ours.output and \
         "/* sum members: 29, holes: 2, sum holes: 11 */" in whole.output
+
+
+def test_declaration_only_member_takes_another_units_definition(tmp_path):
+    """Two units linked with ld -r: the declaring unit's member gets the defining unit's struct, so the listing is
+    the one of the fully described build (gcc's own DWARF of the whole struct is the oracle)."""
+    (tmp_path / "inc").mkdir()
+    (tmp_path / "inc" / "other.h").write_text("struct other { long x; int y; };\n")
+    holder = '#include "inc/other.h"\nstruct holder { char c; struct other o; int tail; struct other *p; };\n' \
+             "struct holder g_holder;\n"
+    reduced = compile_c(holder, tmp_path, "reduced", "gcc-m64", ("-g", "-femit-struct-debug-baseonly"),
+                        ("-I", str(tmp_path)))
+    defining = compile_c('#include "inc/other.h"\nstruct other g_other;\n', tmp_path, "defining", "gcc-m64",
+                         ("-g",), ("-I", str(tmp_path)))
+    full = compile_c(holder, tmp_path, "full", "gcc-m64", ("-g",), ("-I", str(tmp_path)))
+    linked = str(tmp_path / "linked.o")
+    subprocess.run(["ld", "-r", str(reduced), str(defining), "-o", linked], check=True, capture_output=True)
+    ours = _run("show", "holder", "-i", linked)
+    assert ours.exit_code == 0
+    assert ours.output == _run("show", "holder", "-i", str(full)).output
+    assert "/* XXX last struct has 4 bytes of padding */" in ours.output
+
+
+def test_declaration_only_through_typedef_array_and_const(tmp_path):
+    """The declared struct behind a typedef, an array and a qualifier: each sized and marked; with another unit's
+    definition linked in, the listing is the fully described build's."""
+    (tmp_path / "inc").mkdir()
+    (tmp_path / "inc" / "other.h").write_text("struct other { long x; int y; };\n")
+    source = '#include "inc/other.h"\ntypedef struct other other_t;\n' \
+             "struct holder2 { char c; other_t o; struct other arr[2]; const struct other co; int tail; };\n" \
+             "struct holder2 g_holder2;\n"
+    include = ("-I", str(tmp_path))
+    reduced = compile_c(source, tmp_path, "reduced", "gcc-m64", ("-g", "-femit-struct-debug-baseonly"), include)
+    full = compile_c(source, tmp_path, "full", "gcc-m64", ("-g",), include)
+    defining = compile_c('#include "inc/other.h"\nstruct other g_other;\n', tmp_path, "defining", "gcc-m64",
+                         ("-g",), include)
+    ours = _run("show", "holder2", "-i", str(reduced)).output
+    expected = _run("show", "holder2", "-i", str(full)).output
+    for line in ("\tother_t                    o;                    /*     8    16 */\n",
+                 "\tstruct other               arr[2];               /*    24    32 */\n",
+                 "\tconst struct other         co;                   /*    56    16 */\n"):
+        assert line in ours and line in expected
+    assert ours.count("struct other is a declaration only here") == 3 and "bytes hole" in ours
+    assert "sum holes: 7 */" in ours and "sum holes: 7 */" in expected
+    linked = str(tmp_path / "linked.o")
+    subprocess.run(["ld", "-r", str(reduced), str(defining), "-o", linked], check=True, capture_output=True)
+    assert _run("show", "holder2", "-i", linked).output == expected
+
+
+CLASSES = """\
+class Base { public: int a; int b; int c; int get() const { return a; } };
+class Derived : public Base { public: static int count; long d; char e; void set(long v) { d = v; } };
+int Derived::count;
+class Plain { char c; double x; public: Plain() : c(0), x(0) {} };
+Derived g_d; Plain g_p;
+"""
+
+
+@pytest.mark.skipif(not shutil.which("g++") or not pahole_oracle.PAHOLE, reason="needs g++ and pahole")
+@pytest.mark.parametrize("dwarf", ["-gdwarf-4", "-gdwarf-5"])
+def test_cpp_classes_are_read_as_structs(tmp_path, dwarf):
+    """DW_TAG_class_type (member functions and static members left out): sizes equal pahole --sizes; the base
+    is the <ancestor> member; an object of classes only is never an empty listing."""
+    obj = _compile(tmp_path, CLASSES, "classes.cpp", ["g++", dwarf])
+    sizes = _run("sizes", "-i", obj)
+    assert sizes.exit_code == 0
+    assert sizes.output == subprocess.run([pahole_oracle.PAHOLE, "-F", "dwarf", "--sizes", obj], check=True,
+                                          capture_output=True, text=True).stdout
+    assert "Derived\t32\t1\n" in sizes.output and "Plain\t16\t1\n" in sizes.output
+    shown = _run("show", "Derived", "-i", obj).output
+    assert "\t/* struct Base                <ancestor>; */     /*     0    12 */\n" in shown
+    assert "count" not in shown and "/* size: 32, cachelines: 1, members: 3 */" in shown
+
+
+@pytest.mark.skipif(not shutil.which("g++"), reason="g++ not installed")
+def test_cpp_types_only_in_namespaces_are_refused(tmp_path):
+    obj = _compile(tmp_path, "namespace app { struct Thing { char a; long b; }; }\napp::Thing g_t;\n", "ns.cpp",
+                   ["g++"])
+    for command in (["sizes"], ["show", "Thing"]):
+        result = _run(*command, "-i", obj)
+        assert result.exit_code == 1 and result.output.count("\n") == 1
+        assert "C++ types inside namespaces (app::Thing, ...)" in result.output

@@ -78,7 +78,7 @@ def test_titles_state_the_finding_and_top_n_of_m(figures, pair):
 
 
 def test_top_n_of_m():
-    from layoutcalc.analysis.diff import Catalogue, StructLayout, diff_catalogues
+    from layoutcalc.features.diff import Catalogue, StructLayout, diff_catalogues
     from layoutcalc.render.plots import diff_figure
     old = Catalogue("a", "x86_64", 64, "btf", {f"s{i}": (StructLayout("struct", f"s{i}", 8, (), (), 0),)
                                                for i in range(30)}, {})
@@ -106,3 +106,14 @@ def test_png_and_svg_from_the_api(pair):
     diff = layoutcalc.load(str(pair.old)).diff(layoutcalc.load(str(pair.new)))
     assert diff.png().startswith(b"\x89PNG\r\n\x1a\n")
     assert b"<svg" in diff.svg()[:4096]
+
+
+def test_pngs_are_opaque_so_dark_notebooks_show_dark_ink_on_light(figures):
+    """A transparent PNG puts black text on a dark notebook page; ours carry their own background."""
+    import io
+
+    from PIL import Image
+    for name, figure in figures.items():
+        image = Image.open(io.BytesIO(figure._repr_png_())).convert("RGBA")
+        assert image.getchannel("A").getextrema() == (255, 255), name
+        assert image.getpixel((1, 1))[:3] == (0xF4, 0xF4, 0xF2), name

@@ -13,7 +13,7 @@ from cc import compile_c, have, symbol_words
 
 import layoutcalc
 
-pytest.importorskip("layoutcalc.analysis.diff", reason="layoutcalc.analysis.diff (layoutcalc diff) is not here")
+pytest.importorskip("layoutcalc.features.diff", reason="layoutcalc.features.diff (layoutcalc diff) is not here")
 
 OLD = """
 struct conn { int fd; char state; long bytes; void *owner; };
@@ -90,7 +90,7 @@ def test_diff_figure_is_readable(pair: tuple[Path, Path]) -> None:
 
 
 def test_history_frame_sizes_are_each_builds_own() -> None:
-    pytest.importorskip("layoutcalc.analysis.history", reason="layoutcalc history is not here")
+    pytest.importorskip("layoutcalc.features.history", reason="layoutcalc history is not here")
     names = ["686-pae", "cloud-amd64"]
     history = layoutcalc.history(names, ["pid", "task_struct"])
     frame = history.frame()

@@ -105,3 +105,13 @@ def test_fields_added_inside_an_anonymous_struct_mark_the_members_they_move():
     segments = layout_segments(after, Stats(), {id(added)}, shifts)  # type: ignore[arg-type]
     assert [s.name for s in segments if s.kind == ADDED] == ["fresh"]
     assert {s.name: s.shift_bytes for s in segments if s.name.startswith("m")} == {f"m{i}": 8 for i in range(20)}
+
+
+def test_whatif_on_a_128_byte_cacheline_build():
+    from figure_checks import layout_problems
+    whatif = layoutcalc.load("linux-2.6.22.19-x86_64").whatif("flat")
+    assert whatif.cacheline_size == 128 and "CL 1 · 128" in whatif["task_struct"]._repr_html_()
+    figure = whatif.figure()
+    assert figure.get_axes()[0].get_xlabel() == "byte within the 128-byte cacheline"
+    assert layout_problems(figure) == []
+    assert whatif["pid"].png().startswith(b"\x89PNG")

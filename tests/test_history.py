@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from growth import build_pair
 
-from layoutcalc.analysis.history import BuildMeta, scan_history
+from layoutcalc.features.history import BuildMeta, scan_history
 from layoutcalc.cli import main
 
 NAMES = ["widget", "big", "doomed", "fresh"]
@@ -100,19 +100,19 @@ def test_real_cloud_pair_history_matches_pahole_figures():
 
 
 @pytest.fixture
-def neutral_names(tmp_path, monkeypatch):
-    """Two amd64 builds and an arm64 one under names that say nothing, linked from a relative directory."""
+def neutral_names(tmp_path):
+    """Two amd64 builds and an arm64 one under names that say nothing, linked from ``tmp_path/builds``."""
     from realbuilds import vmlinux
     builds = tmp_path / "builds"
     builds.mkdir()
     for name, key in (("a", "47-cloud-amd64"), ("b", "arm64"), ("c", "57-cloud-amd64")):
         (builds / name).symlink_to(vmlinux(key))
-    monkeypatch.chdir(tmp_path)
     return ["builds/a", "builds/b", "builds/c"]
 
 
 @pytest.mark.realbuild
-def test_neutral_names_keep_each_builds_arch_and_no_cross_arch_delta(neutral_names):
+def test_neutral_names_keep_each_builds_arch_and_no_cross_arch_delta(neutral_names, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["history", *neutral_names, "--workers", "1"])
     assert result.exit_code == 0, result.output
     lines = [line.split() for line in result.output.splitlines()]
@@ -127,10 +127,12 @@ def test_neutral_names_keep_each_builds_arch_and_no_cross_arch_delta(neutral_nam
 
 
 @pytest.mark.realbuild
-def test_relative_paths_on_a_real_dask_cluster(neutral_names):
+def test_relative_paths_on_a_real_dask_cluster(neutral_names, tmp_path, monkeypatch):
+    """The workers start elsewhere (as on a real cluster): the paths relative to our directory must still work."""
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster:
+        monkeypatch.chdir(tmp_path)
         result = CliRunner().invoke(main, ["history", *neutral_names, "--scheduler", cluster.scheduler_address])
     assert result.exit_code == 0, result.output
     pooled = CliRunner().invoke(main, ["history", *neutral_names, "--workers", "1"])

@@ -270,7 +270,7 @@ def test_hunk_starting_inside_a_comment() -> None:
     ("struct hlist_node vpid_chain;", [("vpid_chain", "struct hlist_node", 16, None, None)]),
     ("struct pid_namespace *ns;", [("ns", "struct pid_namespace *", 8, None, None)]),
     ("struct hlist_head tasks[2 + 1];", [("tasks", "struct hlist_head [3]", 24, None, None)]),
-    ("void (*cb)(struct pid *, pid_t);", [("cb", "void (*)(void)", 8, None, None)]),
+    ("void (*cb)(struct pid *, pid_t);", [("cb", "void (*)(struct pid *, pid_t)", 8, None, None)]),
     ("unsigned long long stamp;", [("stamp", "long long unsigned int", 8, None, None)]),
     ("long unsigned int x __aligned(16);", [("x", "long unsigned int", 8, None, 16)]),
     ("spinlock_t __rcu *lock ____cacheline_aligned;", [("lock", "spinlock_t *", 8, None, 64)]),

@@ -6,6 +6,7 @@ offset, size, bits, through anonymous aggregates).  The slow corpus is tests/tes
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -68,6 +69,14 @@ CASES = {
     "flex-array-macro": ("\tchar data[] __aligned(8);\n", "\tDECLARE_FLEX_ARRAY(char, data) __aligned(8);\n"),
     "u8-before-aligned-flex": ("\tu8 tail;\n", "\tu8 tail;\n\tu8 tail2;\n"),
     "move": ("\tu8 flag;\n\tvoid *ptr;\n", "\tvoid *ptr;\n\tu8 flag;\n"),
+    "inline-enum-bitfield": ("\tu8 tail;\n", "\tu8 tail;\n\tenum { ST_A, ST_B = 7, ST_C } state:8;\n"
+                             "\tenum { NEG = -1, POS } sign;\n"),
+    "aligned-existing-union": ("\t\t\tu32 hi;\n\t\t};\n\t};\n", "\t\t\tu32 hi;\n\t\t};\n\t} __aligned(32);\n"),
+    "new-type-used": ("#define NR_SLOTS 3\n\nstruct demo {\n\tu32 count;\n",
+                      "#define NR_SLOTS 3\n\nstruct extra {\n\tu32 a;\n\tu64 b;\n};\n\nstruct demo {\n"
+                      "\tu32 count;\n\tstruct extra ex;\n"),
+    "before-first-context": ("\tunsigned int a:3;\n", "\tu8 early;\n\tunsigned int a:3;\n"),
+    "wrap-in-new-union": ("\tu8 flag;\n\tvoid *ptr;\n", "\tunion {\n\t\tu8 flag;\n\t\tvoid *ptr;\n\t};\n"),
 }
 
 
@@ -102,9 +111,9 @@ def test_patch_edit_equals_gcc(tmp_path: Path, case: str) -> None:
 def test_unplaceable_addition_is_refused(tmp_path: Path) -> None:
     patch = tmp_path / "p.patch"
     patch.write_text("--- a/demo.h\n+++ b/demo.h\n@@ -20,3 +20,4 @@ struct demo {\n+\tu32 first;\n"
-                     " \tu8 tail;\n \tchar data[] __aligned(8);\n };\n")
+                     " \tu8 nosuch;\n")
     before = _object(tmp_path, "before", BEFORE)
-    with pytest.raises(ScenarioError, match=r"p.patch:4: cannot tell where in struct demo"):
+    with pytest.raises(ScenarioError, match=r"p.patch:4: cannot tell where in the struct .u32"):
         api.whatif_run(before, patch=str(patch))
 
 
@@ -192,3 +201,103 @@ def test_declaration_only_member_is_bounded(tmp_path: Path) -> None:
                                .replace('#include "other.h"', "struct big { long a; long b; };"), "demo")
     (item,) = api.whatif_run(str(obj), patch=str(moved)).results  # b moves: its alignment is bounded by offsets
     assert item.result.size_after_min <= moved_truth <= item.result.size_after_max
+
+
+@pytest.mark.parametrize(("hunk", "old", "new"), [
+    # an addition the hunk shows before its first member of the build: it goes before that member
+    ("@@ -16,2 +16,3 @@ struct demo {\n+\tu8 early;\n \tunsigned int a:3;\n \tunsigned int b:5;\n",
+     "\tunsigned int a:3;\n", "\tu8 early;\n\tunsigned int a:3;\n"),
+    # context members inside a union the patch adds (as git diff writes a wrapper): they move into it
+    ("@@ -3,4 +3,6 @@ struct demo {\n \tu32 count;\n+\tunion {\n \tu8 flag;\n \tvoid *ptr;\n+\t};\n",
+     "\tu8 flag;\n\tvoid *ptr;\n", "\tunion {\n\tu8 flag;\n\tvoid *ptr;\n\t};\n"),
+])
+def test_handwritten_hunks_equal_gcc(tmp_path: Path, hunk: str, old: str, new: str) -> None:
+    patch = tmp_path / "p.patch"
+    patch.write_text("--- a/demo.h\n+++ b/demo.h\n" + hunk)
+    before = _object(tmp_path, "before", BEFORE)
+    after = _object(tmp_path, "after", BEFORE.replace(old, new))
+    (item,) = api.whatif_run(before, patch=str(patch)).results
+    check = compare_layouts(item.result.after, api.load(after, structs=["demo"]).get_struct("demo"))
+    assert item.result.exact and check.equal, check.mismatches[:3]
+
+
+def test_json_warnings_exact_bounds_and_strict(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from layoutcalc.cli import main
+    before = _object(tmp_path, "before", BEFORE)
+    patch = tmp_path / "p.patch"
+    patch.write_text("--- a/demo.h\n+++ b/demo.h\n@@ -3,3 +3,6 @@ struct demo {\n \tu32 count;\n+#ifdef CONFIG_DEMO_X\n"
+                     "+\tu64 x;\n+#endif\n \tu8 flag;\n")
+    result = CliRunner().invoke(main, ["whatif", "-i", before, "--patch", str(patch), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    (entry,) = payload["structs"]  # touched, left unchanged by the config: still listed
+    assert entry["size_after"] == entry["size_before"] and entry["exact"] is True
+    assert any("CONFIG_DEMO_X is not defined" in line for line in payload["warnings"])
+    assert any("struct demo is listed unchanged" in line for line in payload["warnings"])
+    strict = CliRunner().invoke(main, ["whatif", "-i", before, "--patch", str(patch), "--strict"])
+    assert strict.exit_code == 1 and "--strict: 2 warning(s)" in strict.output
+    defined = CliRunner().invoke(main, ["whatif", "-i", before, "--patch", str(patch), "--strict", "--format", "json",
+                                        "--define", "CONFIG_DEMO_X=y"])
+    assert defined.exit_code == 0, defined.output
+    assert json.loads(defined.stdout)["warnings"] == []
+
+
+def test_same_name_in_two_nested_structs_is_found_where_the_hunk_is(tmp_path: Path) -> None:
+    inner = "\tstruct {\n\t\tint a;\n\t\tint b;\n"
+    header = f"struct demo {{\n{inner}\t}} x;\n{inner}\t}} y;\n}};\n"
+    changed = header.replace("\t} x;\n\tstruct {\n\t\tint a;\n", "\t} x;\n\tstruct {\n\t\tint a;\n\t\tlong c;\n")
+    patch = tmp_path / "p.patch"
+    patch.write_text("--- a/demo.h\n+++ b/demo.h\n@@ -6,3 +6,4 @@ struct demo {\n \tstruct {\n \t\tint a;\n"
+                     "+\t\tlong c;\n \t\tint b;\n")
+    before = _object(tmp_path, "before", header)
+    with pytest.raises(ScenarioError, match=r"p.patch:6: cannot tell where in the struct 'long c;' goes"):
+        api.whatif_run(before, patch=str(patch))  # the hunk shows neither x nor y: refused, not guessed
+    # with the context diff -up gives (the closing "} x;" before it), y's a is the one
+    after = _object(tmp_path, "after", changed)
+    patch.write_text("--- a/demo.h\n+++ b/demo.h\n@@ -3,6 +3,7 @@ struct demo {\n \t\tint b;\n \t} x;\n"
+                     " \tstruct {\n \t\tint a;\n+\t\tlong c;\n \t\tint b;\n \t} y;\n")
+    (item,) = api.whatif_run(before, patch=str(patch)).results
+    check = compare_layouts(item.result.after, api.load(after, structs=["demo"]).get_struct("demo"))
+    assert item.result.exact and check.equal, check.mismatches[:3]
+
+
+def test_adding_a_member_the_struct_has_is_refused(tmp_path: Path) -> None:
+    patch = tmp_path / "p.patch"
+    patch.write_text("--- a/demo.h\n+++ b/demo.h\n@@ -3,2 +3,3 @@ struct demo {\n \tu32 count;\n+\tvoid *ptr;\n"
+                     " \tu8 flag;\n")
+    before = _object(tmp_path, "before", BEFORE)
+    with pytest.raises(ScenarioError, match=r"p.patch:5: struct demo already has a member 'ptr'"):
+        api.whatif_run(before, patch=str(patch))
+
+
+def test_bound_learned_from_a_later_removed_line(tmp_path: Path) -> None:
+    """A moved array: the added line comes first, the removed one (whose length the build shows) later."""
+    patch = tmp_path / "p.patch"
+    patch.write_text("--- a/demo.h\n+++ b/demo.h\n@@ -3,2 +3,3 @@ struct demo {\n \tu32 count;\n"
+                     "+\tu64 moved[NR_SLOTS];\n \tu8 flag;\n@@ -17,3 +18,2 @@ struct demo {\n \tunsigned int b:5;\n"
+                     "-\tu64 slots[NR_SLOTS];\n \tu32 per_kind[NR_KINDS];\n")
+    before = _object(tmp_path, "before", BEFORE)
+    after = _object(tmp_path, "after", BEFORE.replace("\tu64 slots[NR_SLOTS];\n", "").replace(
+        "\tu32 count;\n", "\tu32 count;\n\tu64 moved[NR_SLOTS];\n"))
+    (item,) = api.whatif_run(before, patch=str(patch)).results
+    check = compare_layouts(item.result.after, api.load(after, structs=["demo"]).get_struct("demo"))
+    assert item.result.exact and check.equal, check.mismatches[:3]
+
+
+def test_wrapper_union_placed_where_its_first_member_was(tmp_path: Path) -> None:
+    """A new union opened before any member of the build the hunk shows (its neighbour configured out)
+    goes where the first member it takes in was."""
+    patch = tmp_path / "p.patch"
+    patch.write_text("--- a/demo.h\n+++ b/demo.h\n@@ -4,3 +4,6 @@ struct demo {\n \tu8 nosuch_configured_out;\n"
+                     "+\tunion {\n \tvoid *ptr;\n+\tu64 word;\n+\t};\n")
+    before = _object(tmp_path, "before", BEFORE)
+    after = _object(tmp_path, "after", BEFORE.replace("\tvoid *ptr;\n", "\tunion {\n\tvoid *ptr;\n\tu64 word;\n\t};\n"))
+    (item,) = api.whatif_run(before, patch=str(patch)).results
+    check = compare_layouts(item.result.after, api.load(after, structs=["demo"]).get_struct("demo"))
+    assert item.result.exact and check.equal, check.mismatches[:3]
+    patch.write_text("--- a/demo.h\n+++ b/demo.h\n@@ -4,2 +4,3 @@ struct demo {\n \tu8 nosuch;\n+\tunion {\n"
+                     " \tvoid *ptr;\n")
+    with pytest.raises(ScenarioError, match=r"a hunk ends inside the new union"):
+        api.whatif_run(before, patch=str(patch))

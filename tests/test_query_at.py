@@ -93,8 +93,8 @@ def test_task_struct_leaves_equal_pahole_expand():
     """Every leaf line of pahole -E's task_struct (absolute offset and size): --at names it, top member too."""
     from realbuilds import vmlinux
     path = vmlinux("57-cloud-amd64")
-    text = subprocess.run([pahole_oracle.PAHOLE, "-F", "dwarf", "-E", "-C", "task_struct", path], check=True,
-                          capture_output=True, text=True).stdout
+    text = subprocess.run(["flock", "/tmp/heavy.lock", pahole_oracle.PAHOLE, "-F", "dwarf", "-E", "-C",
+                           "task_struct", path], check=True, capture_output=True, text=True).stdout
     struct = api.load_named(path, ["task_struct"]).get_struct("task_struct")
     leaves = re.findall(r"^\t+[^\t/}{][^;{]*?[ *](\w+)(?:\[\d*\])*(?::\d+)?(?: __attribute__\S+)?;\s+"
                         r"/\*\s+(\d+)(:\s*\d+)?\s+(\d+) \*/$", text, re.M)
@@ -112,3 +112,35 @@ def test_task_struct_leaves_equal_pahole_expand():
     vruntime = member_at(struct, at + 7)
     assert [loc.path for loc in vruntime.locations] == ["se.vruntime"]
     assert vruntime.locations[0].offset == at and vruntime.top is not None and vruntime.top.path == "se"
+
+
+@pytest.mark.skipif(not pahole_oracle.PAHOLE or not __import__("os").path.exists("/sys/kernel/btf/vmlinux"),
+                    reason="needs pahole and the live BTF")
+def test_every_leaf_of_pahole_expand_on_the_live_btf_is_named():
+    """pahole -F btf -E prints each leaf member with its absolute offset: --at at that byte names it.
+    Measured on 1500 structs drawn with seed 3: all leaf lines named."""
+    import random
+
+    from test_pahole_text_expand import _items
+    listing = subprocess.run([pahole_oracle.PAHOLE, "-F", "btf", "-E", "/sys/kernel/btf/vmlinux"], check=True,
+                             capture_output=True, text=True).stdout
+    items: dict[str, list[str]] = {}
+    for name, text in _items(listing):
+        items.setdefault(name, []).append(text)
+    sample = random.Random(3).sample(sorted(n for n, texts in items.items() if len(texts) == 1), 1500)
+    build = api.load_named("/sys/kernel/btf/vmlinux", sample)
+    leaf = re.compile(r"^\t+[^\t/}{][^;{]*?[ *](\w+)(?:\[\d*\])*(?::\d+)?(?: __attribute__\S+)?;\s+"
+                      r"/\*\s+(\d+)(:\s*\d+)?\s+(\d+) \*/$", re.M)
+    checked, missed = 0, []
+    for name in sample:
+        struct = build.get_struct(name)
+        if re.search(r"^\t+\} (\* |\w+\[\d*\]; /\*\s+\d+\s+0 \*/)", items[name][0], re.M):
+            continue  # members pahole prints that are no bytes of the struct: a pointee's, a [0] array's elements
+        for member, offset, bits, size in leaf.findall(items[name][0]):
+            if bits or int(size) == 0 or int(offset) >= struct.size_bytes:
+                continue
+            checked += 1
+            paths = [loc.path.split(".")[-1].split("[")[0] for loc in member_at(struct, int(offset)).locations]
+            if member not in paths:
+                missed.append((name, member, offset))
+    assert checked > 5000 and not missed, missed[:5]

@@ -72,3 +72,35 @@ def test_612_cloud_amd64_equals_pahole(ours, theirs, name):
     expected = subprocess.run(["flock", "/tmp/heavy.lock", pahole_oracle.PAHOLE, "-F", "dwarf",
                                f"{theirs}={name}", path], check=True, capture_output=True, text=True).stdout
     assert _run(["show", ours, name, "-i", path]) == expected
+
+
+def test_all_units_looks_past_the_first_unit_pahole_stops_at(tmp_path):
+    """Two units (ld -r): the first defines list_head and embeds it nowhere; pahole prints nothing, --all-units
+    finds the second unit's container (and its pointer)."""
+    first = compile_c("struct list_head { struct list_head *next, *prev; };\nstruct list_head lh;\n", tmp_path,
+                      "first", "gcc-m64", ("-gdwarf-5",))
+    second = compile_c("struct list_head { struct list_head *next, *prev; };\n"
+                       "struct holder { int x; struct list_head node; struct list_head *p; };\nstruct holder h;\n",
+                       tmp_path, "second", "gcc-m64", ("-gdwarf-5",))
+    linked = str(tmp_path / "linked.o")
+    subprocess.run(["ld", "-r", str(first), str(second), "-o", linked], check=True, capture_output=True)
+    theirs = subprocess.run([pahole_oracle.PAHOLE, "-F", "dwarf", "--contains=list_head", linked], check=True,
+                            capture_output=True, text=True).stdout
+    assert theirs == "" == _run(["show", "--contains", "list_head", "-i", linked])
+    assert _run(["show", "--contains", "list_head", "--all-units", "-i", linked]) == "holder\n"
+    assert _run(["show", "--pointers-to", "list_head", "--all-units", "-i", linked]) == \
+        "list_head: next\nlist_head: prev\nholder: p\n"
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/sys/kernel/btf/vmlinux"), reason="no live BTF")
+@pytest.mark.parametrize("ours,theirs,name", [("--contains", "--contains", "list_head"),
+                                              ("--contains", "--contains", "inode"),
+                                              ("--pointers-to", "--find_pointers_to", "task_struct"),
+                                              ("--pointers-to", "--find_pointers_to", "sock")])
+def test_live_btf_equals_pahole(ours, theirs, name):
+    """The running kernel's BTF (-i live): measured equal, 927, 16, 118 and 63 lines; a name defined twice
+    (struct workspace, elf_thread_core_info) is printed once per distinct definition, as pahole does."""
+    expected = subprocess.run([pahole_oracle.PAHOLE, "-F", "btf", f"{theirs}={name}", "/sys/kernel/btf/vmlinux"],
+                              check=True, capture_output=True, text=True).stdout
+    assert expected
+    assert _run(["show", ours, name, "-i", "live"]) == expected

@@ -84,7 +84,7 @@ def test_truncated_vmlinux_is_one_line(tmp_path):
 @pytest.mark.parametrize("key", sorted(BUILDS))
 def test_report_on_vmlinux_equals_report_on_its_snapshot(key):
     """The bundled snapshots hold everything the report needs: -i on the vmlinux gives the same rows."""
-    from layoutcalc.analysis.report import ReportOptions
+    from layoutcalc.features.report import ReportOptions
     path = vmlinux(key)
     (snapshot,) = [p for p in api.bundled_snapshots() if p.name.startswith(f"debian-{path.rsplit('vmlinux-', 1)[1]}")]
     direct, _ = api.report([path], "flat", ReportOptions())

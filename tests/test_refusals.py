@@ -6,7 +6,7 @@ import pytest
 from cc import compile_c
 from click.testing import CliRunner
 
-from layoutcalc.analysis.diff import Catalogue, StructLayout, refusal
+from layoutcalc.features.diff import Catalogue, StructLayout, refusal
 from layoutcalc.cli import main
 
 TINY = """

@@ -137,3 +137,34 @@ def test_cli_text_and_json(objects: Path) -> None:
     assert sum(f["size"] for f in payload[0]["layout"]["fields"]) == 16
     missing = runner.invoke(main, ["reorganize", "nosuch", "-i", str(objects / "before.o")])
     assert missing.exit_code == 1 and "nosuch" in missing.output
+
+
+def test_all_repacks_every_struct_never_larger_than_pahole(objects: Path) -> None:
+    """``reorganize --all``: one entry per struct, each at most pahole's --reorganize size, `tight` untouched."""
+    import json
+
+    from click.testing import CliRunner
+
+    from layoutcalc.cli import main
+    if not have("pahole"):
+        pytest.skip("pahole (dwarves) not installed")
+    runner = CliRunner()
+    result = runner.invoke(main, ["reorganize", "--all", "--format", "json", "-i", str(objects / "before.o")])
+    assert result.exit_code == 0, result.output
+    payload = {entry["name"]: entry for entry in json.loads(result.output)["structs"]}
+    theirs = _pahole_sizes(objects / "before.o")
+    assert set(STRUCTS) <= set(payload)  # and struct inner, named inside `nested`
+    for name, entry in payload.items():
+        assert entry["size_after"] <= theirs[name], name
+    assert (payload["holes"]["size_before"], payload["holes"]["size_after"]) == (32, 16)
+    assert payload["tight"]["moved"] == [] and payload["tight"]["size_after"] == 16
+    assert runner.invoke(main, ["reorganize", "-i", str(objects / "before.o")]).exit_code == 2
+    assert runner.invoke(main, ["reorganize", "holes", "--all", "-i", str(objects / "before.o")]).exit_code == 2
+
+
+def test_orders_searched_by_workers_equal_the_serial_search(objects: Path) -> None:
+    from layoutcalc.analysis.reorganize import repacked_order, repacked_orders
+    build = api.load(str(objects / "before.o"), structs=list(STRUCTS))
+    abi = api.abi_of(build)
+    structs = [build.structs[name] for name in STRUCTS] * 40  # enough for the workers to be used
+    assert list(repacked_orders(structs, abi, workers=2)) == [repacked_order(s, abi) for s in structs]

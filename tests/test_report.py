@@ -12,7 +12,7 @@ from cc import compile_c
 from click.testing import CliRunner
 
 from layoutcalc import api
-from layoutcalc.analysis.report import ROW_COLUMNS, ReportOptions
+from layoutcalc.features.report import ROW_COLUMNS, ReportOptions
 from layoutcalc.cli import main
 from layoutcalc.slab.slub import calculate_alignment, calculate_order, calculate_sizes, order_objects
 

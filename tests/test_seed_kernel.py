@@ -13,7 +13,7 @@ import pytest
 from layoutcalc.datafiles import data_dir
 from layoutcalc import api
 from layoutcalc.abi import get_abi
-from layoutcalc.analysis.report import ReportOptions
+from layoutcalc.features.report import ReportOptions
 from layoutcalc.slab.era import decide_era
 
 SNAPSHOTS = {arch: data_dir() / f"linux-2.6.22.19-{arch}-defconfig.snapshot.json" for arch in ("x86_64", "i386")}
@@ -63,7 +63,7 @@ def test_with_64_byte_lines_signal_cache_would_differ(reports):
     del build.provenance["kernel_config"]
     era = decide_era(build, get_abi("x86_64"))
     assert era.cache_line == 64 and era.allocator == "slab"  # still SLAB: struct pid shows the era
-    from layoutcalc.slab.caches import cache_specs_for_build
+    from layoutcalc.slab.specs import cache_specs_for_build
     from layoutcalc.slab.geometry import era_geometry
     signal = next(s for s in cache_specs_for_build(build, get_abi("x86_64"), era=era) if s.name == "signal_cache")
     assert era_geometry(signal, era).slab_size == 704 != reports["x86_64"].row("signal_struct").off.slab_size

@@ -16,7 +16,8 @@ import pytest
 from layoutcalc.abi import get_abi
 from layoutcalc.errors import ScenarioError
 from layoutcalc.model import ArrayType, BaseType, Build, Member, PointerType, StructType, VoidType
-from layoutcalc.slab.caches import CacheSpec, cache_specs_for_build
+from layoutcalc.slab.caches import CacheSpec
+from layoutcalc.slab.specs import cache_specs_for_build
 from layoutcalc.slab.common import MergeCandidate
 from layoutcalc.slab.geometry import geometry, slab_effect
 from layoutcalc.slab.slab_2622 import slab_struct_size

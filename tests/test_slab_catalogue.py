@@ -106,7 +106,7 @@ def test_the_seeds_claims_are_data_in_the_flat_scenario(tmp_path) -> None:
 
 def test_a_scenario_claim_is_judged_by_its_rule(tmp_path) -> None:
     from layoutcalc import api
-    from layoutcalc.analysis.report import ReportOptions
+    from layoutcalc.features.report import ReportOptions
     own = tmp_path / "own.toml"
     own.write_text('[[change]]\nstruct = "signal_struct"\nafter = []\nfields = ["char blob[4000];"]\n\n'
                    '[[claim]]\ntext = "signal_struct is free"\nstruct = "signal_struct"\nholds_when = "absorbed"\n')

@@ -21,7 +21,7 @@ from layoutcalc.slab.patchcost import NOT_KNOWN, patch_cost
 
 HERE = Path(__file__).parent
 GCC = json.loads((HERE / "fixtures" / "inode-grow8-612.gcc.json").read_text())
-PATCH = str(HERE / "patches" / "inode-grow8-612.patch")
+PATCH = str(HERE / "fixtures" / "inode-grow8-612.patch")
 
 
 def test_containment_relays_out_each_container_with_the_grown_member() -> None:

@@ -11,7 +11,9 @@ from typing import Optional
 import pytest
 
 from layoutcalc.abi import get_abi
-from layoutcalc.analysis.whatif import FieldSpec, add_fields, check_layout_matches, layout_alignment, relayout
+from layoutcalc.analysis.facts import layout_alignment
+from layoutcalc.analysis.relayout import check_layout_matches, relayout
+from layoutcalc.analysis.whatif import FieldSpec, add_fields
 from layoutcalc.errors import NotFoundError
 from layoutcalc.model import ArrayType, BaseType, Member, StructType, Type
 

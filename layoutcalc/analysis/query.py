@@ -4,7 +4,8 @@
 struct): the member path, nested members included, or that the byte is a hole
 or padding.  ``containers`` and ``pointers_to`` are ``pahole --contains`` and
 ``pahole --find_pointers_to``: the named structs and unions with a direct
-member of that type, or of a pointer to it.
+member of that type, or of a pointer to it.  ``size_rows`` is ``sizes`` with
+pahole's hunting filters (-H, -B, -n, -P) and a sort by waste.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from typing import TYPE_CHECKING, NamedTuple, Optional
 
 from ..errors import LayoutcalcError
 from ..model import ArrayType, Member, StructType
+from .layout import member_byte_size
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from ..readers.dwarf import UnitEdges
-from .layout import member_byte_size
 
 
 class Location(NamedTuple):
@@ -173,6 +174,29 @@ class Relations(NamedTuple):
         return "".join(f"{text}\n" for text in out)
 
 
+def edges_of_structs(structs: "Sequence[StructType]", name: str, unit: str) -> Optional["UnitEdges"]:
+    """Every definition of a whole build as one unit (``--all-units``): types compared by kind and name."""
+    from ..model import PointerType
+    from ..readers.dwarf import UnitEdges as Edges
+    ids: dict[tuple[str, str], int] = {}
+
+    def key(t: object) -> int:
+        if isinstance(t, StructType) and t.name:
+            return ids.setdefault((t.kind, t.name), len(ids) + 1)
+        return 0
+
+    aggregates = []
+    for struct in structs:
+        if not struct.name or struct.is_declaration:
+            continue
+        members = [(m.name or "", key(m.type), key(m.type.target) if isinstance(m.type, PointerType) else None)
+                   for m in struct.members]
+        shape = (struct.name, struct.size_bytes, tuple((m.name, m.bit_offset, m.bit_size) for m in struct.members))
+        aggregates.append((struct.name, key(struct), members, shape))
+    target = ids.get(("struct", name)) or ids.get(("union", name))
+    return Edges(unit, target, aggregates) if target else None
+
+
 def containers(edges: UnitEdges, recursive: bool = False) -> list[Relation]:
     """pahole's ``--contains``: named structs/unions of the unit with a member of the target type, once per name.
 
@@ -180,19 +204,19 @@ def containers(edges: UnitEdges, recursive: bool = False) -> list[Relation]:
     level's structs by value (the transitive set; pahole's ``-d`` means
     something else: which of a container's own member types also contain it).
     """
-    found: dict[str, int] = {}
+    found: dict[object, tuple[str, int]] = {}  # by shape: pahole prints each distinct definition of a name
     targets = {edges.target}
     depth = 0
     while targets:
         level: set[int] = set()
-        for name, offset, members in edges.aggregates:
-            if name not in found and any(type_offset in targets for _, type_offset, _ in members):
-                found[name] = depth
+        for name, offset, members, shape in edges.aggregates:
+            if shape not in found and any(type_offset in targets for _, type_offset, _ in members):
+                found[shape] = (name, depth)
                 level.add(offset)
         if not recursive:
             break
         targets, depth = level, depth + 1
-    return [Relation(name, depth=depth) for name, depth in found.items()]
+    return [Relation(name, depth=depth) for name, depth in found.values()]
 
 
 def pointers_to(edges: UnitEdges, recursive: bool = False) -> list[Relation]:
@@ -204,17 +228,18 @@ def pointers_to(edges: UnitEdges, recursive: bool = False) -> list[Relation]:
     """
     targets: dict[int, Optional[str]] = {edges.target: None}
     if recursive:
-        by_name = {name: offset for name, offset, _ in reversed(edges.aggregates)}
-        for relation in containers(edges, recursive=True):
-            targets.setdefault(by_name[relation.struct], relation.struct)
+        names = {relation.struct for relation in containers(edges, recursive=True)}
+        for name, offset, _, _ in edges.aggregates:
+            if name in names:
+                targets.setdefault(offset, name)
     result: list[Relation] = []
-    done: set[str] = set()
-    for name, _, members in edges.aggregates:
-        if name in done:
+    done: set[object] = set()
+    for name, _, members, shape in edges.aggregates:
+        if shape in done:
             continue
         hits = [(member, targets[pointee]) for member, _, pointee in members if pointee in targets]
         if hits:
-            done.add(name)
+            done.add(shape)
             result.extend(Relation(name, member, via=via) for member, via in hits)
     return result
 

@@ -26,12 +26,14 @@ Candidates tried (the best one wins):
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterator
 from typing import NamedTuple
 
 from ..abi import Abi, type_alignment
 from ..model import ArrayType, Member, StructType
 from .layout import cachelines
-from .whatif import layout_alignment, relayout
+from .facts import layout_alignment
+from .relayout import relayout
 
 Block = tuple[Member, ...]
 
@@ -231,6 +233,19 @@ def _restore(evaluator: _Evaluator, original: list[Block], order: list[Block], t
     return order
 
 
+def _is_tight(evaluator: _Evaluator, original: list[Block]) -> bool:
+    """Whether no order can beat the original: no bitfields, and no byte between its members.
+
+    Each member then takes its type's size wherever it goes, so any order
+    ends at or after the original's end, and the struct's alignment does not
+    depend on the order: the original is as small as any, with nothing moved.
+    """
+    if any(len(block) > 1 or block[0].bit_size is not None for block in original):
+        return False
+    starts, ends = _block_spans(original, evaluator.layout(original))
+    return starts[0] == 0 and _interior_holes(starts, ends) == 0
+
+
 def repacked_order(struct: StructType, abi: Abi, cacheline_size: int = 64) -> list[int]:
     """Indexes of ``struct``'s members in their repacked order (see :func:`reorganize`)."""
     members = list(struct.members)
@@ -239,6 +254,8 @@ def repacked_order(struct: StructType, abi: Abi, cacheline_size: int = 64) -> li
         return list(range(len(struct.members)))
     original = _blocks(members)
     evaluator = _Evaluator(struct, abi, tail)
+    if _is_tight(evaluator, original):
+        return list(range(len(struct.members)))
     candidates = [original, _fill_holes(evaluator, original)]
     sorted_order = _by_alignment(evaluator, original)
     candidates += [sorted_order, _fill_holes(evaluator, sorted_order)]
@@ -254,12 +271,59 @@ def repacked_order(struct: StructType, abi: Abi, cacheline_size: int = 64) -> li
     return [index[id(m)] for m in _flatten(best) + tail]
 
 
-def reorganize(struct: StructType, abi: Abi, cacheline_size: int = 64) -> Reorganized:
-    """Repack ``struct`` under ``abi``: smallest size, then fewest cachelines, then fewest moves."""
-    order = repacked_order(struct, abi, cacheline_size)
+def reorganize(struct: StructType, abi: Abi, cacheline_size: int = 64,
+               order: "list[int] | None" = None) -> Reorganized:
+    """Repack ``struct`` under ``abi``: smallest size, then fewest cachelines, then fewest moves.
+
+    ``order``: what :func:`repacked_order` returned for it (computed elsewhere), else it is computed here.
+    """
+    if order is None:
+        order = repacked_order(struct, abi, cacheline_size)
     after = relayout(struct, abi, [struct.members[i] for i in order])
     original = _blocks(list(struct.members))
     position = {id(block[0]): block for block in original}
     new_blocks = [position[id(struct.members[i])] for i in order if id(struct.members[i]) in position]
     moved = [m.name or "<anonymous>" for block in _moved(original, new_blocks) for m in block]
     return Reorganized(struct, after, moved, cacheline_size)
+
+
+_SHARED: list[tuple[list[StructType], Abi, int]] = []  # what forked workers of repacked_orders read
+_CHUNK = 64
+
+
+def repacked_orders(structs: list[StructType], abi: Abi, cacheline_size: int = 64,
+                    workers: "int | None" = None) -> "Iterator[list[int]]":
+    """:func:`repacked_order` of each struct, in order, searched by one forked process per core.
+
+    Only the member orders travel back (lists of indexes); the workers see
+    the structs through the fork.  One process (no ``fork``, one core, a
+    few structs): computed here.
+    """
+    import os
+    workers = workers or min(os.cpu_count() or 1, 4)
+    if workers < 2 or not hasattr(os, "fork") or len(structs) < 4 * _CHUNK:
+        yield from (repacked_order(struct, abi, cacheline_size) for struct in structs)
+        return
+    import multiprocessing
+    _SHARED[:] = [(structs, abi, cacheline_size)]
+    pool = multiprocessing.get_context("fork").Pool(workers, initializer=_worker_start)
+    try:
+        for orders in pool.imap(_orders_of_range, range(0, len(structs), _CHUNK)):
+            yield from orders
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
+        _SHARED.clear()
+
+
+def _orders_of_range(start: int) -> list[list[int]]:
+    structs, abi, cacheline_size = _SHARED[0]
+    return [repacked_order(struct, abi, cacheline_size) for struct in structs[start:start + _CHUNK]]
+
+
+def _worker_start() -> None:
+    """Workers die quietly when the pool ends them (a forked worker inherits the CLI's SIGTERM handler)."""
+    import signal
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # ^C is the parent's to handle

@@ -26,11 +26,10 @@ from typing import Optional
 from ..abi import Abi
 from ..errors import NotFoundError
 from ..model import ArrayType, Member, StructType, Type
-from .facts import DebugInfo, Source, StructFacts, World, layout_alignment, member_item, struct_facts
-from .placement import Cursor
+from .facts import DebugInfo, StructFacts, World, layout_alignment, struct_facts
+from .relayout import check_layout_matches, relayout_with_facts
 
-__all__ = ["PLACEMENTS", "FieldSpec", "WhatIfResult", "add_fields", "check_layout_matches", "layout_alignment",
-           "relayout"]
+__all__ = ["PLACEMENTS", "FieldSpec", "WhatIfResult", "add_fields", "layout_alignment"]
 
 PLACEMENTS = ("as-patched", "best-fit", "append", "reorganize")
 
@@ -103,80 +102,6 @@ class WhatIfResult:
         return layout_alignment(self.before, self.abi, self.debug_info)
 
 
-def relayout(struct: StructType, abi: Abi, members: list[Member],
-             debug_info: DebugInfo = DebugInfo.ATTRIBUTES, world: World = World.LIKELIEST,
-             origins: Optional[dict[int, Member]] = None) -> StructType:
-    """Lay ``members`` out (ignoring their offsets) as ``struct`` would be under ``abi``.
-
-    Members of ``struct`` itself (the same objects) keep the hidden gaps and
-    alignments its facts give them, so ``relayout(s, abi, s.members)``
-    reproduces ``s``.  Returns a new struct.
-    """
-    return _relayout(struct_facts(struct, abi, debug_info), struct, members, abi, world, origins)[0]
-
-
-def _relayout(facts: StructFacts, struct: StructType, members: list[Member], abi: Abi,
-              world: World, origins: Optional[dict[int, Member]] = None) -> tuple[StructType, int]:
-    """The new struct and its alignment, in ``world``.
-
-    ``origins`` maps a member (by id) to the member of ``struct`` it stands for (an anonymous
-    union re-laid out inside): it keeps that member's hidden gap and forced alignment.
-    """
-    cursor = Cursor(abi, facts.packed, struct.is_union)
-    position = {id(m): index for index, m in enumerate(struct.members)}
-    placed = []
-    for member in members:
-        origin = (origins or {}).get(id(member), member)
-        index = position.get(id(origin))
-        if index is None:
-            item = member_item(member, member.alignment_attr, abi, facts.debug_info, world)
-        else:
-            known = facts.members[index]
-            guessed_hole = known.source is Source.HOLE
-            forced = None if guessed_hole else known.forced
-            if member is not origin and member.alignment_attr:  # an alignment the patch's context states
-                forced = max(forced or 0, member.alignment_attr)
-            item = member_item(member, forced, abi, facts.debug_info, world)
-            # a hole read as an attribute replaces the hidden gap; read as a pad (``T :n``) it keeps it
-            as_attribute = guessed_hole and world is not World.SMALLEST and known.gap is not None and (
-                bool(known.gap.align_bits) or known.alignment_in(world) > known.candidates[0])
-            if known.gap is not None and not as_attribute:
-                cursor.skip(known.gap)
-            wanted = known.alignment_in(world)
-            natural = 1 if facts.packed else item.type_align
-            if member.bit_size is None and (as_attribute or not guessed_hole) \
-                    and wanted > max(natural, item.forced or 1):
-                item = item._replace(forced=wanted)
-        offset = cursor.offset_for(item)
-        cursor.advance(item, offset)
-        placed.append(dataclasses.replace(member, bit_offset=offset))
-    align = max(cursor.align, struct.alignment_attr or 1)
-    if facts.source in (Source.SIZE, Source.RECORDED):
-        align = max(align, facts.alignment_in(world))
-    after = dataclasses.replace(struct, members=placed, size_bytes=cursor.size_bytes(align),
-                                is_packed=facts.packed)
-    return after, align
-
-
-def check_layout_matches(original: StructType, recomputed: StructType) -> list[str]:
-    """Differences between two layouts of the same members: one line each, empty if equal."""
-    problems = []
-    if len(original.members) != len(recomputed.members):
-        problems.append(f"{original.tag}: {len(original.members)} members != {len(recomputed.members)}")
-    for old, new in zip(original.members, recomputed.members):
-        label = old.name or "<anonymous>"
-        if old.name != new.name:
-            problems.append(f"{original.tag}: member {label} != {new.name or '<anonymous>'}")
-        elif (old.bit_offset, old.bit_size) != (new.bit_offset, new.bit_size):
-            problems.append(
-                f"{original.tag}.{label}: bit offset {old.bit_offset} (bits {old.bit_size}) "
-                f"!= {new.bit_offset} (bits {new.bit_size})"
-            )
-    if original.size_bytes != recomputed.size_bytes:
-        problems.append(f"{original.tag}: size {original.size_bytes} != {recomputed.size_bytes}")
-    return problems
-
-
 def add_fields(
     struct: StructType, fields: list[FieldSpec], abi: Abi, placement: str = "as-patched",
     debug_info: DebugInfo = DebugInfo.ATTRIBUTES,
@@ -203,14 +128,14 @@ def add_fields(
         order = _reorganized(facts, struct, _appended(struct.members, new), abi)
     else:
         order = _as_patched(struct, fields, new)
-    after, align = _relayout(facts, struct, order, abi, World.LIKELIEST)
+    after, align = relayout_with_facts(facts, struct, order, abi, World.LIKELIEST)
     position = {id(m): index for index, m in enumerate(order)}
     added = [after.members[position[id(m)]] for m in new]
     # A hole read as padding (``T :n``) rather than as an alignment is not smaller in every
     # layout after the change, so the bounds are taken over all three worlds.
     worlds = [(after.size_bytes, align)] + [
         (laid.size_bytes, laid_align) for laid, laid_align in
-        (_relayout(facts, struct, order, abi, world) for world in (World.SMALLEST, World.LARGEST))]
+        (relayout_with_facts(facts, struct, order, abi, world) for world in (World.SMALLEST, World.LARGEST))]
     sizes, alignments = [w[0] for w in worlds], [w[1] for w in worlds]
     return WhatIfResult(before=struct, after=after, added=added, placement=placement, abi=abi,
                         debug_info=debug_info, alignment_after=align,
@@ -293,13 +218,13 @@ def _roomy(current: StructType, indexes: list[int], bits: int) -> list[int]:
 def _reorganized(facts: StructFacts, struct: StructType, order: list[Member], abi: Abi) -> list[Member]:
     """``order`` repacked for the smallest size (the appended struct, as ``reorganize`` would)."""
     from .reorganize import repacked_order
-    appended, _ = _relayout(facts, struct, order, abi, World.LIKELIEST)
+    appended, _ = relayout_with_facts(facts, struct, order, abi, World.LIKELIEST)
     return [order[i] for i in repacked_order(appended, abi)]
 
 
 def _first_fit(facts: StructFacts, struct: StructType, order: list[Member], member: Member,
                abi: Abi) -> list[Member]:
-    current, _ = _relayout(facts, struct, order, abi, World.LIKELIEST)
+    current, _ = relayout_with_facts(facts, struct, order, abi, World.LIKELIEST)
     tail = _tail_index(order)
     indexes = list(range(tail + 1))
     if member.bit_size:  # an existing bit hole first: right after a bitfield
@@ -307,7 +232,7 @@ def _first_fit(facts: StructFacts, struct: StructType, order: list[Member], memb
         indexes = after_bitfield + [i for i in indexes if i not in set(after_bitfield)]
     for index in _roomy(current, indexes, member.bit_size or 8 * member.size_bytes):
         trial_order = order[:index] + [member] + order[index:]
-        trial, _ = _relayout(facts, struct, trial_order, abi, World.LIKELIEST)
+        trial, _ = relayout_with_facts(facts, struct, trial_order, abi, World.LIKELIEST)
         kept = dataclasses.replace(trial, members=trial.members[:index] + trial.members[index + 1:])
         if trial.size_bytes == current.size_bytes and not check_layout_matches(current, kept):
             return trial_order

@@ -88,6 +88,7 @@ class Additions(NamedTuple):
     additions: list[PatchAddition]
     left_out: list[LeftOut]
     new_types: list[NewType]
+    removed: list[tuple[int, str]] = []  # (line, text) of member declarations the patch removes
 
 
 def find_additions(hunks: list[Hunk], filename: str, defines: Defines) -> Additions:
@@ -99,13 +100,15 @@ def find_additions(hunks: list[Hunk], filename: str, defines: Defines) -> Additi
     additions: list[PatchAddition] = []
     left_out: list[LeftOut] = []
     new_types: list[NewType] = []
+    removed: list[tuple[int, str]] = []
     for hunk in hunks:
         reader = _HunkReader(filename, defines, hunk.context)
         reader.read(hunk.lines)
         additions.extend(reader.additions)
         left_out.extend(reader.left_out)
         new_types.extend(reader.new_types)
-    return Additions(additions, left_out, new_types)
+        removed.extend(reader.removed)
+    return Additions(additions, left_out, new_types, removed)
 
 
 def left_out_warnings(left_out: list[LeftOut]) -> list[str]:
@@ -153,6 +156,7 @@ class _HunkReader:
         self.additions: list[PatchAddition] = []
         self.left_out: list[LeftOut] = []
         self.new_types: list[NewType] = []
+        self.removed: list[tuple[int, str]] = []
         self.region_start = 0  # index into scope.members where the current unseen #if block's members start
         self.region_additions: list[int] = []  # additions made since then, to mark if the block proves unseen
         self.in_unseen_block = ""
@@ -163,6 +167,9 @@ class _HunkReader:
     def read(self, lines: list[HunkLine]) -> None:
         for line in lines:
             if line.kind == "-":
+                code = re.sub(r"/\*.*?\*/|//.*$", " ", line.text).strip()
+                if self.scope is not None and code.endswith(";") and declared_names(code):
+                    self.removed.append((line.line_no, code))
                 continue
             code = self._strip_comments(line.text)
             if code.strip():

@@ -450,6 +450,21 @@ def _gcc_spelling(sign: str, kind: str) -> str:
     return f"{kind}{suffix}"
 
 
+def _inline_enum(node: c_ast.Enum) -> EnumType:
+    """``enum { A, B = 4, C }`` written in a member declaration: gcc's ``unsigned int`` (or ``int`` with a
+    negative enumerator); one wider than 32 bits is refused."""
+    values: list[tuple[str, int]] = []
+    current = -1
+    for item in node.values.enumerators:
+        current = _eval_const(item.value) if item.value is not None else current + 1
+        values.append((item.name, current))
+    low = min((v for _, v in values), default=0)
+    high = max((v for _, v in values), default=0)
+    if low < -(1 << 31) or high >= (1 << 32) or (low < 0 and high >= (1 << 31)):
+        raise ScenarioError("an inline enum with enumerators wider than 32 bits is not modelled")
+    return EnumType(None, 4, "signed" if low < 0 else "unsigned", enumerators=values)
+
+
 class _TypeResolver:
     """Turns pycparser type nodes into model types, looking names up in one build."""
 
@@ -466,8 +481,30 @@ class _TypeResolver:
         if isinstance(node, c_ast.ArrayDecl):
             return self._array(node, under_pointer)
         if isinstance(node, c_ast.FuncDecl):
-            return FunctionType(self.resolve(node.type, under_pointer=True))
+            return FunctionType(self.resolve(node.type, under_pointer=True), *self._params(node))
         raise ScenarioError(f"unsupported C type construct {type(node).__name__}")
+
+    def _params(self, node: c_ast.FuncDecl) -> tuple[list[Type], bool]:
+        """The parameter types of a function type (as the debug info names them), and whether it is variadic."""
+        params: list[Type] = []
+        variadic = False
+        for param in (node.args.params if node.args is not None else []):
+            if isinstance(param, c_ast.EllipsisParam):
+                variadic = True
+                continue
+            kind = getattr(param, "type", None)
+            if kind is None:
+                continue
+            try:
+                resolved = self.resolve(kind, under_pointer=True)
+            except (ScenarioError, NotFoundError):
+                return [], False  # a parameter type the build lacks: the name is then only approximate
+            if isinstance(resolved, VoidType) and not params:
+                continue  # (void)
+            if isinstance(resolved, ArrayType):
+                resolved = PointerType(resolved.element, self.abi.pointer_size)
+            params.append(resolved)
+        return params, variadic
 
     def _array(self, node: c_ast.ArrayDecl, under_pointer: bool) -> ArrayType:
         element = self.resolve(node.type, under_pointer)
@@ -518,6 +555,8 @@ class _TypeResolver:
                             "(load it too, or use a pointer to it)")
 
     def _enum(self, node: c_ast.Enum, under_pointer: bool) -> Type:
+        if node.name is None and node.values is not None:
+            return _inline_enum(node)
         if node.name is None or node.values is not None:
             raise ScenarioError("an enum cannot be defined inline here; name one the build has")
         found = self.build.enums.get(node.name)

@@ -14,37 +14,25 @@ import re
 
 from ..errors import LiveSystemError, ScenarioError
 from ..numbers import parse_integer
-from ..safe_read import read_maybe_gzip
+from ..kconfigfile import ConfigFile, parse_config_text, read_config_file
 
 LIVE_CONFIGS = ("/proc/config.gz", "/boot/config-{release}")
 
 
 def read_config(path: str) -> dict[str, int]:
     """The symbols of the kernel configuration file ``path`` (plain or gzip-compressed)."""
-    data = read_maybe_gzip(path, "kernel config", error=ScenarioError)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{path}: not a kernel config (byte 0x{data[exc.start]:02x} at offset "
-                            f"{exc.start} is not text)") from None
-    return parse_config(text, path)
+    return config_symbols(read_config_file(path, ScenarioError))
 
 
 def parse_config(text: str, path: str) -> dict[str, int]:
     """The symbols of configuration ``text``; ``path`` names it in errors."""
-    symbols: dict[str, int] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        line = line.strip()
-        unset = re.fullmatch(r"#\s*(CONFIG_\w+) is not set", line)
-        if unset:
-            symbols[unset.group(1)] = False
-            continue
-        if not line or line.startswith("#"):
-            continue
-        match = re.fullmatch(r"(CONFIG_\w+)=(.*)", line)
-        if not match:
-            raise ScenarioError(f"{path}:{number}: not a kernel config line: '{line[:60]}'")
-        name, value = match.groups()
+    return config_symbols(parse_config_text(text, path, ScenarioError))
+
+
+def config_symbols(config: ConfigFile) -> dict[str, int]:
+    """What ``autoconf.h`` defines for ``config``: y -> 1, m -> CONFIG_X_MODULE, numbers, strings -> 1."""
+    symbols: dict[str, int] = {name: False for name in config.unset}
+    for name, value in config.values.items():
         if value == "y":
             symbols[name] = True
         elif value == "m":
@@ -52,11 +40,9 @@ def parse_config(text: str, path: str) -> dict[str, int]:
         elif value == "n":
             symbols[name] = False
         elif re.fullmatch(r"-?(0[xX][0-9a-fA-F]+|\d+)", value):
-            symbols[name] = parse_integer(value, f"{path}:{number}")
+            symbols[name] = parse_integer(value, f"{config.path}:{config.lines[name]}")
         else:
             symbols[name] = True  # a string option: defined
-    if not any(symbols.values()):
-        raise ScenarioError(f"{path}: not a kernel config (no CONFIG_ symbol is set)")
     return symbols
 
 

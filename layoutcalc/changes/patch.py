@@ -130,7 +130,14 @@ def patch_scenario(path: str, defines: Defines) -> tuple[Scenario, list[str]]:
     members leaves it out (with a warning) instead of failing.  Raises
     :class:`ScenarioError` when nothing is left to add.
     """
-    read = read_patch_file(path, defines)
+    text = read_text(path, "patch", error=ScenarioError)
+    check_patch(text, path)
+    found = find_additions(read_hunks(text, path), path, defines)
+    if found.removed:  # this reader models additions only: a removal would be silently wrong
+        line, decl = found.removed[0]
+        raise ScenarioError(f"{path}:{line}: the patch removes or replaces '{decl}'; this command models "
+                            "added members only (whatif --patch models every edit)")
+    read = PatchRead(found.additions, left_out_warnings(found.left_out), found.new_types)
     if not read.additions:
         if read.warnings:
             raise ScenarioError(f"{path}: the patch adds no struct members under this configuration: "

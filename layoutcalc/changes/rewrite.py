@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, NamedTuple, Optional
 
 from ..abi import Abi
 from ..analysis.facts import DebugInfo, World, struct_facts
-from ..analysis.whatif import FieldSpec, WhatIfResult, _relayout
+from ..analysis.relayout import relayout_with_facts
+from ..analysis.whatif import FieldSpec, WhatIfResult
 from ..errors import LayoutcalcError, ScenarioError
 from ..model import ArrayType, Build, Member, StructType
 from .additions import LeftOut, left_out_warnings
@@ -123,6 +124,56 @@ def _find(node: Node, name: str, existing: bool = False) -> Optional[tuple[Node,
     return None
 
 
+def _find_near(root: Node, name: str, cursor: Optional[tuple[Node, int]]) -> Optional[tuple[Node, int]]:
+    """``name`` among the build's members, looked for first in the aggregate the hunk is in (two nested
+    aggregates may both have an ``a``), then in its enclosing ones, then anywhere."""
+    node = cursor[0] if cursor is not None else None
+    while node is not None:
+        for index, item in enumerate(node.items):
+            if not item.removed and (item.member is not None or (item.child is not None and item.child.struct)) \
+                    and _item_name(item) == name and index >= (cursor[1] - 1 if cursor and node is cursor[0] else 0):
+                return node, index
+        node = node.parent
+    found = _find(root, name, existing=True)
+    if found is not None and _count(root, name) > 1:
+        raise ScenarioError(f"'{name}' is a member of more than one nested aggregate of struct "
+                            f"{root.struct.name if root.struct else ''}, and the hunk does not show which "
+                            "(regenerate the patch with more context)")
+    return found
+
+
+def _check_duplicates(root: Node, struct_name: str, filename: str) -> None:
+    """Refuse an edited struct where an added member's name is still taken (the patch is applied already?)."""
+    seen: dict[str, Item] = {}
+
+    def walk(node: Node) -> None:
+        for index, item in enumerate(node.items):
+            if item.removed or (node.mirror and index == 1):
+                continue
+            name = _item_name(item)
+            if name:
+                other = seen.get(name)
+                if other is not None:
+                    added = item if item.spec is not None or item.line_no else other
+                    raise ScenarioError(f"{filename}:{added.line_no}: struct {struct_name} already has a member "
+                                        f"'{name}' (is the patch applied to this build already?)")
+                seen[name] = item
+            if item.child is not None and not _item_name(item):  # an anonymous one shares the names
+                walk(item.child)
+    walk(root)
+
+
+def _count(node: Node, name: str) -> int:
+    total = 0
+    for index, item in enumerate(node.items):
+        if item.removed or (item.member is None and (item.child is None or item.child.struct is None)):
+            continue
+        total += _item_name(item) == name
+        if item.child is not None and not (node.mirror and index == 1):
+            total += _count(item.child, name)
+    return total
+
+
 def _mark(node: Optional[Node]) -> None:
     while node is not None:
         node.changed = True
@@ -158,6 +209,9 @@ class _Reader:
         self.edits: dict[str, StructEdit] = {}
         self.trees: dict[str, Node] = {}
         self.seen_macros: set[str] = set()
+        self.pending: list[tuple[Statement, str]] = []
+        self.learning = False
+        self.floating: list[tuple[Node, str]] = []  # new aggregates the hunk opens before any member is placed
         self.order: list[str] = []
         self.macros: dict[str, str] = {}
         self.old_macros: dict[str, str] = {}
@@ -173,7 +227,7 @@ class _Reader:
             code = self._strip_comments(text, in_comment, sides)
             stripped = code.strip()
             if not stripped:
-                if line.kind != " " and text.strip():
+                if line.kind != " ":  # a comment or blank line changed
                     out.append(Statement("note", text.strip(), line.line_no, line.kind, text))
                 continue
             key = line.kind
@@ -270,7 +324,12 @@ class _Reader:
         region_context = False
         region_items: list[tuple[Node, Item]] = []
         new_type: Optional[tuple[str, str, int]] = None
-        for st in self.statements(hunk):
+        statements = self.statements(hunk)
+        for position, st in enumerate(statements):
+            following = statements[position + 1] if position + 1 < len(statements) else None
+            if st.side == "-" and st.kind in ("open", "close") and following is not None and \
+                    following.side == "+" and following.kind == st.kind:
+                continue  # "-};" then "+} __aligned(8);": one closing (opening), as rewritten
             where = f"{self.filename}:{st.line_no}"
             if st.kind == "note":  # a comment changed: the struct is touched, its layout is not
                 if root is not None:
@@ -352,6 +411,8 @@ class _Reader:
                 root, cursor, certain = None, None, True
                 continue
             if not active:
+                if st.side == "-":
+                    self._touch(root)  # removed under a false condition: touched, unchanged here
                 if st.side == "+" and st.kind == "decl":
                     false = new_conds.false_text()
                     undefined = tuple(s for s in condition_symbols(false) if not is_defined(self.defines, s))
@@ -362,7 +423,10 @@ class _Reader:
             if st.side != " ":
                 self._touch(root)
             if st.kind == "decl":
-                cursor = self._decl(root, st, cursor, region_items, where)
+                cursor = self._decl(root, st, cursor, region_items, where, stack[-1] if stack else None)
+                if stack and stack[-1] is None and cursor is not None and cursor[0].struct is not None \
+                        and cursor[0] is not root:
+                    stack[-1] = cursor[0]  # the build's aggregate the hunk opened before any member was known
                 if st.side != "+":
                     names = self._decl_names(st.text)
                     if names:
@@ -371,6 +435,11 @@ class _Reader:
                                                       for n in names):
                             region_found = True
             elif st.kind == "open":
+                if cursor is None and st.side != "+":  # which aggregate: its closing line may name it
+                    named = self._closing_name(statements, position)
+                    found = _find(root, named, existing=True) if named else None
+                    if found is not None and found[0].items[found[1]].child is not None:
+                        cursor = (found[0], found[1])
                 cursor, node = self._open(root, st, cursor, where)
                 stack.append(node)
                 if st.side == "+" and cursor is not None:
@@ -378,9 +447,37 @@ class _Reader:
                                          if cursor[0].parent else Item()))
             else:
                 cursor = self._close(root, st, cursor, stack, where)
+        unclosed = [node for node in stack if node is not None and node.struct is None]
+        if unclosed:
+            self.floating = []
+            raise ScenarioError(f"{self.filename}: a hunk ends inside the new {unclosed[-1].kind} it opens: its "
+                                "members and where it closes are not in the patch")
+        if self.floating:
+            _, where = self.floating[0]
+            self.floating = []
+            raise ScenarioError(f"{where}: cannot tell where in struct {self._name_of(root) if root else ''} the new "
+                                "aggregate goes: no member of this build precedes it or moves into it in the hunk")
+        if self.pending:
+            st, where = self.pending[0]
+            self.pending = []
+            raise ScenarioError(f"{where}: cannot tell where in the struct '{st.text}' goes: no member of this "
+                                "build precedes or follows it in the hunk (regenerate with -U5)")
         if new_type is not None:
             raise ScenarioError(f"{self.filename}:{new_type[2]}: the hunk ends inside the new {new_type[0]} "
                                 f"{new_type[1]}: cannot lay it out")
+
+    @staticmethod
+    def _closing_name(statements: list[Statement], position: int) -> Optional[str]:
+        """The member name on the line that closes the aggregate opened at ``position`` (``} y;``)."""
+        depth = 0
+        for st in statements[position:]:
+            if st.side == "+":
+                continue
+            depth += 1 if st.kind == "open" else -1 if st.kind == "close" else 0
+            if depth == 0 and st.kind == "close":
+                named = re.match(r"^\}\s*(\w+)\s*;$", st.text)
+                return named.group(1) if named and not named.group(1).startswith("__") else None
+        return None
 
     def _removed_here(self, cursor: tuple[Node, int], name: str) -> bool:
         node, index = cursor
@@ -424,12 +521,40 @@ class _Reader:
         return words[-1:]
 
     def _decl(self, root: Node, st: Statement, cursor: Optional[tuple[Node, int]],
-              region_items: list[tuple[Node, Item]], where: str) -> Optional[tuple[Node, int]]:
+              region_items: list[tuple[Node, Item]], where: str,
+              frame: Optional[Node] = None) -> Optional[tuple[Node, int]]:
+        if st.side == " " and frame is not None and frame.struct is None and cursor is not None \
+                and cursor[0] is frame:
+            # a context member inside an aggregate the patch adds: it moves into it
+            for name in self._decl_names(st.text):
+                found = _find(root, name, existing=True)
+                if found is not None and found[0] is not frame:
+                    old = found[0].items[found[1]]
+                    old.removed = True
+                    _mark(found[0])
+                    outer = frame
+                    while outer.parent is not None:
+                        outer = outer.parent
+                    if outer.struct is None and any(outer is f for f, _ in self.floating):
+                        # the floating new aggregate goes where this member was
+                        outer.parent = found[0]
+                        found[0].items.insert(found[1], Item(child=outer, line_no=st.line_no))
+                        self.floating = [(f, w) for f, w in self.floating if f is not outer]
+                    moved = Item(member=old.member, child=old.child, line_no=st.line_no)
+                    frame.items.insert(cursor[1], moved)
+                    _mark(frame)
+                    cursor = (frame, cursor[1] + 1)
+            return cursor
         if st.side != "+":
             names = self._decl_names(st.text)
             found_any = False
             for name in names:
-                found = _find(root, name, existing=True)
+                try:
+                    found = _find_near(root, name, cursor)
+                except ScenarioError as exc:
+                    if st.side == " " and cursor is None:
+                        continue  # a context line that could be either: a later line may tell
+                    raise ScenarioError(f"{where}: {exc}") from None
                 if found is None:
                     continue
                 found_any = True
@@ -442,6 +567,12 @@ class _Reader:
                 if st.side == "-":
                     item.removed = True
                     _mark(node)
+                if self.pending:  # additions the hunk shows before its first member of this build
+                    for pending, pending_where in self.pending:
+                        placed = self._insert(node, index, pending, pending_where, self.macros)
+                        region_items.extend((node, p) for p in placed)
+                        index += len(placed)
+                    self.pending = []
                 cursor = (node, index + 1)
                 if st.side == " " and self._uses_changed_macro(st.text):
                     item.removed = True
@@ -452,9 +583,9 @@ class _Reader:
                 self.warnings.append(f"{where}: '{st.text}' is not a member of struct {self._name_of(root)} in "
                                      "this build (configured out?): nothing removed")
             return cursor
-        if cursor is None:
-            raise ScenarioError(f"{where}: cannot tell where in struct {self._name_of(root)} '{st.text}' goes: "
-                                "no member of this build precedes it in the hunk (regenerate with -U5)")
+        if cursor is None:  # placed before the next member of this build the hunk shows, if any
+            self.pending.append((st, where))
+            return None
         node, index = cursor
         added = self._insert(node, index, st, where, self.macros)
         for item in added:
@@ -462,6 +593,8 @@ class _Reader:
         return node, index + len(added)
 
     def _insert(self, node: Node, index: int, st: Statement, where: str, macros: dict[str, str]) -> list[Item]:
+        if self.learning:  # the first reading only learns bounds from the build's members
+            return []
         text = self._expand(st.text)
         if isinstance(text, Node):
             text.parent = node
@@ -519,12 +652,15 @@ class _Reader:
               where: str) -> tuple[Optional[tuple[Node, int]], Optional[Node]]:
         group = _GROUP.match(st.text)
         if st.side == "+":
-            if cursor is None:
-                raise ScenarioError(f"{where}: cannot tell where in struct {self._name_of(root)} the new "
-                                    "aggregate goes: no member of this build precedes it in the hunk")
-            node, index = cursor
             kind = "union" if st.text.startswith("union") else "struct"
-            new = Node(kind, None, parent=node)
+            if cursor is None:
+                # placed where the first member of the build it takes in was (a wrapper union), or refused
+                new = Node(kind, None, parent=None)
+                self.floating.append((new, where))
+                node, index = new, 0
+            else:
+                node, index = cursor
+                new = Node(kind, None, parent=node)
             if group:
                 args = [a.strip() for a in group.group(2).rstrip(",").split(",") if a.strip()]
                 which = group.group(1)
@@ -542,8 +678,9 @@ class _Reader:
             elif not re.match(r"^(struct|union)\s*\{$", st.text):
                 raise ScenarioError(f"{where}: '{st.text}': a named aggregate type inside a struct is not "
                                     "modelled")
-            node.items.insert(index, Item(child=new, line_no=st.line_no))
-            _mark(node)
+            if new.parent is not None:
+                node.items.insert(index, Item(child=new, line_no=st.line_no))
+                _mark(node)
             return (new, 0), new
         # the build's own aggregate: the next live aggregate member after the cursor
         if cursor is None and group:
@@ -584,7 +721,9 @@ class _Reader:
                where: str) -> Optional[tuple[Node, int]]:
         node = stack.pop() if stack else (cursor[0] if cursor else None)
         if node is None:
-            return None
+            named = re.match(r"^\}\s*(\w+)\s*;$", st.text)  # "} x;": the hunk was inside member x
+            found = _find(root, named.group(1), existing=True) if named and not stack else None
+            return (found[0], found[1] + 1) if found is not None else None
         if st.side == "+" and node.struct is None:
             tail = re.match(r"^[})]\s*(.*?)\s*;$", st.text)
             rest = tail.group(1) if tail else ""
@@ -598,8 +737,17 @@ class _Reader:
                 node.name = rest
             elif rest:
                 raise ScenarioError(f"{where}: cannot read '{st.text}' (the end of a new aggregate)")
-        if st.side == "-" and node.struct is not None:
-            pass
+        if st.side == "+" and node.struct is not None:  # an existing aggregate's closing line rewritten
+            tail = re.match(r"^[})]\s*(.*?)\s*;$", st.text)
+            rest, align = _strip_attrs(tail.group(1) if tail else "", self.abi)
+            item = next((i for i in (node.parent.items if node.parent else []) if i.child is node), None)
+            if "packed" in rest or (rest and item is not None and item.member is not None
+                                    and rest != (item.member.name or "")):
+                raise ScenarioError(f"{where}: '{st.text}': a changed name or packing of an existing nested "
+                                    "aggregate is not modelled")
+            if align and node.parent is not None:  # a type attribute: the aggregate's size rounds up to it too
+                node.align = max(node.align or 0, align)
+                _mark(node)
         parent = node.parent
         if parent is None:
             return None
@@ -607,9 +755,13 @@ class _Reader:
             grand = parent.parent
             if grand is None:
                 return None
-            index = next(i for i, item in enumerate(grand.items) if item.child is parent)
+            index = next((i for i, item in enumerate(grand.items) if item.child is parent), None)
+            if index is None:
+                raise ScenarioError(f"{where}: '{st.text}' closes an aggregate the hunk cannot place")
             return grand, index + 1
-        index = next(i for i, item in enumerate(parent.items) if item.child is node)
+        index = next((i for i, item in enumerate(parent.items) if item.child is node), None)
+        if index is None:
+            raise ScenarioError(f"{where}: '{st.text}' closes an aggregate the hunk cannot place")
         if node.struct is not None and all(item.removed for item in node.items):
             parent.items[index].removed = True
             _mark(parent)
@@ -681,6 +833,14 @@ def _strip_attrs(text: str, abi: Abi) -> tuple[str, Optional[int]]:
     return text.strip(), align
 
 
+def _lost_alignment(node: Node, alignment: int) -> bool:
+    """Did ``node`` lose every member whose alignment was ``alignment`` or more (removed, or changed inside)?"""
+    had = [item for item in node.items if item.member is not None and (item.member.alignment_attr or 0) >= alignment]
+    return bool(had) and all(item.removed or (item.child is not None and item.child.changed) for item in had) and \
+        not any(not item.removed and (item.member is not None and (item.member.alignment_attr or 0) >= alignment
+                                      and not (item.child is not None and item.child.changed)) for item in node.items)
+
+
 def _pow2_dividing(value: int) -> int:
     return value & -value if value else 1 << 12
 
@@ -707,7 +867,8 @@ def _is_declared_only(member: Member) -> bool:
     return isinstance(inner, StructType) and inner.is_declaration and member.bit_size is None
 
 
-def _lay(node: Node, abi: Abi, debug_info: DebugInfo, world: World, smallest_declared: bool = False) -> StructType:
+def _lay(node: Node, abi: Abi, debug_info: DebugInfo, world: World, smallest_declared: bool = False,
+         keep_size_alignment: bool = False) -> StructType:
     """``node`` laid out: unchanged ones as the build has them, changed ones again from their members.
 
     A member whose type the input only declares stands in with the space the debug info shows for it
@@ -718,11 +879,12 @@ def _lay(node: Node, abi: Abi, debug_info: DebugInfo, world: World, smallest_dec
     members: list[Member] = []
     origins: dict[int, Member] = {}
     first_type: Optional[StructType] = None
+    dropped = False
     for index, item in enumerate(node.items):
         if item.removed:
             continue
         if item.child is not None and (item.child.changed or item.child.struct is None):
-            inner = _lay(item.child, abi, debug_info, world, smallest_declared)
+            inner = _lay(item.child, abi, debug_info, world, smallest_declared, keep_size_alignment)
             if node.mirror and index == 1 and first_type is not None:
                 old = item.child.struct
                 inner = dataclasses.replace(first_type, name=old.name if old else None)
@@ -730,7 +892,12 @@ def _lay(node: Node, abi: Abi, debug_info: DebugInfo, world: World, smallest_dec
                 inner = _group_union(inner, item.child, abi)
             if node.mirror and index == 0:
                 first_type = inner
-            if item.member is not None:
+            if item.member is not None and not keep_size_alignment and item.member.alignment_attr and \
+                    not item.member.name and _lost_alignment(item.child, item.member.alignment_attr):
+                # gcc records an anonymous member's alignment from its members: the one causing it is gone
+                member = dataclasses.replace(item.member, type=inner, alignment_attr=None)
+                dropped = True
+            elif item.member is not None:
                 member = dataclasses.replace(item.member, type=inner)
                 origins[id(member)] = item.member
             else:
@@ -758,8 +925,18 @@ def _lay(node: Node, abi: Abi, debug_info: DebugInfo, world: World, smallest_dec
     base = node.struct if node.struct is not None else StructType(
         node.kind, None, 0, is_packed=node.packed,
         alignment_attr=node.align if node.group is None else node.align)
+    if node.struct is not None and node.align:
+        base = dataclasses.replace(node.struct, alignment_attr=max(node.struct.alignment_attr or 0, node.align))
+    elif node.struct is not None and node.struct.alignment_attr and not keep_size_alignment \
+            and _lost_alignment(node, node.struct.alignment_attr):
+        # gcc records a struct's alignment from its members too (DW_AT_alignment): the one causing it is gone
+        base = dataclasses.replace(node.struct, alignment_attr=None)
+        dropped = True
     facts = struct_facts(base, abi, debug_info)
-    laid, _ = _relayout(facts, base, members, abi, world, origins)
+    # an alignment the old size showed may have come from a removed member: dropped, unless asked to keep
+    removed = dropped or any(item.removed and item.member is not None for item in node.items)
+    laid, _ = relayout_with_facts(facts, base, members, abi, world, origins,
+                                  size_alignment=keep_size_alignment or not removed)
     if node.struct is None and node.packed:
         laid = dataclasses.replace(laid, is_packed=True)
     return laid
@@ -773,7 +950,7 @@ def _group_union(inner: StructType, node: Node, abi: Abi) -> StructType:
     union = StructType("union", None, 0)
     members = [Member(name="", type=inner, bit_offset=0), Member(name=name, type=copy, bit_offset=0)]
     facts = struct_facts(union, abi, DebugInfo.ATTRIBUTES)
-    laid, _ = _relayout(facts, union, members, abi, World.LIKELIEST)
+    laid, _ = relayout_with_facts(facts, union, members, abi, World.LIKELIEST)
     return laid
 
 
@@ -814,12 +991,27 @@ def _removed(before: StructType, after: StructType) -> tuple[str, ...]:
 def read_rewrite(build: Build, text: str, filename: str, abi: Abi, defines: Defines) -> Rewrite:
     """The structs of ``build`` the diff ``text`` touches, edited; warnings for what is unsure."""
     hunks = read_hunks(text, filename)
+    # A first reading learns the bounds the build shows for identifiers on context and removed lines
+    # (tasks[PIDTYPE_MAX]), wherever in the patch they are, for an added line that comes before them.
+    first = _Reader(build, abi, defines, filename)
+    first.changed_macros = {}
+    first.collect_defines(hunks)
+    patch_macros = dict(first.macros)
+    first.learning = True
+    for hunk in hunks:
+        try:
+            first.read_hunk(hunk)
+        except ScenarioError:
+            continue
+    learned = {name: value for name, value in first.macros.items() if name not in patch_macros}
     reader = _Reader(build, abi, defines, filename)
     reader.changed_macros = {}
     reader.collect_defines(hunks)
+    reader.macros.update(learned)
     for hunk in hunks:
-        reader.filename = f"{filename}"
         reader.read_hunk(hunk)
+    for edit in reader.edits.values():
+        _check_duplicates(edit.root, edit.name, filename)
     warnings = left_out_warnings(reader.left_out) + reader.warnings
     for name, (old, new) in reader.changed_macros.items():
         if name not in reader.seen_macros:
@@ -856,6 +1048,8 @@ def apply_rewrite(rewrite: Rewrite, build: Build, abi: Abi, debug_info: DebugInf
         after = worlds[World.LIKELIEST]
         _check_declaration_only(before, after, rewrite.path)
         sizes = [laid.size_bytes for laid in worlds.values()]
+        if edit.root.changed:  # alignments the old layout showed, kept: they may be attributes of their own
+            sizes.append(_lay(edit.root, abi, debug_info, World.LARGEST, keep_size_alignment=True).size_bytes)
         if _declaration_only(before) and edit.root.changed:
             sizes.append(_lay(edit.root, abi, debug_info, World.LIKELIEST, smallest_declared=True).size_bytes)
         if not debug_info.records_alignment and edit.root.changed:
@@ -931,6 +1125,8 @@ def _flex_alignment_sizes(root: Node, abi: Abi, debug_info: DebugInfo) -> list[i
 
 def rewrite_needs(text: str, filename: str) -> tuple[list[str], list[str]]:
     """(struct names, type names) to ask the reader for: every struct a hunk names, and declaration types."""
+    from .limits import check_patch
+    check_patch(text, filename)  # before the hunks are parsed: nesting too deep is named as such
     structs: set[str] = set()
     types: set[str] = set()
     new: set[str] = set()

@@ -38,7 +38,8 @@ from typing import Any, NamedTuple
 from ..abi import Abi
 from ..analysis.facts import DebugInfo, debug_info_of
 from ..datafiles import scenario_dir
-from ..analysis.whatif import FieldSpec, WhatIfResult, add_fields, relayout
+from ..analysis.relayout import relayout
+from ..analysis.whatif import FieldSpec, WhatIfResult, add_fields
 from ..errors import LayoutcalcError, ScenarioError
 from ..model import ArrayType, Build, Member, StructType
 from ..safe_read import STDIN, read_bytes

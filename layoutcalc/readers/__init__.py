@@ -66,7 +66,7 @@ def read_input(path: str, struct_names: Optional[Iterable[str]] = None,
         from .btf import read_btf
         with open(path, "rb") as stream:
             data = stream.read()
-        build = read_btf(data, path, structs, arch, type_names, base=btf_base)
+        build = read_btf(data, path, structs, arch, type_names, base=btf_base, every_definition=every_definition)
     else:
         from .snapshot import read_snapshot
         build = read_snapshot(path)
@@ -84,7 +84,8 @@ def _read_elf(path: str, structs: Optional[list[str]], type_names: Optional[Iter
         return read_dwarf(path, structs, type_names, progress, any_kind, every_definition)
     if info.btf is not None:
         from .btf import read_btf
-        return read_btf(info.btf, path, structs, arch, type_names, elf_arch=info.arch, base=btf_base)
+        return read_btf(info.btf, path, structs, arch, type_names, elf_arch=info.arch, base=btf_base,
+                        every_definition=every_definition)
     if info.split_dwarf:
         raise InputError(f"{path}: a split DWARF object (.dwo, from -gsplit-dwarf): not supported; rebuild "
                          "without -gsplit-dwarf, or read a file whose DWARF is linked in")

@@ -111,16 +111,16 @@ def read_btf_blob(path: str) -> bytes:
     """The BTF of ``path``: a raw blob, or the ``.BTF`` section of an ELF file."""
     try:
         with open(path, "rb") as stream:
-            data = stream.read()
+            data = stream.read(4)
+            if data != b"\x7fELF":
+                return data + stream.read()
     except OSError as exc:
         raise InputError(f"{path}: cannot read BTF ({exc.strerror})") from None
-    if data[:4] == b"\x7fELF":
-        from .elf import elf_info_from_bytes
-        info = elf_info_from_bytes(data, path)
-        if info.btf is None:
-            raise InputError(f"{path}: ELF file has no .BTF section to use as the BTF base")
-        return info.btf
-    return data
+    from .elf import read_elf_info  # a vmlinux: only its .BTF section is read
+    btf = read_elf_info(path).btf
+    if btf is None:
+        raise InputError(f"{path}: ELF file has no .BTF section to use as the BTF base")
+    return btf
 
 
 class BtfTypes:
@@ -149,17 +149,21 @@ class BtfTypes:
         return self.str_base + int(self.header.str_end - self.header.str_start)
 
     @classmethod
-    def split_ok(cls, data: bytes, name: str, base: Optional[str] = None) -> "BtfTypes":
+    def split_ok(cls, data: bytes, name: str, base: Optional[str] = None, from_elf: bool = False) -> "BtfTypes":
         """``data`` read on its own, else against a base when it is split BTF (a module's).
 
-        The base is the file ``base`` (raw BTF or an ELF with ``.BTF``), by
-        default the running kernel's ``/sys/kernel/btf/vmlinux``, as the kernel
-        and ``bpftool`` read ``/sys/kernel/btf/MODULE``.
+        The base is the file ``base`` (raw BTF or an ELF with ``.BTF``); for a
+        module (an ELF's ``.BTF``, ``from_elf``) or ``/sys/kernel/btf/MODULE`` it
+        defaults to the running kernel's ``/sys/kernel/btf/vmlinux``, as the
+        kernel and ``bpftool`` read them.  Any other blob must name its base.
         """
         own = cls(data, name)
         if not own.needs_base():
             return own
         if base is None:
+            if not (from_elf or os.path.dirname(name) == os.path.dirname(LIVE_BTF)):
+                raise InputError(f"{name}: split BTF (a module's): its type ids and names continue a base "
+                                 "BTF; name it with --btf-base (e.g. the vmlinux it was built with)")
             if not os.path.exists(LIVE_BTF):
                 raise InputError(f"{name}: split BTF (a module's): its type ids and names continue a base "
                                  f"BTF; name it with --btf-base (this machine has no {LIVE_BTF})")
@@ -432,7 +436,7 @@ def _choose_arch(arch: Optional[str], elf_arch: Optional[str], pointer_size: Opt
 
 def read_btf(data: bytes, name: str, struct_names: Optional[list[str]] = None,
              arch: Optional[str] = None, type_names: Optional[Iterable[str]] = None,
-             elf_arch: Optional[str] = None, base: Optional[str] = None) -> Build:
+             elf_arch: Optional[str] = None, base: Optional[str] = None, every_definition: bool = False) -> Build:
     """Read a :class:`Build` from raw BTF or from an ELF image carrying a ``.BTF`` section.
 
     ``name`` is used in messages and as the build's name.  With
@@ -442,6 +446,8 @@ def read_btf(data: bytes, name: str, struct_names: Optional[list[str]] = None,
     in ``provenance["missing_structs"]``; asking the build for them raises
     :class:`~layoutcalc.errors.NotFoundError`.  ``elf_arch`` is the ABI the
     ELF header around the BTF names (:mod:`layoutcalc.readers.elf`); ``arch`` overrides it.
+    ``every_definition`` fills ``build.variants`` with each distinct definition of a name
+    (pahole's test: name, size, members' names and offsets), as ``pahole --sizes`` lists them.
     """
     if data[:4] == b"\x7fELF":
         from .elf import elf_info_from_bytes
@@ -449,7 +455,7 @@ def read_btf(data: bytes, name: str, struct_names: Optional[list[str]] = None,
         if info.btf is None:
             raise InputError(f"{name}: ELF file has no .BTF section")
         data, elf_arch = info.btf, info.arch
-    btf = BtfTypes.split_ok(data, name, base)
+    btf = BtfTypes.split_ok(data, name, base, from_elf=elf_arch is not None)
     pointer_size = _guess_pointer_size(btf)
     arch_name, arch_source = _choose_arch(arch, elf_arch, pointer_size, btf.header.byte_order)
     abi = get_abi(arch_name)
@@ -457,11 +463,23 @@ def read_btf(data: bytes, name: str, struct_names: Optional[list[str]] = None,
     converter = _Converter(btf, abi.pointer_size)
     wanted = None if struct_names is None else {n.split(" ", 1)[-1] for n in struct_names}
     wanted_types = set(type_names or ())
+    shapes: set[tuple[object, ...]] = set()
     for type_id in range(1, btf.num_types):
         name_off, kind, _vlen, _flag, _size = btf.record(type_id)
         if kind in (_STRUCT, _UNION) and name_off:
             type_name = btf.string(name_off, type_id)
             table = build.unions if kind == _UNION else build.structs
+            if every_definition and wanted is None:
+                members = btf.u32s(type_id, 3 * _vlen) if _vlen else ()
+                shape = (type_name, _size, tuple((btf.string(members[i], type_id), members[i + 2])
+                                                 for i in range(0, len(members), 3)))
+                if shape not in shapes:
+                    shapes.add(shape)
+                    variant = converter.convert(type_id)
+                    assert isinstance(variant, StructType)
+                    build.variants.append(variant)
+                    table.setdefault(type_name, variant)
+                continue
             if type_name in table or (wanted is not None and type_name not in wanted):
                 continue
             converted = converter.convert(type_id)
@@ -501,16 +519,17 @@ def _add_named(build: Build, type_name: str, converted: Type) -> None:
 
 
 def btf_edges(data: bytes, name: str, type_name: str, include_declarations: bool,
-              base: Optional[str] = None) -> Optional[UnitEdges]:
+              base: Optional[str] = None, from_elf: bool = False) -> Optional[UnitEdges]:
     """pahole's ``--contains``/``--find_pointers_to`` view of a BTF blob: one unit, ids for DIE offsets."""
     from .dwarf import UnitEdges
     if data[:4] == b"\x7fELF":
+        from_elf = True
         from .elf import elf_info_from_bytes
         info = elf_info_from_bytes(data, name)
         if info.btf is None:
             raise InputError(f"{name}: ELF file has no .BTF section")
         data = info.btf
-    btf = BtfTypes.split_ok(data, name, base)
+    btf = BtfTypes.split_ok(data, name, base, from_elf)
     kinds = {_STRUCT, _UNION, _TYPEDEF, _ENUM, _ENUM64} | ({_FWD} if include_declarations else set())
     target = next((i for i in range(1, btf.num_types) if btf.record(i)[1] in kinds and btf.record(i)[0]
                    and btf.name_of(i) == type_name), None)
@@ -522,11 +541,14 @@ def btf_edges(data: bytes, name: str, type_name: str, include_declarations: bool
         if kind not in (_STRUCT, _UNION) or not name_off:
             continue
         members = []
+        shape: list[tuple[str, int]] = []
         for index in range(vlen):
-            member_name, member_type, _offset = btf.u32s(type_id, 3, 3 * index)
+            member_name, member_type, offset = btf.u32s(type_id, 3, 3 * index)
             pointee = None
             if member_type and btf.record(member_type)[1] == _PTR:
                 pointee = btf.record(member_type)[4]
             members.append((btf.string(member_name, type_id), member_type, pointee))
-        aggregates.append((btf.string(name_off, type_id), type_id, members))
+            shape.append((members[-1][0], offset))
+        name = btf.string(name_off, type_id)
+        aggregates.append((name, type_id, members, (name, _size, tuple(shape))))
     return UnitEdges(name, target, aggregates)

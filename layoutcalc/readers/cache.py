@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Optional
 
+from ..cachedir import cache_root
+
 PACKAGE = Path(__file__).resolve().parent.parent
 
 
@@ -37,12 +39,6 @@ def paused_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def cache_root() -> Path:
-    """``$XDG_CACHE_HOME/layoutcalc`` or ``~/.cache/layoutcalc``."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "layoutcalc"
 
 
 @functools.lru_cache(maxsize=1)

@@ -4,7 +4,7 @@
 (as pahole does); comparing two builds needs all of them, because the same
 name may be defined differently in two compile units.  This module yields
 every complete named definition and leaves deduplication to the caller
-(:mod:`layoutcalc.analysis.diff`).
+(:mod:`layoutcalc.features.diff`).
 
 An ELF file with a ``.BTF`` section (Debian's vmlinux has one) is read from
 BTF by default: BTF is already deduplicated across compile units by the

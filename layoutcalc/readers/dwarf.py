@@ -55,7 +55,7 @@ _QUALIFIERS = {
     "DW_TAG_const_type": "const", "DW_TAG_volatile_type": "volatile",
     "DW_TAG_restrict_type": "restrict", "DW_TAG_atomic_type": "_Atomic",
 }
-_AGGREGATES = ("DW_TAG_structure_type", "DW_TAG_union_type")
+_AGGREGATES = ("DW_TAG_structure_type", "DW_TAG_union_type", "DW_TAG_class_type")  # a C++ class is a struct
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -331,19 +331,49 @@ class _Converter:
 
 
 def _size_declared_members(aggregate: StructType) -> None:
-    """A member whose struct type this unit only declares (reduced debug info, -femit-struct-debug-baseonly):
-    give it the bytes up to the next member (or the end), marked as such, instead of 0 bytes and a false hole."""
+    """A member whose struct type this unit only declares (reduced debug info, -femit-struct-debug-baseonly),
+    directly, through a typedef or qualifier, or as an array's element: give it the bytes up to the next member
+    (or the end), marked as such, instead of 0 bytes and a false hole."""
     members = aggregate.members
     for index, member in enumerate(members):
-        t = member.type
-        if not (isinstance(t, StructType) and t.is_declaration and not t.members and t.size_bytes == 0) \
-                or member.bit_size is not None or aggregate.is_union:
+        if member.bit_size is not None or aggregate.is_union or member.type.size_bytes \
+                or declared_struct(member.type) is None:
             continue
         following = [m.bit_offset // 8 for m in members[index + 1:] if m.bit_offset // 8 > member.offset_bytes]
         end = min(following) if following else aggregate.size_bytes
         if end > member.offset_bytes:
-            member.type = StructType(t.kind, t.name, end - member.offset_bytes, [], is_declaration=True,
-                                     origin=f"{t.origin}; {DECLARATION_ONLY}")
+            sized = _with_struct(member.type, end - member.offset_bytes, None)
+            if sized is not None:
+                member.type = sized
+
+
+def declared_struct(t: Type) -> Optional[StructType]:
+    """The struct a member's type only declares, through typedefs, qualifiers and arrays (None if none)."""
+    while isinstance(t, (TypedefType, QualifiedType, ArrayType)):
+        t = t.element if isinstance(t, ArrayType) else t.target
+    if isinstance(t, StructType) and t.is_declaration and not t.members:
+        return t
+    return None
+
+
+def _with_struct(t: Type, size: int, full: Optional[StructType]) -> Optional[Type]:
+    """``t`` rebuilt around ``full``, or around a stub of ``size`` bytes marked DECLARATION_ONLY (None: no fit)."""
+    if isinstance(t, TypedefType):
+        inner = _with_struct(t.target, size, full)
+        return None if inner is None else TypedefType(t.name, inner, t.alignment_attr)
+    if isinstance(t, QualifiedType):
+        inner = _with_struct(t.target, size, full)
+        return None if inner is None else QualifiedType(t.qualifier, inner)
+    if isinstance(t, ArrayType):
+        if not t.count or size % t.count:
+            return None
+        inner = _with_struct(t.element, size // t.count, full)
+        return None if inner is None else ArrayType(inner, t.count)
+    if not isinstance(t, StructType):
+        return None
+    if full is not None:
+        return full if 0 < full.size_bytes <= size else None
+    return StructType(t.kind, t.name, size, [], is_declaration=True, origin=f"{t.origin}; {DECLARATION_ONLY}")
 
 
 class DwarfFile:
@@ -531,7 +561,7 @@ def _iter_type_dies(cu: CompileUnit) -> Iterator[DIE]:
 def read_dwarf(path: str, struct_names: Optional[Iterable[str]] = None,
                type_names: Optional[Iterable[str]] = None,
                progress: Optional[ProgressCallback] = None, any_kind: bool = False,
-               every_definition: bool = False) -> Build:
+               every_definition: bool = False, resolve_declarations: bool = True) -> Build:
     """Read a Build from an ELF file's DWARF.
 
     With ``struct_names``/``type_names`` the scan stops as soon as every named
@@ -543,6 +573,9 @@ def read_dwarf(path: str, struct_names: Optional[Iterable[str]] = None,
     ``type_names`` too), as pahole's ``-C`` is.  With ``every_definition``
     ``build.variants`` gets every distinct definition of each named struct and
     union (pahole's test: name, size, members' names, bit offsets and bit sizes).
+    A member whose struct type its unit only declares takes another unit's
+    full definition when it fits (``resolve_declarations``), else stays sized
+    up to the next member and marked.
 
     Linked files are read through the cached name index (:mod:`.fastpath`),
     which gives the same Build without walking every unit.
@@ -564,6 +597,8 @@ def read_dwarf(path: str, struct_names: Optional[Iterable[str]] = None,
                 check_type_graph(build, path)
                 if not build.structs and not build.unions:
                     check_units(dwarf_file)
+                if resolve_declarations:
+                    _resolve_declared_members(build, path)
                 return build
             except (UnsupportedDwarf, *_DAMAGED_DWARF):
                 if mode == "fast":
@@ -596,7 +631,34 @@ def read_dwarf(path: str, struct_names: Optional[Iterable[str]] = None,
         if not build.structs and not build.unions:
             check_units(dwarf_file)
     check_type_graph(build, path)
+    if resolve_declarations:
+        _resolve_declared_members(build, path)
     return build
+
+
+def _resolve_declared_members(build: Build, path: str) -> None:
+    """Give a member typed by a struct its unit only declares the full definition another unit has, when that
+    definition fits the bytes up to the next member (else the sized declaration stays, marked)."""
+    from ..typegraph import reachable
+    holders = [*build.structs.values(), *build.unions.values(), *build.variants]
+    pending: dict[str, list[Member]] = {}
+    for aggregate in reachable(holders):
+        if isinstance(aggregate, StructType):
+            for member in aggregate.members:
+                stub = declared_struct(member.type)
+                if stub is not None and stub.name and DECLARATION_ONLY in stub.origin:
+                    pending.setdefault(stub.name, []).append(member)
+    if not pending:
+        return
+    found = read_dwarf(path, sorted(pending), resolve_declarations=False)
+    for name, members in pending.items():
+        full = found.structs.get(name)
+        if full is None or full.is_declaration:
+            continue
+        for member in members:
+            resolved = _with_struct(member.type, member.type.size_bytes, full)
+            if resolved is not None:
+                member.type = resolved
 
 
 # DW_AT_language values of the languages whose struct layouts this reader takes as C does.
@@ -605,6 +667,20 @@ _C_LANGUAGES = {0x1: "C89", 0x2: "C", 0xc: "C99", 0x1d: "C11", 0x2c: "C17",
 _OTHER_LANGUAGES = {0x1c: "Rust", 0x16: "Go", 0x13: "D", 0x1e: "Swift", 0x20: "Julia", 0x24: "Zig",
                     0xe: "Fortran 95", 0x22: "Fortran 03", 0x23: "Fortran 08", 0x8: "Fortran 77",
                     0xd: "Ada 95", 0x2e: "Ada 2005", 0x2f: "Ada 2012", 0x25: "Kotlin", 0x3: "Ada 83"}
+
+
+def _namespaced_aggregate(top: DIE) -> Optional[str]:
+    """``ns::name`` of the first named struct, class or union inside a namespace of the unit, if any."""
+    stack = [(child, _name(child) or "(anonymous)") for child in top.iter_children()
+             if child.tag == "DW_TAG_namespace"]
+    while stack:
+        namespace, prefix = stack.pop()
+        for child in namespace.iter_children():
+            if child.tag == "DW_TAG_namespace":
+                stack.append((child, f"{prefix}::{_name(child) or '(anonymous)'}"))
+            elif child.tag in _AGGREGATES and _name(child) and "DW_AT_declaration" not in child.attributes:
+                return f"{prefix}::{_name(child)}"
+    return None
 
 
 def check_units(dwarf_file: DwarfFile) -> None:
@@ -624,6 +700,8 @@ def _check_units(dwarf_file: DwarfFile) -> None:
     path = dwarf_file.path
     others: dict[str, int] = {}
     c_units = 0
+    top_level = False
+    namespaced: Optional[str] = None
     for cu in dwarf_file.iter_cus():
         top = cu.get_top_DIE()
         dwo = top.attributes.get("DW_AT_dwo_name") or top.attributes.get("DW_AT_GNU_dwo_name")
@@ -635,9 +713,14 @@ def _check_units(dwarf_file: DwarfFile) -> None:
         language = _int_attr(top, "DW_AT_language")
         if language in _C_LANGUAGES:
             c_units += 1
+            top_level = top_level or any(child.tag in _AGGREGATES and _name(child) for child in top.iter_children())
+            namespaced = namespaced or _namespaced_aggregate(top)
         elif language in _OTHER_LANGUAGES:
             others[_OTHER_LANGUAGES[language]] = others.get(_OTHER_LANGUAGES[language], 0) + 1
         _forget_dies(cu)
+    if namespaced is not None and not top_level:
+        raise InputError(f"{path}: its structs are C++ types inside namespaces ({namespaced}, ...), which this "
+                         "reader does not read; only types at a unit's top level are")
     if others and not c_units:
         names = ", ".join(f"{name} ({count} unit{'s' if count > 1 else ''})" for name, count in others.items())
         raise InputError(f"{path}: language not supported: its DWARF describes {names}; layoutcalc reads the "
@@ -775,7 +858,9 @@ class UnitEdges(NamedTuple):
 
     unit: str
     target: int
-    aggregates: list[tuple[str, int, list[tuple[str, int, Optional[int]]]]]
+    aggregates: list[tuple[str, int, list[tuple[str, int, Optional[int]]], tuple[Any, ...]]]
+    # each: (name, DIE offset, members, shape): pahole prints one line per distinct shape of a name
+    # (its type__compare: name, size, and each member's name, bit offset and bit size)
 
 
 _PAHOLE_TYPE_TAGS = ("DW_TAG_structure_type", "DW_TAG_union_type", "DW_TAG_typedef", "DW_TAG_enumeration_type",
@@ -799,7 +884,7 @@ def unit_edges(path: str, name: str, include_declarations: bool) -> Optional[Uni
     return None
 
 
-def _unit_aggregates(cu: CompileUnit) -> list[tuple[str, int, list[tuple[str, int, Optional[int]]]]]:
+def _unit_aggregates(cu: CompileUnit) -> list[tuple[str, int, list[tuple[str, int, Optional[int]]], tuple[Any, ...]]]:
     result = []
     for die in _iter_type_dies(cu):
         if die.tag not in _AGGREGATES or "DW_AT_declaration" in die.attributes:
@@ -816,5 +901,5 @@ def _unit_aggregates(cu: CompileUnit) -> list[tuple[str, int, list[tuple[str, in
             if member_type.tag == "DW_TAG_pointer_type" and "DW_AT_type" in member_type.attributes:
                 pointee = member_type.get_DIE_from_attribute("DW_AT_type").offset
             members.append((_name(child) or "", member_type.offset, pointee))
-        result.append((aggregate_name, die.offset, members))
+        result.append((aggregate_name, die.offset, members, _definition_key(die, aggregate_name)))
     return result

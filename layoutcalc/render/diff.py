@@ -1,6 +1,6 @@
 """Presentation of diffs and checks: text (bloat-o-meter and pahole vocabulary), JSON, Markdown, JUnit, GitHub.
 
-Pure functions from :mod:`layoutcalc.analysis.diff` / :mod:`~layoutcalc.analysis.budget`
+Pure functions from :mod:`layoutcalc.features.diff` / :mod:`~layoutcalc.features.budget`
 results to strings or plain dicts.
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from typing import Any, Optional
 from xml.sax.saxutils import escape, quoteattr
 
-from ..analysis.budget import CheckResult, Verdict
-from ..analysis.diff import DiffResult, DiffSummary, MemberChange, MemberLayout, StructChange, size_rows
+from ..features.budget import CheckResult, Verdict
+from ..features.diff import DiffResult, DiffSummary, MemberChange, MemberLayout, StructChange, size_rows
 
 _MOVED_SHOWN = 6
 

@@ -28,8 +28,8 @@ from ..model import QualifiedType, StructType, TypedefType
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..analysis.diff import DiffResult
-    from ..analysis.report import BuildReport, Claim
+    from ..features.diff import DiffResult
+    from ..features.report import BuildReport, Claim
     from ..changes.scenario import ScenarioResult
     from ..slab.common import SlabGeometry
     from ..slab.view import SlabView
@@ -298,7 +298,7 @@ STRUCTS_COLUMNS = (
 
 
 def structs_frame(catalogue: Any) -> "pd.DataFrame":
-    """One row per struct and union definition of a build (a :class:`~layoutcalc.analysis.diff.Catalogue`).
+    """One row per struct and union definition of a build (a :class:`~layoutcalc.features.diff.Catalogue`).
 
     ``definition`` numbers the distinct layouts of one name (1 for most),
     ``definitions`` says how many there are; ``members`` counts the direct and
@@ -397,3 +397,29 @@ def diff_members_frame(result: "DiffResult") -> "pd.DataFrame":
             })
     return _frame(rows, DIFF_MEMBER_COLUMNS, DIFF_MEMBER_COLUMNS[6:],
                   ("name", "kind", "change", "member", "type_before", "type_after"))
+
+
+CHECK_COLUMNS = (
+    "name", "kind", "delta_bytes", "size_before_bytes", "size_after_bytes", "rule", "budget_bytes",
+    "knock_on_bytes", "allowed", "regression", "reasons", "causes",
+)
+
+
+def check_frame(result: Any) -> "pd.DataFrame":
+    """One row per grown struct of ``layoutcalc check`` (a :class:`~layoutcalc.features.budget.CheckResult`).
+
+    ``causes`` names the embedded structs that grew inside it (``device``), ``knock_on_bytes`` the
+    part of its growth their ``knock_on`` rules allow; ``reasons`` is "; "-joined, <NA> when none.
+    """
+    rows = []
+    for verdict in result.verdicts:
+        change = verdict.change
+        name, kind = _split_label(change.label)
+        rows.append({
+            "name": name, "kind": kind, "delta_bytes": change.delta,
+            "size_before_bytes": change.old_size, "size_after_bytes": change.new_size,
+            "rule": verdict.rule.pattern, "budget_bytes": verdict.rule.growth, "knock_on_bytes": verdict.knock_on,
+            "allowed": verdict.allowed, "regression": verdict.regression,
+            "reasons": "; ".join(verdict.reasons), "causes": ", ".join(dict.fromkeys(c.label for c in verdict.causes)),
+        })
+    return _frame(rows, CHECK_COLUMNS, text=("name", "kind", "rule", "reasons", "causes"))

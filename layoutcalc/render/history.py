@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Optional
 
-from ..analysis.history import HistoryRow, version_key
+from ..features.history import HistoryRow, version_key
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -67,16 +67,15 @@ def history_figure(rows: Sequence[HistoryRow], names: Sequence[str]) -> "Figure"
     does not fill the panel), with whole-byte ticks; a size is written only
     where it changes along its line.
     """
-    from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    from .plots import PALETTE, apply_theme, finding_title
+    from .plots import PALETTE, apply_theme, finding_title, new_figure
     # builds that record their version in version order; those that do not (a test object) in input order
     order = {name: index for index, name in enumerate(dict.fromkeys(row.meta.version or row.build for row in rows))}
     recorded = {row.meta.version for row in rows if row.meta.version}
     versions = sorted(order, key=lambda v: (0, version_key(v), 0) if v in recorded else (1, (), order[v]))
     series = list(dict.fromkeys(row.series for row in rows))
-    figure = Figure(figsize=(max(6.0, 1.4 * len(versions) + 3), 2.2 * len(names) + 1.0), layout="constrained")
+    figure = new_figure(max(6.0, 1.4 * len(versions) + 3), 2.2 * len(names) + 1.0)
     axes_list = figure.subplots(len(names), 1, sharex=True, squeeze=False)[:, 0]
     markers = ["o", "s", "^", "D", "v", "P"]
     changes = []

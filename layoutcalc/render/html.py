@@ -170,21 +170,21 @@ def grid_html(segments: Sequence[Segment], elide: Optional[Sequence[str]] = None
     return "".join(out)
 
 
-def whatif_elisions(segments: Sequence[Segment]) -> list[str]:
+def whatif_elisions(segments: Sequence[Segment], row_bytes: int = _ROW_BYTES) -> list[str]:
     """Per row of a what-if's new layout: "" to show it, else why it may be elided.
 
     Rows with an added field, rows where the members' shift changes (the hole
     that absorbed the added bytes), their neighbours and the last row are
     shown; the others say whether their members are unchanged or all shifted alike.
     """
-    rows = split_rows(list(segments), _ROW_BYTES)
+    rows = split_rows(list(segments), row_bytes)
     added = {r for r, row in enumerate(rows) if any(s.kind == ADDED for s, _, _ in row)}
     # where the shift changes (a hole absorbed the added bytes, or the shifting starts): keep those rows too
     previous_shift, previous_row = 0, 0
     for segment in segments:
         if segment.is_gap or segment.kind == ADDED:
             continue
-        where = segment.bit_start // (8 * _ROW_BYTES)
+        where = segment.bit_start // (8 * row_bytes)
         if segment.shift_bytes != previous_shift:
             added |= {previous_row, where}
         previous_shift, previous_row = segment.shift_bytes, where
@@ -227,15 +227,16 @@ def struct_html(struct: StructType, stats: LayoutStats, segments: Sequence[Segme
 
 
 def whatif_html(title: str, subtitle: str, after: Sequence[Segment], before: Sequence[Segment],
-                notes: Sequence[str]) -> str:
+                notes: Sequence[str], row_bytes: int = _ROW_BYTES) -> str:
     """A what-if as HTML: the new layout with added and moved members marked, the old one folded below.
 
     Runs of cachelines away from the added fields are elided (:func:`whatif_elisions`).
     """
     note_html = "".join(f"<div>{escape(note)}</div>" for note in notes)
-    after_grid = grid_html(after, whatif_elisions(after), "after")
+    after_grid = grid_html(after, whatif_elisions(after, row_bytes), "after", row_bytes)
+    before_grid = grid_html(before, grid="before", row_bytes=row_bytes)
     return (f'{STYLE}<div class="lc-map"><div class="lc-title">{escape(title)}</div>'
             f'<div class="lc-sub">{escape(subtitle)}</div>{_legend()}{after_grid}'
             f'<div class="lc-notes">{note_html}</div>'
-            f'<details><summary>before</summary>{grid_html(before, grid="before")}</details></div>')
+            f'<details><summary>before</summary>{before_grid}</details></div>')
 

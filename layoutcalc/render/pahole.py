@@ -321,7 +321,7 @@ class _Printer:
         else:
             text = (f"/* --- cacheline {line} boundary ({start} bytes) was {into} "
                     f"byte{'s' if into > 1 else ''} ago --- */\n")
-        return text + "\t" * conf.indent
+        return text + _tabs(conf.indent)
 
     def member_text(self, member: Member, union_member: bool, conf: _Conf, alignment: Optional[int]) -> str:
         """class_member__fprintf: declaration, then the offset/size comment in its column."""
@@ -387,7 +387,7 @@ class _Printer:
         initial = uconf.cacheline[0]
         _, aligned = self.alignments(union)
         for member, alignment in zip(union.members, aligned):
-            out += "\t" * uconf.indent + self.member_text(member, True, uconf, alignment) + "\n"
+            out += _tabs(uconf.indent) + self.member_text(member, True, uconf, alignment) + "\n"
             uconf.cacheline[0] = initial
         return out + "\t" * indent + "}" + (f" {conf.suffix}" if conf.suffix else "")
 
@@ -397,7 +397,7 @@ class _Printer:
         indent = min(conf.indent, 16)
         cconf = replace(conf, indent=indent + 1,
                         cacheline=conf.cacheline if conf.cacheline is not None else [0])
-        tabs = "\t" * cconf.indent
+        tabs = _tabs(cconf.indent)
         head = f"{conf.prefix} " if conf.prefix is not None else ""
         bases = [m.type.c_name().split(" ", 1)[-1] for m in struct.members if m.name == ANCESTOR]
         ancestry = " :" + ",".join(f" {name}" for name in bases) if bases else ""
@@ -456,11 +456,12 @@ class _Printer:
             mconf = replace(cconf, last_member=index == len(members) - 1, first_member=last is None)
             size = member_byte_size(pos)
             out.append(tabs + self.member_text(pos, False, mconf, aligned[index]))
-            if _declaration_only(pos.type):
+            declared = _declaration_only(pos.type)
+            if declared is not None:
                 if not newline:
                     out.append("\n")
                     newline = True
-                out.append(f"\n{tabs}/* XXX {pos.type.c_name()} is a declaration only here: "
+                out.append(f"\n{tabs}/* XXX {declared.c_name()} is a declaration only here: "
                            f"{_plural(size, 'byte')} up to the next member */")
             elif isinstance(pos.type, StructType) and not pos.type.is_union:
                 self.infer_packed(pos.type)
@@ -592,9 +593,12 @@ def _pointer_size(item: Type) -> int:
     return next((t.size_bytes for t in reachable([item]) if isinstance(t, PointerType)), 8)
 
 
-def _declaration_only(t: Type) -> bool:
-    """A member type the unit only declares, sized by the reader from the next member's offset."""
-    return isinstance(t, StructType) and t.is_declaration and DECLARATION_ONLY in t.origin
+def _declaration_only(t: Type) -> Optional[StructType]:
+    """The struct a member's type only declares (directly, through typedefs, qualifiers or as an array's
+    element), sized by the reader from the next member's offset; None for any other type."""
+    while isinstance(t, (TypedefType, QualifiedType, ArrayType)):
+        t = t.element if isinstance(t, ArrayType) else t.target
+    return t if isinstance(t, StructType) and t.is_declaration and DECLARATION_ONLY in t.origin else None
 
 
 def _strip(t: Type) -> Optional[Type]:
@@ -610,6 +614,11 @@ def _left(text: str, width: int) -> str:
 
 def _is_aggregate(t: Type) -> bool:
     return isinstance(t, (StructType, EnumType))
+
+
+def _tabs(count: int) -> str:
+    """printf's ``%.*s`` of pahole's 16-tab string: deeper levels stay at 16 tabs."""
+    return "\t" * min(count, 16)
 
 
 def _hex(value: int) -> str:

@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from ..analysis.diff import DiffResult
-    from ..analysis.report import BuildReport
+    from ..features.diff import DiffResult
+    from ..features.report import BuildReport
     from ..changes.scenario import ScenarioResult
     from ..slab.view import SlabView
 
@@ -70,7 +70,7 @@ def _check_image(data: bytes, fmt: str, path: str) -> None:
         raise LayoutcalcError(f"{path}: matplotlib did not produce a {fmt.upper()} image")
 
 
-def _new_figure(width: float, height: float) -> "Figure":
+def new_figure(width: float, height: float) -> "Figure":
     figure: "Figure" = _figure_class()(figsize=(width, height), layout="constrained")
     figure.set_facecolor(BACKGROUND)
     return figure
@@ -226,7 +226,7 @@ def cacheline_figure(items: Sequence["ScenarioResult"], cacheline_size: int = 64
     # inches per cacheline row: roomy for small structs, a 12-inch panel at most for big ones
     row_inches = [min(0.22, 12.0 / max(panel[3], 1)) for panel in panels]
     heights = [1.25 + max(panel[3], 2) * step for panel, step in zip(panels, row_inches)] or [1.0]
-    figure = _new_figure(11.5, 0.45 + sum(heights))
+    figure = new_figure(11.5, 0.45 + sum(heights))
     subfigures: list[Any] = (list(figure.subfigures(len(panels), 1, height_ratios=heights, squeeze=False)[:, 0])
                              if panels else [])
     for subfigure, (item, before, after, rows, moved), step in zip(subfigures, panels, row_inches):
@@ -241,7 +241,7 @@ def cacheline_figure(items: Sequence["ScenarioResult"], cacheline_size: int = 64
         _label_added(right, labels, rows, step, 4.9, cacheline_size)
         names = ", ".join(m.name or "(anonymous)" for m in result.added[:4]) + (" …" if len(result.added) > 4 else "")
         crossing = (f", {lines_before} -> {lines_after} cachelines" if lines_after != lines_before
-                    else f", still {lines_after} cachelines")
+                    else f", still {lines_after} cacheline{'s' if lines_after != 1 else ''}")
         shifted: dict[int, list[str]] = {}
         for segment in after:
             if segment.shift_bytes and segment.name not in shifted.get(segment.shift_bytes, []):
@@ -268,7 +268,7 @@ def bytes_per_object_figure(reports: Sequence["BuildReport"]) -> "Figure":
     """
     structs = list(dict.fromkeys(row.struct for report in reports for row in report.rows))
     builds = [report.name for report in reports]
-    figure = _new_figure(max(4.2 * len(structs), 6.0), 1.4 + 0.55 * len(builds))
+    figure = new_figure(max(4.2 * len(structs), 6.0), 1.4 + 0.55 * len(builds))
     axes_list = figure.subplots(1, max(len(structs), 1), squeeze=False)[0]
     for axes, struct in zip(axes_list, structs):
         ys, off, on, deltas = [], [], [], []
@@ -338,7 +338,7 @@ def slab_figure(views: Sequence["SlabView"]) -> "Figure":
     """
     from matplotlib.patches import Patch
     caches = list(dict.fromkeys(cache.spec.name for view in views for cache in view.caches))
-    figure = _new_figure(11.0, 1.2 + sum(0.9 + 0.5 * len(views) * 2 for _ in caches) * 0.75)
+    figure = new_figure(11.0, 1.2 + sum(0.9 + 0.5 * len(views) * 2 for _ in caches) * 0.75)
     axes_list = figure.subplots(max(len(caches), 1), 1, squeeze=False)[:, 0]
     for axes, cache_name in zip(axes_list, caches):
         labels, y, widest = [], 0, 0
@@ -400,7 +400,7 @@ def diff_figure(result: "DiffResult", limit: int = 20) -> "Figure":
     from matplotlib.patches import Patch
     everything = [c for c in result.changes if c.delta]
     changes = sorted(everything, key=lambda c: (-abs(c.delta), c.label))[:limit]
-    figure = _new_figure(9.0, 1.9 + 0.36 * max(len(changes), 1))
+    figure = new_figure(9.0, 1.9 + 0.36 * max(len(changes), 1))
     axes = figure.subplots()
     deltas = [c.delta for c in changes]
     axes.barh(range(len(changes)), deltas, color=[_STATUS_COLOUR.get(c.status, PALETTE[4]) for c in changes],

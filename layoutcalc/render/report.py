@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..analysis.report import EXTRA_COLUMNS, ROW_COLUMNS, BuildReport, Claim, ReportOptions, era_label
+from ..features.report import EXTRA_COLUMNS, ROW_COLUMNS, BuildReport, Claim, ReportOptions, era_label
 from .slab import costs_lines
 from .structs import rows_csv
 
@@ -125,6 +125,10 @@ def report_text(reports: Sequence[BuildReport], claims: Sequence[Claim], options
     out.append(("## " if markdown else "") + f"Per process (x {options.processes:,} processes)")
     out.append("")
     for report in reports:
+        if report.costs is not None and not report.rows:
+            out.append(("- " if markdown else "  ") + f"{report.name}: the fields change none of the structs of "
+                       "the per-process model; what they cost is in the rows per cache below")
+            continue
         flat = report.flat_bytes_per_process
         line = (f"{report.name}: '{scenario}' adds {report.added.integers} integers and "
                 f"{report.added.pointers} pointers ({report.added.bytes} bytes of fields) per process; "

@@ -96,12 +96,15 @@ def _pairs(before: StructType, after: StructType, added: Sequence[Member]) -> li
     added_ids = {id(m) for m in added}
     old = {m.name: m for m in before.members if m.name}
     rows = []
+    anon_before = [m for m in before.members if not m.name]
+    anon_after = [m for m in after.members if not m.name and id(m) not in added_ids]
+    by_order = dict(zip(map(id, anon_after), anon_before)) if len(anon_before) == len(anon_after) else {}
     for member in after.members:
         if id(member) in added_ids:
             rows.append(("+", "", _cell(member)))
             continue
-        previous = old.get(member.name) if member.name else None
-        if previous is None:  # anonymous aggregate: same position in the list
+        previous = old.get(member.name) if member.name else by_order.get(id(member))
+        if previous is None and not member.name:  # anonymous aggregate: same position in the list
             index = after.members.index(member) - sum(1 for m in after.members[: after.members.index(member)]
                                                      if id(m) in added_ids)
             previous = before.members[index] if index < len(before.members) else None
@@ -155,8 +158,11 @@ def whatif_text(items: Sequence[ScenarioResult], full: bool = False,
     out = []
     for item in items:
         result = item.result
-        out.append(f"struct {item.struct_name}: {len(result.added)} field(s) {_where_added(item)}, "
-                   f"{result.placement}, {result.abi.name}")
+        what = f"{len(result.added)} field(s) {_where_added(item)}" if result.added or not item.removed else \
+            f"{len(item.removed)} member(s) removed"
+        if result.added and item.removed:
+            what += f", {len(item.removed)} removed"
+        out.append(f"struct {item.struct_name}: {what}, {result.placement}, {result.abi.name}")
         out.append(f"  size {result.size_before} -> {result.size_after} ({result.size_delta:+d}), "
                    f"alignment {result.alignment_before} -> {result.alignment_after}, "
                    f"cachelines {cachelines(result.size_before)} -> {cachelines(result.size_after)}")

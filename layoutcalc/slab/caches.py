@@ -1,6 +1,6 @@
 """How the kernel creates the seed's caches (``task_struct``, ``signal_cache``, ``pid``) in each era.
 
-:func:`cache_specs_for_build` turns a build and its :class:`~layoutcalc.slab.era.SlabEra`
+:func:`~.specs.cache_specs_for_build` turns a build and its :class:`~layoutcalc.slab.era.SlabEra`
 into :class:`CacheSpec` values (the arguments of ``kmem_cache_create`` that
 matter).  Where the build records the tree's own creation calls (source mode:
 ``kernel_config.caches`` in the provenance), their align and flags are used;
@@ -10,18 +10,16 @@ otherwise the era's calls as written in ``kernel/fork.c`` and ``kernel/pid.c``.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
-from ..abi import Abi
 from ..errors import ScenarioError
 from ..model import Build, StructType
 
 if TYPE_CHECKING:
-    from .era import SlabEra
+    pass
 
-#: Structs :func:`cache_specs_for_build` may need; ask the reader for these.
+#: Structs :func:`~.specs.cache_specs_for_build` may need; ask the reader for these.
 SLAB_STRUCTS = ("task_struct", "signal_struct", "pid", "upid", "fpu", "thread_struct")
 #: The caches the seed's objection is about: what ``slab`` and ``report`` model by default.
 SEED_CACHES = ("task_struct", "signal_cache", "pid")
@@ -121,62 +119,6 @@ def task_struct_object_size(build: Build, xstate_size: Optional[int]) -> tuple[i
     return (task.size_bytes + fpu_size - placeholder + xstate_size,
             f"sizeof(task_struct) {task.size_bytes} + sizeof(struct fpu) {fpu_size} - fpregs placeholder "
             f"{placeholder} + xstate {xstate_size}")
-
-
-def _recorded_flags(era: "SlabEra", cache: str) -> Optional[list[str]]:
-    """The tree's own effective SLAB_ flags for ``cache``, when source mode recorded them."""
-    call = era.caches.get(cache)
-    flags = call.get("flags") if call else None
-    return [str(flag) for flag in flags] if isinstance(flags, list) else None
-
-
-def cache_specs_for_build(build: Build, abi: Abi, xstate_size: Optional[int] = None, pid_level: int = 0,
-                          account: Optional[bool] = None, era: Optional["SlabEra"] = None,
-                          names: Sequence[str] = SEED_CACHES) -> list[CacheSpec]:
-    """Specs of the caches ``names`` (default the seed's three) as the build's kernel creates them.
-
-    Each comes from the catalogue of the build's kernel (:func:`~.catalogue.catalogue_for_era`:
-    the tree's own calls in source mode, else the shipped table of its series; 2.6.22 by the
-    structs), evaluated on the build by :func:`~.specs.spec_for_entry`.  With ``pid_level``
-    > 0, a cache whose struct also has a per-level cache (``pid_%u``) is that one instead.
-    Flags source mode recorded override the table's.  ``account`` (SLAB_ACCOUNT) defaults to
-    the flags, which count only with CONFIG_MEMCG (memcg members in task_struct) after 2.6.22.
-    ``xstate_size`` is needed for x86 kernels with ``struct fpu`` (:func:`task_struct_object_size`).
-    Only caches whose struct is in the build are covered.
-    """
-    from .catalogue import catalogue_for_era
-    from .specs import entry_struct, is_per_level, spec_for_entry, struct_of
-    if era is None:
-        from .era import decide_era
-        era = decide_era(build, abi)
-    catalogue = catalogue_for_era(build, era)
-    min_taskalign = era_facts(build).get("arch_min_taskalign")
-    specs: list[CacheSpec] = []
-    for name in names:
-        entry = catalogue.lookup(name)
-        struct_name = entry_struct(entry) if entry is not None else None
-        if entry is None or struct_name is None or struct_of(build, struct_name, entry.typedef) is None:
-            continue
-        level = 0
-        if pid_level and not era.is_2622:
-            per_level = [other for other in catalogue.entries if is_per_level(other)
-                         and entry_struct(other) == struct_name]
-            if per_level:
-                entry, level = per_level[0], pid_level
-        recorded = _recorded_flags(era, name)
-        if recorded is not None:
-            entry = dataclasses.replace(entry, flags=tuple(recorded))
-        enabled = True if recorded is not None else (not era.is_2622 and memcg_accounting(build))
-        spec = spec_for_entry(entry, build, abi, era.cache_line, xstate_size, enabled, level,
-                              min_taskalign if isinstance(min_taskalign, int) else None, strict=True)
-        if not isinstance(spec, CacheSpec):
-            continue
-        if level == 0 and spec.name != name:
-            spec = dataclasses.replace(spec, name=name)
-        if account is not None:
-            spec = dataclasses.replace(spec, account=account)
-        specs.append(spec)
-    return specs
 
 
 def era_facts(build: Build) -> dict[str, object]:

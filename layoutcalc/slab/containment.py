@@ -17,7 +17,7 @@ from typing import Optional
 
 from ..abi import Abi
 from ..analysis.facts import debug_info_of, struct_facts
-from ..analysis.whatif import relayout
+from ..analysis.relayout import relayout
 from ..model import ArrayType, Build, Member, QualifiedType, StructType, Type, TypedefType
 
 

@@ -34,7 +34,8 @@ from typing import NamedTuple, Optional
 from ..abi import get_abi
 from ..errors import LiveSystemError
 from ..model import Build
-from .caches import SLAB_STRUCTS, CacheSpec, cache_specs_for_build
+from .caches import SLAB_STRUCTS, CacheSpec
+from .specs import cache_specs_for_build
 from .common import MergeCandidate, SlabGeometry
 from .era import decide_era
 from .geometry import geometry

@@ -27,7 +27,8 @@ from .common import align_up
 from .containment import Grown, grow_containers
 from .era import decide_era
 from .geometry import era_geometry
-from .specs import Unsized, entry_struct, spec_for_entry
+from .caches import CacheSpec
+from .specs import Unsized, entry_struct, is_per_level, spec_for_entry
 
 NOT_KNOWN = "how it is allocated is not known"
 ALLOCATIONS = ("slab", "kmalloc", "kvmalloc", "percpu", "static", "vmalloc")
@@ -166,10 +167,13 @@ def patch_cost(build: Build, scenario: Scenario, counts: Optional[Mapping[str, i
     for item in grown:
         caches = by_struct.get(item.name, [])
         for entry in caches:
-            spec = spec_for_entry(entry, build, abi, era.cache_line, xstate_size)
-            count, source = _count(item.name, entry.name, counts, live_objects)
+            # a per-level cache (pid_%u) is shown at namespace level 1: pid_2, the first child namespace's
+            spec = spec_for_entry(entry, build, abi, era.cache_line, xstate_size, level=1 if is_per_level(entry) else 0)
+            name = spec.name if isinstance(spec, CacheSpec) else entry.name
+            count, source = _count(item.name, name, counts, live_objects) if name == entry.name else _count(
+                "", name, counts, live_objects)
             if isinstance(spec, Unsized):
-                rows.append(CostRow(item.name, entry.name, item.via, item.size_off, item.size_on, None, None,
+                rows.append(CostRow(item.name, name, item.via, item.size_off, item.size_on, None, None,
                                     "slab", count, source, f"not sized: {spec.reason}"))
                 continue
             if spec.struct_size != item.size_off:
@@ -177,7 +181,7 @@ def patch_cost(build: Build, scenario: Scenario, counts: Optional[Mapping[str, i
                                 f"catalogue's size rule gives {spec.struct_size}")
             off = era_geometry(spec, era, cpus)
             on = era_geometry(spec.with_struct_size(item.size_on), era, cpus)
-            rows.append(CostRow(item.name, entry.name, item.via, item.size_off, item.size_on, off.bytes_per_object,
+            rows.append(CostRow(item.name, name, item.via, item.size_off, item.size_on, off.bytes_per_object,
                                 on.bytes_per_object, era.allocator, count, source, spec.note))
         kinds: dict[str, str] = {allocations[item.name]: "--alloc"} if item.name in allocations else {
             kind: f"{sites[1]}" + (f" and {sites[0] - 1} more" if sites[0] > 1 else "")

@@ -10,15 +10,20 @@ the reason: :class:`Unsized`.
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from typing import NamedTuple, Optional, Union
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, NamedTuple, Optional, Union
 
 from ..abi import Abi
 from ..analysis.facts import debug_info_of, struct_facts
-from ..errors import LayoutcalcError
+from ..errors import LayoutcalcError, ScenarioError
 from ..model import ArrayType, Build, StructType
-from .caches import CacheSpec, task_struct_object_size
+from .caches import SEED_CACHES, CacheSpec, era_facts, memcg_accounting, task_struct_object_size
 from .catalogue import CacheEntry, Catalogue, Kmalloc
+
+if TYPE_CHECKING:
+    from .era import SlabEra
 
 #: Size expressions the kernel computes at run time, and the struct and rule behind each.
 RUNTIME_SIZES = {"arch_task_struct_size": ("task_struct", "arch_task_struct_size")}
@@ -189,3 +194,62 @@ def specs_for_catalogue(catalogue: Catalogue, build: Build, abi: Abi, cache_line
             continue
         out[name] = spec_for_entry(entry, build, abi, cache_line, xstate_size, account_enabled)
     return out
+
+
+def _recorded_flags(era: "SlabEra", cache: str) -> Optional[list[str]]:
+    """The tree's own effective SLAB_ flags for ``cache``, when source mode recorded them."""
+    call = era.caches.get(cache)
+    flags = call.get("flags") if call else None
+    return [str(flag) for flag in flags] if isinstance(flags, list) else None
+
+
+def cache_specs_for_build(build: Build, abi: Abi, xstate_size: Optional[int] = None, pid_level: int = 0,
+                          account: Optional[bool] = None, era: Optional["SlabEra"] = None,
+                          names: Sequence[str] = SEED_CACHES) -> list[CacheSpec]:
+    """Specs of the caches ``names`` (default the seed's three) as the build's kernel creates them.
+
+    Each comes from the catalogue of the build's kernel (:func:`~.catalogue.catalogue_for_era`:
+    the tree's own calls in source mode, else the shipped table of its series; 2.6.22 by the
+    structs), evaluated on the build by :func:`~.specs.spec_for_entry`.  With ``pid_level``
+    > 0, a cache whose struct also has a per-level cache (``pid_%u``) is that one instead.
+    Flags source mode recorded override the table's.  ``account`` (SLAB_ACCOUNT) defaults to
+    the flags, which count only with CONFIG_MEMCG (memcg members in task_struct) after 2.6.22.
+    ``xstate_size`` is needed for x86 kernels with ``struct fpu`` (:func:`task_struct_object_size`).
+    Only caches whose struct is in the build are covered.
+    """
+    from .catalogue import catalogue_for_era
+    if era is None:
+        from .era import decide_era
+        era = decide_era(build, abi)
+    catalogue = catalogue_for_era(build, era)
+    min_taskalign = era_facts(build).get("arch_min_taskalign")
+    specs: list[CacheSpec] = []
+    for name in names:
+        entry = catalogue.lookup(name)
+        struct_name = entry_struct(entry) if entry is not None else None
+        if entry is None or struct_name is None or struct_of(build, struct_name, entry.typedef) is None:
+            continue
+        level = 0
+        if pid_level and not era.is_2622:
+            per_level = [other for other in catalogue.entries if is_per_level(other)
+                         and entry_struct(other) == struct_name]
+            if per_level:
+                entry, level = per_level[0], pid_level
+        recorded = _recorded_flags(era, name)
+        if recorded is not None:
+            entry = dataclasses.replace(entry, flags=tuple(recorded))
+        enabled = True if recorded is not None else (not era.is_2622 and memcg_accounting(build))
+        spec = spec_for_entry(entry, build, abi, era.cache_line, xstate_size, enabled, level,
+                              min_taskalign if isinstance(min_taskalign, int) else None, strict=True)
+        if not isinstance(spec, CacheSpec):
+            # a cache asked for by name whose struct is in the build must be sized, never dropped
+            struct = struct_of(build, struct_name, entry.typedef)
+            reason = "an object of 0 bytes cannot come from a slab" if struct is not None and \
+                struct.size_bytes == 0 else spec.reason
+            raise ScenarioError(f"cache {name}: {reason}")
+        if level == 0 and spec.name != name:
+            spec = dataclasses.replace(spec, name=name)
+        if account is not None:
+            spec = dataclasses.replace(spec, account=account)
+        specs.append(spec)
+    return specs

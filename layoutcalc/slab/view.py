@@ -14,7 +14,8 @@ from ..abi import get_abi
 from ..changes.scenario import Scenario, apply_scenario
 from ..errors import LiveSystemError, NotFoundError, ScenarioError
 from ..model import Build
-from .caches import SLAB_STRUCTS, CacheSpec, cache_specs_for_build
+from .caches import SLAB_STRUCTS, CacheSpec
+from .specs import cache_specs_for_build
 from .common import SlabGeometry
 from .era import SlabEra, decide_era
 from .geometry import SlabEffect, era_geometry, slab_effect

@@ -103,7 +103,7 @@ def check_written(path: str) -> list[str]:
     from layoutcalc.errors import LayoutcalcError
     try:
         if path.endswith(".baseline.json"):
-            from layoutcalc.analysis.budget import read_baseline
+            from layoutcalc.features.budget import read_baseline
             read_baseline(path)
         elif path.endswith(".json"):
             from layoutcalc.readers.snapshot import read_snapshot

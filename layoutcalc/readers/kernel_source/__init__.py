@@ -88,6 +88,10 @@ def source_snapshot(request: SourceRequest, out: Optional[str] = None,
     tree = open_tree(request.tree)
     arch = tree_arch(request.arch)
     config_path = request.config or str(defconfig_path(tree, arch))
+    if request.config and not tree.old_layout and (tree.root / "Kconfig").is_file():
+        from .kconfig_make import is_minimal, resolve_config
+        if is_minimal(Path(request.config)):  # a short config: the tree's own make olddefconfig
+            config_path = str(resolve_config(tree, arch, Path(request.config)))
     config = read_config(config_path)
     check_config(config, arch)
     compiler = compiler_identity(arch)

@@ -10,13 +10,13 @@ into the assembly, which is then assembled with the markers commented out.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
 from typing import NamedTuple, Optional
 
+from ...cachedir import source_cache_root
 from ...errors import InputError
 from .config import CacheCall, KernelConfig, autoconf_text
 from .generated import write_generated_headers
@@ -180,5 +180,5 @@ def remove_dir(path: Path) -> None:
 
 
 def environment_cache_root() -> Path:
-    """``$LAYOUTCALC_CACHE/source`` (default ``~/.cache/layoutcalc/source``)."""
-    return Path(os.environ.get("LAYOUTCALC_CACHE", Path.home() / ".cache" / "layoutcalc")) / "source"
+    """Source mode's cache directory (:func:`layoutcalc.cachedir.source_cache_root`)."""
+    return source_cache_root()

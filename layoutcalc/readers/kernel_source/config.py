@@ -14,11 +14,10 @@ from typing import NamedTuple, Optional
 
 from ...errors import InputError
 from ...numbers import parse_integer_or_none
-from ...safe_read import read_bytes, read_maybe_gzip
+from ...kconfigfile import read_config_file
+from ...safe_read import read_bytes
 from .tree import ArchSpec, KernelTree
 
-_SET = re.compile(r"^(CONFIG_\w+)=(.*)$")
-_UNSET = re.compile(r"^# (CONFIG_\w+) is not set$")
 
 
 class KernelConfig(NamedTuple):
@@ -39,20 +38,9 @@ class KernelConfig(NamedTuple):
 
 
 def read_config(path: str) -> KernelConfig:
-    """Parse the ``.config`` at ``path``; raises InputError for an unreadable or empty one."""
-    text = read_maybe_gzip(path, "kernel config").decode("utf-8", errors="replace")
-    values: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        line = line.strip()
-        if not line or _UNSET.match(line) or line.startswith("#"):
-            continue
-        match = _SET.match(line)
-        if not match:
-            raise InputError(f"{path}:{number}: not a kernel config line: {line[:60]!r}")
-        values[match.group(1)] = match.group(2)
-    if not values:
-        raise InputError(f"{path}: kernel config sets no CONFIG_ symbol")
-    return KernelConfig(path, values, text)
+    """Parse the ``.config`` at ``path`` (:mod:`layoutcalc.kconfigfile`); raises InputError for a bad one."""
+    config = read_config_file(path)
+    return KernelConfig(path, config.values, config.text)
 
 
 def defconfig_path(tree: KernelTree, arch: ArchSpec) -> Path:
@@ -65,9 +53,10 @@ def defconfig_path(tree: KernelTree, arch: ArchSpec) -> Path:
                       tree.root / "arch" / arch.srcarch / "defconfig"]
     for candidate in candidates:
         if candidate.is_file():
-            if "is not set" not in candidate.read_text(encoding="utf-8", errors="replace"):
-                raise InputError(f"{candidate}: a minimal defconfig, which needs Kconfig resolution; "
-                                 "give a full config with --config (e.g. one written by make olddefconfig)")
+            from .kconfig_make import is_minimal, resolve_config  # the tree's own make NAME_defconfig
+            if is_minimal(candidate):
+                target = candidate.name if candidate.parent.name == "configs" else "defconfig"
+                return resolve_config(tree, arch, candidate, target)
             return candidate
     raise InputError(f"{tree.root}: no defconfig for {arch.kbuild_arch} "
                      f"(looked for {', '.join(str(c.relative_to(tree.root)) for c in candidates)})")

@@ -25,7 +25,7 @@ from typing import NamedTuple, Optional
 
 from ..abi import get_abi
 from ..model import Build, StructType
-from .layout import DEFAULT_CACHELINE, MemberGaps, cachelines, member_byte_size, struct_holes
+from ..analysis.layout import DEFAULT_CACHELINE, MemberGaps, cachelines, member_byte_size, struct_holes
 
 # mm/slab_common.c kmalloc_info[] (KMALLOC_MIN_SIZE 8; the 96 and 192 caches exist when it is <= 32/64).
 KMALLOC_SIZES = (8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192)
@@ -252,7 +252,7 @@ def catalogue(name: str, definitions: Iterable[StructType], build: Build,
 def slab_figures(build: Build, xstate_size: Optional[int] = DEFAULT_XSTATE_SIZE) -> dict[str, SlabFigures]:
     """The slab geometry of task_struct, signal_cache and pid in ``build`` under its era (those it can model)."""
     from ..errors import LayoutcalcError
-    from ..slab.caches import cache_specs_for_build
+    from ..slab.specs import cache_specs_for_build
     from ..slab.era import decide_era
     from ..slab.geometry import era_geometry
     abi = get_abi(build.arch)

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Optional
 from ..abi import Abi, get_abi
 from ..changes.scenario import ClaimSpec, Scenario, ScenarioResult, apply_scenario
 from ..model import ArrayType, Build, PointerType, StructType, Type
-from ..slab.caches import CacheSpec, cache_specs_for_build
+from ..slab.caches import CacheSpec
+from ..slab.specs import cache_specs_for_build
 from ..slab.common import SlabGeometry
 from ..slab.era import SlabEra, decide_era
 from ..slab.geometry import geometry

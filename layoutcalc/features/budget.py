@@ -1,6 +1,6 @@
 """Baselines and budgets: is a build's struct growth within what the project allows?
 
-A *baseline* is a :class:`~layoutcalc.analysis.diff.Catalogue` written as
+A *baseline* is a :class:`~layoutcalc.features.diff.Catalogue` written as
 compact JSON (one struct per line, so it diffs well in git).  A *budget*
 file (TOML) says, per struct name or shell glob, how many bytes a struct
 may grow and whether crossing into another cacheline count or allocation
@@ -412,10 +412,12 @@ def unknown_names(budget: Budget, catalogues: tuple[Catalogue, ...]) -> Optional
     import difflib
     from .diff import matches
     labels = {label for found in catalogues for label in found.layouts}
+    bare_names = {label.split(" ", 1)[-1] for label in labels} | labels
     entries = [(rule.pattern, f"[struct.{rule.pattern}]") for rule in budget.rules]
     entries += [(pattern, f"allow entry '{pattern}'") for pattern in budget.allow]
     for pattern, where in entries:
-        if any(matches(label, [pattern]) for label in labels):
+        literal = not any(c in pattern for c in "*?[")
+        if pattern in bare_names if literal else any(matches(label, [pattern]) for label in labels):
             continue
         bare = sorted(label.split(" ", 1)[-1] for label in labels)
         close = difflib.get_close_matches(pattern, bare, n=1)
