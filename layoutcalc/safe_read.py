@@ -73,6 +73,8 @@ def read_text(path: str, what: str, max_bytes: int = MAX_TEXT_BYTES,
 
 # A kernel .config is about 300 KB; 16 MiB is far above any real one, compressed or not.
 MAX_CONFIG_BYTES = 16 << 20
+# The largest header or source file of a 6.12 tree is under 2 MiB (generated register tables).
+MAX_SOURCE_FILE_BYTES = 16 << 20
 
 
 def gunzip_capped(data: bytes, path: str, max_bytes: int, error: type[LayoutcalcError] = InputError) -> bytes:

@@ -572,3 +572,14 @@ def test_member_sized_up_to_the_next_one_may_reach_over_a_bitfield():
     devlink.members[0] = Member("lock_key", StructType("struct", "lock_class_key", 4, []), 0)
     with pytest.raises(InputError, match="'reload_failed' at bit 0 overlaps 'lock_key'"):
         check_layout(devlink, "armmp")
+
+
+
+def test_fifo_among_the_tree_sources_the_slab_catalogue_scans(tmp_path, monkeypatch):
+    """Source mode's slab catalogue reads every .c file of the tree: a FIFO among them blocked 'slab -i TREE'."""
+    monkeypatch.setenv("LAYOUTCALC_CACHE", str(tmp_path / "cache"))
+    tree = _tree_copy(tmp_path)
+    os.mkfifo(tree / "kernel" / "extra.c")
+    result = _run_cli(["slab", "-i", str(tree)], timeout=60)
+    assert result.returncode == 1 and result.stderr == \
+        f"Error: {tree}/kernel/extra.c: is a FIFO, not a regular file (use '-' to read standard input)\n", result.stderr

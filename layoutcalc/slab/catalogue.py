@@ -27,6 +27,7 @@ from importlib import resources
 from typing import Any, Optional
 
 from ..errors import NotFoundError
+from ..safe_read import MAX_SOURCE_FILE_BYTES, check_regular_file
 
 CATALOGUE_FORMAT = 1
 SERIES = ("2.6.22", "6.1", "6.12")
@@ -368,9 +369,11 @@ def scan_tree(tree: str, series: str = "", arch: str = "x86", provenance: Option
     entries: list[CacheEntry] = []
     allocations: dict[str, dict[str, list[Any]]] = {}
     for path in _walk(tree, arch):
+        if os.path.exists(path):  # a FIFO would block, /dev/zero never end (safe_read refuses them in one line)
+            check_regular_file(path)
         try:
             with open(path, encoding="utf-8", errors="replace") as stream:
-                text = stream.read()
+                text = stream.read(MAX_SOURCE_FILE_BYTES)
         except OSError:
             continue
         entries.extend(scan_source(text, os.path.relpath(path, tree)))

@@ -329,8 +329,21 @@ def _bomb_case(data: st.DataObject, seeds: damage.Seeds, directory: Path) -> Opt
 def campaign(cases: int, seed: int, work: Path, keep: Optional[Path] = None,
              kinds: tuple[str, ...] = KINDS, progress: Optional[Callable[[Result], None]] = None) -> list[Result]:
     """Run about ``cases`` generated cases (split evenly over ``kinds``); every result, failing ones kept."""
-    os.environ["XDG_CACHE_HOME"] = str(work / "xdg-cache")  # the campaign's scan caches are its own
-    os.environ["LAYOUTCALC_CACHE"] = str(work / "source-cache")
+    saved = {key: os.environ.get(key) for key in ("XDG_CACHE_HOME", "LAYOUTCALC_CACHE")}
+    os.environ["XDG_CACHE_HOME"] = str(work / "xdg-cache")  # the campaign's caches are its own
+    os.environ["LAYOUTCALC_CACHE"] = str(work / "cache")
+    try:
+        return _campaign(cases, seed, work, keep, kinds, progress)
+    finally:  # the caller's environment (a test run's) is left as it was
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _campaign(cases: int, seed: int, work: Path, keep: Optional[Path], kinds: tuple[str, ...],
+              progress: Optional[Callable[[Result], None]]) -> list[Result]:
     seeds = damage.build_seeds(work / "seeds")
     results: list[Result] = []
     counter = iter(range(1 << 30))

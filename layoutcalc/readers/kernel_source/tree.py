@@ -17,10 +17,8 @@ from pathlib import Path
 from typing import NamedTuple, Optional
 
 from ...errors import InputError
-from ...safe_read import check_regular_file, read_bytes
+from ...safe_read import MAX_SOURCE_FILE_BYTES, check_regular_file, read_bytes
 
-# The largest header or source file of a 6.12 tree is under 2 MiB (generated register tables).
-MAX_SOURCE_FILE_BYTES = 16 << 20
 # Tree files source mode reads itself (the cache-creation calls); the compiler reads the headers.
 SOURCES_READ = ("kernel/fork.c", "kernel/pid.c")
 
