@@ -246,8 +246,11 @@ class _Converter:
 
     def _stub(self, die: DIE) -> StructType:
         kind = "union" if die.tag == "DW_TAG_union_type" else "struct"
+        # A stub stands for a type whose members are not read; one of a *defined* type keeps its
+        # DW_AT_byte_size (0 for an empty struct such as x86's dev_archdata), which is no declaration's gap.
+        defined = "" if "DW_AT_declaration" in die.attributes else f"; {STUB_OF_DEFINED}"
         return StructType(kind, _name(die), _int_attr(die, "DW_AT_byte_size") or 0, [],
-                          is_declaration=True, origin=f"DIE 0x{die.offset:x}")
+                          is_declaration=True, origin=f"DIE 0x{die.offset:x}{defined}")
 
     def _array(self, die: DIE, shallow: bool) -> Type:
         counts: list[Optional[int]] = []
@@ -330,6 +333,10 @@ class _Converter:
         return Member(ANCESTOR, self.type_of(die), (_int_attr(die, "DW_AT_data_member_location") or 0) * 8)
 
 
+#: marks a stub (a type read without its members) of a type the unit defines
+STUB_OF_DEFINED = "stub of a definition"
+
+
 def _size_declared_members(aggregate: StructType) -> None:
     """A member whose struct type this unit only declares (reduced debug info, -femit-struct-debug-baseonly),
     directly, through a typedef or qualifier, or as an array's element: give it the bytes up to the next member
@@ -351,7 +358,7 @@ def declared_struct(t: Type) -> Optional[StructType]:
     """The struct a member's type only declares, through typedefs, qualifiers and arrays (None if none)."""
     while isinstance(t, (TypedefType, QualifiedType, ArrayType)):
         t = t.element if isinstance(t, ArrayType) else t.target
-    if isinstance(t, StructType) and t.is_declaration and not t.members:
+    if isinstance(t, StructType) and t.is_declaration and not t.members and STUB_OF_DEFINED not in t.origin:
         return t
     return None
 
