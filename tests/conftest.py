@@ -26,7 +26,10 @@ def private_xdg_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture(scope="module")
-def growth_pair(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """Two objects compiled by gcc at test time, the second with structs grown, shrunk, added and removed."""
+def pair(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """Two objects compiled by gcc at test time, the second with structs grown, shrunk, added and removed.
+
+    (tests/test_frames_diff.py defines a ``pair`` of its own, which takes precedence there.)
+    """
     from growth import build_pair
     return build_pair(tmp_path_factory.mktemp("growth"))

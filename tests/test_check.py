@@ -8,14 +8,8 @@ import xml.etree.ElementTree as ET
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from growth import build_pair
 
 from layoutcalc.cli import main
-
-
-@pytest.fixture(scope="module")
-def pair(tmp_path_factory):
-    return build_pair(tmp_path_factory.mktemp("growth"))
 
 
 @pytest.fixture(scope="module")

@@ -9,16 +9,10 @@ import subprocess
 import pytest
 from cc import compile_c
 from click.testing import CliRunner
-from growth import build_pair
 
 from layoutcalc import api
 from layoutcalc.features.diff import size_class
 from layoutcalc.cli import main
-
-
-@pytest.fixture(scope="module")
-def pair(tmp_path_factory):
-    return build_pair(tmp_path_factory.mktemp("growth"))
 
 
 @pytest.fixture(scope="module")

@@ -6,17 +6,11 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from growth import build_pair
 
 from layoutcalc.features.history import BuildMeta, scan_history
 from layoutcalc.cli import main
 
 NAMES = ["widget", "big", "doomed", "fresh"]
-
-
-@pytest.fixture(scope="module")
-def pair(tmp_path_factory):
-    return build_pair(tmp_path_factory.mktemp("growth"))
 
 
 def _expected(pair):
