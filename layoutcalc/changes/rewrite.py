@@ -370,33 +370,24 @@ class _Reader:
             if root is None and pending_tag is not None and st.text == "{":
                 kind, name, added = pending_tag
                 pending_tag = None
-                if added:
-                    new_type = (kind, name, st.line_no)
-                    root = Node(kind, None)
-                else:
-                    root = self._root(name, kind)
+                opened, root = self._open_root(kind, name, added, st.line_no)
+                new_type = opened or new_type
                 certain, cursor, stack = True, (root, 0) if root is not None else None, []
                 continue
             pending_tag = None
             if root is None:
                 match = re.match(r"^(struct|union)\s+(\w+)\s*\{", st.text)
                 if st.kind == "open" and match and not st.raw[:1].isspace():
-                    if st.side == "+":
-                        new_type = (match.group(1), match.group(2), st.line_no)
-                        root = Node(match.group(1), None)
-                    else:
-                        root = self._root(match.group(2), match.group(1))
+                    opened, root = self._open_root(match.group(1), match.group(2), st.side == "+", st.line_no)
+                    new_type = opened or new_type
                     certain, cursor, stack = True, (root, 0) if root is not None else None, []
                 continue
             if not certain and st.kind != "close" and not st.raw[:1].isspace() and st.text != "{":
                 root, cursor = None, None  # the @@ context named a struct that had closed
                 match = re.match(r"^(struct|union)\s+(\w+)\s*\{", st.text)
                 if st.kind == "open" and match:
-                    if st.side == "+":
-                        new_type = (match.group(1), match.group(2), st.line_no)
-                        root = Node(match.group(1), None)
-                    else:
-                        root = self._root(match.group(2), match.group(1))
+                    opened, root = self._open_root(match.group(1), match.group(2), st.side == "+", st.line_no)
+                    new_type = opened or new_type
                     certain, cursor, stack = True, (root, 0) if root is not None else None, []
                 continue
             if st.text == "{" and not certain:
@@ -485,6 +476,14 @@ class _Reader:
 
     def _name_of(self, root: Node) -> str:
         return root.struct.name or "" if root.struct is not None else root.name or ""
+
+    def _open_root(self, kind: str, name: str, added: bool,
+                   line_no: int) -> tuple[Optional[tuple[str, str, int]], Optional[Node]]:
+        """The tree a ``struct NAME {`` line opens: a new type the patch adds (returned as its
+        (kind, name, line) too), or the build's struct of that name (None if the build has none)."""
+        if added:
+            return (kind, name, line_no), Node(kind, None)
+        return None, self._root(name, kind)
 
     def _root(self, name: str, kind: str) -> Optional[Node]:
         if name in self.trees:
