@@ -347,7 +347,8 @@ def test_lookup_by_name_search_equals_plain_reader(tmp_path: Path, monkeypatch: 
 
 
 @pytest.mark.realbuild
-def test_real_build_cold_show_of_late_structs_equals_pahole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_real_build_cold_show_of_late_structs_equals_pahole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            private_cache: Path) -> None:
     """Structs defined late in a vmlinux, shown cold (no index): the text of pahole -F dwarf -C, byte for byte."""
     from pahole_oracle import pahole_listing
     path = vmlinux("57-cloud-amd64")
