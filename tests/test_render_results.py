@@ -153,3 +153,21 @@ def test_a_format_the_result_lacks_is_refused_by_name(make: Callable[[], Any], f
         render(result, fmt)
     with pytest.raises(FormatError, match="not the result of a layoutcalc command"):
         render(result.rows if hasattr(result, "rows") else result.items, "text")
+
+
+@pytest.mark.realbuild
+def test_real_build_commands_print_the_rendered_results() -> None:
+    """The same on Debian's amd64 vmlinux (DWARF): layouts, a nested patch with bounds, slab costs, repacking."""
+    from realbuilds import vmlinux
+    path = vmlinux("amd64")
+    names = ["task_struct", "mm_struct", "rq"]
+    build = api.load_named(path, names)
+    _same_as_cli(["show", *names, "-i", path], api.show(build, names, api.cacheline_size_of(build)))
+    _same_as_cli(["show", "--contains", "pid", "-i", path], api.relations(path, "pid", "contains"))
+    nested = str(PATCHES / "mm-struct-nested.patch")
+    run = api.whatif(path, patch=nested)
+    assert run.warnings and not run.results[0].result.exact  # strict DWARF: bounds, said in a warning
+    _same_as_cli(["whatif", "-i", path, "--patch", nested], run)
+    _same_as_cli(["slab", "-i", path, "--patch", nested], api.slab([path], patch=nested))
+    _same_as_cli(["reorganize", "task_struct", "-i", path],
+                 api.reorganize(api.load(path, structs=["task_struct"]), ["task_struct"]))
