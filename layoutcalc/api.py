@@ -21,7 +21,6 @@ from .analysis.layout import DEFAULT_CACHELINE, LayoutStats, layout_stats
 from .model import Build, StructType, TypedefType
 from .readers import cache, read_input, sniff
 from .readers.inputs import resolve
-from .features.results import WhatIfRun as WhatIf
 from .safe_read import STDIN
 
 if TYPE_CHECKING:
@@ -32,7 +31,7 @@ if TYPE_CHECKING:
     from .features.report import BuildReport, Claim, ReportOptions
     from .features.results import (BaselineResult, CensusResult, HistoryResult, MembersAtResult, RelationsResult,
                                    ReorganizeResult, ReportResult, ShowResult, SizeHuntResult, SizesResult,
-                                   SlabPredictionsResult, SlabResult, SnapshotResult, VerifyResult)
+                                   SlabPredictionsResult, SlabResult, SnapshotResult, VerifyResult, WhatIfRun)
     from .changes.scenario import Scenario
     from .readers.kernel_source import SourceResult
     from .slab.patchcost import PatchCost
@@ -534,7 +533,7 @@ def _live_build(structs: Sequence[str], types: Sequence[str],
 
 def whatif(path: str, scenario: Optional[str] = None, patch: Optional[str] = None,
            defines: Sequence[str] = (), placement: str = "as-patched", arch: Optional[str] = None,
-           level: int = 0, config: Optional[str] = None) -> WhatIf:
+           level: int = 0, config: Optional[str] = None) -> "WhatIfRun":
     """``whatif``: re-lay-out the structs a scenario (default ``flat``) or a header patch changes.
 
     ``scenario`` is a bundled name or a TOML file; ``patch`` a unified diff (not both);
@@ -604,7 +603,7 @@ def patch_skips(scenario: "Scenario", builds: Sequence[Union[Build, str]]) -> li
 
 def whatif_run(path: str, scenario: Optional[str] = None, patch: Optional[str] = None,
                defines: Sequence[str] = (), placement: str = "as-patched", arch: Optional[str] = None,
-               level: int = 0, config: Optional[str] = None) -> WhatIf:
+               level: int = 0, config: Optional[str] = None) -> "WhatIfRun":
     """:func:`whatif` with its warnings (what a patch's conditions left out) and notes (what ``arch`` means).
 
     ``config`` is a kernel configuration (``.config``, ``/proc/config.gz``, ``/boot/config-*``)
@@ -633,11 +632,12 @@ def whatif_run(path: str, scenario: Optional[str] = None, patch: Optional[str] =
         notes.append(f"--arch {build.arch}: this re-lays out {build.name}'s own configuration ({source_arch}) "
                      f"under {build.arch} ABI rules, not a real {build.arch} build: a real one has its own "
                      "configuration (other options, other members) and can be smaller or larger")
-    return WhatIf(results, warnings + patch_skips(loaded, [build]), notes, baselines)
+    from .features.results import WhatIfRun
+    return WhatIfRun(results, warnings + patch_skips(loaded, [build]), notes, baselines)
 
 
 def _whatif_patch(path: str, patch: str, defines: Sequence[str], arch: Optional[str],
-                  config: Optional[str]) -> WhatIf:
+                  config: Optional[str]) -> "WhatIfRun":
     """:func:`whatif_run` of a patch, as patched: removals, replacements, nesting (changes/rewrite.py)."""
     from .changes.rewrite import patch_results, rewrite_needs
     from .errors import ScenarioError
@@ -651,7 +651,8 @@ def _whatif_patch(path: str, patch: str, defines: Sequence[str], arch: Optional[
     if source_arch is not None:
         notes.append(f"--arch {build.arch}: this re-lays out {build.name}'s own configuration ({source_arch}) "
                      f"under {build.arch} ABI rules, not a real {build.arch} build")
-    return WhatIf(results, decided.warnings + warnings, notes)
+    from .features.results import WhatIfRun
+    return WhatIfRun(results, decided.warnings + warnings, notes)
 
 
 def slab(inputs: Sequence[str] = (), live: bool = False, cpus: int = 2, allocator: Optional[str] = None,

@@ -1,8 +1,8 @@
 """Every command's result in every format it has: the registry behind :func:`layoutcalc.render.render`.
 
-One table, keyed by result type, then format: each entry returns the exact
-string the CLI prints on stdout for that command and ``--format``.  The
-renderers themselves live beside it (pahole, whatif, report, slab, diff...).
+One table, keyed by result type (its module under ``layoutcalc.features`` and its name), then
+format: each entry returns the exact string the CLI prints on stdout for that command and
+``--format``.  The renderers themselves live beside it (pahole, whatif, report, slab, diff...).
 """
 
 from __future__ import annotations
@@ -11,15 +11,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from ..errors import FormatError
-from ..features.budget import CheckResult
-from ..features.diff import DiffResult
-from ..features.results import (BaselineResult, CensusResult, HistoryResult, MembersAtResult, RelationsResult,
-                                ReorganizeResult, ReportResult, ShowResult, SizeHuntResult, SizesResult,
-                                SlabPredictionsResult, SlabResult, SnapshotResult, VerifyResult, WhatIfRun)
 from .structs import rows_csv, sizes_text, to_json
 
 if TYPE_CHECKING:
     from ..changes.scenario import ScenarioResult
+    from ..features.budget import CheckResult
+    from ..features.diff import DiffResult
+    from ..features.results import (BaselineResult, CensusResult, HistoryResult, ReorganizeResult, ReportResult,
+                                    ShowResult, SizeHuntResult, SizesResult, SlabPredictionsResult, SlabResult,
+                                    SnapshotResult, VerifyResult, WhatIfRun)
     from ..model import Build, StructType, TypedefType
 
 Renderer = Callable[..., str]
@@ -225,38 +225,45 @@ def _snapshot_text(result: SnapshotResult) -> str:
     return f"wrote {result.path}: {result.structs} structs, arch {result.arch}\n"
 
 
-RENDERERS: dict[type, dict[str, Renderer]] = {
-    ShowResult: {"text": _show_text, "json": _show_json, "html": _show_html},
-    MembersAtResult: {"text": lambda r: "".join(answer.text() for answer in r.answers),
-                      "json": lambda r: to_json({"at": [answer.as_dict() for answer in r.answers]})},
-    RelationsResult: {"text": lambda r: r.relations.text(), "json": lambda r: to_json(r.relations.as_dict())},
-    SizesResult: {"text": lambda r: sizes_text(r.rows),
-                  "json": lambda r: to_json({"structs": _sizes_rows(r)}),
-                  "csv": lambda r: rows_csv(_sizes_rows(r), ["name", "size", "holes"])},
-    SizeHuntResult: {"text": _hunt_text, "json": lambda r: to_json({"structs": [row.as_dict() for row in r.rows]}),
-                     "csv": _hunt_csv},
-    ReorganizeResult: {"text": _reorganize_text, "json": _reorganize_json},
-    ReportResult: {"text": _report_text, "markdown": lambda r: _report_text(r, markdown=True),
-                   "json": _report_json, "csv": _report_csv},
-    WhatIfRun: {"text": _whatif_text, "json": _whatif_json, "html": _whatif_html},
-    VerifyResult: {"text": _verify_text, "json": _verify_json},
-    SlabResult: {"text": _slab_text, "json": _slab_json},
-    CensusResult: {"text": _census_text, "json": lambda r: to_json(r.census.as_dict())},
-    SlabPredictionsResult: {"text": _predictions_text,
-                            "json": lambda r: to_json({"build": r.build, "caches": [row.as_dict() for row in r.rows]})},
-    DiffResult: {fmt: _diff(fmt) for fmt in ("text", "json", "markdown")},
-    CheckResult: {fmt: _check(fmt) for fmt in ("text", "json", "markdown", "junit", "github")},
-    BaselineResult: {"text": _baseline_text},
-    HistoryResult: {"text": _history_text, "json": _history_json, "csv": _history_csv},
-    SnapshotResult: {"text": _snapshot_text},
+# Keyed by the result's module (under layoutcalc.features) and class name, so that rendering one result
+# does not import every feature module (a cold 'show' would pay for diff and budget).
+RENDERERS: dict[str, dict[str, Renderer]] = {
+    "results.ShowResult": {"text": _show_text, "json": _show_json, "html": _show_html},
+    "results.MembersAtResult": {
+        "text": lambda r: "".join(answer.text() for answer in r.answers),
+        "json": lambda r: to_json({"at": [answer.as_dict() for answer in r.answers]})},
+    "results.RelationsResult": {
+        "text": lambda r: r.relations.text(), "json": lambda r: to_json(r.relations.as_dict())},
+    "results.SizesResult": {
+        "text": lambda r: sizes_text(r.rows), "json": lambda r: to_json({"structs": _sizes_rows(r)}),
+        "csv": lambda r: rows_csv(_sizes_rows(r), ["name", "size", "holes"])},
+    "results.SizeHuntResult": {
+        "text": _hunt_text, "json": lambda r: to_json({"structs": [row.as_dict() for row in r.rows]}),
+        "csv": _hunt_csv},
+    "results.ReorganizeResult": {"text": _reorganize_text, "json": _reorganize_json},
+    "results.ReportResult": {"text": _report_text, "markdown": lambda r: _report_text(r, markdown=True),
+                             "json": _report_json, "csv": _report_csv},
+    "results.WhatIfRun": {"text": _whatif_text, "json": _whatif_json, "html": _whatif_html},
+    "results.VerifyResult": {"text": _verify_text, "json": _verify_json},
+    "results.SlabResult": {"text": _slab_text, "json": _slab_json},
+    "results.CensusResult": {"text": _census_text, "json": lambda r: to_json(r.census.as_dict())},
+    "results.SlabPredictionsResult": {
+        "text": _predictions_text,
+        "json": lambda r: to_json({"build": r.build, "caches": [row.as_dict() for row in r.rows]})},
+    "diff.DiffResult": {fmt: _diff(fmt) for fmt in ("text", "json", "markdown")},
+    "budget.CheckResult": {fmt: _check(fmt) for fmt in ("text", "json", "markdown", "junit", "github")},
+    "results.BaselineResult": {"text": _baseline_text},
+    "results.HistoryResult": {"text": _history_text, "json": _history_json, "csv": _history_csv},
+    "results.SnapshotResult": {"text": _snapshot_text},
 }
 
 
 def _table(result: Any) -> dict[str, Renderer]:
-    table = RENDERERS.get(type(result))
+    kind = type(result)
+    table = RENDERERS.get(f"{kind.__module__.removeprefix('layoutcalc.features.')}.{kind.__qualname__}")
     if table is None:
-        raise FormatError(f"{type(result).__name__} is not the result of a layoutcalc command "
-                            f"(render takes what layoutcalc.api returns)")
+        raise FormatError(f"{kind.__name__} is not the result of a layoutcalc command "
+                          "(render takes what layoutcalc.api returns)")
     return table
 
 
