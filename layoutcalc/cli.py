@@ -353,17 +353,16 @@ def snapshot(input_path: Optional[str], output: str, structs: tuple[str, ...], p
     """Extract the structs a report needs from INPUT (or a kernel source tree) into a compact JSON snapshot."""
     if (input_path is None) == (kernel_source is None):
         raise click.UsageError("give INPUT or --kernel-source TREE (one of them)")
-    if kernel_source is not None:
-        if config and defconfig:
-            raise click.UsageError("give --config or --defconfig, not both")
+    if kernel_source is not None and config and defconfig:
+        raise click.UsageError("give --config or --defconfig, not both")
     provenance: dict[str, object] = {key: value for key, value in (("package", package),
                                                                    ("version", package_version)) if value}
     if kernel_source is not None:
         _emit(api.snapshot(kernel_source, output, structs, provenance=provenance, kernel_source=True, arch=arch,
                            config=config))
-        return
-    assert input_path is not None
-    _emit(api.snapshot(input_path, output, structs, provenance=provenance))
+    else:
+        assert input_path is not None
+        _emit(api.snapshot(input_path, output, structs, provenance=provenance))
 
 
 

@@ -8,6 +8,7 @@ its own, or dropped or reordered a warning, fails here.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -171,3 +172,18 @@ def test_real_build_commands_print_the_rendered_results() -> None:
     _same_as_cli(["slab", "-i", path, "--patch", nested], api.slab([path], patch=nested))
     _same_as_cli(["reorganize", "task_struct", "-i", path],
                  api.reorganize(api.load(path, structs=["task_struct"]), ["task_struct"]))
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None or shutil.which("patch") is None, reason="source mode needs gcc")
+def test_source_mode_snapshot_and_verify(tmp_path: Path, private_cache: Path) -> None:
+    tree = str(Path(__file__).parent / "fixtures" / "kernel-tree")
+    out = str(tmp_path / "fixture.json")
+    first = _invoke(["snapshot", "--kernel-source", tree, "--arch", "i386", "-o", out])
+    assert first.exit_code == 0 and "(compiled in " in first.stdout, first.output
+    again = api.snapshot(tree, out, kernel_source=True, arch="i386")
+    assert again.cached and render(again) == f"wrote {out}: structs from {tree} for i386 (from the cache)\n"
+    assert _invoke(["snapshot", "--kernel-source", tree, "--arch", "i386", "-o", out]).stdout == render(again)
+    patch = str(Path(__file__).parent / "fixtures" / "kernel-tree-flat.patch")
+    checks = api.verify_patch(tree, patch, defines=["CONFIG_PID_NS_FLAT=y"])
+    assert [check.equal for check in checks.checks] == [True] * 3
+    _same_as_cli(["whatif", "-i", tree, "--patch", patch, "--define", "CONFIG_PID_NS_FLAT=y", "--verify"], checks)
