@@ -13,8 +13,8 @@ both render the same result, cannot print different things.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Optional, Union
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, NamedTuple, Optional, Union
 
 if TYPE_CHECKING:
     from ..analysis.layout import LayoutStats
@@ -30,8 +30,7 @@ if TYPE_CHECKING:
     from .report import BuildReport, Claim, ReportOptions
 
 
-@dataclass(frozen=True)
-class ShowResult:
+class ShowResult(NamedTuple):
     """``show NAME...``: the structs, unions or typedefs named, as found in ``build``.
 
     ``layouts`` (each struct with pahole's statistics; a typedef gives the struct it
@@ -44,44 +43,39 @@ class ShowResult:
     found: tuple[Union["StructType", "TypedefType"], ...]
     cacheline_size: int
     layouts: Optional[tuple[tuple["StructType", "LayoutStats"], ...]] = None
-    warnings: tuple[str, ...] = ()
+    warnings: Sequence[str] = ()
 
 
-@dataclass(frozen=True)
-class MembersAtResult:
+class MembersAtResult(NamedTuple):
     """``show NAME... --at OFFSET``: for each struct, the member path, hole or padding at that byte."""
 
     answers: tuple["MemberAt", ...]
-    warnings: tuple[str, ...] = ()
+    warnings: Sequence[str] = ()
 
 
-@dataclass(frozen=True)
-class RelationsResult:
+class RelationsResult(NamedTuple):
     """``show --contains NAME`` / ``show --pointers-to NAME``: pahole's lines."""
 
     relations: "Relations"
-    warnings: tuple[str, ...] = ()
+    warnings: Sequence[str] = ()
 
 
-@dataclass(frozen=True)
-class SizesResult:
+class SizesResult(NamedTuple):
     """``sizes``: (name, size, holes) for every struct and union, as ``pahole --sizes``."""
 
     rows: tuple[tuple[str, int, int], ...]
-    warnings: tuple[str, ...] = ()
+    warnings: Sequence[str] = ()
 
 
-@dataclass(frozen=True)
-class SizeHuntResult:
+class SizeHuntResult(NamedTuple):
     """``sizes`` with the hunting filters and sort of ``chosen`` (pahole's -H, -B, -n, -P)."""
 
     rows: tuple["SizeRow", ...]
     chosen: "SizeFilter"
-    warnings: tuple[str, ...] = ()
+    warnings: Sequence[str] = ()
 
 
-@dataclass(frozen=True)
-class ReorganizeResult:
+class ReorganizeResult(NamedTuple):
     """``reorganize``: each struct repacked, with the statistics of its new layout.
 
     ``every``: the whole input was repacked (``--all``; its JSON is one struct a line).
@@ -89,15 +83,14 @@ class ReorganizeResult:
 
     items: tuple[tuple["Reorganized", "LayoutStats"], ...]
     every: bool = False
-    warnings: tuple[str, ...] = ()
+    warnings: Sequence[str] = ()
 
     @property
     def repacked(self) -> list["Reorganized"]:
         return [item for item, _ in self.items]
 
 
-@dataclass(frozen=True)
-class ReportResult:
+class ReportResult(NamedTuple):
     """``report``: the verdict per build and struct, and on each claim of the scenario.
 
     ``scenario`` is the label the report is titled with (a scenario's name, or ``patch FILE``).
@@ -107,11 +100,10 @@ class ReportResult:
     claims: list["Claim"]
     options: "ReportOptions"
     scenario: str
-    warnings: list[str] = field(default_factory=list)
+    warnings: Sequence[str] = ()
 
 
-@dataclass(frozen=True)
-class WhatIfRun:
+class WhatIfRun(NamedTuple):
     """``whatif``: the structs re-laid out, what was left out (warnings), what was computed (notes).
 
     ``baselines``: struct -> size with the fields where the patch or scenario puts them, for
@@ -120,21 +112,19 @@ class WhatIfRun:
     """
 
     results: list["ScenarioResult"]
-    warnings: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    baselines: dict[str, int] = field(default_factory=dict)
+    warnings: Sequence[str] = ()
+    notes: Sequence[str] = ()
+    baselines: Mapping[str, int] = {}
 
 
-@dataclass(frozen=True)
-class VerifyResult:
+class VerifyResult(NamedTuple):
     """``whatif --verify``: the prediction next to the compiled patched headers, struct by struct."""
 
     checks: list["LayoutCheck"]
-    warnings: list[str] = field(default_factory=list)
+    warnings: Sequence[str] = ()
 
 
-@dataclass(frozen=True)
-class SlabResult:
+class SlabResult(NamedTuple):
     """``slab``: the modelled caches of each build.
 
     ``unavailable`` is why the running kernel could not be read (``--live``; the static
@@ -142,34 +132,31 @@ class SlabResult:
     """
 
     views: list["SlabView"]
-    warnings: list[str] = field(default_factory=list)
+    warnings: Sequence[str] = ()
     unavailable: str = ""
 
 
-@dataclass(frozen=True)
-class CensusResult:
+class CensusResult(NamedTuple):
     """``slab --live --all``: every cache of the running kernel beside ``/sys/kernel/slab``."""
 
     census: "Census"
-    warnings: list[str] = field(default_factory=list)
+    warnings: Sequence[str] = ()
 
 
-@dataclass(frozen=True)
-class SlabPredictionsResult:
+class SlabPredictionsResult(NamedTuple):
     """``slab --all -i BUILD``: every cache of the build's catalogue whose struct it has, predicted."""
 
     build: str
     rows: list["Predicted"]
-    warnings: list[str] = field(default_factory=list)
+    warnings: Sequence[str] = ()
 
 
-@dataclass(frozen=True)
-class BaselineResult:
+class BaselineResult(NamedTuple):
     """``baseline``: the catalogue written to ``path``."""
 
     path: str
     catalogue: "Catalogue"
-    warnings: list[str] = field(default_factory=list)
+    warnings: Sequence[str] = ()
 
     @property
     def layouts(self) -> int:
@@ -177,17 +164,15 @@ class BaselineResult:
         return sum(len(layouts) for layouts in self.catalogue.layouts.values())
 
 
-@dataclass(frozen=True)
-class HistoryResult:
+class HistoryResult(NamedTuple):
     """``history``: one row per build (in the order given), the sizes of ``structs``."""
 
     rows: list["HistoryRow"]
     structs: list[str]
-    warnings: list[str] = field(default_factory=list)
+    warnings: Sequence[str] = ()
 
 
-@dataclass(frozen=True)
-class SnapshotResult:
+class SnapshotResult(NamedTuple):
     """``snapshot``: the file written and what it holds.
 
     From an input: ``structs`` counts its structs and unions.  From a kernel source
@@ -200,4 +185,4 @@ class SnapshotResult:
     tree: Optional[str] = None
     cached: bool = False
     seconds: float = 0.0
-    warnings: list[str] = field(default_factory=list)
+    warnings: Sequence[str] = ()
