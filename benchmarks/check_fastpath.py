@@ -88,7 +88,7 @@ def check_located(path: str, step: int = 10) -> list[str]:
     lookup holds the wanted names' only).  Names the search declines for are
     counted, not compared.
     """
-    from layoutcalc.readers import fastpath, typeindex
+    from layoutcalc.readers.dwarf import fastpath, typeindex
     os.environ["LAYOUTCALC_SCAN"] = "fast"
     index = typeindex.get_index(path, fastpath.scan_cache_key(path))
     names = [name for name, _entry in sorted(index.tables["structs"].items(), key=lambda item: item[1][:2])][::step]

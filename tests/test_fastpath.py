@@ -21,7 +21,8 @@ from realbuilds import vmlinux
 from layoutcalc import api
 from layoutcalc.cli import main
 from layoutcalc.errors import NotFoundError
-from layoutcalc.readers import cache, fastpath, typeindex
+from layoutcalc.readers import cache
+from layoutcalc.readers.dwarf import fastpath, typeindex
 from layoutcalc.readers.dwarf import read_dwarf
 
 COMMON = r"""

@@ -25,7 +25,7 @@ from ..abi import get_abi
 from ..errors import InputError
 from ..typegraph import MAX_TYPE_DEPTH, check_type_graph
 if TYPE_CHECKING:
-    from .dwarf import UnitEdges
+    from .dwarf.convert import UnitEdges
 from ..model import (
     ArrayType,
     BaseType,
@@ -521,7 +521,7 @@ def _add_named(build: Build, type_name: str, converted: Type) -> None:
 def btf_edges(data: bytes, name: str, type_name: str, include_declarations: bool,
               base: Optional[str] = None, from_elf: bool = False) -> Optional[UnitEdges]:
     """pahole's ``--contains``/``--find_pointers_to`` view of a BTF blob: one unit, ids for DIE offsets."""
-    from .dwarf import UnitEdges
+    from .dwarf.convert import UnitEdges
     if data[:4] == b"\x7fELF":
         from_elf = True
         from .elf import elf_info_from_bytes

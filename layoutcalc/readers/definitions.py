@@ -23,14 +23,14 @@ from typing import TYPE_CHECKING, NamedTuple, Optional
 from ..errors import InputError
 from ..model import Build, StructType
 from . import sniff
-from .dwarfscan import UnsupportedDwarf, _uleb
+from .dwarf.dwarfscan import UnsupportedDwarf, _uleb
 
 if TYPE_CHECKING:
     from ..typegraph import GraphChecker
-    from .dwarf import DIE, DwarfFile, _Converter
-    from .dwarfscan import Sections, Unit
-    from .rawdie import IdentityShape, RawDIE
-    from .typeindex import RangeJob
+    from .dwarf.convert import DIE, DwarfFile, _Converter
+    from .dwarf.dwarfscan import Sections, Unit
+    from .dwarf.rawdie import IdentityShape, RawDIE
+    from .dwarf.typeindex import RangeJob
 
 ProgressCallback = Callable[[int, int], None]
 SOURCES = ("auto", "btf", "dwarf")
@@ -115,9 +115,9 @@ def _btf_definitions(data: bytes, path: str, wanted: Optional[set[str]], elf_arc
 
 def _dwarf_definitions(path: str, wanted: Optional[set[str]], progress: Optional[ProgressCallback]) -> Definitions:
     from ..typegraph import GraphChecker
-    from .dwarf import _DAMAGED_DWARF, DwarfFile, _is_c_unit, _provenance
-    from .dwarfscan import UnsupportedDwarf
-    from .fastpath import applies, scan_mode
+    from .dwarf.convert import _DAMAGED_DWARF, DwarfFile, _is_c_unit, _provenance
+    from .dwarf.dwarfscan import UnsupportedDwarf
+    from .dwarf.fastpath import applies, scan_mode
     mode = scan_mode()
     with DwarfFile(path) as dwarf_file:
         build = Build(name=os.path.basename(path), arch=dwarf_file.arch(), address_size=dwarf_file.address_size,
@@ -141,7 +141,7 @@ def _dwarf_definitions(path: str, wanted: Optional[set[str]], progress: Optional
 def _plain_definitions(path: str, build: Build, wanted: Optional[set[str]], progress: Optional[ProgressCallback],
                        checker: "GraphChecker") -> Iterator[StructType]:
     """Every distinct definition, walking every unit with pyelftools (yielded as it goes)."""
-    from .dwarf import DwarfFile, _Converter, _forget_dies
+    from .dwarf.convert import DwarfFile, _Converter, _forget_dies
     from .elf import iter_children
     with DwarfFile(path) as dwarf_file:
         converter = _Converter(dwarf_file.address_size, dwarf_file.little_endian, path)
@@ -185,8 +185,8 @@ def _indexed_definitions(dwarf_file: "DwarfFile", build: Build, wanted: Optional
     workers go on.  Tests hold the result equal to the plain walk's.
     """
     from ..typegraph import GraphChecker
-    from .fastpath import Pick, PickReader
-    from .typeindex import map_unit_ranges
+    from .dwarf.fastpath import Pick, PickReader
+    from .dwarf.typeindex import map_unit_ranges
     checker = GraphChecker(dwarf_file.path)
     found: list[StructType] = []
 
@@ -217,7 +217,8 @@ def _indexed_definitions(dwarf_file: "DwarfFile", build: Build, wanted: Optional
 
 def _identities_in_range(job: "RangeJob") -> tuple[int, list[tuple[tuple[object, ...], tuple[int, int, str, str]]]]:
     """Worker: the first DIE of each definition identity within a range of units, in file order."""
-    from . import cache, dwarfscan
+    from . import cache
+    from .dwarf import dwarfscan
     path, start, units, wanted = job
     found = []
     seen: set[tuple[object, ...]] = set()
@@ -248,7 +249,7 @@ class _IdentityWalker:
     """
 
     def __init__(self, sections: "Sections", units: list["Unit"]) -> None:
-        from .rawdie import IdentityReader
+        from .dwarf.rawdie import IdentityReader
         self.sections, self.units = sections, units
         self.reader = IdentityReader(sections)
         self.info = sections.info
@@ -361,7 +362,7 @@ def _identity(die: "DIE", wanted: Optional[set[str]]) -> Optional[tuple[object, 
     as ``compat_siginfo_t``, so ``struct elf_note_info`` has two definitions
     on the same line.
     """
-    from .dwarf import _AGGREGATES, _int_attr, _name
+    from .dwarf.convert import _AGGREGATES, _int_attr, _name
     from .elf import iter_children
     tag = die.tag
     if tag not in _AGGREGATES or "DW_AT_declaration" in die.attributes:
@@ -377,7 +378,7 @@ def _identity(die: "DIE", wanted: Optional[set[str]]) -> Optional[tuple[object, 
 
 def _referenced_name(die: "DIE") -> object:
     """The name (or, unnamed, the tag) of the type DIE that ``die``'s DW_AT_type refers to."""
-    from .dwarf import _name
+    from .dwarf.convert import _name
     if "DW_AT_type" not in die.attributes:
         return None
     target = die.get_DIE_from_attribute("DW_AT_type")

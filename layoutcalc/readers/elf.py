@@ -46,7 +46,7 @@ def elf_info_from_bytes(data: bytes, name: str) -> ElfInfo:
 
 
 def _info(stream: BinaryIO, name: str, file_size: int) -> ElfInfo:
-    from .dwarf import check_sections
+    from .dwarf.convert import check_sections
     try:
         elf = ELFFile(stream)
         check_sections(elf, name, file_size)

@@ -24,10 +24,10 @@ from elftools.dwarf.dwarfinfo import DebugSectionDescriptor, DWARFInfo, DwarfCon
 from elftools.dwarf.enums import ENUM_DW_AT, ENUM_DW_FORM, ENUM_DW_TAG
 from elftools.elf.elffile import ELFFile
 
-from ..abi import abi_name_for_elf
-from ..errors import InputError
-from ..typegraph import MAX_TYPE_DEPTH, check_type_graph
-from ..model import (
+from ...abi import abi_name_for_elf
+from ...errors import InputError
+from ...typegraph import MAX_TYPE_DEPTH, check_type_graph
+from ...model import (
     ANCESTOR,
     DECLARATION_ONLY,
     ArrayType,
@@ -43,7 +43,7 @@ from ..model import (
     TypedefType,
     VoidType,
 )
-from .elf import (build_id_of, check_compressed_sections, content_digest, debug_section, iter_children, section_bytes,
+from ..elf import (build_id_of, check_compressed_sections, content_digest, debug_section, iter_children, section_bytes,
                   zdebug_dwarf_info)
 from .riscv_relocs import relocated_image
 
@@ -646,7 +646,7 @@ def read_dwarf(path: str, struct_names: Optional[Iterable[str]] = None,
 def _resolve_declared_members(build: Build, path: str) -> None:
     """Give a member typed by a struct its unit only declares the full definition another unit has, when that
     definition fits the bytes up to the next member (else the sized declaration stays, marked)."""
-    from ..typegraph import reachable
+    from ...typegraph import reachable
     holders = [*build.structs.values(), *build.unions.values(), *build.variants]
     pending: dict[str, list[Member]] = {}
     for aggregate in reachable(holders):

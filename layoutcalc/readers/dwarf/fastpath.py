@@ -19,10 +19,11 @@ import os
 from collections.abc import Iterable
 from typing import Callable, NamedTuple, Optional
 
-from ..errors import InputError, NotFoundError
-from ..model import BaseType, Build, EnumType, StructType, Type, TypedefType
-from . import cache, dwarfscan, typeindex
-from .dwarf import (
+from ...errors import InputError, NotFoundError
+from ...model import BaseType, Build, EnumType, StructType, Type, TypedefType
+from .. import cache
+from . import dwarfscan, typeindex
+from .convert import (
     _DAMAGED_DWARF,
     _ENCODINGS,
     DIE,
@@ -351,7 +352,7 @@ def read_every_for_sizes(path: str, progress: Optional[ProgressCallback] = None)
     order) at a fraction of a whole read's cost (:class:`SizesConverter`).
     None when the fast path does not apply; the caller then reads the file whole.
     """
-    from ..typegraph import check_type_graph
+    from ...typegraph import check_type_graph
     if scan_mode() == "plain":
         return None
     try:

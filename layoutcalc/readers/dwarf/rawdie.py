@@ -17,7 +17,7 @@ import struct as _struct
 from collections.abc import Iterator
 from typing import Any, Callable, NamedTuple, Optional
 
-from .dwarf import dwarf_code_names
+from .convert import dwarf_code_names
 from .dwarfscan import (
     AbbrevSpec,
     Sections,
@@ -289,7 +289,7 @@ class IdentityReader:
         found = self._generated.get(key)
         if found is not None:
             return found
-        from .dwarf import int_of, text_of
+        from .convert import int_of, text_of
         lines = ["def decode(data, pos):", " name = typ = size = line = loc = dbo = bits = decl = sib = None"]
         for attr, form, const in spec[2]:
             slot = self._SLOTS.get(_AT_NAMES.get(attr, ""))

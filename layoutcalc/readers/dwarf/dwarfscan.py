@@ -24,7 +24,7 @@ import struct as _struct
 from collections.abc import Iterator
 from typing import Callable, NamedTuple, Optional
 
-from ..errors import InputError
+from ...errors import InputError
 
 # Tags the index records (DWARF 5 table 7.3).
 TAG_STRUCT, TAG_UNION, TAG_TYPEDEF, TAG_ENUM, TAG_BASE = 0x13, 0x17, 0x16, 0x04, 0x24
@@ -89,7 +89,7 @@ class Sections:
     """The raw bytes of the debug sections of one ELF file (memory-mapped when stored plainly)."""
 
     def __init__(self, path: str) -> None:
-        from .dwarf import _DAMAGED_DWARF, map_debug_sections
+        from .convert import _DAMAGED_DWARF, map_debug_sections
         self.path = path
         self.names: dict[object, str] = {}  # name reference -> text, filled as the scan goes
         self.empty_names = 0
