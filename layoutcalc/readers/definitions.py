@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, NamedTuple, Optional
 from ..errors import InputError
 from ..model import Build, StructType
 from . import sniff
-from .dwarf.dwarfscan import UnsupportedDwarf, _uleb
+from .dwarf.dwarfscan import UnsupportedDwarf, uleb
 
 if TYPE_CHECKING:
     from ..typegraph import GraphChecker
-    from .dwarf.convert import DIE, DwarfFile, _Converter
+    from .dwarf.convert import DIE, DwarfFile, DwarfConverter
     from .dwarf.dwarfscan import Sections, Unit
     from .dwarf.rawdie import IdentityShape, RawDIE
     from .dwarf.typeindex import RangeJob
@@ -88,18 +88,18 @@ def _btf_definitions(data: bytes, path: str, wanted: Optional[set[str]], elf_arc
     from ..abi import get_abi
     from . import btf
     types = btf.BtfTypes(data, path)
-    pointer_size = btf._guess_pointer_size(types)
-    arch, arch_source = btf._choose_arch(None, elf_arch, pointer_size, types.header.byte_order)
+    pointer_size = btf.guess_pointer_size(types)
+    arch, arch_source = btf.choose_arch(None, elf_arch, pointer_size, types.header.byte_order)
     abi = get_abi(arch)
     build = Build(name=os.path.basename(path), arch=arch, address_size=abi.pointer_size,
                   byte_order=types.header.byte_order, origin=path,
                   provenance={"file": os.path.basename(path), "format": "btf", "btf_version": types.header.version,
                               "num_types": types.num_types - 1, "arch_source": arch_source})
-    converter = btf._Converter(types, abi.pointer_size)
+    converter = btf.BtfConverter(types, abi.pointer_size)
     found: list[StructType] = []
     for type_id in range(1, types.num_types):
         name_off, kind, _vlen, _flag, _size = types.record(type_id)
-        if kind not in (btf._STRUCT, btf._UNION) or not name_off:
+        if kind not in btf.AGGREGATE_KINDS or not name_off:
             continue
         if wanted is not None and types.string(name_off, type_id) not in wanted:
             continue
@@ -115,36 +115,34 @@ def _btf_definitions(data: bytes, path: str, wanted: Optional[set[str]], elf_arc
 
 def _dwarf_definitions(path: str, wanted: Optional[set[str]], progress: Optional[ProgressCallback]) -> Definitions:
     from ..typegraph import GraphChecker
-    from .dwarf.convert import _DAMAGED_DWARF, DwarfFile, _is_c_unit, _provenance
-    from .dwarf.dwarfscan import UnsupportedDwarf
-    from .dwarf.fastpath import applies, scan_mode
-    mode = scan_mode()
+    from .dwarf import fast_or_plain
+    from .dwarf.convert import DwarfFile, is_c_unit, provenance_of
+    from .elf import DAMAGED_DWARF
     with DwarfFile(path) as dwarf_file:
-        build = Build(name=os.path.basename(path), arch=dwarf_file.arch(), address_size=dwarf_file.address_size,
-                      byte_order="little" if dwarf_file.little_endian else "big", origin=path)
-        if mode != "plain" and applies(dwarf_file):
+        def fast() -> Definitions:
+            build = dwarf_file.empty_build()
+            build.origin = path
+            return Definitions(_indexed_definitions(dwarf_file, build, wanted, progress), build, "dwarf")
+
+        def plain() -> Definitions:
+            build = dwarf_file.empty_build()
+            build.origin = path
             try:
-                return Definitions(_indexed_definitions(dwarf_file, build, wanted, progress), build, "dwarf")
-            except (UnsupportedDwarf, *_DAMAGED_DWARF):
-                if mode == "fast":
-                    raise
-                build = Build(name=build.name, arch=build.arch, address_size=build.address_size,
-                              byte_order=build.byte_order, origin=path)  # the plain walk reads it, or says why not
-        try:
-            first = next((cu for cu in dwarf_file.iter_cus() if _is_c_unit(cu)), None)
-            build.provenance = _provenance(dwarf_file, first)
-        except _DAMAGED_DWARF as exc:
-            raise InputError(f"{path}: corrupt or truncated DWARF ({exc.__class__.__name__}: {exc})") from None
-    return Definitions(_plain_definitions(path, build, wanted, progress, GraphChecker(path)), build, "dwarf")
+                first = next((cu for cu in dwarf_file.iter_cus() if is_c_unit(cu)), None)
+                build.provenance = provenance_of(dwarf_file, first)
+            except DAMAGED_DWARF as exc:
+                raise InputError(f"{path}: corrupt or truncated DWARF ({exc.__class__.__name__}: {exc})") from None
+            return Definitions(_plain_definitions(path, build, wanted, progress, GraphChecker(path)), build, "dwarf")
+        return fast_or_plain(dwarf_file, fast, plain)
 
 
 def _plain_definitions(path: str, build: Build, wanted: Optional[set[str]], progress: Optional[ProgressCallback],
                        checker: "GraphChecker") -> Iterator[StructType]:
     """Every distinct definition, walking every unit with pyelftools (yielded as it goes)."""
-    from .dwarf.convert import DwarfFile, _Converter, _forget_dies
+    from .dwarf.convert import DwarfFile, DwarfConverter, forget_dies
     from .elf import iter_children
     with DwarfFile(path) as dwarf_file:
-        converter = _Converter(dwarf_file.address_size, dwarf_file.little_endian, path)
+        converter = DwarfConverter(dwarf_file.address_size, dwarf_file.little_endian, path)
         total = dwarf_file.num_cus() if progress else 0
         seen: set[tuple[object, ...]] = set()
         try:
@@ -160,7 +158,7 @@ def _plain_definitions(path: str, build: Build, wanted: Optional[set[str]], prog
                     assert isinstance(struct, StructType)
                     _keep(build, checker, struct)
                     yield struct
-                _forget_dies(cu)
+                forget_dies(cu)
                 if progress:
                     progress(index + 1, total)
         except InputError:
@@ -190,7 +188,7 @@ def _indexed_definitions(dwarf_file: "DwarfFile", build: Build, wanted: Optional
     checker = GraphChecker(dwarf_file.path)
     found: list[StructType] = []
 
-    def take(_pick: Pick, die: "RawDIE", converter: "_Converter") -> None:
+    def take(_pick: Pick, die: "RawDIE", converter: "DwarfConverter") -> None:
         struct = converter.convert(die)  # type: ignore[arg-type]
         assert isinstance(struct, StructType)
         _keep(build, checker, struct)
@@ -271,7 +269,7 @@ class _IdentityWalker:
 
     def identity(self, offset: int) -> Optional[tuple[object, ...]]:
         info, unit, shape, target_names = self.info, self.unit, self.shape, self.target_names
-        code, pos = _uleb(info, offset)
+        code, pos = uleb(info, offset)
         if not code:
             return None
         decode, tag, children, _absolute_type, _absolute_sibling = shape[code]
@@ -286,7 +284,7 @@ class _IdentityWalker:
             if code < 0x80:
                 pos += 1
             else:
-                code, pos = _uleb(info, pos)
+                code, pos = uleb(info, pos)
             if not code:
                 break
             decode, child_tag, grandchildren, absolute_type, absolute_sibling = shape[code]
@@ -313,7 +311,7 @@ class _IdentityWalker:
         """Where the children list starting at ``pos`` ends (its null entry read)."""
         depth = 1
         while pos < self.unit.end:
-            code, pos = _uleb(self.info, pos)
+            code, pos = uleb(self.info, pos)
             if not code:
                 depth -= 1
                 if not depth:
@@ -337,7 +335,7 @@ class _IdentityWalker:
             if position < 0 or target >= self.units[position].end:
                 raise UnsupportedDwarf(f"{self.sections.path}: reference 0x{target:x} is outside every unit")
             shape = self._unit_shapes(self.units[position])
-        code, pos = _uleb(self.info, target)
+        code, pos = uleb(self.info, target)
         if not code:
             raise UnsupportedDwarf(f"{self.sections.path}: a member refers to 0x{target:x}, which is not a DIE")
         decode, tag, _children, _absolute_type, _absolute_sibling = shape[code]
@@ -362,27 +360,27 @@ def _identity(die: "DIE", wanted: Optional[set[str]]) -> Optional[tuple[object, 
     as ``compat_siginfo_t``, so ``struct elf_note_info`` has two definitions
     on the same line.
     """
-    from .dwarf.convert import _AGGREGATES, _int_attr, _name
+    from .dwarf.convert import AGGREGATES, int_attr, die_name
     from .elf import iter_children
     tag = die.tag
-    if tag not in _AGGREGATES or "DW_AT_declaration" in die.attributes:
+    if tag not in AGGREGATES or "DW_AT_declaration" in die.attributes:
         return None
-    name = _name(die)
+    name = die_name(die)
     if name is None or (wanted is not None and name not in wanted):
         return None
-    members = tuple((_name(child), _referenced_name(child), _int_attr(child, "DW_AT_data_member_location"),
-                     _int_attr(child, "DW_AT_data_bit_offset"), _int_attr(child, "DW_AT_bit_size"))
+    members = tuple((die_name(child), _referenced_name(child), int_attr(child, "DW_AT_data_member_location"),
+                     int_attr(child, "DW_AT_data_bit_offset"), int_attr(child, "DW_AT_bit_size"))
                     for child in iter_children(die) if child.tag == "DW_TAG_member")
-    return (tag, name, _int_attr(die, "DW_AT_byte_size"), _int_attr(die, "DW_AT_decl_line"), members)
+    return (tag, name, int_attr(die, "DW_AT_byte_size"), int_attr(die, "DW_AT_decl_line"), members)
 
 
 def _referenced_name(die: "DIE") -> object:
     """The name (or, unnamed, the tag) of the type DIE that ``die``'s DW_AT_type refers to."""
-    from .dwarf.convert import _name
+    from .dwarf.convert import die_name
     if "DW_AT_type" not in die.attributes:
         return None
     target = die.get_DIE_from_attribute("DW_AT_type")
-    return _name(target) or target.tag
+    return die_name(target) or target.tag
 
 
 def iter_names(definitions: Iterable[StructType]) -> Iterator[str]:
