@@ -6,8 +6,9 @@ The fast path (:mod:`.fastpath`) converts only the DIEs a name index
 (:mod:`.typeindex`, or :mod:`.locate` for a cold lookup of a few names)
 says the plain walk would convert, decoded straight from the section bytes
 (:mod:`.dwarfscan` generates the decoders, :mod:`.rawdie` gives the DIEs
-the converter reads); tests hold the two equal.  Which path reads a file is
-decided here only, by :func:`fast_or_plain`.
+the converter reads); tests hold the two equal.  :mod:`.definitions` reads
+every distinct definition both ways.  Which path reads a file is decided
+here only, by :func:`fast_or_plain`.
 """
 
 from __future__ import annotations
@@ -17,15 +18,15 @@ from collections.abc import Iterable
 from typing import Callable, Optional, TypeVar
 
 from ...errors import InputError, NotFoundError
-from ...model import Build
-from ...typegraph import check_type_graph
+from ...model import Build, StructType
+from ...typegraph import GraphChecker, check_type_graph
 from ..elf import DAMAGED_DWARF
-from . import fastpath, typeindex
-from .convert import DwarfFile, check_units, read_plain, resolve_declared_members, unit_edges
+from . import definitions, fastpath, typeindex
+from .convert import DwarfFile, check_units, is_c_unit, provenance_of, read_plain, resolve_declared_members, unit_edges
 from .dwarfscan import UnsupportedDwarf
 
-__all__ = ["SCAN_MODES", "DwarfFile", "check_names", "fast_or_plain", "read_dwarf", "read_every_for_sizes",
-           "scan_cache_key", "scan_mode", "unit_edges"]
+__all__ = ["SCAN_MODES", "DwarfFile", "check_names", "every_definition", "fast_or_plain", "read_dwarf",
+           "read_every_for_sizes", "scan_cache_key", "scan_mode", "unit_edges"]
 
 ProgressCallback = Callable[[int, int], None]
 SCAN_MODES = ("auto", "plain", "fast")
@@ -128,6 +129,33 @@ def read_every_for_sizes(path: str, progress: Optional[ProgressCallback] = None)
     if build is not None:
         check_type_graph(build, path)
     return build
+
+
+def every_definition(path: str, wanted: Optional[set[str]] = None,
+                     progress: Optional[ProgressCallback] = None) -> tuple[Iterable[StructType], Build]:
+    """Every distinct complete named struct/union definition of ``path`` (those named in ``wanted``), and a Build.
+
+    For :func:`layoutcalc.readers.definitions.read_definitions`, which
+    describes both.  The plain walk yields the definitions as it goes (a
+    one-shot iterator); the fast path (:func:`.definitions.indexed_definitions`)
+    gives a list.
+    """
+    with DwarfFile(path) as dwarf_file:
+        def fast() -> tuple[Iterable[StructType], Build]:
+            build = dwarf_file.empty_build()
+            build.origin = path
+            return definitions.indexed_definitions(dwarf_file, build, wanted, progress), build
+
+        def plain() -> tuple[Iterable[StructType], Build]:
+            build = dwarf_file.empty_build()
+            build.origin = path
+            try:
+                first = next((cu for cu in dwarf_file.iter_cus() if is_c_unit(cu)), None)
+                build.provenance = provenance_of(dwarf_file, first)
+            except DAMAGED_DWARF as exc:
+                raise InputError(f"{path}: corrupt or truncated DWARF ({exc.__class__.__name__}: {exc})") from None
+            return definitions.plain_definitions(path, build, wanted, progress, GraphChecker(path)), build
+        return fast_or_plain(dwarf_file, fast, plain)
 
 
 def scan_cache_key(path: str) -> Optional[str]:
