@@ -417,7 +417,7 @@ def guess_pointer_size(btf: BtfTypes) -> Optional[int]:
 
 
 def choose_arch(arch: Optional[str], elf_arch: Optional[str], pointer_size: Optional[int],
-                 byte_order: str) -> tuple[str, str]:
+                byte_order: str) -> tuple[str, str]:
     """The ABI name and how it was chosen: ``arch`` if given, else the ELF header's, else this machine's when
     ``pointer_size`` and ``byte_order`` fit it, else a guess from them."""
     if arch is not None:

@@ -29,7 +29,7 @@ ProgressCallback = Callable[[int, int], None]
 
 
 def plain_definitions(path: str, build: Build, wanted: Optional[set[str]], progress: Optional[ProgressCallback],
-                       checker: "GraphChecker") -> Iterator[StructType]:
+                      checker: "GraphChecker") -> Iterator[StructType]:
     """Every distinct definition, walking every unit with pyelftools (yielded as it goes)."""
     from .convert import DwarfFile, DwarfConverter, forget_dies
     from ..elf import iter_children
@@ -66,7 +66,7 @@ def _keep(build: Build, checker: "GraphChecker", struct: StructType) -> None:
 
 
 def indexed_definitions(dwarf_file: "DwarfFile", build: Build, wanted: Optional[set[str]],
-                         progress: Optional[ProgressCallback]) -> list[StructType]:
+                        progress: Optional[ProgressCallback]) -> list[StructType]:
     """The plain walk's definitions, from the raw scanner on every core (linked files).
 
     Workers compute each definition's identity (:func:`_identity`) over

@@ -107,7 +107,7 @@ MAX_LOCATED_NAMES = 16  # more names than this: one index scan beats a byte sear
 
 
 def located_index(dwarf_file: DwarfFile, structs: Optional[set[str]], types: set[str],
-                   any_kind: bool) -> Optional[typeindex.TypeIndex]:
+                  any_kind: bool) -> Optional[typeindex.TypeIndex]:
     """For pahole's ``-C`` lookup of a few names, no index cached: the index's entries for them alone, else None.
 
     See :mod:`.locate`.  The Build then equals the indexed read in its
