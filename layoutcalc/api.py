@@ -73,7 +73,7 @@ def _scan_cache_key(path: str) -> Optional[str]:
                 return None
     except OSError:
         return None
-    from .readers.fastpath import scan_cache_key
+    from .readers.dwarf import scan_cache_key
     return scan_cache_key(path)
 
 
@@ -85,7 +85,7 @@ def require_structs(path: str, names: Iterable[str]) -> None:
     inputs the answer is left to :func:`load`.
     """
     if resolve(str(path)).kind == "elf":
-        from .readers.fastpath import check_names
+        from .readers.dwarf import check_names
         check_names(str(path), names)
 
 
@@ -361,7 +361,7 @@ def sizes(build: Build) -> list[tuple[str, int, int]]:
 def _read_for_sizes(path: str, progress: Optional[Callable[[int, int], None]], every_definition: bool) -> Build:
     """The build :func:`sizes` reads: for every definition of a linked ELF file, members' struct types as stubs."""
     if every_definition and resolve(path).kind == "elf":
-        from .readers.fastpath import read_every_for_sizes
+        from .readers.dwarf import read_every_for_sizes
         build = read_every_for_sizes(path, progress)
         if build is not None:
             build.origin = path

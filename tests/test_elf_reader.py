@@ -68,5 +68,5 @@ def test_only_the_elf_container_and_the_dwarf_reader_import_elftools() -> None:
     importers = sorted(str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
                        if re.search(r"^\s*(from|import) elftools", path.read_text(), re.M))
     # the ELF container, and the DWARF reader's internals (its DIE walkers and relocations)
-    dwarf_internals = {"readers/dwarf.py", "readers/riscv_relocs.py", "readers/definitions.py"}
+    dwarf_internals = {"readers/dwarf/convert.py", "readers/dwarf/riscv_relocs.py"}
     assert "readers/elf.py" in importers and set(importers) <= dwarf_internals | {"readers/elf.py"}, importers
