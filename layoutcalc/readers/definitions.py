@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, NamedTuple, Optional
 
 from ..errors import InputError
 from ..model import Build, StructType
+from ..provenance import Provenance
 from . import sniff
 from .dwarfscan import UnsupportedDwarf, _uleb
 
@@ -93,8 +94,8 @@ def _btf_definitions(data: bytes, path: str, wanted: Optional[set[str]], elf_arc
     abi = get_abi(arch)
     build = Build(name=os.path.basename(path), arch=arch, address_size=abi.pointer_size,
                   byte_order=types.header.byte_order, origin=path,
-                  provenance={"file": os.path.basename(path), "format": "btf", "btf_version": types.header.version,
-                              "num_types": types.num_types - 1, "arch_source": arch_source})
+                  provenance=Provenance(file=os.path.basename(path), format="btf", btf_version=types.header.version,
+                                        num_types=types.num_types - 1, arch_source=arch_source))
     converter = btf._Converter(types, abi.pointer_size)
     found: list[StructType] = []
     for type_id in range(1, types.num_types):
@@ -210,7 +211,7 @@ def _indexed_definitions(dwarf_file: "DwarfFile", build: Build, wanted: Optional
             if progress:
                 progress(done, len(units))
     reader.finish(build)
-    build.provenance.pop("alignment_attributes", None)  # as the plain walk records it
+    build.provenance = build.provenance.without("alignment_attributes")  # as the plain walk records it
     build.origin = dwarf_file.path
     return found
 

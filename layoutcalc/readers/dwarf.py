@@ -14,6 +14,7 @@ import os
 import struct as _struct
 import zlib
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from typing import Any, BinaryIO, NamedTuple, Optional
 
 from elftools.common.exceptions import DWARFError, ELFError, ELFParseError
@@ -26,6 +27,7 @@ from elftools.elf.elffile import ELFFile
 
 from ..abi import abi_name_for_elf
 from ..errors import InputError
+from ..provenance import Provenance
 from ..typegraph import MAX_TYPE_DEPTH, check_type_graph
 from ..model import (
     ANCESTOR,
@@ -633,8 +635,7 @@ def read_dwarf(path: str, struct_names: Optional[Iterable[str]] = None,
             raise InputError(f"{path}: corrupt or truncated DWARF ({exc.__class__.__name__}: {exc})") from exc
         if first_cu is None:
             first_cu = next((cu for cu in dwarf_file.iter_cus() if _is_c_unit(cu)), None)
-        build.provenance = _provenance(dwarf_file, first_cu)
-        build.provenance["alignment_attributes"] = converter.saw_alignment
+        build.provenance = replace(_provenance(dwarf_file, first_cu), alignment_attributes=converter.saw_alignment)
         if not build.structs and not build.unions:
             check_units(dwarf_file)
     check_type_graph(build, path)
@@ -833,7 +834,7 @@ def _scan_cu(cu: CompileUnit, converter: _Converter, build: Build,
                 build.base_types[name] = base
 
 
-def _provenance(dwarf_file: DwarfFile, cu: Optional[CompileUnit]) -> dict[str, Any]:
+def _provenance(dwarf_file: DwarfFile, cu: Optional[CompileUnit]) -> Provenance:
     producer = None
     version = None
     if cu is not None:
@@ -841,16 +842,17 @@ def _provenance(dwarf_file: DwarfFile, cu: Optional[CompileUnit]) -> dict[str, A
         top = cu.get_top_DIE()
         attr = top.attributes.get("DW_AT_producer")
         if attr is not None:
-            producer = attr.value.decode("utf-8", "replace") if isinstance(attr.value, bytes) else attr.value
-    return {
-        "file": os.path.basename(dwarf_file.path),
-        "format": "dwarf",
-        "dwarf_version": version,
-        "producer": producer,
-        "build_id": dwarf_file.build_id(),
-        "elf_type": dwarf_file.elf.header["e_type"],
-        "machine": dwarf_file.elf.header["e_machine"],
-    }
+            producer = attr.value.decode("utf-8", "replace") if isinstance(attr.value, bytes) else str(attr.value)
+    return Provenance(
+        file=os.path.basename(dwarf_file.path),
+        format="dwarf",
+        dwarf_version=version,
+        producer=producer,
+        build_id=dwarf_file.build_id(),
+        elf_type=str(dwarf_file.elf.header["e_type"]),
+        machine=str(dwarf_file.elf.header["e_machine"]),
+        recorded=("file", "format", "dwarf_version", "producer", "build_id", "elf_type", "machine"),  # null too
+    )
 
 
 class UnitEdges(NamedTuple):

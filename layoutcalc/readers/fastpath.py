@@ -17,10 +17,12 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Callable, NamedTuple, Optional
 
 from ..errors import InputError, NotFoundError
 from ..model import BaseType, Build, EnumType, StructType, Type, TypedefType
+from ..provenance import Provenance
 from . import cache, dwarfscan, typeindex
 from .dwarf import (
     _DAMAGED_DWARF,
@@ -222,7 +224,7 @@ class PickReader:
         self.take = take
         self.converter = converter(dwarf_file.address_size, dwarf_file.little_endian, self.path)
         self.unit = -1
-        self.provenance: Optional[dict[str, object]] = None
+        self.provenance: Optional[Provenance] = None
 
     def __enter__(self) -> PickReader:
         self._stack = contextlib.ExitStack()
@@ -272,8 +274,7 @@ class PickReader:
             with self:
                 self.read([])
         assert self.provenance is not None
-        build.provenance = dict(self.provenance)
-        build.provenance["alignment_attributes"] = self.converter.saw_alignment
+        build.provenance = replace(self.provenance, alignment_attributes=self.converter.saw_alignment)
 
 
 class _RawUnit:

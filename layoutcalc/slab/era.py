@@ -52,8 +52,7 @@ class SlabEra(NamedTuple):
 
 def config_facts(build: Build) -> Mapping[str, Any]:
     """The ``kernel_config`` facts recorded in the build's provenance (empty when none)."""
-    facts = build.provenance.get("kernel_config")
-    return facts if isinstance(facts, Mapping) else {}
+    return build.provenance.kernel_config or {}
 
 
 def recorded_release(build: Build) -> Optional[tuple[int, int]]:
@@ -62,8 +61,8 @@ def recorded_release(build: Build) -> Optional[tuple[int, int]]:
     A vmlinux read from DWARF or BTF records no release; its ``Linux version`` banner
     (``linux_banner`` in .rodata) says it.
     """
-    for key in ("release", "version"):
-        match = _RELEASE.match(str(build.provenance.get(key) or ""))
+    for recorded in (build.provenance.release, build.provenance.version):
+        match = _RELEASE.match(recorded or "")
         if match:
             return int(match.group(1)), int(match.group(2))
     banner = kernel_banner(build.origin)

@@ -200,7 +200,7 @@ def _recorded_flags(era: "SlabEra", cache: str) -> Optional[list[str]]:
     """The tree's own effective SLAB_ flags for ``cache``, when source mode recorded them."""
     call = era.caches.get(cache)
     flags = call.get("flags") if call else None
-    return [str(flag) for flag in flags] if isinstance(flags, list) else None
+    return [str(flag) for flag in flags] if isinstance(flags, (list, tuple)) else None
 
 
 def cache_specs_for_build(build: Build, abi: Abi, xstate_size: Optional[int] = None, pid_level: int = 0,
