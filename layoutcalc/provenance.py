@@ -1,16 +1,19 @@
 """Where a build's data came from: one typed, frozen record that every reader fills.
 
 A :class:`Provenance` has one field per fact a reader records; the fields that
-steer behaviour say so below.  ``None`` means "not recorded".  Facts this
-version does not know (a hand-edited snapshot, a newer layoutcalc) are kept in
-``extra`` as read, so that a snapshot read and written again is byte-identical.
+steer behaviour say so.  ``None`` means "not recorded".  Facts this version does
+not know (a hand-edited snapshot, a newer layoutcalc) are kept in ``extra`` as
+read, and ``recorded`` keeps the order (and the nulls) a snapshot had, so that a
+snapshot read and written again is byte-identical.  Source mode's config facts
+are a record of the same kind (:class:`KernelConfigFacts`, its caches
+:class:`RecordedCache`).
 
-It is frozen: a reader or a command that learns something makes a new one with
-:func:`dataclasses.replace` (or :meth:`Provenance.with_facts` for facts given as
-a mapping, :meth:`Provenance.without` to forget one).
+It is frozen, all the way down: a reader or a command that learns something
+makes a new one with :func:`dataclasses.replace` (or :meth:`Provenance.with_facts`
+for facts given as JSON, :meth:`~_Record.without` to forget one).
 
 Its JSON form (a snapshot's ``build.provenance``) is an object whose keys are
-the field names; :meth:`Provenance.to_json` writes them in ``recorded`` order.
+the field names; ``to_json`` writes them in ``recorded`` order.
 """
 
 from __future__ import annotations
@@ -18,21 +21,24 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Optional, Union
+from typing import ClassVar, Optional, TypeVar, Union
 
 # A JSON value, frozen: arrays are tuples and objects read-only mappings (:class:`FrozenObject`).
 JsonValue = Union[None, bool, int, float, str, tuple["JsonValue", ...], Mapping[str, "JsonValue"]]
 
+_V = TypeVar("_V")
+_R = TypeVar("_R", bound="_Record")
 
-class FrozenObject(Mapping[str, JsonValue]):
-    """A read-only JSON object that pickles (a result that holds one goes into the scan cache)."""
+
+class FrozenObject(Mapping[str, _V]):
+    """A read-only JSON object that pickles (results holding one go into the scan cache)."""
 
     __slots__ = ("_items",)
 
-    def __init__(self, items: Mapping[str, JsonValue]) -> None:
+    def __init__(self, items: Mapping[str, _V]) -> None:
         self._items = dict(items)
 
-    def __getitem__(self, key: str) -> JsonValue:
+    def __getitem__(self, key: str) -> _V:
         return self._items[key]
 
     def __iter__(self) -> Iterator[str]:
@@ -45,8 +51,125 @@ class FrozenObject(Mapping[str, JsonValue]):
         return repr(self._items)
 
 
+class _Record:
+    """A typed JSON object: a frozen dataclass whose fields (but ``extra`` and ``recorded``) are its keys.
+
+    Subclasses end with the two fields ``extra`` (keys without a field, as read) and ``recorded``
+    (the keys written, in order: those read, then any field set later; a listed key whose field is
+    ``None`` is written as ``null``).
+    """
+
+    extra: tuple[tuple[str, JsonValue], ...]
+    recorded: tuple[str, ...]
+    _where: ClassVar[str] = "provenance"
+
+    @classmethod
+    def keys(cls) -> tuple[str, ...]:
+        """The JSON keys that have a field, in field order."""
+        return tuple(_annotations(cls))
+
+    def __post_init__(self) -> None:
+        typed = _annotations(type(self))
+        names = [key for key, _ in self.extra]
+        twice = [key for key in names if key in typed or names.count(key) > 1]
+        if twice:
+            raise ValueError(f"{self._where}: extra fact '{twice[0]}' is a field or is given twice")
+        if any(not _is_frozen(value) for _, value in self.extra):
+            object.__setattr__(self, "extra", tuple((key, _frozen(value)) for key, value in self.extra))
+        for key in typed:
+            value = getattr(self, key)
+            if isinstance(value, Mapping) and not isinstance(value, FrozenObject):
+                object.__setattr__(self, key, FrozenObject(value))
+        kept = tuple(key for key in self.recorded if key in typed or key in names)
+        added = tuple(key for key in (*typed, *names) if key not in kept
+                      and (key in names or getattr(self, key) is not None))
+        if kept + added != self.recorded:
+            object.__setattr__(self, "recorded", kept + added)
+
+    @classmethod
+    def from_json(cls: type[_R], data: Mapping[str, object], where: str = "") -> _R:
+        """The record a JSON object holds; ValueError naming the key when a value has the wrong type."""
+        typed = _annotations(cls)
+        values: dict[str, object] = {}
+        extra: list[tuple[str, JsonValue]] = []
+        for key, value in data.items():
+            if not isinstance(key, str):
+                raise ValueError(f"{cls._where} key {key!r} is not a string")
+            if key in typed:
+                values[key] = _checked(f"{where}{key}", value, typed[key])
+            else:
+                extra.append((key, _frozen(value)))
+        return cls(**values, extra=tuple(extra), recorded=tuple(data))  # type: ignore[call-arg]
+
+    def to_json(self) -> dict[str, object]:
+        """The JSON object of this record, keys in ``recorded`` order."""
+        typed, extra = _annotations(type(self)), dict(self.extra)
+        return {key: _thawed(getattr(self, key) if key in typed else extra[key]) for key in self.recorded}
+
+    def without(self: _R, *keys: str) -> _R:
+        """This record with ``keys`` no longer recorded."""
+        typed = _annotations(type(self))
+        return dataclasses.replace(self, **{key: None for key in keys if key in typed},  # type: ignore[type-var]
+                                   extra=tuple(item for item in self.extra if item[0] not in keys),
+                                   recorded=tuple(key for key in self.recorded if key not in keys))
+
+    def extra_fact(self, key: str) -> JsonValue:
+        """The value of a fact kept in ``extra`` (None when it is not recorded)."""
+        return dict(self.extra).get(key)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{key}={value!r}' for key, value in self.to_json().items())})"
+
+
 @dataclass(frozen=True, repr=False)
-class Provenance:
+class RecordedCache(_Record):
+    """Source mode: how the tree creates one cache (its ``kmem_cache_create`` call)."""
+
+    _where: ClassVar[str] = "provenance kernel_config cache"
+
+    file: Optional[str] = None
+    """The source file of the call (``"kernel/fork.c"``)."""
+    align: Optional[str] = None
+    """Its align argument as written (``"ARCH_MIN_TASKALIGN"``, ``"0"``)."""
+    flags: Optional[tuple[str, ...]] = None
+    """Its ``SLAB_`` flags that are not defined as 0 in this tree.  Steers: they replace the shipped
+    catalogue's flags (:mod:`layoutcalc.slab.specs`)."""
+    flags_as_written: Optional[tuple[str, ...]] = None
+    """Its ``SLAB_`` flags as written."""
+    extra: tuple[tuple[str, JsonValue], ...] = ()
+    recorded: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+
+@dataclass(frozen=True, repr=False)
+class KernelConfigFacts(_Record):
+    """Source mode: the config facts of the tree compiled, as the slab model reads them."""
+
+    _where: ClassVar[str] = "provenance kernel_config"
+
+    allocator: Optional[str] = None
+    """``"slab"``, ``"slub"`` or ``"slob"`` (``CONFIG_SLAB``/``SLUB``/``SLOB``).  Steers the allocator."""
+    l1_cache_bytes: Optional[int] = None
+    """``L1_CACHE_BYTES``.  Steers the cache line of the slab model."""
+    l1_cache_shift: Optional[int] = None
+    """``L1_CACHE_SHIFT``."""
+    page_size: Optional[int] = None
+    """``PAGE_SIZE``.  Steers the slab model's page size."""
+    nr_cpus: Optional[int] = None
+    """``NR_CPUS`` (or ``CONFIG_NR_CPUS``)."""
+    arch_min_taskalign: Optional[int] = None
+    """``ARCH_MIN_TASKALIGN``.  Steers task_struct's cache alignment."""
+    arch_slab_minalign: Optional[int] = None
+    """``ARCH_SLAB_MINALIGN``."""
+    caches: Optional[Mapping[str, RecordedCache]] = None
+    """The tree's cache creation calls, by cache name."""
+    cache_line_size: Optional[str] = None
+    """How the tree defines ``cache_line_size()`` (``"(boot_cpu_data.x86_cache_alignment)"``)."""
+    extra: tuple[tuple[str, JsonValue], ...] = ()
+    recorded: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+
+@dataclass(frozen=True, repr=False)
+class Provenance(_Record):
     """The facts a reader recorded about its input (a snapshot's ``build.provenance``).
 
     Field order is the order a fresh record is written in.  Every field defaults
@@ -104,11 +227,9 @@ class Provenance:
     cacheline_size: Optional[int] = None
     """The build's L1 cache line in bytes (a snapshot's; source mode: ``L1_CACHE_BYTES``).  Steers the
     cacheline comments of ``show`` (:func:`layoutcalc.api.cacheline_size_of`)."""
-    kernel_config: Optional[Mapping[str, JsonValue]] = None
-    """Source mode: the config facts the slab model reads (keys ``allocator``, ``l1_cache_bytes``,
-    ``l1_cache_shift``, ``page_size``, ``nr_cpus``, ``arch_min_taskalign``, ``arch_slab_minalign``,
-    ``caches``: the tree's cache creation calls by cache name, ``cache_line_size``).  Steers the era
-    and allocator (:func:`layoutcalc.slab.era.decide_era`)."""
+    kernel_config: Optional[KernelConfigFacts] = None
+    """Source mode: the config facts the slab model reads (:class:`KernelConfigFacts`).  Steers the era,
+    allocator, cache line and page size (:func:`layoutcalc.slab.era.decide_era`)."""
     package: Optional[str] = None
     """The package the input came from (``snapshot --package``)."""
     version: Optional[str] = None
@@ -120,46 +241,7 @@ class Provenance:
     extra: tuple[tuple[str, JsonValue], ...] = ()
     """Facts this version has no field for, as (key, value) in the order read."""
     recorded: tuple[str, ...] = field(default=(), compare=False, repr=False)
-    """The keys written, in order: those read from a snapshot, then any set later.  A key listed here
-    whose field is ``None`` is written as ``null`` (as the snapshot it was read from had it)."""
-
-    def __post_init__(self) -> None:
-        names = [key for key, _ in self.extra]
-        twice = [key for key in names if key in _TYPED or names.count(key) > 1]
-        if twice:
-            raise ValueError(f"provenance: extra fact '{twice[0]}' is a field or is given twice")
-        if self.kernel_config is not None and not _is_frozen(self.kernel_config):
-            object.__setattr__(self, "kernel_config", _frozen(self.kernel_config))
-        if any(not _is_frozen(value) for _, value in self.extra):
-            object.__setattr__(self, "extra", tuple((key, _frozen(value)) for key, value in self.extra))
-        known = set(names) | _TYPED.keys()
-        kept = tuple(key for key in self.recorded if key in known)
-        added = tuple(key for key in (*_TYPED, *names) if key not in kept
-                      and (key in names or getattr(self, key) is not None))
-        if kept + added != self.recorded:
-            object.__setattr__(self, "recorded", kept + added)
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, object]) -> Provenance:
-        """The provenance a snapshot records (its ``build.provenance`` object).
-
-        Raises ValueError naming the key when a field's value has the wrong type.
-        """
-        typed: dict[str, object] = {}
-        extra: list[tuple[str, JsonValue]] = []
-        for key, value in data.items():
-            if not isinstance(key, str):
-                raise ValueError(f"provenance key {key!r} is not a string")
-            if key in _TYPED:
-                typed[key] = _checked(key, value, _TYPED[key])
-            else:
-                extra.append((key, _frozen(value)))
-        return cls(**typed, extra=tuple(extra), recorded=tuple(data))  # type: ignore[arg-type]
-
-    def to_json(self) -> dict[str, object]:
-        """The JSON object of this provenance, keys in ``recorded`` order."""
-        extra = dict(self.extra)
-        return {key: _thawed(getattr(self, key) if key in _TYPED else extra[key]) for key in self.recorded}
+    """The keys written, in order (see :class:`_Record`)."""
 
     def with_facts(self, facts: Mapping[str, object]) -> Provenance:
         """This provenance with ``facts`` (JSON keys and values) added or replacing those recorded.
@@ -168,23 +250,21 @@ class Provenance:
         """
         return Provenance.from_json({**self.to_json(), **facts})
 
-    def without(self, *keys: str) -> Provenance:
-        """This provenance with ``keys`` no longer recorded."""
-        return dataclasses.replace(self, **{key: None for key in keys if key in _TYPED},
-                                   extra=tuple(item for item in self.extra if item[0] not in keys),
-                                   recorded=tuple(key for key in self.recorded if key not in keys))
 
-    def __repr__(self) -> str:
-        return f"Provenance({', '.join(f'{key}={value!r}' for key, value in self.to_json().items())})"
-
-    def extra_fact(self, key: str) -> JsonValue:
-        """The value of a fact kept in ``extra`` (None when it is not recorded)."""
-        return dict(self.extra).get(key)
+_ANNOTATIONS: dict[type, dict[str, str]] = {}
 
 
-# What each field's value may be in JSON: its annotation, checked by _checked.
-_TYPED: dict[str, str] = {f.name: str(f.type) for f in dataclasses.fields(Provenance)
-                          if f.name not in ("extra", "recorded")}
+def _annotations(cls: type) -> dict[str, str]:
+    """Each JSON key of a record class with its field's annotation (as written)."""
+    if cls not in _ANNOTATIONS:
+        _ANNOTATIONS[cls] = {f.name: str(f.type) for f in dataclasses.fields(cls)
+                             if f.name not in ("extra", "recorded")}
+    return _ANNOTATIONS[cls]
+
+
+_WANTED = {"Optional[str]": "a string", "Optional[int]": "an integer", "Optional[bool]": "true or false",
+           "Optional[tuple[str, ...]]": "a list of strings", "Optional[KernelConfigFacts]": "an object",
+           "Optional[Mapping[str, RecordedCache]]": "an object of objects"}
 
 
 def _checked(key: str, value: object, annotation: str) -> object:
@@ -200,12 +280,12 @@ def _checked(key: str, value: object, annotation: str) -> object:
     if annotation == "Optional[tuple[str, ...]]" and isinstance(value, (list, tuple)) \
             and all(isinstance(item, str) for item in value):
         return tuple(value)
-    if annotation == "Optional[Mapping[str, JsonValue]]" and isinstance(value, Mapping):
-        return _frozen(value)
-    wanted = {"Optional[str]": "a string", "Optional[int]": "an integer", "Optional[bool]": "true or false",
-              "Optional[tuple[str, ...]]": "a list of strings",
-              "Optional[Mapping[str, JsonValue]]": "an object"}[annotation]
-    raise ValueError(f"provenance '{key}' must be {wanted} or null, not {str(value)[:60]!r}")
+    if annotation == "Optional[KernelConfigFacts]" and isinstance(value, Mapping):
+        return KernelConfigFacts.from_json(value, f"{key}.")
+    if annotation == "Optional[Mapping[str, RecordedCache]]" and isinstance(value, Mapping) \
+            and all(isinstance(item, Mapping) for item in value.values()):
+        return FrozenObject({name: RecordedCache.from_json(item, f"{key}.{name}.") for name, item in value.items()})
+    raise ValueError(f"provenance '{key}' must be {_WANTED[annotation]} or null, not {str(value)[:60]!r}")
 
 
 def _frozen(value: object) -> JsonValue:
@@ -230,7 +310,9 @@ def _is_frozen(value: object) -> bool:
 
 
 def _thawed(value: object) -> object:
-    """A frozen JSON value as ``json.dumps`` takes it (lists and dicts)."""
+    """A frozen value as ``json.dumps`` takes it (lists and dicts)."""
+    if isinstance(value, _Record):
+        return value.to_json()
     if isinstance(value, tuple):
         return [_thawed(item) for item in value]
     if isinstance(value, Mapping):

@@ -15,7 +15,7 @@ from layoutcalc.analysis.facts import DebugInfo, debug_info_of
 from layoutcalc.cli import main
 from layoutcalc.errors import ScenarioError
 from layoutcalc.model import Build
-from layoutcalc.provenance import Provenance
+from layoutcalc.provenance import KernelConfigFacts, Provenance, RecordedCache
 from layoutcalc.readers.snapshot import read_snapshot, write_snapshot
 
 
@@ -59,10 +59,17 @@ def test_unknown_facts_nulls_and_key_order_survive(tmp_path):
     ("format", 5, "a string"),
     ("flags", "-m64", "a list of strings"),
     ("kernel_config", [1], "an object"),
+    ("kernel_config.l1_cache_bytes", "128", "an integer"),
+    ("kernel_config.caches", {"pid": "kernel/pid.c"}, "an object of objects"),
+    ("kernel_config.caches.pid.flags", [1], "a list of strings"),
 ])
 def test_a_fact_of_the_wrong_type_is_refused_in_one_line(tmp_path, key, value, wanted):
     data = _bundled_json("kernel-source")
-    data["build"]["provenance"][key] = value
+    facts = data["build"]["provenance"]
+    *parents, last = key.split(".")
+    for parent in parents:
+        facts = facts[parent]
+    facts[last] = value
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(data))
     with pytest.raises(ScenarioError) as raised:
@@ -75,15 +82,21 @@ def test_frozen_through_and_through():
     provenance = Provenance.from_json(_bundled_json("kernel-source")["build"]["provenance"])
     with pytest.raises(dataclasses.FrozenInstanceError):
         provenance.release = "6.1"  # type: ignore[misc]
-    assert provenance.kernel_config is not None
+    config = provenance.kernel_config
+    assert config is not None and config.caches is not None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.allocator = "slub"  # type: ignore[misc]
     with pytest.raises(TypeError):
-        provenance.kernel_config["allocator"] = "slub"  # type: ignore[index]
-    caches = provenance.kernel_config["caches"]
-    assert isinstance(caches["pid"]["flags"], tuple)  # type: ignore[index,call-overload]
-    given = {"allocator": "slab", "caches": {"pid": {"flags": ["SLAB_PANIC"]}}}
-    made = Provenance(kernel_config=given)
-    given["allocator"] = "slub"
-    assert made.kernel_config is not None and made.kernel_config["allocator"] == "slab"
+        config.caches["pid"] = RecordedCache()  # type: ignore[index]
+    assert config.caches["pid"].flags == ("SLAB_PANIC",)
+    given = {"pid": RecordedCache(flags=("SLAB_PANIC",))}
+    made = KernelConfigFacts(caches=given)
+    given.clear()
+    assert made.caches is not None and list(made.caches) == ["pid"]
+    with_extra = Provenance(extra=(("later", {"a": [1]}),))
+    assert with_extra.extra_fact("later") == {"a": (1,)}
+    with pytest.raises(TypeError):
+        with_extra.extra_fact("later")["b"] = 2  # type: ignore[index]
 
 
 def test_replace_keeps_recorded_keys_in_place_and_appends_new_ones():

@@ -11,6 +11,7 @@ headers), config, arch, compiler, flags and structs.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import time
@@ -20,7 +21,7 @@ from typing import NamedTuple, Optional
 
 from ...errors import InputError
 from ...model import Build
-from ...provenance import JsonValue, Provenance
+from ...provenance import KernelConfigFacts, Provenance, RecordedCache
 from .compile import (
     compile_unit,
     compiler_identity,
@@ -150,31 +151,31 @@ def _compile_build(request: SourceRequest, tree: KernelTree, config_path: str, c
         alignment_attributes=read.alignment_attributes,
         structs_not_in_tree=tuple(missing),
         cacheline_size=unit.facts.get("L1_CACHE_BYTES"),
-        kernel_config={**_config_facts(config, unit.facts, calls),
-                       "cache_line_size": cache_line_size_definition(tree, arch)},
+        kernel_config=dataclasses.replace(_config_facts(config, unit.facts, calls),
+                                          cache_line_size=cache_line_size_definition(tree, arch)),
         recorded=SOURCE_MODE_KEYS,
     )
     return build
 
 
-def _config_facts(config: "KernelConfig", facts: dict[str, int],
-                  calls: Sequence["CacheCall"]) -> dict[str, JsonValue]:
+def _config_facts(config: "KernelConfig", facts: dict[str, int], calls: Sequence["CacheCall"]) -> KernelConfigFacts:
     """What the slab model reads: allocator, cache line, page size, CPUs, task alignment, cache flags."""
-    caches: dict[str, JsonValue] = {}
+    caches = {}
     for call in calls:
         flags = tuple(flag for flag in call.flags if facts.get(flag, 1) != 0)
-        caches[call.cache] = {"file": call.file, "align": call.align, "flags": flags,
-                              "flags_as_written": tuple(call.flags)}
-    return {
-        "allocator": allocator(config),
-        "l1_cache_bytes": facts.get("L1_CACHE_BYTES"),
-        "l1_cache_shift": facts.get("L1_CACHE_SHIFT"),
-        "page_size": facts.get("PAGE_SIZE"),
-        "nr_cpus": facts.get("NR_CPUS") or config.number("CONFIG_NR_CPUS"),
-        "arch_min_taskalign": facts.get("ARCH_MIN_TASKALIGN"),
-        "arch_slab_minalign": facts.get("ARCH_SLAB_MINALIGN"),
-        "caches": caches,
-    }
+        caches[call.cache] = RecordedCache(file=call.file, align=call.align, flags=flags,
+                                           flags_as_written=tuple(call.flags))
+    return KernelConfigFacts(
+        allocator=allocator(config),
+        l1_cache_bytes=facts.get("L1_CACHE_BYTES"),
+        l1_cache_shift=facts.get("L1_CACHE_SHIFT"),
+        page_size=facts.get("PAGE_SIZE"),
+        nr_cpus=facts.get("NR_CPUS") or config.number("CONFIG_NR_CPUS"),
+        arch_min_taskalign=facts.get("ARCH_MIN_TASKALIGN"),
+        arch_slab_minalign=facts.get("ARCH_SLAB_MINALIGN"),
+        caches=caches,
+        recorded=KernelConfigFacts.keys(),  # every key, null too
+    )
 
 
 from .config import CacheCall, KernelConfig  # noqa: E402  (names for the annotations above)
