@@ -64,7 +64,7 @@ class _Record:
     _where: ClassVar[str] = "provenance"
 
     @classmethod
-    def keys(cls) -> tuple[str, ...]:
+    def field_keys(cls) -> tuple[str, ...]:
         """The JSON keys that have a field, in field order."""
         return tuple(_annotations(cls))
 

@@ -174,7 +174,7 @@ def _config_facts(config: "KernelConfig", facts: dict[str, int], calls: Sequence
         arch_min_taskalign=facts.get("ARCH_MIN_TASKALIGN"),
         arch_slab_minalign=facts.get("ARCH_SLAB_MINALIGN"),
         caches=caches,
-        recorded=KernelConfigFacts.keys(),  # every key, null too
+        recorded=KernelConfigFacts.field_keys(),  # every key, null too
     )
 
 
