@@ -126,8 +126,13 @@ KERNEL_TYPES = ("u8", "u16", "u32", "u64", "s8", "s16", "s32", "s64", "bool", "s
 
 
 def snapshot(path: str, out: str, structs: Sequence[str] = (), types: Sequence[str] = (),
-             provenance: Optional[dict[str, object]] = None) -> Build:
-    """Extract what layout/what-if/slab need from ``path`` into the snapshot file ``out``."""
+             provenance: Optional[Mapping[str, object]] = None) -> Build:
+    """Extract what layout/what-if/slab need from ``path`` into the snapshot file ``out``.
+
+    ``provenance`` adds facts to record (``{"package": ..., "version": ...}``, JSON keys of
+    :class:`~layoutcalc.provenance.Provenance`) after the build's cache line size.
+    """
+    import dataclasses
     from .errors import NotFoundError
     from .readers.snapshot import write_snapshot
     from .safe_write import check_target
@@ -141,7 +146,8 @@ def snapshot(path: str, out: str, structs: Sequence[str] = (), types: Sequence[s
         raise NotFoundError(f"{path}: none of the structs {', '.join(wanted)} is in its debug info")
     abi = abi_of(build)
     build.name = build.name.removeprefix("vmlinux-")
-    build.provenance.update({"cacheline_size": abi.cacheline_size, **(provenance or {})})
+    build.provenance = dataclasses.replace(build.provenance, cacheline_size=abi.cacheline_size
+                                           ).with_facts(provenance or {})
     write_snapshot(build, out)
     return build
 
@@ -232,8 +238,8 @@ def cacheline_size_of(build: Build, asked: Optional[int] = None) -> int:
     A snapshot records its build's (128 bytes on the 2.6.22 ones); an ELF or BTF input records none,
     and 64 is what pahole takes from this host.  ``show`` and the notebook's ``Build.struct`` both ask here.
     """
-    recorded = build.provenance.get("cacheline_size")
-    return asked or (recorded if isinstance(recorded, int) and recorded > 0 else DEFAULT_CACHELINE)
+    recorded = build.provenance.cacheline_size
+    return asked or (recorded if recorded is not None and recorded > 0 else DEFAULT_CACHELINE)
 
 
 def show_text(build: Build, names: Sequence[str], cacheline_size: int = DEFAULT_CACHELINE, *,
@@ -257,7 +263,7 @@ def struct_text(build: Build, found: Union[StructType, TypedefType], cacheline_s
     """
     from .render.pahole import pahole_text
     alignments = None
-    if build.provenance.get("format") == "btf":
+    if build.provenance.format == "btf":
         def alignments(struct: StructType) -> tuple[Optional[int], list[Optional[int]]]:
             facts = facts_of(build, struct)
             return facts.pahole_alignment, [m.pahole_forced for m in facts.members]
@@ -592,7 +598,7 @@ def whatif_run(path: str, scenario: Optional[str] = None, patch: Optional[str] =
         baselines = {item.struct_name: item.result.size_after
                      for item in apply_scenario(build, loaded, abi_of(build), "as-patched", defined, level)}
     notes = []
-    source_arch = build.provenance.get("retargeted_from")
+    source_arch = build.provenance.retargeted_from
     if source_arch is not None:
         notes.append(f"--arch {build.arch}: this re-lays out {build.name}'s own configuration ({source_arch}) "
                      f"under {build.arch} ABI rules, not a real {build.arch} build: a real one has its own "
@@ -611,7 +617,7 @@ def _whatif_patch(path: str, patch: str, defines: Sequence[str], arch: Optional[
     build = load(path, structs=structs, types=types, arch=arch)
     results, warnings = patch_results(build, patch, abi_of(build), decided.defines)
     notes = []
-    source_arch = build.provenance.get("retargeted_from")
+    source_arch = build.provenance.retargeted_from
     if source_arch is not None:
         notes.append(f"--arch {build.arch}: this re-lays out {build.name}'s own configuration ({source_arch}) "
                      f"under {build.arch} ABI rules, not a real {build.arch} build")
@@ -676,7 +682,7 @@ def slab_predictions(path: str, cpus: int = 2, xstate_size: Optional[int] = 832)
 def source_snapshot(tree: str, arch: str = "x86_64", config: Optional[str] = None,
                     structs: Sequence[str] = (), out: Optional[str] = None,
                     debug_flags: Optional[Sequence[str]] = None,
-                    defines: Sequence[str] = (), provenance: Optional[dict[str, object]] = None,
+                    defines: Sequence[str] = (), provenance: Optional[Mapping[str, object]] = None,
                     overlay: Optional[str] = None) -> "SourceResult":
     """Snapshot of ``structs`` (default: the seed's and what scenarios need) compiled from a kernel tree.
 
@@ -692,7 +698,7 @@ def source_snapshot(tree: str, arch: str = "x86_64", config: Optional[str] = Non
     if provenance and out is not None:
         from .readers.snapshot import read_snapshot, write_snapshot
         build = read_snapshot(str(result.path))
-        build.provenance.update(provenance)
+        build.provenance = build.provenance.with_facts(provenance)
         write_snapshot(build, out)
         return result._replace(path=Path(out))
     return result

@@ -46,7 +46,7 @@ def test_btf_only_object_keeps_its_machine(tmp_path: Path, target: str, abi: str
     info = read_elf_info(str(obj))
     assert (info.arch, info.has_dwarf, info.btf is not None) == (abi, False, True)
     build = api.load(str(obj), structs=["probe"])
-    assert (build.arch, build.address_size, build.provenance["format"]) == (abi, word, "btf")
+    assert (build.arch, build.address_size, build.provenance.format) == (abi, word, "btf")
     order = "big" if abi == "s390x" else "little"
     raw = symbol_bytes(obj, "probe_sizes")
     size, offset_l, offset_s = (int.from_bytes(raw[i:i + word], order) for i in range(0, 3 * word, word))

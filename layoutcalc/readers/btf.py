@@ -23,6 +23,7 @@ from typing import Optional
 
 from ..abi import get_abi
 from ..errors import InputError
+from ..provenance import Provenance
 from ..typegraph import MAX_TYPE_DEPTH, check_type_graph
 from ..model import (
     ArrayType,
@@ -445,7 +446,7 @@ def read_btf(data: bytes, name: str, struct_names: Optional[list[str]] = None,
     ``struct_names`` only those structs/unions are converted (with whatever
     they reference); otherwise every named struct and union is.  The first
     complete definition of a name wins.  Missing requested names are listed
-    in ``provenance["missing_structs"]``; asking the build for them raises
+    in ``provenance.missing_structs``; asking the build for them raises
     :class:`~layoutcalc.errors.NotFoundError`.  ``elf_arch`` is the ABI the
     ELF header around the BTF names (:mod:`layoutcalc.readers.elf`); ``arch`` overrides it.
     ``every_definition`` fills ``build.variants`` with each distinct definition of a name
@@ -496,17 +497,14 @@ def read_btf(data: bytes, name: str, struct_names: Optional[list[str]] = None,
             type_name = btf.string(name_off, type_id)
             if wanted is None or type_name in wanted_types or f"enum {type_name}" in wanted_types:
                 _add_named(build, type_name, converter.convert(type_id))
-    build.provenance = {
-        "file": name, "format": "btf", "btf_version": btf.header.version,
-        "num_types": btf.num_types - 1, "arch_source": arch_source,
-        "pointer_size_source": "long" if pointer_size else "ABI default",
-    }
-    if btf.base is not None:
-        build.provenance["btf_base"] = btf.base.name
-    if wanted is not None:
-        missing = sorted(wanted - set(build.structs) - set(build.unions))
-        if missing:
-            build.provenance["missing_structs"] = missing
+    missing = sorted(wanted - set(build.structs) - set(build.unions)) if wanted is not None else []
+    build.provenance = Provenance(
+        file=name, format="btf", btf_version=btf.header.version,
+        num_types=btf.num_types - 1, arch_source=arch_source,
+        pointer_size_source="long" if pointer_size else "ABI default",
+        btf_base=btf.base.name if btf.base is not None else None,
+        missing_structs=tuple(missing) if missing else None,
+    )
     check_type_graph(build, name)
     return build
 

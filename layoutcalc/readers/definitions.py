@@ -21,6 +21,7 @@ from typing import NamedTuple, Optional
 
 from ..errors import InputError
 from ..model import Build, StructType
+from ..provenance import Provenance
 from . import sniff
 
 ProgressCallback = Callable[[int, int], None]
@@ -84,8 +85,8 @@ def _btf_definitions(data: bytes, path: str, wanted: Optional[set[str]], elf_arc
     abi = get_abi(arch)
     build = Build(name=os.path.basename(path), arch=arch, address_size=abi.pointer_size,
                   byte_order=types.header.byte_order, origin=path,
-                  provenance={"file": os.path.basename(path), "format": "btf", "btf_version": types.header.version,
-                              "num_types": types.num_types - 1, "arch_source": arch_source})
+                  provenance=Provenance(file=os.path.basename(path), format="btf", btf_version=types.header.version,
+                                        num_types=types.num_types - 1, arch_source=arch_source))
     converter = btf.BtfConverter(types, abi.pointer_size)
     found: list[StructType] = []
     for type_id in range(1, types.num_types):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import mmap
 import os
+from dataclasses import replace
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO, Optional
 
@@ -26,6 +27,7 @@ from elftools.elf.elffile import ELFFile
 
 from ...abi import abi_name_for_elf
 from ...errors import InputError
+from ...provenance import Provenance
 from ...typegraph import MAX_TYPE_DEPTH
 from ...model import (
     ANCESTOR,
@@ -544,8 +546,7 @@ def read_plain(dwarf_file: DwarfFile, wanted_structs: Optional[set[str]], wanted
         raise InputError(f"{path}: corrupt or truncated DWARF ({exc.__class__.__name__}: {exc})") from exc
     if first_cu is None:
         first_cu = next((cu for cu in dwarf_file.iter_cus() if is_c_unit(cu)), None)
-    build.provenance = provenance_of(dwarf_file, first_cu)
-    build.provenance["alignment_attributes"] = converter.saw_alignment
+    build.provenance = replace(provenance_of(dwarf_file, first_cu), alignment_attributes=converter.saw_alignment)
     if not build.structs and not build.unions:
         check_units(dwarf_file)
     return build
@@ -745,7 +746,7 @@ def _scan_cu(cu: CompileUnit, converter: DwarfConverter, build: Build,
                 build.base_types[name] = base
 
 
-def provenance_of(dwarf_file: DwarfFile, cu: Optional[CompileUnit]) -> dict[str, Any]:
+def provenance_of(dwarf_file: DwarfFile, cu: Optional[CompileUnit]) -> Provenance:
     """What the file and its first compiled unit ``cu`` say about how the build was made."""
     producer = None
     version = None
@@ -754,16 +755,17 @@ def provenance_of(dwarf_file: DwarfFile, cu: Optional[CompileUnit]) -> dict[str,
         top = cu.get_top_DIE()
         attr = top.attributes.get("DW_AT_producer")
         if attr is not None:
-            producer = attr.value.decode("utf-8", "replace") if isinstance(attr.value, bytes) else attr.value
-    return {
-        "file": os.path.basename(dwarf_file.path),
-        "format": "dwarf",
-        "dwarf_version": version,
-        "producer": producer,
-        "build_id": dwarf_file.build_id(),
-        "elf_type": dwarf_file.elf.header["e_type"],
-        "machine": dwarf_file.elf.header["e_machine"],
-    }
+            producer = attr.value.decode("utf-8", "replace") if isinstance(attr.value, bytes) else str(attr.value)
+    return Provenance(
+        file=os.path.basename(dwarf_file.path),
+        format="dwarf",
+        dwarf_version=version,
+        producer=producer,
+        build_id=dwarf_file.build_id(),
+        elf_type=str(dwarf_file.elf.header["e_type"]),
+        machine=str(dwarf_file.elf.header["e_machine"]),
+        recorded=("file", "format", "dwarf_version", "producer", "build_id", "elf_type", "machine"),  # null too
+    )
 
 
 _PAHOLE_TYPE_TAGS = ("DW_TAG_structure_type", "DW_TAG_union_type", "DW_TAG_typedef", "DW_TAG_enumeration_type",

@@ -100,7 +100,7 @@ def indexed_definitions(dwarf_file: "DwarfFile", build: Build, wanted: Optional[
             if progress:
                 progress(done, len(units))
     reader.finish(build)
-    build.provenance.pop("alignment_attributes", None)  # as the plain walk records it
+    build.provenance = build.provenance.without("alignment_attributes")  # as the plain walk records it
     build.origin = dwarf_file.path
     return found
 

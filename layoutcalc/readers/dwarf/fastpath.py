@@ -16,10 +16,12 @@ happens when it cannot read a file, is decided in one place:
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from collections.abc import Iterable
 from typing import Callable, NamedTuple, Optional
 
 from ...model import BaseType, Build, EnumType, StructType, Type, TypedefType
+from ...provenance import Provenance
 from .. import cache
 from ..elf import DAMAGED_DWARF
 from . import dwarfscan, typeindex
@@ -200,7 +202,7 @@ class PickReader:
         self.take = take
         self.converter = converter(dwarf_file.address_size, dwarf_file.little_endian, self.path)
         self.unit = -1
-        self.provenance: Optional[dict[str, object]] = None
+        self.provenance: Optional[Provenance] = None
 
     def __enter__(self) -> PickReader:
         self._stack = contextlib.ExitStack()
@@ -250,8 +252,7 @@ class PickReader:
             with self:
                 self.read([])
         assert self.provenance is not None
-        build.provenance = dict(self.provenance)
-        build.provenance["alignment_attributes"] = self.converter.saw_alignment
+        build.provenance = replace(self.provenance, alignment_attributes=self.converter.saw_alignment)
 
 
 class _RawUnit:
