@@ -88,9 +88,10 @@ def check_located(path: str, step: int = 10) -> list[str]:
     lookup holds the wanted names' only).  Names the search declines for are
     counted, not compared.
     """
-    from layoutcalc.readers import fastpath, typeindex
+    from layoutcalc.readers import dwarf
+    from layoutcalc.readers.dwarf import fastpath, typeindex
     os.environ["LAYOUTCALC_SCAN"] = "fast"
-    index = typeindex.get_index(path, fastpath.scan_cache_key(path))
+    index = typeindex.get_index(path, dwarf.scan_cache_key(path))
     names = [name for name, _entry in sorted(index.tables["structs"].items(), key=lambda item: item[1][:2])][::step]
     problems, declined, equal = [], 0, 0
     cached = typeindex.load_cached
@@ -99,8 +100,8 @@ def check_located(path: str, step: int = 10) -> list[str]:
         indexed = read_dwarf(path, [name], [name], any_kind=True)
         typeindex.load_cached = lambda key: None  # type: ignore[assignment]
         try:
-            with fastpath.DwarfFile(path) as dwarf_file:
-                if fastpath._located_index(dwarf_file, {name}, {name}, True) is None:
+            with dwarf.DwarfFile(path) as dwarf_file:
+                if fastpath.located_index(dwarf_file, {name}, {name}, True) is None:
                     declined += 1
                     continue
             located = read_dwarf(path, [name], [name], any_kind=True)

@@ -76,7 +76,7 @@ def _scan_cache_key(path: str) -> Optional[str]:
                 return None
     except OSError:
         return None
-    from .readers.fastpath import scan_cache_key
+    from .readers.dwarf import scan_cache_key
     return scan_cache_key(path)
 
 
@@ -88,7 +88,7 @@ def require_structs(path: str, names: Iterable[str]) -> None:
     inputs the answer is left to :func:`load`.
     """
     if resolve(str(path)).kind == "elf":
-        from .readers.fastpath import check_names
+        from .readers.dwarf import check_names
         check_names(str(path), names)
 
 
@@ -130,15 +130,18 @@ KERNEL_TYPES = ("u8", "u16", "u32", "u64", "s8", "s16", "s32", "s64", "bool", "s
 
 
 def snapshot(path: str, out: str, structs: Sequence[str] = (), types: Sequence[str] = (),
-             provenance: Optional[dict[str, object]] = None, *, kernel_source: bool = False,
+             provenance: Optional[Mapping[str, object]] = None, *, kernel_source: bool = False,
              arch: str = "x86_64", config: Optional[str] = None) -> "SnapshotResult":
     """``snapshot``: extract what layout/what-if/slab need from ``path`` into the snapshot file ``out``.
 
     ``structs`` (default: the seed's and what scenarios name) and ``types`` are what it keeps;
-    ``provenance`` (e.g. package and version) is recorded with it.  With ``kernel_source``,
-    ``path`` is a kernel source tree compiled for ``arch`` under ``config`` (default: its
-    defconfig; :func:`source_snapshot`).
+    ``provenance`` adds facts to record (``{"package": ..., "version": ...}``, JSON keys of
+    :class:`~layoutcalc.provenance.Provenance`) after the build's cache line size.  With
+    ``kernel_source``, ``path`` is a kernel source tree compiled for ``arch`` under ``config``
+    (default: its defconfig; :func:`source_snapshot`).
     """
+    import dataclasses
+
     from .features.results import SnapshotResult
     if kernel_source:
         compiled = source_snapshot(path, arch, config, structs, out, provenance=provenance)
@@ -156,7 +159,8 @@ def snapshot(path: str, out: str, structs: Sequence[str] = (), types: Sequence[s
         raise NotFoundError(f"{path}: none of the structs {', '.join(wanted)} is in its debug info")
     abi = abi_of(build)
     build.name = build.name.removeprefix("vmlinux-")
-    build.provenance.update({"cacheline_size": abi.cacheline_size, **(provenance or {})})
+    build.provenance = dataclasses.replace(build.provenance, cacheline_size=abi.cacheline_size
+                                           ).with_facts(provenance or {})
     write_snapshot(build, out)
     return SnapshotResult(out, build.arch, len(build.structs) + len(build.unions))
 
@@ -253,8 +257,8 @@ def cacheline_size_of(build: Build, asked: Optional[int] = None) -> int:
     A snapshot records its build's (128 bytes on the 2.6.22 ones); an ELF or BTF input records none,
     and 64 is what pahole takes from this host.  ``show`` and the notebook's ``Build.struct`` both ask here.
     """
-    recorded = build.provenance.get("cacheline_size")
-    return asked or (recorded if isinstance(recorded, int) and recorded > 0 else DEFAULT_CACHELINE)
+    recorded = build.provenance.cacheline_size
+    return asked or (recorded if recorded is not None and recorded > 0 else DEFAULT_CACHELINE)
 
 
 def show_text(build: Build, names: Sequence[str], cacheline_size: int = DEFAULT_CACHELINE, *,
@@ -375,7 +379,7 @@ def sizes(build: Build) -> list[tuple[str, int, int]]:
 def _read_for_sizes(path: str, progress: Optional[Callable[[int, int], None]], every_definition: bool) -> Build:
     """The build :func:`sizes` reads: for every definition of a linked ELF file, members' struct types as stubs."""
     if every_definition and resolve(path).kind == "elf":
-        from .readers.fastpath import read_every_for_sizes
+        from .readers.dwarf import read_every_for_sizes
         build = read_every_for_sizes(path, progress)
         if build is not None:
             build.origin = path
@@ -627,7 +631,7 @@ def whatif_run(path: str, scenario: Optional[str] = None, patch: Optional[str] =
         baselines = {item.struct_name: item.result.size_after
                      for item in apply_scenario(build, loaded, abi_of(build), "as-patched", defined, level)}
     notes = []
-    source_arch = build.provenance.get("retargeted_from")
+    source_arch = build.provenance.retargeted_from
     if source_arch is not None:
         notes.append(f"--arch {build.arch}: this re-lays out {build.name}'s own configuration ({source_arch}) "
                      f"under {build.arch} ABI rules, not a real {build.arch} build: a real one has its own "
@@ -647,7 +651,7 @@ def _whatif_patch(path: str, patch: str, defines: Sequence[str], arch: Optional[
     build = load(path, structs=structs, types=types, arch=arch)
     results, warnings = patch_results(build, patch, abi_of(build), decided.defines)
     notes = []
-    source_arch = build.provenance.get("retargeted_from")
+    source_arch = build.provenance.retargeted_from
     if source_arch is not None:
         notes.append(f"--arch {build.arch}: this re-lays out {build.name}'s own configuration ({source_arch}) "
                      f"under {build.arch} ABI rules, not a real {build.arch} build")
@@ -725,7 +729,7 @@ def slab_predictions(path: str, cpus: int = 2, xstate_size: Optional[int] = 832)
 def source_snapshot(tree: str, arch: str = "x86_64", config: Optional[str] = None,
                     structs: Sequence[str] = (), out: Optional[str] = None,
                     debug_flags: Optional[Sequence[str]] = None,
-                    defines: Sequence[str] = (), provenance: Optional[dict[str, object]] = None,
+                    defines: Sequence[str] = (), provenance: Optional[Mapping[str, object]] = None,
                     overlay: Optional[str] = None) -> "SourceResult":
     """Snapshot of ``structs`` (default: the seed's and what scenarios need) compiled from a kernel tree.
 
@@ -741,7 +745,7 @@ def source_snapshot(tree: str, arch: str = "x86_64", config: Optional[str] = Non
     if provenance and out is not None:
         from .readers.snapshot import read_snapshot, write_snapshot
         build = read_snapshot(str(result.path))
-        build.provenance.update(provenance)
+        build.provenance = build.provenance.with_facts(provenance)
         write_snapshot(build, out)
         return result._replace(path=Path(out))
     return result

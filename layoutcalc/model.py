@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Iterator, Optional, Union
 
 from .errors import NotFoundError
+from .provenance import Provenance
 
 
 class Type:
@@ -271,7 +272,8 @@ class Build:
 
     ``arch`` is an ABI name known to :mod:`layoutcalc.abi` (x86_64, i386,
     aarch64, arm, ppc64le, s390x, riscv64).  ``provenance`` records where the
-    data came from (file, build-id, producer, DWARF version, package...).
+    data came from (file, build-id, producer, DWARF version, package...): a frozen
+    :class:`~layoutcalc.provenance.Provenance`, replaced, never changed in place.
     """
 
     name: str
@@ -283,7 +285,7 @@ class Build:
     typedefs: dict[str, TypedefType] = field(default_factory=dict)
     base_types: dict[str, BaseType] = field(default_factory=dict)
     enums: dict[str, EnumType] = field(default_factory=dict)
-    provenance: dict[str, object] = field(default_factory=dict)
+    provenance: Provenance = field(default_factory=Provenance)
     origin: str = ""  # the path it was read from, for messages (not part of a snapshot)
     # Struct, union and typedef names a reader passed over without reading them (for suggestions).
     names_seen: set[str] = field(default_factory=set)

@@ -68,7 +68,7 @@ def describe_build(build: Build) -> dict[str, Any]:
         "typedefs": [(name, describe_type(t)) for name, t in build.typedefs.items()],
         "base_types": [(name, describe_type(t)) for name, t in build.base_types.items()],
         "enums": [(name, describe_type(t)) for name, t in build.enums.items()],
-        "provenance": dict(build.provenance),
+        "provenance": build.provenance.to_json(),
         "names_seen": sorted(build.names_seen),
         "variants": [describe_type(t) for t in build.variants],
     }

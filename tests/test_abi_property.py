@@ -32,7 +32,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from copy import deepcopy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
 
@@ -335,7 +335,7 @@ def _hidden(build: Build) -> Build:
 
     for struct in copy.structs.values():
         strip(struct)
-    copy.provenance["alignment_attributes"] = False
+    copy.provenance = replace(copy.provenance, alignment_attributes=False)
     return copy
 
 

@@ -95,14 +95,14 @@ def test_live_vmlinux_shape(vmlinux_btf: bytes) -> None:
     assert [m.name for m in list_head.members] == ["next", "prev"]
     assert isinstance(list_head.members[0].type, PointerType)
     assert list_head.members[0].type.c_name() == "struct list_head *"
-    assert build.provenance["format"] == "btf"
+    assert build.provenance.format == "btf"
 
 
 @needs_live_btf
 def test_struct_filter_reports_missing(vmlinux_btf: bytes) -> None:
     build = read_btf(vmlinux_btf, LIVE_BTF, ["pid", "no_such_struct_xyz"])
     assert set(build.structs) == {"pid"}
-    assert build.provenance["missing_structs"] == ["no_such_struct_xyz"]
+    assert build.provenance.missing_structs == ("no_such_struct_xyz",)
 
 
 C_SOURCE = """

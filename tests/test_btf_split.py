@@ -83,7 +83,7 @@ def test_a_module_object_takes_the_running_kernel_as_base_and_live_names_it(tmp_
     """The .ko case: .BTF split against /sys/kernel/btf/vmlinux, no --btf-base given; and ``-i live``."""
     ko, _blob, base = _split_pair(tmp_path, LIVE_BTF)
     build = api.load_named(ko, ["mod_thing", "task_struct"])
-    assert build.provenance["btf_base"] == LIVE_BTF
+    assert build.provenance.btf_base == LIVE_BTF
     result = CliRunner().invoke(main, ["show", "mod_thing", "task_struct", "-i", ko])
     assert result.exit_code == 0, result.output
     expected = _pahole(ko, base, ["mod_thing", "task_struct"])

@@ -65,7 +65,7 @@ def test_btrfs_ko_against_its_vmlinux_equals_pahole_btf_base():
     theirs = pahole_oracle.split_listing(subprocess.run([*pahole, "-C", ",".join(names), ko], check=True,
                                                         capture_output=True, text=True).stdout)
     build = api.load_named(ko, names, btf_base=base)
-    assert build.provenance["btf_base"] == base
+    assert build.provenance.btf_base == base
     assert {name: api.show_text(build, [name]) for name in names} == theirs
     contains = runner.invoke(main, ["show", "--contains", "btrfs_root", "-i", ko, "--btf-base", base])
     assert contains.output == subprocess.run([*pahole, "--contains=btrfs_root", ko], check=True,

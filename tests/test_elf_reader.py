@@ -46,7 +46,7 @@ def test_btf_only_object_keeps_its_machine(tmp_path: Path, target: str, abi: str
     info = read_elf_info(str(obj))
     assert (info.arch, info.has_dwarf, info.btf is not None) == (abi, False, True)
     build = api.load(str(obj), structs=["probe"])
-    assert (build.arch, build.address_size, build.provenance["format"]) == (abi, word, "btf")
+    assert (build.arch, build.address_size, build.provenance.format) == (abi, word, "btf")
     order = "big" if abi == "s390x" else "little"
     raw = symbol_bytes(obj, "probe_sizes")
     size, offset_l, offset_s = (int.from_bytes(raw[i:i + word], order) for i in range(0, 3 * word, word))
@@ -68,5 +68,5 @@ def test_only_the_elf_container_and_the_dwarf_reader_import_elftools() -> None:
     importers = sorted(str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
                        if re.search(r"^\s*(from|import) elftools", path.read_text(), re.M))
     # the ELF container, and the DWARF reader's internals (its DIE walkers and relocations)
-    dwarf_internals = {"readers/dwarf.py", "readers/riscv_relocs.py", "readers/definitions.py"}
+    dwarf_internals = {"readers/dwarf/convert.py", "readers/dwarf/riscv_relocs.py"}
     assert "readers/elf.py" in importers and set(importers) <= dwarf_internals | {"readers/elf.py"}, importers

@@ -21,8 +21,8 @@ from realbuilds import vmlinux
 from layoutcalc import api
 from layoutcalc.cli import main
 from layoutcalc.errors import NotFoundError
-from layoutcalc.readers import cache, fastpath, typeindex
-from layoutcalc.readers.dwarf import read_dwarf
+from layoutcalc.readers import cache, dwarf
+from layoutcalc.readers.dwarf import read_dwarf, typeindex
 
 COMMON = r"""
 #include <stddef.h>
@@ -214,7 +214,7 @@ def test_index_is_cached_per_build_id_and_a_damaged_entry_is_ignored(
 def test_index_made_by_other_code_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     program = link_program(tmp_path, "gcc", "-gdwarf-5")
     read(program, "fast", monkeypatch, ["late"])
-    build_id = fastpath.scan_cache_key(str(program))
+    build_id = dwarf.scan_cache_key(str(program))
     assert typeindex.load_cached(build_id) is not None
     monkeypatch.setattr(cache, "code_digest", lambda: "someone-else")
     assert typeindex.load_cached(build_id) is None
@@ -254,7 +254,7 @@ def test_real_build_sample_equals_plain_reader(key: str, monkeypatch: pytest.Mon
     benchmarks/check_fastpath.py (minutes)."""
     path = vmlinux(key)
     monkeypatch.setenv("LAYOUTCALC_SCAN", "fast")
-    index = typeindex.get_index(path, fastpath.scan_cache_key(path))
+    index = typeindex.get_index(path, dwarf.scan_cache_key(path))
     early = sorted(name for name, entry in index.tables["structs"].items() if entry[0] < 60)
     structs = early[::25] + ["list_head"]
     types = ["atomic_t", "pid_t", "unsigned int", "long int"]
@@ -270,10 +270,10 @@ def test_real_build_btf_names_cover_every_dwarf_struct(key: str) -> None:
     """What makes the .BTF answer to "no such struct" exact: BTF names every struct and union DWARF defines."""
     path = vmlinux(key)
     with pytest.raises(NotFoundError, match=r"no struct named 'task_strukt'; closest: task_struct"):
-        fastpath.check_names(path, ["task_strukt"])  # the cache is empty: answered from .BTF
+        dwarf.check_names(path, ["task_strukt"])  # the cache is empty: answered from .BTF
     btf_names = typeindex.btf_type_names(path)
     assert btf_names is not None
-    index = typeindex.get_index(path, fastpath.scan_cache_key(path))
+    index = typeindex.get_index(path, dwarf.scan_cache_key(path))
     dwarf_names = index.aggregate_names()
     assert len(dwarf_names) > 7000
     assert [name for name in dwarf_names if name not in btf_names] == []

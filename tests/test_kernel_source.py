@@ -53,8 +53,8 @@ def test_config_file_is_applied():
     build, _ = _build(config=str(TREE / "up.config"))
     task = build.get_struct("task_struct")
     assert "oncpu" not in _offsets(task) and _offsets(task)["prio"] == 20
-    facts = build.provenance["kernel_config"]
-    assert (facts["allocator"], facts["l1_cache_bytes"], facts["l1_cache_shift"], facts["nr_cpus"]) == (
+    facts = build.provenance.kernel_config
+    assert (facts.allocator, facts.l1_cache_bytes, facts.l1_cache_shift, facts.nr_cpus) == (
         "slub", 64, 6, 1)
 
 
@@ -70,17 +70,17 @@ def test_i386_uses_its_headers_and_mach_default():
 
 def test_config_facts_and_cache_calls():
     build, _ = _build()
-    facts = build.provenance["kernel_config"]
-    assert (facts["allocator"], facts["l1_cache_bytes"], facts["page_size"], facts["nr_cpus"],
-            facts["arch_min_taskalign"]) == ("slab", 128, 4096, 128, 16)
-    signal = facts["caches"]["signal_cache"]
+    facts = build.provenance.kernel_config
+    assert (facts.allocator, facts.l1_cache_bytes, facts.page_size, facts.nr_cpus,
+            facts.arch_min_taskalign) == ("slab", 128, 4096, 128, 16)
+    signal = facts.caches["signal_cache"]
     # SLAB_ACCOUNT is written in the call but defined as 0 in this tree: it is not an effective flag
-    assert signal["flags"] == ["SLAB_HWCACHE_ALIGN", "SLAB_PANIC"]
-    assert "SLAB_ACCOUNT" in signal["flags_as_written"]
-    assert facts["caches"]["task_struct"]["align"] == "ARCH_MIN_TASKALIGN"
-    assert facts["caches"]["pid"]["align"] == "__alignof__(struct pid)"
+    assert signal.flags == ("SLAB_HWCACHE_ALIGN", "SLAB_PANIC")
+    assert "SLAB_ACCOUNT" in signal.flags_as_written
+    assert facts.caches["task_struct"].align == "ARCH_MIN_TASKALIGN"
+    assert facts.caches["pid"].align == "__alignof__(struct pid)"
     provenance = build.provenance
-    assert provenance["release"] == "2.6.22-fixture" and "-m64" in provenance["flags"]
+    assert provenance.release == "2.6.22-fixture" and "-m64" in provenance.flags
 
 
 def test_cache_hit_and_invalidation(tmp_path: Path):

@@ -95,7 +95,7 @@ def test_show_text_equals_pahole_btf_on_compiled_fixture(tmp_path, target):
     theirs = subprocess.run([pahole_oracle.PAHOLE, "-F", "btf", "-C", ",".join(NAMES), obj], check=True,
                             capture_output=True, text=True).stdout
     build = api.load_named(obj, NAMES)
-    assert build.provenance["format"] == "btf"
+    assert build.provenance.format == "btf"
     ours = pahole_oracle.split_listing(api.show_text(build, NAMES))
     expected = pahole_oracle.split_listing(theirs)
     assert sorted(expected) == sorted(NAMES)

@@ -526,7 +526,7 @@ def test_report_and_slab_give_the_slab_cost_of_a_patch() -> None:
         row = rows[build.name]
         pid, upid = build.get_struct("pid"), build.get_struct("upid")
         assert row["struct"] == "pid" and row["size_on"] - row["size_off"] >= 8
-        line = build.provenance.get("cacheline_size", 64)
+        line = build.provenance.cacheline_size or 64
         for side, size in (("off", row["size_off"]), ("on", row["size_on"])):
             expected = -(-(size + upid.size_bytes) // line) * line  # order-0 slabs: 4096 // object objects
             assert row[f"object_{side}"] == expected and row[f"objs_per_slab_{side}"] == 4096 // expected

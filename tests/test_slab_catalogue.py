@@ -160,9 +160,10 @@ def test_source_mode_scans_the_tree_and_reproduces_the_shipped_table() -> None:
     from kernel_trees import linux_2622
 
     from layoutcalc.model import Build
+    from layoutcalc.provenance import Provenance
     from layoutcalc.slab.catalogue import catalogue_for_build
     tree = linux_2622()
-    build = Build("src", "x86_64", 8, "little", provenance={"tree": tree, "release": "2.6.22.19"})
+    build = Build("src", "x86_64", 8, "little", provenance=Provenance(tree=tree, release="2.6.22.19"))
     scanned = catalogue_for_build(build)
     assert scanned.entries == shipped("2.6.22").entries
     assert scanned.allocations == shipped("2.6.22").allocations

@@ -47,7 +47,7 @@ def test_source_mode_reproduces_debian_61_build():
     checks = [compare_layouts(compiled.get_struct(name), real.get_struct(name)) for name in STRUCTS]
     assert [c.struct for c in checks if not c.equal] == []
     assert sum(len(c.members) for c in checks) > 1200
-    assert compiled.provenance["kernel_config"]["allocator"] == "slub"
+    assert compiled.provenance.kernel_config.allocator == "slub"
     assert compiled.get_struct("task_struct").size_bytes == 9728
 
 

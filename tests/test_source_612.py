@@ -45,7 +45,7 @@ def test_source_mode_reproduces_debian_612_build():
     assert sum(len(c.members) for c in checks) > 500
     for name, size in SIZES.items():
         assert compiled.get_struct(name).size_bytes == size
-    assert compiled.provenance["kernel_config"]["allocator"] == "slub"
+    assert compiled.provenance.kernel_config.allocator == "slub"
 
 
 def _kconfig_tree_612() -> str:

@@ -78,14 +78,14 @@ def debug_info_of(build: Build) -> DebugInfo:
     A retargeted build is laid out afresh with every alignment written down as an attribute.
     A producer (DW_AT_producer) compiled with ``-gstrict-dwarf`` records no alignment attributes.
     """
-    if build.provenance.get("retargeted_from"):
+    provenance = build.provenance
+    if provenance.retargeted_from:
         return DebugInfo.ATTRIBUTES
-    if build.provenance.get("format") == "btf":
+    if provenance.format == "btf":
         return DebugInfo.BTF
-    if build.provenance.get("alignment_attributes") is False:
+    if provenance.alignment_attributes is False:
         return DebugInfo.STRICT_DWARF
-    producer = build.provenance.get("producer")
-    if isinstance(producer, str) and "-gstrict-dwarf" in producer.split():
+    if provenance.producer is not None and "-gstrict-dwarf" in provenance.producer.split():
         return DebugInfo.STRICT_DWARF  # e.g. a kernel-source snapshot written before it kept the flag
     return DebugInfo.ATTRIBUTES
 

@@ -19,7 +19,7 @@ from .layout import member_byte_size
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from ..readers.dwarf import UnitEdges
+    from ..readers.edges import UnitEdges
 
 
 class Location(NamedTuple):
@@ -177,7 +177,7 @@ class Relations(NamedTuple):
 def edges_of_structs(structs: "Sequence[StructType]", name: str, unit: str) -> Optional["UnitEdges"]:
     """Every definition of a whole build as one unit (``--all-units``): types compared by kind and name."""
     from ..model import PointerType
-    from ..readers.dwarf import UnitEdges as Edges
+    from ..readers.edges import UnitEdges as Edges
     ids: dict[tuple[str, str], int] = {}
 
     def key(t: object) -> int:

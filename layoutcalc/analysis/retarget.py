@@ -135,5 +135,5 @@ def retarget(build: Build, abi: Abi) -> Build:
         build, arch=abi.name, address_size=abi.pointer_size, byte_order=abi.byte_order,
         structs=table(build.structs), unions=table(build.unions),  # type: ignore[arg-type]
         typedefs=table(build.typedefs), base_types=table(build.base_types),  # type: ignore[arg-type]
-        provenance={**build.provenance, "retargeted_from": build.arch, "alignment_attributes": True},
+        provenance=dataclasses.replace(build.provenance, retargeted_from=build.arch, alignment_attributes=True),
     )

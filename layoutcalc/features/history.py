@@ -24,6 +24,7 @@ from itertools import repeat
 from typing import NamedTuple, Optional
 
 from ..errors import LayoutcalcError
+from ..provenance import Provenance
 from ..workers import run_quietly
 
 DEFAULT_STRUCTS = ("task_struct", "signal_struct", "pid")
@@ -83,12 +84,12 @@ def read_banner(path: str) -> tuple[str, str]:
     return release, debian.group(1).decode("ascii", "replace") if debian else ""
 
 
-def build_meta(path: str, arch: str, provenance: Optional[dict[str, object]] = None) -> BuildMeta:
+def build_meta(path: str, arch: str, provenance: Optional[Provenance] = None) -> BuildMeta:
     """The :class:`BuildMeta` of the build at ``path`` (``arch`` from its debug info)."""
     release, version = read_banner(path)
-    if not release and provenance:
-        release = str(provenance.get("release") or "")
-        version = str(provenance.get("version") or "")
+    if not release and provenance is not None:
+        release = provenance.release or ""
+        version = provenance.version or ""
     flavour = _FLAVOUR.match(release)
     return BuildMeta(arch, release, version or release, flavour.group(1) if flavour else "",
                      f"linux-image-{release}" if release and version else "")
@@ -113,7 +114,7 @@ def struct_sizes(path: str, names: Sequence[str], source: str = "auto") -> Histo
     for struct in found.definitions:
         table = unions if struct.is_union else sizes
         table.setdefault(struct.name or "", struct.size_bytes)
-    meta = build_meta(path, found.build.arch, dict(found.build.provenance))
+    meta = build_meta(path, found.build.arch, found.build.provenance)
     return HistoryRow(build_label(path), {name: sizes.get(name, unions.get(name)) for name in names}, found.source,
                       meta)
 

@@ -132,10 +132,10 @@ def read_header(path: str, arch: Optional[str] = None) -> BuildHeader:
         return _elf_header(path, arch)
     if kind == "btf":
         from ..abi import get_abi
-        from .btf import BtfTypes, _choose_arch, _guess_pointer_size
+        from .btf import BtfTypes, choose_arch, guess_pointer_size
         with open(path, "rb") as stream:
             btf = BtfTypes(stream.read(), path)
-        name, _source = _choose_arch(arch, None, _guess_pointer_size(btf), btf.header.byte_order)
+        name, _source = choose_arch(arch, None, guess_pointer_size(btf), btf.header.byte_order)
         return BuildHeader(path, name, get_abi(name).pointer_size, btf.header.byte_order, kind)
     from .snapshot import read_snapshot
     build = read_snapshot(path)
@@ -144,7 +144,7 @@ def read_header(path: str, arch: Optional[str] = None) -> BuildHeader:
 
 def _elf_header(path: str, arch: Optional[str]) -> BuildHeader:
     from ..abi import get_abi
-    from .btf import BtfHeader, _choose_arch
+    from .btf import BtfHeader, choose_arch
     from .elf import read_elf_info
     info = read_elf_info(path)
     if info.has_dwarf:
@@ -158,5 +158,5 @@ def _elf_header(path: str, arch: Optional[str]) -> BuildHeader:
     if arch is None and info.arch is None:  # the BTF reader guesses from the types: read them
         build = read_input(path, struct_names=[], arch=arch)
         return BuildHeader(build.name, build.arch, build.address_size, build.byte_order, "elf")
-    name, _source = _choose_arch(arch, info.arch, None, BtfHeader(info.btf, path).byte_order)
+    name, _source = choose_arch(arch, info.arch, None, BtfHeader(info.btf, path).byte_order)
     return BuildHeader(path, name, get_abi(name).pointer_size, BtfHeader(info.btf, path).byte_order, "elf")

@@ -19,13 +19,12 @@ import os
 import platform
 import struct as _struct
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 from ..abi import get_abi
 from ..errors import InputError
+from ..provenance import Provenance
 from ..typegraph import MAX_TYPE_DEPTH, check_type_graph
-if TYPE_CHECKING:
-    from .dwarf import UnitEdges
 from ..model import (
     ArrayType,
     BaseType,
@@ -40,6 +39,7 @@ from ..model import (
     TypedefType,
     VoidType,
 )
+from .edges import UnitEdges
 
 BTF_MAGIC = 0xEB9F
 HEADER_MIN_LEN = 24
@@ -54,6 +54,7 @@ KIND_NAMES = {
 _INT, _PTR, _ARRAY, _STRUCT, _UNION, _ENUM, _FWD, _TYPEDEF = 1, 2, 3, 4, 5, 6, 7, 8
 _VOLATILE, _CONST, _RESTRICT, _FUNC, _FUNC_PROTO, _VAR, _DATASEC = 9, 10, 11, 12, 13, 14, 15
 _FLOAT, _DECL_TAG, _TYPE_TAG, _ENUM64 = 16, 17, 18, 19
+AGGREGATE_KINDS = frozenset((_STRUCT, _UNION))  # the kinds of struct and union records
 
 _INT_SIGNED, _INT_CHAR, _INT_BOOL = 1, 2, 4
 _QUALIFIERS = {_VOLATILE: "volatile", _CONST: "const", _RESTRICT: "restrict"}
@@ -246,7 +247,7 @@ class BtfTypes:
         return self.record(type_id)[1]
 
 
-class _Converter:
+class BtfConverter:
     """BTF records into model types, memoised by type id."""
 
     def __init__(self, btf: BtfTypes, pointer_size: int) -> None:
@@ -407,7 +408,8 @@ def _int_encoding(word: int, name: str, size: int) -> str:
 _LONG_NAMES = ("long int", "long unsigned int", "long", "unsigned long")
 
 
-def _guess_pointer_size(btf: BtfTypes) -> Optional[int]:
+def guess_pointer_size(btf: BtfTypes) -> Optional[int]:
+    """The size of ``long`` in ``btf`` (as wide as a pointer on every Linux ABI), None when it has no ``long``."""
     for type_id in range(1, btf.num_types):
         _name_off, kind, _vlen, _flag, size = btf.record(type_id)
         if kind == _INT and btf.name_of(type_id) in _LONG_NAMES:
@@ -415,9 +417,10 @@ def _guess_pointer_size(btf: BtfTypes) -> Optional[int]:
     return None
 
 
-def _choose_arch(arch: Optional[str], elf_arch: Optional[str], pointer_size: Optional[int],
-                 byte_order: str) -> tuple[str, str]:
-    """The ABI name and how it was chosen."""
+def choose_arch(arch: Optional[str], elf_arch: Optional[str], pointer_size: Optional[int],
+                byte_order: str) -> tuple[str, str]:
+    """The ABI name and how it was chosen: ``arch`` if given, else the ELF header's, else this machine's when
+    ``pointer_size`` and ``byte_order`` fit it, else a guess from them."""
     if arch is not None:
         return get_abi(arch).name, "given"
     if elf_arch is not None:
@@ -443,7 +446,7 @@ def read_btf(data: bytes, name: str, struct_names: Optional[list[str]] = None,
     ``struct_names`` only those structs/unions are converted (with whatever
     they reference); otherwise every named struct and union is.  The first
     complete definition of a name wins.  Missing requested names are listed
-    in ``provenance["missing_structs"]``; asking the build for them raises
+    in ``provenance.missing_structs``; asking the build for them raises
     :class:`~layoutcalc.errors.NotFoundError`.  ``elf_arch`` is the ABI the
     ELF header around the BTF names (:mod:`layoutcalc.readers.elf`); ``arch`` overrides it.
     ``every_definition`` fills ``build.variants`` with each distinct definition of a name
@@ -456,11 +459,11 @@ def read_btf(data: bytes, name: str, struct_names: Optional[list[str]] = None,
             raise InputError(f"{name}: ELF file has no .BTF section")
         data, elf_arch = info.btf, info.arch
     btf = BtfTypes.split_ok(data, name, base, from_elf=elf_arch is not None)
-    pointer_size = _guess_pointer_size(btf)
-    arch_name, arch_source = _choose_arch(arch, elf_arch, pointer_size, btf.header.byte_order)
+    pointer_size = guess_pointer_size(btf)
+    arch_name, arch_source = choose_arch(arch, elf_arch, pointer_size, btf.header.byte_order)
     abi = get_abi(arch_name)
     build = Build(name=name, arch=arch_name, address_size=abi.pointer_size, byte_order=btf.header.byte_order)
-    converter = _Converter(btf, abi.pointer_size)
+    converter = BtfConverter(btf, abi.pointer_size)
     wanted = None if struct_names is None else {n.split(" ", 1)[-1] for n in struct_names}
     wanted_types = set(type_names or ())
     shapes: set[tuple[object, ...]] = set()
@@ -494,17 +497,14 @@ def read_btf(data: bytes, name: str, struct_names: Optional[list[str]] = None,
             type_name = btf.string(name_off, type_id)
             if wanted is None or type_name in wanted_types or f"enum {type_name}" in wanted_types:
                 _add_named(build, type_name, converter.convert(type_id))
-    build.provenance = {
-        "file": name, "format": "btf", "btf_version": btf.header.version,
-        "num_types": btf.num_types - 1, "arch_source": arch_source,
-        "pointer_size_source": "long" if pointer_size else "ABI default",
-    }
-    if btf.base is not None:
-        build.provenance["btf_base"] = btf.base.name
-    if wanted is not None:
-        missing = sorted(wanted - set(build.structs) - set(build.unions))
-        if missing:
-            build.provenance["missing_structs"] = missing
+    missing = sorted(wanted - set(build.structs) - set(build.unions)) if wanted is not None else []
+    build.provenance = Provenance(
+        file=name, format="btf", btf_version=btf.header.version,
+        num_types=btf.num_types - 1, arch_source=arch_source,
+        pointer_size_source="long" if pointer_size else "ABI default",
+        btf_base=btf.base.name if btf.base is not None else None,
+        missing_structs=tuple(missing) if missing else None,
+    )
     check_type_graph(build, name)
     return build
 
@@ -521,7 +521,6 @@ def _add_named(build: Build, type_name: str, converted: Type) -> None:
 def btf_edges(data: bytes, name: str, type_name: str, include_declarations: bool,
               base: Optional[str] = None, from_elf: bool = False) -> Optional[UnitEdges]:
     """pahole's ``--contains``/``--find_pointers_to`` view of a BTF blob: one unit, ids for DIE offsets."""
-    from .dwarf import UnitEdges
     if data[:4] == b"\x7fELF":
         from_elf = True
         from .elf import elf_info_from_bytes

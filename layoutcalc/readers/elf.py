@@ -4,21 +4,35 @@ The one place outside the DWARF reader's internals that imports elftools.
 :func:`read_elf_info` says which ABI the header names, whether there is
 DWARF and returns the ``.BTF`` section's bytes; the readers then pick the
 format.  A BTF-only object keeps the machine its header names (an aarch64
-``.o`` stays aarch64 whatever machine reads it).
+``.o`` stays aarch64 whatever machine reads it).  What the BTF reader and
+every part of the DWARF reader share lives here too: the checks of section
+headers (:func:`check_sections`), what pyelftools raises on damaged input
+(:data:`DAMAGED_DWARF`) and the debug sections mapped as bytes for the raw
+scan (:func:`map_debug_sections`).
 """
 
 from __future__ import annotations
 
 import io
+import mmap
 import os
+import struct as _struct
 import zlib
 from collections.abc import Iterator
 from typing import Any, BinaryIO, Literal, NamedTuple, Optional
 
+from elftools.common.exceptions import DWARFError, ELFError, ELFParseError
+from elftools.construct import ConstructError
 from elftools.elf.elffile import ELFFile
 
 from ..abi import abi_name_for_elf
 from ..errors import InputError
+
+# What pyelftools raises on damaged or truncated debug sections (programming errors are left alone).
+# pyelftools also checks its input with assert statements (address size, string offsets section).
+DAMAGED_DWARF = (ELFError, ELFParseError, DWARFError, ConstructError, _struct.error, ValueError, KeyError,
+                 IndexError, UnicodeDecodeError, EOFError, AssertionError, RecursionError, OverflowError,
+                 zlib.error, TypeError, NotImplementedError)
 
 
 class ElfInfo(NamedTuple):
@@ -46,7 +60,6 @@ def elf_info_from_bytes(data: bytes, name: str) -> ElfInfo:
 
 
 def _info(stream: BinaryIO, name: str, file_size: int) -> ElfInfo:
-    from .dwarf import check_sections
     try:
         elf = ELFFile(stream)
         check_sections(elf, name, file_size)
@@ -64,10 +77,40 @@ def _info(stream: BinaryIO, name: str, file_size: int) -> ElfInfo:
     return ElfInfo(arch, machine, has_dwarf, btf, elf.get_section_by_name(".debug_info.dwo") is not None)
 
 
+def check_sections(elf: ELFFile, path: str, file_size: int) -> None:
+    """Refuse section headers whose sizes would make us read or allocate more than the file holds.
+
+    pyelftools allocates ``sh_size`` bytes for a section (zeros for SHT_NOBITS) and
+    decompresses up to the compression header's ``ch_size``; a damaged header claiming
+    2^62 bytes must be an error, not a MemoryError.
+    """
+    for index in range(elf.num_sections()):
+        header = elf._get_section_header(index)
+        size, offset = header["sh_size"], header["sh_offset"]
+        if header["sh_type"] == "SHT_NOBITS" or header["sh_type"] == "SHT_NULL":
+            if size > file_size and index:
+                section = elf.get_section(index)
+                if section.name.startswith((".debug", ".BTF")):
+                    raise InputError(f"{path}: section {section.name} claims {size} bytes of zeros, more than "
+                                     f"the file's {file_size} bytes; damaged section headers")
+            continue
+        if offset > file_size or size > file_size - offset:
+            name = elf.get_section(index).name if index else "0"
+            raise InputError(f"{path}: section {name or index} claims {size} bytes at offset {offset}, past the "
+                             f"end of the file ({file_size} bytes); truncated or damaged file")
+        section = elf.get_section(index)
+        if section.compressed and section.data_size > MAX_COMPRESSION_RATIO * max(size, 1):
+            raise InputError(f"{path}: compressed section {section.name} claims to expand from {size} to "
+                             f"{section.data_size} bytes, more than zlib can; damaged compression header")
+    check_compressed_sections(elf, path)
+
+
 # The largest debug section of a Debian vmlinux is .debug_info at 163 MB (6.1 cloud-amd64); a compressed
 # section claiming more than 512 MiB is a bomb (1.8 MB of .debug_str expanding to 1.8 GB was one).
 MAX_DECOMPRESSED_SECTION_BYTES = 512 << 20
 _ZDEBUG_MAGIC = b"ZLIB"
+# A compressed section cannot honestly expand more than zlib's best ratio (about 1032:1).
+MAX_COMPRESSION_RATIO = 1100
 
 
 def debug_section(elf: ELFFile, name: str) -> Any:
@@ -216,3 +259,30 @@ def build_id_of(elf: ELFFile) -> Optional[str]:
                 return bytes(data[desc_at:desc_at + desc_size]).hex()
             pos = end
     return None
+
+
+SHF_COMPRESSED = 0x800
+
+
+def map_debug_sections(stream: BinaryIO, path: str, names: tuple[str, ...]) -> tuple[bool, list[Any]]:
+    """The byte order and the contents of the named sections (b"" when absent) of the ELF file in ``stream``.
+
+    Sections stored plainly are memoryviews of a read-only memory map (no
+    copy: a lookup touches only the pages it reads); compressed ones are
+    decompressed bytes.  For :mod:`.dwarf.dwarfscan`.
+    """
+    elf = ELFFile(stream)
+    check_sections(elf, path, os.fstat(stream.fileno()).st_size)
+    data = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
+    found: list[Any] = []
+    for name in names:
+        section = debug_section(elf, name)
+        if section is None:
+            found.append(b"")
+            continue
+        header = section.header
+        if header["sh_flags"] & SHF_COMPRESSED or header["sh_type"] == "SHT_NOBITS" or section.name != name:
+            found.append(section_bytes(section, path))
+        else:
+            found.append(memoryview(data)[header["sh_offset"]:header["sh_offset"] + header["sh_size"]])
+    return elf.little_endian, found

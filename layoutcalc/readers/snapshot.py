@@ -29,6 +29,7 @@ from ..errors import InputError, ScenarioError
 from ..safe_read import read_bytes
 from ..structured import load_json
 from ..typegraph import MAX_TYPE_DEPTH, check_type_graph
+from ..provenance import Provenance
 from ..model import (
     ArrayType,
     BaseType,
@@ -144,7 +145,7 @@ def build_to_dict(build: Build) -> dict[str, Any]:
     return {
         "schema": SCHEMA, "version": VERSION,
         "build": {"name": build.name, "arch": build.arch, "address_size": build.address_size,
-                  "byte_order": build.byte_order, "provenance": build.provenance},
+                  "byte_order": build.byte_order, "provenance": build.provenance.to_json()},
         "roots": roots,
         "types": encoder.table,
     }
@@ -271,7 +272,7 @@ def build_from_dict(data: Any, path: str) -> Build:
     try:
         meta, roots, table = data["build"], data["roots"], data["types"]
         build = Build(name=str(meta["name"]), arch=str(meta["arch"]), address_size=int(meta["address_size"]),
-                      byte_order=str(meta["byte_order"]), provenance=dict(meta.get("provenance") or {}))
+                      byte_order=str(meta["byte_order"]), provenance=Provenance.from_json(meta.get("provenance") or {}))
         decoder = _Decoder(list(table), path)
         build.structs = _roots(decoder, roots.get("structs", {}), StructType)
         build.unions = _roots(decoder, roots.get("unions", {}), StructType)

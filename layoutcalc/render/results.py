@@ -34,7 +34,7 @@ def pahole_listing(build: "Build", found: Union["StructType", "TypedefType"], ca
     """
     from .pahole import pahole_text
     alignments = None
-    if build.provenance.get("format") == "btf":
+    if build.provenance.format == "btf":
         from ..abi import get_abi
         from ..analysis.facts import debug_info_of, struct_facts
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Optional
 
 from ..errors import ScenarioError
 from ..model import Build, StructType
+from ..provenance import KernelConfigFacts
 
 if TYPE_CHECKING:
     pass
@@ -121,7 +122,7 @@ def task_struct_object_size(build: Build, xstate_size: Optional[int]) -> tuple[i
             f"{placeholder} + xstate {xstate_size}")
 
 
-def era_facts(build: Build) -> dict[str, object]:
+def era_facts(build: Build) -> KernelConfigFacts:
     """The build's recorded config facts (see :mod:`layoutcalc.slab.era`)."""
     from .era import config_facts
-    return dict(config_facts(build))
+    return config_facts(build)

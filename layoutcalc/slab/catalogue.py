@@ -438,7 +438,7 @@ def series_for(release: Optional[tuple[int, int]]) -> str:
 def catalogue_for_build(build: Any) -> Catalogue:
     """The build's tree's own catalogue (source mode), else the shipped series for its release."""
     from .era import recorded_release
-    tree = build.provenance.get("source_tree") or build.provenance.get("tree")
+    tree = build.provenance.tree
     if isinstance(tree, str) and os.path.isfile(os.path.join(tree, "Makefile")):
         if tree not in _TREES:
             _TREES[tree] = scan_tree(tree)
@@ -448,7 +448,7 @@ def catalogue_for_build(build: Any) -> Catalogue:
 
 def catalogue_for_era(build: Any, era: Any) -> Catalogue:
     """:func:`catalogue_for_build`, except that a build whose structs show 2.6.22 takes that table."""
-    tree = build.provenance.get("source_tree") or build.provenance.get("tree")
+    tree = build.provenance.tree
     if era.is_2622 and not (isinstance(tree, str) and os.path.isfile(os.path.join(tree, "Makefile"))):
         return shipped("2.6.22")
     return catalogue_for_build(build)

@@ -180,7 +180,7 @@ def live_census(build: Optional[Build] = None, catalogue: Optional[Catalogue] = 
     """Every cache of the running kernel, attributed and predicted (see the module docstring)."""
     if build is None:
         build = read_live_btf(None)
-    release = build.provenance.get("release") or os.uname().release
+    release = build.provenance.release or os.uname().release
     if catalogue is None:
         catalogue = shipped(series_for(recorded_release(build)))
     abi = get_abi(build.arch)

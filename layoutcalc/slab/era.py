@@ -22,11 +22,12 @@ import mmap
 import os
 import re
 from collections.abc import Mapping
-from typing import Any, NamedTuple, Optional
+from typing import NamedTuple, Optional
 
 from ..abi import Abi
 from ..errors import ScenarioError
 from ..model import Build
+from ..provenance import KernelConfigFacts, RecordedCache
 
 ALLOCATORS = ("slab", "slub", "slob")
 _RELEASE = re.compile(r"^(\d+)\.(\d+)")
@@ -43,17 +44,16 @@ class SlabEra(NamedTuple):
     nr_cpus: Optional[int]  # CONFIG_NR_CPUS when recorded
     release: Optional[tuple[int, int]]
     evidence: str  # one line: what decided the allocator and cache line
-    caches: Mapping[str, Mapping[str, Any]]  # the tree's creation calls (source mode), by cache name
+    caches: Mapping[str, RecordedCache]  # the tree's creation calls (source mode), by cache name
 
     @property
     def is_2622(self) -> bool:
         return self.generation == "2.6.22"
 
 
-def config_facts(build: Build) -> Mapping[str, Any]:
-    """The ``kernel_config`` facts recorded in the build's provenance (empty when none)."""
-    facts = build.provenance.get("kernel_config")
-    return facts if isinstance(facts, Mapping) else {}
+def config_facts(build: Build) -> KernelConfigFacts:
+    """The ``kernel_config`` facts recorded in the build's provenance (none recorded when it has none)."""
+    return build.provenance.kernel_config or KernelConfigFacts()
 
 
 def recorded_release(build: Build) -> Optional[tuple[int, int]]:
@@ -62,8 +62,8 @@ def recorded_release(build: Build) -> Optional[tuple[int, int]]:
     A vmlinux read from DWARF or BTF records no release; its ``Linux version`` banner
     (``linux_banner`` in .rodata) says it.
     """
-    for key in ("release", "version"):
-        match = _RELEASE.match(str(build.provenance.get(key) or ""))
+    for recorded in (build.provenance.release, build.provenance.version):
+        match = _RELEASE.match(recorded or "")
         if match:
             return int(match.group(1)), int(match.group(2))
     banner = kernel_banner(build.origin)
@@ -108,7 +108,7 @@ def decide_era(build: Build, abi: Abi, allocator: Optional[str] = None) -> SlabE
     """The era and allocator of ``build``; ``allocator`` overrides what the build says (e.g. ``--allocator``)."""
     facts = config_facts(build)
     generation = struct_generation(build)
-    recorded = facts.get("allocator")
+    recorded = facts.allocator
     if allocator is not None and allocator not in ALLOCATORS:
         raise ScenarioError(f"unknown allocator '{allocator}' ({', '.join(ALLOCATORS)})")
     if allocator is not None:
@@ -118,18 +118,16 @@ def decide_era(build: Build, abi: Abi, allocator: Optional[str] = None) -> SlabE
     else:
         chosen = "slab" if generation == "2.6.22" else "slub"
         why = f"the default allocator of a {generation} kernel (struct pid shows the era)"
-    line = facts.get("l1_cache_bytes")
-    cache_line = int(line) if isinstance(line, int) and line > 0 else abi.cacheline_size
+    line = facts.l1_cache_bytes
+    cache_line = line if line is not None and line > 0 else abi.cacheline_size
     line_why = "L1_CACHE_BYTES of the config" if cache_line == line else "the ABI's usual cache line"
-    runtime = facts.get("cache_line_size")
-    if cache_line == line and isinstance(runtime, str) and "L1_CACHE_BYTES" not in runtime:
+    runtime = facts.cache_line_size
+    if cache_line == line and runtime is not None and "L1_CACHE_BYTES" not in runtime:
         line_why += f"; the tree's cache_line_size() is {runtime.strip('()')} at run time"
-    page = facts.get("page_size")
-    page_size = int(page) if isinstance(page, int) and page > 0 else abi.page_size
+    page = facts.page_size
+    page_size = page if page is not None and page > 0 else abi.page_size
     release = recorded_release(build)
     search = "legacy" if release is not None and release < (6, 7) else "current"
-    cpus = facts.get("nr_cpus")
-    caches = facts.get("caches")
-    return SlabEra(generation, chosen, search, cache_line, page_size, cpus if isinstance(cpus, int) else None,
+    return SlabEra(generation, chosen, search, cache_line, page_size, facts.nr_cpus,
                    release, f"{chosen.upper()}: {why}; {cache_line}-byte cache lines ({line_why})",
-                   caches if isinstance(caches, Mapping) else {})
+                   facts.caches or {})

@@ -25,6 +25,7 @@ states (CET user state, PASID), which cpuinfo does not list.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
 import re
@@ -402,7 +403,7 @@ def read_live_btf(struct_names: Optional[list[str]] = None, path: str = LIVE_BTF
 
     data = _read_bytes(path)
     build = read_btf(data, path, struct_names, type_names=type_names)
-    build.provenance["release"] = os.uname().release
+    build.provenance = dataclasses.replace(build.provenance, release=os.uname().release)
     return build
 
 

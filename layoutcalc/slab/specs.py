@@ -199,8 +199,7 @@ def specs_for_catalogue(catalogue: Catalogue, build: Build, abi: Abi, cache_line
 def _recorded_flags(era: "SlabEra", cache: str) -> Optional[list[str]]:
     """The tree's own effective SLAB_ flags for ``cache``, when source mode recorded them."""
     call = era.caches.get(cache)
-    flags = call.get("flags") if call else None
-    return [str(flag) for flag in flags] if isinstance(flags, list) else None
+    return list(call.flags) if call is not None and call.flags is not None else None
 
 
 def cache_specs_for_build(build: Build, abi: Abi, xstate_size: Optional[int] = None, pid_level: int = 0,
@@ -222,7 +221,7 @@ def cache_specs_for_build(build: Build, abi: Abi, xstate_size: Optional[int] = N
         from .era import decide_era
         era = decide_era(build, abi)
     catalogue = catalogue_for_era(build, era)
-    min_taskalign = era_facts(build).get("arch_min_taskalign")
+    min_taskalign = era_facts(build).arch_min_taskalign
     specs: list[CacheSpec] = []
     for name in names:
         entry = catalogue.lookup(name)
@@ -240,7 +239,7 @@ def cache_specs_for_build(build: Build, abi: Abi, xstate_size: Optional[int] = N
             entry = dataclasses.replace(entry, flags=tuple(recorded))
         enabled = True if recorded is not None else (not era.is_2622 and memcg_accounting(build))
         spec = spec_for_entry(entry, build, abi, era.cache_line, xstate_size, enabled, level,
-                              min_taskalign if isinstance(min_taskalign, int) else None, strict=True)
+                              min_taskalign, strict=True)
         if not isinstance(spec, CacheSpec):
             # a cache asked for by name whose struct is in the build must be sized, never dropped
             struct = struct_of(build, struct_name, entry.typedef)

@@ -11,6 +11,7 @@ headers), config, arch, compiler, flags and structs.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import time
@@ -20,6 +21,7 @@ from typing import NamedTuple, Optional
 
 from ...errors import InputError
 from ...model import Build
+from ...provenance import KernelConfigFacts, Provenance, RecordedCache
 from .compile import (
     compile_unit,
     compiler_identity,
@@ -38,6 +40,10 @@ CACHE_FORMAT = "4"
 
 #: The default DWARF flavour of source mode (what kernels of both eras built with).
 DEFAULT_DEBUG_FLAGS = ("-g", "-gdwarf-4")
+
+#: The provenance keys source mode writes, in order (a key not found is written as null).
+SOURCE_MODE_KEYS = ("format", "producer", "tree", "release", "config", "arch", "compiler", "flags", "dwarf_version",
+                    "alignment_attributes", "structs_not_in_tree", "cacheline_size", "kernel_config")
 
 
 class SourceRequest(NamedTuple):
@@ -135,39 +141,41 @@ def _compile_build(request: SourceRequest, tree: KernelTree, config_path: str, c
     finally:
         remove_dir(work)
     build.name = f"linux-{tree.release}-{arch.kbuild_arch}"
-    producer = build.provenance.get("producer")
-    build.provenance = {
-        "format": "kernel-source", "producer": producer, "tree": str(tree.root), "release": tree.release,
-        "config": os.path.abspath(config_path), "arch": request.arch, "compiler": compiler,
-        "flags": [flag for flag in unit.command if flag.startswith(("-m", "-f", "-std", "-g", "-D", "--target"))
-                  and not flag.startswith(("-D__KERNEL__", "-DKBUILD_"))],
-        "dwarf_version": build.provenance.get("dwarf_version"),
-        "alignment_attributes": build.provenance.get("alignment_attributes"),
-        "structs_not_in_tree": missing,
-        "cacheline_size": unit.facts.get("L1_CACHE_BYTES"),
-        "kernel_config": {**_config_facts(config, unit.facts, calls),
-                          "cache_line_size": cache_line_size_definition(tree, arch)},
-    }
+    read = build.provenance
+    build.provenance = Provenance(
+        format="kernel-source", producer=read.producer, tree=str(tree.root), release=tree.release,
+        config=os.path.abspath(config_path), arch=request.arch, compiler=compiler,
+        flags=tuple(flag for flag in unit.command if flag.startswith(("-m", "-f", "-std", "-g", "-D", "--target"))
+                    and not flag.startswith(("-D__KERNEL__", "-DKBUILD_"))),
+        dwarf_version=read.dwarf_version,
+        alignment_attributes=read.alignment_attributes,
+        structs_not_in_tree=tuple(missing),
+        cacheline_size=unit.facts.get("L1_CACHE_BYTES"),
+        kernel_config=dataclasses.replace(_config_facts(config, unit.facts, calls),
+                                          cache_line_size=cache_line_size_definition(tree, arch)),
+        recorded=SOURCE_MODE_KEYS,
+    )
     return build
 
 
-def _config_facts(config: "KernelConfig", facts: dict[str, int], calls: Sequence["CacheCall"]) -> dict[str, object]:
+def _config_facts(config: "KernelConfig", facts: dict[str, int], calls: Sequence["CacheCall"]) -> KernelConfigFacts:
     """What the slab model reads: allocator, cache line, page size, CPUs, task alignment, cache flags."""
     caches = {}
     for call in calls:
-        flags = [flag for flag in call.flags if facts.get(flag, 1) != 0]
-        caches[call.cache] = {"file": call.file, "align": call.align, "flags": flags,
-                              "flags_as_written": list(call.flags)}
-    return {
-        "allocator": allocator(config),
-        "l1_cache_bytes": facts.get("L1_CACHE_BYTES"),
-        "l1_cache_shift": facts.get("L1_CACHE_SHIFT"),
-        "page_size": facts.get("PAGE_SIZE"),
-        "nr_cpus": facts.get("NR_CPUS") or config.number("CONFIG_NR_CPUS"),
-        "arch_min_taskalign": facts.get("ARCH_MIN_TASKALIGN"),
-        "arch_slab_minalign": facts.get("ARCH_SLAB_MINALIGN"),
-        "caches": caches,
-    }
+        flags = tuple(flag for flag in call.flags if facts.get(flag, 1) != 0)
+        caches[call.cache] = RecordedCache(file=call.file, align=call.align, flags=flags,
+                                           flags_as_written=tuple(call.flags))
+    return KernelConfigFacts(
+        allocator=allocator(config),
+        l1_cache_bytes=facts.get("L1_CACHE_BYTES"),
+        l1_cache_shift=facts.get("L1_CACHE_SHIFT"),
+        page_size=facts.get("PAGE_SIZE"),
+        nr_cpus=facts.get("NR_CPUS") or config.number("CONFIG_NR_CPUS"),
+        arch_min_taskalign=facts.get("ARCH_MIN_TASKALIGN"),
+        arch_slab_minalign=facts.get("ARCH_SLAB_MINALIGN"),
+        caches=caches,
+        recorded=KernelConfigFacts.field_keys(),  # every key, null too
+    )
 
 
 from .config import CacheCall, KernelConfig  # noqa: E402  (names for the annotations above)

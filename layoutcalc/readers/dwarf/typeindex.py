@@ -22,8 +22,9 @@ import os
 from collections.abc import Iterator
 from typing import Any, Callable, NamedTuple, Optional, TypeVar
 
-from ..errors import InputError
-from . import cache, dwarfscan
+from ...errors import InputError
+from .. import cache
+from . import dwarfscan
 from .dwarfscan import TAG_BASE, TAG_ENUM, TAG_STRUCT, TAG_TYPEDEF, TAG_UNION
 
 ProgressCallback = Callable[[int, int], None]
@@ -208,8 +209,8 @@ def get_index(path: str, build_id: Optional[str], progress: Optional[ProgressCal
 
 def btf_type_names(path: str) -> Optional[set[str]]:
     """The struct, union and typedef names of ``path``'s ``.BTF`` section (None when it has none)."""
-    from .btf import BtfTypes
-    from .elf import read_elf_info
+    from ..btf import BtfTypes
+    from ..elf import read_elf_info
     try:
         data = read_elf_info(path).btf
         if data is None:

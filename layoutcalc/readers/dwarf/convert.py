@@ -1,33 +1,35 @@
-"""DWARF reader: ELF files with debug info (vmlinux, .o, .ko) into the layout model.
+"""DIEs into the layout model: the file (:class:`DwarfFile`), the converter and the plain walk.
 
-The only module that imports elftools.  A linked vmlinux (ET_EXEC/ET_DYN) is
-read without applying ``.rela.debug_*`` relocations: applying them in pure
-Python takes many minutes on a distribution kernel and changes nothing that a
-layout needs.  Relocatable objects (ET_REL) must be relocated, or every
-reference between DIEs of the second and later compile units is wrong.
+:class:`DwarfConverter` turns DIEs into model types; it reads pyelftools'
+DIEs on the plain path (:func:`read_plain`, which walks the compile units in
+order) and the fast path's :class:`~.rawdie.RawDIE` alike.  With
+:mod:`..elf` and :mod:`.riscv_relocs`, the only modules that import elftools.  A linked vmlinux
+(ET_EXEC/ET_DYN) is read without applying ``.rela.debug_*`` relocations:
+applying them in pure Python takes many minutes on a distribution kernel and
+changes nothing that a layout needs.  Relocatable objects (ET_REL) must be
+relocated, or every reference between DIEs of the second and later compile
+units is wrong.
 """
 
 from __future__ import annotations
 
 import mmap
 import os
-import struct as _struct
-import zlib
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any, BinaryIO, NamedTuple, Optional
+from dataclasses import replace
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO, Optional
 
-from elftools.common.exceptions import DWARFError, ELFError, ELFParseError
-from elftools.construct import ConstructError
 from elftools.dwarf.compileunit import CompileUnit
 from elftools.dwarf.die import DIE as DIE  # re-exported for type hints in definitions.py
 from elftools.dwarf.dwarfinfo import DebugSectionDescriptor, DWARFInfo, DwarfConfig
 from elftools.dwarf.enums import ENUM_DW_AT, ENUM_DW_FORM, ENUM_DW_TAG
 from elftools.elf.elffile import ELFFile
 
-from ..abi import abi_name_for_elf
-from ..errors import InputError
-from ..typegraph import MAX_TYPE_DEPTH, check_type_graph
-from ..model import (
+from ...abi import abi_name_for_elf
+from ...errors import InputError
+from ...provenance import Provenance
+from ...typegraph import MAX_TYPE_DEPTH
+from ...model import (
     ANCESTOR,
     DECLARATION_ONLY,
     ArrayType,
@@ -43,11 +45,12 @@ from ..model import (
     TypedefType,
     VoidType,
 )
-from .elf import (build_id_of, check_compressed_sections, content_digest, debug_section, iter_children, section_bytes,
-                  zdebug_dwarf_info)
+from ..edges import UnitEdges
+from ..elf import (DAMAGED_DWARF, SHF_COMPRESSED, build_id_of, check_sections, content_digest, debug_section,
+                   iter_children, zdebug_dwarf_info)
 from .riscv_relocs import relocated_image
 
-_ENCODINGS = {
+ENCODINGS = {
     0x02: "bool", 0x04: "float", 0x05: "signed", 0x06: "signed_char",
     0x07: "unsigned", 0x08: "unsigned_char", 0x10: "unsigned",
 }
@@ -55,51 +58,16 @@ _QUALIFIERS = {
     "DW_TAG_const_type": "const", "DW_TAG_volatile_type": "volatile",
     "DW_TAG_restrict_type": "restrict", "DW_TAG_atomic_type": "_Atomic",
 }
-_AGGREGATES = ("DW_TAG_structure_type", "DW_TAG_union_type", "DW_TAG_class_type")  # a C++ class is a struct
+AGGREGATES = ("DW_TAG_structure_type", "DW_TAG_union_type", "DW_TAG_class_type")  # a C++ class is a struct
 
 ProgressCallback = Callable[[int, int], None]
 
-# What pyelftools raises on damaged or truncated debug sections (programming errors are left alone).
-# pyelftools also checks its input with assert statements (address size, string offsets section).
-_DAMAGED_DWARF = (ELFError, ELFParseError, DWARFError, ConstructError, _struct.error, ValueError, KeyError,
-                  IndexError, UnicodeDecodeError, EOFError, AssertionError, RecursionError, OverflowError,
-                  zlib.error, TypeError, NotImplementedError)
-
-# A compressed section cannot honestly expand more than zlib's best ratio (about 1032:1).
-MAX_COMPRESSION_RATIO = 1100
 # Names read back empty: a compiler never writes them, a damaged string section does.
 MAX_EMPTY_NAMES = 8
 
 
-def check_sections(elf: ELFFile, path: str, file_size: int) -> None:
-    """Refuse section headers whose sizes would make us read or allocate more than the file holds.
-
-    pyelftools allocates ``sh_size`` bytes for a section (zeros for SHT_NOBITS) and
-    decompresses up to the compression header's ``ch_size``; a damaged header claiming
-    2^62 bytes must be an error, not a MemoryError.
-    """
-    for index in range(elf.num_sections()):
-        header = elf._get_section_header(index)
-        size, offset = header["sh_size"], header["sh_offset"]
-        if header["sh_type"] == "SHT_NOBITS" or header["sh_type"] == "SHT_NULL":
-            if size > file_size and index:
-                section = elf.get_section(index)
-                if section.name.startswith((".debug", ".BTF")):
-                    raise InputError(f"{path}: section {section.name} claims {size} bytes of zeros, more than "
-                                     f"the file's {file_size} bytes; damaged section headers")
-            continue
-        if offset > file_size or size > file_size - offset:
-            name = elf.get_section(index).name if index else "0"
-            raise InputError(f"{path}: section {name or index} claims {size} bytes at offset {offset}, past the "
-                             f"end of the file ({file_size} bytes); truncated or damaged file")
-        section = elf.get_section(index)
-        if section.compressed and section.data_size > MAX_COMPRESSION_RATIO * max(size, 1):
-            raise InputError(f"{path}: compressed section {section.name} claims to expand from {size} to "
-                             f"{section.data_size} bytes, more than zlib can; damaged compression header")
-    check_compressed_sections(elf, path)
-
-
-def _name(die: DIE) -> Optional[str]:
+def die_name(die: DIE) -> Optional[str]:
+    """``die``'s DW_AT_name, None when it has none."""
     return _text(die.attributes.get("DW_AT_name"))
 
 
@@ -113,7 +81,8 @@ def text_of(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
-def _int_attr(die: DIE, name: str) -> Optional[int]:
+def int_attr(die: DIE, name: str) -> Optional[int]:
+    """The integer value of ``die``'s attribute ``name`` (see :func:`int_of`), None when absent."""
     return _int_value(die.attributes.get(name))
 
 
@@ -160,7 +129,7 @@ def _uleb(data: list[int]) -> int:
     return result
 
 
-class _Converter:
+class DwarfConverter:
     """Turns DIEs into model types, memoised by DIE offset."""
 
     def __init__(self, address_size: int, little_endian: bool, origin: str) -> None:
@@ -195,22 +164,22 @@ class _Converter:
 
     def _convert(self, die: DIE, shallow: bool, memo: dict[int, Type]) -> Type:
         tag = die.tag
-        if tag in _AGGREGATES:
-            if shallow and _name(die) is not None:  # an anonymous one has no name to stand for it
+        if tag in AGGREGATES:
+            if shallow and die_name(die) is not None:  # an anonymous one has no name to stand for it
                 result: Type = self._stub(die)
             else:
                 return self._aggregate(die)
         elif tag == "DW_TAG_base_type":
-            result = BaseType(_name(die) or "?", _int_attr(die, "DW_AT_byte_size") or 0,
-                              _ENCODINGS.get(_int_attr(die, "DW_AT_encoding") or 5, "signed"))
+            result = BaseType(die_name(die) or "?", int_attr(die, "DW_AT_byte_size") or 0,
+                              ENCODINGS.get(int_attr(die, "DW_AT_encoding") or 5, "signed"))
         elif tag == "DW_TAG_pointer_type" or tag in ("DW_TAG_reference_type", "DW_TAG_rvalue_reference_type"):
-            size = _int_attr(die, "DW_AT_byte_size") or self.address_size
+            size = int_attr(die, "DW_AT_byte_size") or self.address_size
             pointer = PointerType(VoidType(), size)
             memo[die.offset] = pointer  # break cycles through self-referencing pointers
             pointer.target = self.type_of(die, shallow=True)
             return pointer
         elif tag == "DW_TAG_typedef":
-            typedef = TypedefType(_name(die) or "?", VoidType(), _int_attr(die, "DW_AT_alignment"))
+            typedef = TypedefType(die_name(die) or "?", VoidType(), int_attr(die, "DW_AT_alignment"))
             self.saw_alignment = self.saw_alignment or typedef.alignment_attr is not None
             memo[die.offset] = typedef
             typedef.target = self.type_of(die, shallow)
@@ -234,13 +203,13 @@ class _Converter:
         return result
 
     def _enum(self, die: DIE) -> EnumType:
-        enum = EnumType(_name(die), _int_attr(die, "DW_AT_byte_size") or 0,
+        enum = EnumType(die_name(die), int_attr(die, "DW_AT_byte_size") or 0,
                         is_declaration="DW_AT_declaration" in die.attributes)
         if enum.name is None:  # defined inline in a struct: pahole prints its enumerators there
             underlying = die.get_DIE_from_attribute("DW_AT_type") if "DW_AT_type" in die.attributes else None
-            if underlying is not None and _int_attr(underlying, "DW_AT_encoding") in (0x5, 0x6):
+            if underlying is not None and int_attr(underlying, "DW_AT_encoding") in (0x5, 0x6):
                 enum.encoding = "signed"  # DW_ATE_signed, DW_ATE_signed_char
-            enum.enumerators = [(_name(child) or "", _int_attr(child, "DW_AT_const_value") or 0)
+            enum.enumerators = [(die_name(child) or "", int_attr(child, "DW_AT_const_value") or 0)
                                 for child in iter_children(die) if child.tag == "DW_TAG_enumerator"]
         return enum
 
@@ -249,7 +218,7 @@ class _Converter:
         # A stub stands for a type whose members are not read; one of a *defined* type keeps its
         # DW_AT_byte_size (0 for an empty struct such as x86's dev_archdata), which is no declaration's gap.
         defined = "" if "DW_AT_declaration" in die.attributes else f"; {STUB_OF_DEFINED}"
-        return StructType(kind, _name(die), _int_attr(die, "DW_AT_byte_size") or 0, [],
+        return StructType(kind, die_name(die), int_attr(die, "DW_AT_byte_size") or 0, [],
                           is_declaration=True, origin=f"DIE 0x{die.offset:x}{defined}")
 
     def _array(self, die: DIE, shallow: bool) -> Type:
@@ -257,11 +226,11 @@ class _Converter:
         for child in iter_children(die):
             if child.tag not in ("DW_TAG_subrange_type", "DW_TAG_enumeration_type"):
                 continue
-            count = _int_attr(child, "DW_AT_count")
+            count = int_attr(child, "DW_AT_count")
             if count is None:
                 upper = child.attributes.get("DW_AT_upper_bound")
                 if upper is not None and isinstance(upper.value, int) and upper.form != "DW_FORM_exprloc":
-                    lower = _int_attr(child, "DW_AT_lower_bound") or 0
+                    lower = int_attr(child, "DW_AT_lower_bound") or 0
                     count = upper.value - lower + 1
                     if count > 1 << 40:  # [-1] upper bound encoded unsigned: a zero-length array
                         count = 0
@@ -275,9 +244,9 @@ class _Converter:
     def _aggregate(self, die: DIE) -> StructType:
         kind = "union" if die.tag == "DW_TAG_union_type" else "struct"
         declaration = "DW_AT_declaration" in die.attributes
-        alignment = _int_attr(die, "DW_AT_alignment")
+        alignment = int_attr(die, "DW_AT_alignment")
         self.saw_alignment = self.saw_alignment or alignment is not None
-        aggregate = StructType(kind, _name(die), _int_attr(die, "DW_AT_byte_size") or 0, [],
+        aggregate = StructType(kind, die_name(die), int_attr(die, "DW_AT_byte_size") or 0, [],
                                alignment_attr=alignment,
                                is_declaration=declaration, origin=f"DIE 0x{die.offset:x}")
         self.full[die.offset] = aggregate
@@ -305,23 +274,23 @@ class _Converter:
         if die.tag == "DW_TAG_inheritance":
             return self._base_class(die)
         member_type = self.type_of(die)
-        byte_location = _int_attr(die, "DW_AT_data_member_location") or 0
-        bit_size = _int_attr(die, "DW_AT_bit_size")
+        byte_location = int_attr(die, "DW_AT_data_member_location") or 0
+        bit_size = int_attr(die, "DW_AT_bit_size")
         bit_offset = byte_location * 8
         if bit_size is not None:
-            data_bit_offset = _int_attr(die, "DW_AT_data_bit_offset")
+            data_bit_offset = int_attr(die, "DW_AT_data_bit_offset")
             if data_bit_offset is not None:
                 bit_offset = data_bit_offset
             elif "DW_AT_bit_offset" in die.attributes:
-                storage = _int_attr(die, "DW_AT_byte_size") or member_type.size_bytes
+                storage = int_attr(die, "DW_AT_byte_size") or member_type.size_bytes
                 msb_offset = _signed_attr(die, "DW_AT_bit_offset")
                 if self.little_endian:
                     bit_offset = byte_location * 8 + storage * 8 - msb_offset - bit_size
                 else:
                     bit_offset = byte_location * 8 + msb_offset
-        alignment = _int_attr(die, "DW_AT_alignment")
+        alignment = int_attr(die, "DW_AT_alignment")
         self.saw_alignment = self.saw_alignment or alignment is not None
-        return Member(_name(die), member_type, bit_offset, bit_size, alignment)
+        return Member(die_name(die), member_type, bit_offset, bit_size, alignment)
 
 
     def _base_class(self, die: DIE) -> Member:
@@ -330,7 +299,7 @@ class _Converter:
         if "DW_AT_virtuality" in die.attributes or (location is not None and not isinstance(location.value, int)):
             raise InputError(f"{self.origin}: C++ virtual base class at DIE 0x{die.offset:x}: its offset is "
                              "decided at run time; layouts with virtual inheritance are not supported")
-        return Member(ANCESTOR, self.type_of(die), (_int_attr(die, "DW_AT_data_member_location") or 0) * 8)
+        return Member(ANCESTOR, self.type_of(die), (int_attr(die, "DW_AT_data_member_location") or 0) * 8)
 
 
 #: marks a stub (a type read without its members) of a type the unit defines
@@ -404,7 +373,7 @@ class DwarfFile:
                                      if self.elf.has_section(".zdebug_info")
                                      else _mapped_dwarf_info(self.elf, self._stream) if mapped
                                      else self.elf.get_dwarf_info(relocate_dwarf_sections=relocate))
-        except (*_DAMAGED_DWARF, OSError) as exc:
+        except (*DAMAGED_DWARF, OSError) as exc:
             self.close()
             raise InputError(f"{path}: cannot read ELF/DWARF ({exc}); is the file truncated?") from exc
         except InputError:
@@ -434,6 +403,11 @@ class DwarfFile:
             raise InputError(f"{self.path}: unsupported machine {self.elf.header['e_machine']}")
         return name
 
+    def empty_build(self) -> Build:
+        """A Build named after the file, with its ABI, word size and byte order, and no types yet."""
+        return Build(name=os.path.basename(self.path), arch=self.arch(), address_size=self.address_size,
+                     byte_order="little" if self.little_endian else "big")
+
     def num_cus(self) -> int:
         """Number of compile units, counted from the unit headers (cheap)."""
         return sum(1 for _ in self.dwarf.iter_CUs())
@@ -441,7 +415,7 @@ class DwarfFile:
     def iter_cus(self) -> Iterator[CompileUnit]:
         try:
             yield from self.dwarf.iter_CUs()
-        except _DAMAGED_DWARF as exc:
+        except DAMAGED_DWARF as exc:
             raise InputError(f"{self.path}: corrupt or truncated DWARF ({exc})") from exc
 
     def cache_key(self) -> Optional[str]:
@@ -460,7 +434,7 @@ class DwarfFile:
         """The GNU build-id note, or None when there is none or the notes are damaged (then nothing is cached)."""
         try:
             return build_id_of(self.elf)
-        except _DAMAGED_DWARF:
+        except DAMAGED_DWARF:
             return None
 
 
@@ -504,7 +478,7 @@ def _mapped_dwarf_info(elf: ELFFile, stream: BinaryIO) -> DWARFInfo:
             descriptors[key] = None
             continue
         header = section.header
-        if header["sh_flags"] & _SHF_COMPRESSED or header["sh_type"] == "SHT_NOBITS" \
+        if header["sh_flags"] & SHF_COMPRESSED or header["sh_type"] == "SHT_NOBITS" \
                 or header["sh_offset"] + header["sh_size"] > len(data):
             return elf.get_dwarf_info(relocate_dwarf_sections=False)
         descriptors[key] = DebugSectionDescriptor(
@@ -516,37 +490,12 @@ def _mapped_dwarf_info(elf: ELFFile, stream: BinaryIO) -> DWARFInfo:
     return DWARFInfo(config=config, **descriptors)
 
 
-_SHF_COMPRESSED = 0x800
-
-
 def dwarf_code_names() -> tuple[dict[int, str], dict[int, str], dict[int, str]]:
     """pyelftools' names of DWARF tags, attributes and forms by code (for the raw decoder of :mod:`.rawdie`)."""
     return tuple({code: name for name, code in table.items() if isinstance(code, int)}  # type: ignore[return-value]
                  for table in (ENUM_DW_TAG, ENUM_DW_AT, ENUM_DW_FORM))
 
 
-def map_debug_sections(stream: BinaryIO, path: str, names: tuple[str, ...]) -> tuple[bool, list[Any]]:
-    """The byte order and the contents of the named sections (b"" when absent) of the ELF file in ``stream``.
-
-    Sections stored plainly are memoryviews of a read-only memory map (no
-    copy: a lookup touches only the pages it reads); compressed ones are
-    decompressed bytes.  For :mod:`.dwarfscan`.
-    """
-    elf = ELFFile(stream)
-    check_sections(elf, path, os.fstat(stream.fileno()).st_size)
-    data = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
-    found: list[Any] = []
-    for name in names:
-        section = debug_section(elf, name)
-        if section is None:
-            found.append(b"")
-            continue
-        header = section.header
-        if header["sh_flags"] & _SHF_COMPRESSED or header["sh_type"] == "SHT_NOBITS" or section.name != name:
-            found.append(section_bytes(section, path))
-        else:
-            found.append(memoryview(data)[header["sh_offset"]:header["sh_offset"] + header["sh_size"]])
-    return elf.little_endian, found
 _DWARF_SECTIONS = {
     "debug_info_sec": ".debug_info", "debug_aranges_sec": ".debug_aranges", "debug_abbrev_sec": ".debug_abbrev",
     "debug_frame_sec": ".debug_frame", "eh_frame_sec": ".eh_frame", "debug_str_sec": ".debug_str",
@@ -565,88 +514,51 @@ def _iter_type_dies(cu: CompileUnit) -> Iterator[DIE]:
     yield from iter_children(top)
 
 
-def read_dwarf(path: str, struct_names: Optional[Iterable[str]] = None,
-               type_names: Optional[Iterable[str]] = None,
+def read_plain(dwarf_file: DwarfFile, wanted_structs: Optional[set[str]], wanted_types: set[str],
                progress: Optional[ProgressCallback] = None, any_kind: bool = False,
-               every_definition: bool = False, resolve_declarations: bool = True) -> Build:
-    """Read a Build from an ELF file's DWARF.
+               every_definition: bool = False) -> Build:
+    """The plain path of :func:`~layoutcalc.readers.dwarf.read_dwarf`: pyelftools walks the units in file order.
 
-    With ``struct_names``/``type_names`` the scan stops as soon as every named
-    struct/union (complete definition) and typedef/base type is found; with
-    neither, every named struct and union is read (the first complete
-    definition of a name wins, as in pahole).  ``progress(done, total)`` is
-    called per compile unit when given.  With ``any_kind`` a name in
-    ``struct_names`` is also satisfied by a typedef of that name (name it in
-    ``type_names`` too), as pahole's ``-C`` is.  With ``every_definition``
-    ``build.variants`` gets every distinct definition of each named struct and
-    union (pahole's test: name, size, members' names, bit offsets and bit sizes).
-    A member whose struct type its unit only declares takes another unit's
-    full definition when it fits (``resolve_declarations``), else stays sized
-    up to the next member and marked.
-
-    Linked files are read through the cached name index (:mod:`.fastpath`),
-    which gives the same Build without walking every unit.
+    In each unit it converts the first complete definition of every wanted
+    name not found yet (every named struct and union when ``wanted_structs``
+    is None) and stops once all are found; with ``every_definition``, every
+    distinct definition.  The fast path (:mod:`.fastpath`) is tested equal to it.
     """
-    from .dwarfscan import UnsupportedDwarf
-    from .fastpath import applies, read_every_indexed, read_indexed, scan_mode
-    wanted_structs = set(struct_names) if struct_names is not None else None
-    wanted_types = set(type_names or ())
-    with DwarfFile(path) as dwarf_file:
-        build = Build(name=os.path.basename(path), arch=dwarf_file.arch(), address_size=dwarf_file.address_size,
-                      byte_order="little" if dwarf_file.little_endian else "big")
-        mode = scan_mode()
-        if mode != "plain" and applies(dwarf_file):
-            try:
-                if every_definition:
-                    read_every_indexed(dwarf_file, build, progress)
-                else:
-                    read_indexed(dwarf_file, build, wanted_structs, wanted_types, progress, any_kind)
-                check_type_graph(build, path)
-                if not build.structs and not build.unions:
-                    check_units(dwarf_file)
-                if resolve_declarations:
-                    _resolve_declared_members(build, path)
-                return build
-            except (UnsupportedDwarf, *_DAMAGED_DWARF):
-                if mode == "fast":
-                    raise
-                # the plain walk reads this file, or reports what is damaged in it
-                build = Build(name=build.name, arch=build.arch, address_size=build.address_size,
-                              byte_order=build.byte_order)
-        converter = _Converter(dwarf_file.address_size, dwarf_file.little_endian, path)
-        variants: Optional[set[tuple[Any, ...]]] = set() if every_definition else None
-        total = dwarf_file.num_cus() if progress else 0
-        first_cu: Optional[CompileUnit] = None
-        try:
-            for index, cu in enumerate(dwarf_file.iter_cus()):
-                if first_cu is None and _is_c_unit(cu):
-                    first_cu = cu
-                converter.full.clear()
-                converter.shallow.clear()
-                _scan_cu(cu, converter, build, wanted_structs, wanted_types, variants)
-                _forget_dies(cu)
-                if progress:
-                    progress(index + 1, total)
-                if wanted_structs is not None and _all_found(build, wanted_structs, wanted_types, any_kind):
-                    break
-        except _DAMAGED_DWARF as exc:
-            raise InputError(f"{path}: corrupt or truncated DWARF ({exc.__class__.__name__}: {exc})") from exc
-        if first_cu is None:
-            first_cu = next((cu for cu in dwarf_file.iter_cus() if _is_c_unit(cu)), None)
-        build.provenance = _provenance(dwarf_file, first_cu)
-        build.provenance["alignment_attributes"] = converter.saw_alignment
-        if not build.structs and not build.unions:
-            check_units(dwarf_file)
-    check_type_graph(build, path)
-    if resolve_declarations:
-        _resolve_declared_members(build, path)
+    path = dwarf_file.path
+    build = dwarf_file.empty_build()
+    converter = DwarfConverter(dwarf_file.address_size, dwarf_file.little_endian, path)
+    variants: Optional[set[tuple[Any, ...]]] = set() if every_definition else None
+    total = dwarf_file.num_cus() if progress else 0
+    first_cu: Optional[CompileUnit] = None
+    try:
+        for index, cu in enumerate(dwarf_file.iter_cus()):
+            if first_cu is None and is_c_unit(cu):
+                first_cu = cu
+            converter.full.clear()
+            converter.shallow.clear()
+            _scan_cu(cu, converter, build, wanted_structs, wanted_types, variants)
+            forget_dies(cu)
+            if progress:
+                progress(index + 1, total)
+            if wanted_structs is not None and _all_found(build, wanted_structs, wanted_types, any_kind):
+                break
+    except DAMAGED_DWARF as exc:
+        raise InputError(f"{path}: corrupt or truncated DWARF ({exc.__class__.__name__}: {exc})") from exc
+    if first_cu is None:
+        first_cu = next((cu for cu in dwarf_file.iter_cus() if is_c_unit(cu)), None)
+    build.provenance = replace(provenance_of(dwarf_file, first_cu), alignment_attributes=converter.saw_alignment)
+    if not build.structs and not build.unions:
+        check_units(dwarf_file)
     return build
 
 
-def _resolve_declared_members(build: Build, path: str) -> None:
+def resolve_declared_members(build: Build, read: Callable[[list[str]], Build]) -> None:
     """Give a member typed by a struct its unit only declares the full definition another unit has, when that
-    definition fits the bytes up to the next member (else the sized declaration stays, marked)."""
-    from ..typegraph import reachable
+    definition fits the bytes up to the next member (else the sized declaration stays, marked).
+
+    ``read(names)`` reads those structs' definitions from the same file.
+    """
+    from ...typegraph import reachable
     holders = [*build.structs.values(), *build.unions.values(), *build.variants]
     pending: dict[str, list[Member]] = {}
     for aggregate in reachable(holders):
@@ -657,7 +569,7 @@ def _resolve_declared_members(build: Build, path: str) -> None:
                     pending.setdefault(stub.name, []).append(member)
     if not pending:
         return
-    found = read_dwarf(path, sorted(pending), resolve_declarations=False)
+    found = read(sorted(pending))
     for name, members in pending.items():
         full = found.structs.get(name)
         if full is None or full.is_declaration:
@@ -678,15 +590,15 @@ _OTHER_LANGUAGES = {0x1c: "Rust", 0x16: "Go", 0x13: "D", 0x1e: "Swift", 0x20: "J
 
 def _namespaced_aggregate(top: DIE) -> Optional[str]:
     """``ns::name`` of the first named struct, class or union inside a namespace of the unit, if any."""
-    stack = [(child, _name(child) or "(anonymous)") for child in top.iter_children()
+    stack = [(child, die_name(child) or "(anonymous)") for child in top.iter_children()
              if child.tag == "DW_TAG_namespace"]
     while stack:
         namespace, prefix = stack.pop()
         for child in namespace.iter_children():
             if child.tag == "DW_TAG_namespace":
-                stack.append((child, f"{prefix}::{_name(child) or '(anonymous)'}"))
-            elif child.tag in _AGGREGATES and _name(child) and "DW_AT_declaration" not in child.attributes:
-                return f"{prefix}::{_name(child)}"
+                stack.append((child, f"{prefix}::{die_name(child) or '(anonymous)'}"))
+            elif child.tag in AGGREGATES and die_name(child) and "DW_AT_declaration" not in child.attributes:
+                return f"{prefix}::{die_name(child)}"
     return None
 
 
@@ -699,7 +611,7 @@ def check_units(dwarf_file: DwarfFile) -> None:
     """
     try:
         _check_units(dwarf_file)
-    except _DAMAGED_DWARF:
+    except DAMAGED_DWARF:
         return  # damaged units: the reader's own checks say what is wrong, or nothing was there to read
 
 
@@ -717,14 +629,14 @@ def _check_units(dwarf_file: DwarfFile) -> None:
             name = _text(dwo) if dwo is not None else "its .dwo"
             raise InputError(f"{path}: split DWARF (-gsplit-dwarf): the types are in {name} (under {where}), "
                              "which this reader does not follow; rebuild without -gsplit-dwarf")
-        language = _int_attr(top, "DW_AT_language")
+        language = int_attr(top, "DW_AT_language")
         if language in _C_LANGUAGES:
             c_units += 1
-            top_level = top_level or any(child.tag in _AGGREGATES and _name(child) for child in top.iter_children())
+            top_level = top_level or any(child.tag in AGGREGATES and die_name(child) for child in top.iter_children())
             namespaced = namespaced or _namespaced_aggregate(top)
         elif language in _OTHER_LANGUAGES:
             others[_OTHER_LANGUAGES[language]] = others.get(_OTHER_LANGUAGES[language], 0) + 1
-        _forget_dies(cu)
+        forget_dies(cu)
     if namespaced is not None and not top_level:
         raise InputError(f"{path}: its structs are C++ types inside namespaces ({namespaced}, ...), which this "
                          "reader does not read; only types at a unit's top level are")
@@ -734,7 +646,7 @@ def _check_units(dwarf_file: DwarfFile) -> None:
                          "struct layouts of C and C++ units only")
 
 
-def _forget_dies(cu: CompileUnit) -> None:
+def forget_dies(cu: CompileUnit) -> None:
     """Drop the DIEs pyelftools cached for a finished unit.
 
     pyelftools keeps every parsed DIE of every unit alive; on a whole
@@ -746,7 +658,8 @@ def _forget_dies(cu: CompileUnit) -> None:
         cu._diemap = []
 
 
-def _is_c_unit(cu: CompileUnit) -> bool:
+def is_c_unit(cu: CompileUnit) -> bool:
+    """Whether ``cu`` came from a compiler (its producer is not the assembler): the unit a provenance describes."""
     producer = cu.get_top_DIE().attributes.get("DW_AT_producer")
     return producer is not None and isinstance(producer.value, bytes) and not producer.value.startswith(b"GNU AS")
 
@@ -759,16 +672,16 @@ def _all_found(build: Build, structs: set[str], types: set[str], any_kind: bool 
     return structs <= have and types <= have_types
 
 
-def _definition_key(die: DIE, name: str) -> tuple[Any, ...]:
+def definition_key(die: DIE, name: str) -> tuple[Any, ...]:
     """What pahole compares to tell two same-name definitions apart (its type__compare)."""
-    members = tuple((_name(child), _int_attr(child, "DW_AT_data_member_location"),
-                     _int_attr(child, "DW_AT_data_bit_offset"), _int_attr(child, "DW_AT_bit_offset"),
-                     _int_attr(child, "DW_AT_bit_size"))
+    members = tuple((die_name(child), int_attr(child, "DW_AT_data_member_location"),
+                     int_attr(child, "DW_AT_data_bit_offset"), int_attr(child, "DW_AT_bit_offset"),
+                     int_attr(child, "DW_AT_bit_size"))
                     for child in iter_children(die) if child.tag == "DW_TAG_member")
-    return (name, _int_attr(die, "DW_AT_byte_size"), members)
+    return (name, int_attr(die, "DW_AT_byte_size"), members)
 
 
-def _scan_cu(cu: CompileUnit, converter: _Converter, build: Build,
+def _scan_cu(cu: CompileUnit, converter: DwarfConverter, build: Build,
              wanted_structs: Optional[set[str]], wanted_types: set[str],
              variants: Optional[set[tuple[Any, ...]]] = None) -> None:
     for die in _iter_type_dies(cu):
@@ -780,22 +693,22 @@ def _scan_cu(cu: CompileUnit, converter: _Converter, build: Build,
                 raise InputError(f"{converter.origin}: {converter.empty_names} type names read back empty "
                                  f"(last at DIE 0x{die.offset:x}, form {name_attr.form}); the string section "
                                  "(.debug_str) is damaged")
-        if tag in _AGGREGATES:
+        if tag in AGGREGATES:
             if "DW_AT_declaration" in die.attributes:
                 continue
-            name = _name(die)
+            name = die_name(die)
             if name is None:
                 continue
             build.names_seen.add(name)
             table = build.unions if tag == "DW_TAG_union_type" else build.structs
             if variants is not None:
                 # Fast path: the same header's definition seen in an earlier unit.
-                where = (name, tag, _int_attr(die, "DW_AT_byte_size"), _int_attr(die, "DW_AT_decl_line"),
-                         _int_attr(die, "DW_AT_decl_column"))
+                where = (name, tag, int_attr(die, "DW_AT_byte_size"), int_attr(die, "DW_AT_decl_line"),
+                         int_attr(die, "DW_AT_decl_column"))
                 if where in variants:
                     continue
                 variants.add(where)
-                key = _definition_key(die, name)
+                key = definition_key(die, name)
                 if key not in variants:
                     variants.add(key)
                     variant = converter.convert(die)
@@ -809,7 +722,7 @@ def _scan_cu(cu: CompileUnit, converter: _Converter, build: Build,
             assert isinstance(converted, StructType)
             table[name] = converted
         elif tag == "DW_TAG_typedef":
-            name = _name(die)
+            name = die_name(die)
             if name is not None:
                 build.names_seen.add(name)
             if not wanted_types:
@@ -819,21 +732,22 @@ def _scan_cu(cu: CompileUnit, converter: _Converter, build: Build,
                 assert isinstance(typedef, TypedefType)
                 build.typedefs[name] = typedef
         elif tag == "DW_TAG_enumeration_type" and wanted_types:
-            name = _name(die)
+            name = die_name(die)
             if name and f"enum {name}" in wanted_types and name not in build.enums \
                     and "DW_AT_declaration" not in die.attributes:
                 enum = converter.convert(die)
                 assert isinstance(enum, EnumType)
                 build.enums[name] = enum
         elif tag == "DW_TAG_base_type":
-            name = _name(die)
+            name = die_name(die)
             if name and name not in build.base_types:
                 base = converter.convert(die)
                 assert isinstance(base, BaseType)
                 build.base_types[name] = base
 
 
-def _provenance(dwarf_file: DwarfFile, cu: Optional[CompileUnit]) -> dict[str, Any]:
+def provenance_of(dwarf_file: DwarfFile, cu: Optional[CompileUnit]) -> Provenance:
+    """What the file and its first compiled unit ``cu`` say about how the build was made."""
     producer = None
     version = None
     if cu is not None:
@@ -841,33 +755,17 @@ def _provenance(dwarf_file: DwarfFile, cu: Optional[CompileUnit]) -> dict[str, A
         top = cu.get_top_DIE()
         attr = top.attributes.get("DW_AT_producer")
         if attr is not None:
-            producer = attr.value.decode("utf-8", "replace") if isinstance(attr.value, bytes) else attr.value
-    return {
-        "file": os.path.basename(dwarf_file.path),
-        "format": "dwarf",
-        "dwarf_version": version,
-        "producer": producer,
-        "build_id": dwarf_file.build_id(),
-        "elf_type": dwarf_file.elf.header["e_type"],
-        "machine": dwarf_file.elf.header["e_machine"],
-    }
-
-
-class UnitEdges(NamedTuple):
-    """The compile unit pahole's ``--contains``/``--find_pointers_to`` look in, as type references.
-
-    pahole answers from the first unit (in file order) holding a type of that
-    name (any declaration counts for ``--find_pointers_to``) and from that unit
-    only.  ``aggregates`` are its named, complete, top-level structs and unions
-    in DIE order, each with its members as (name, DIE offset of the member's
-    type, DIE offset the type points to when it is a pointer, else None).
-    """
-
-    unit: str
-    target: int
-    aggregates: list[tuple[str, int, list[tuple[str, int, Optional[int]]], tuple[Any, ...]]]
-    # each: (name, DIE offset, members, shape): pahole prints one line per distinct shape of a name
-    # (its type__compare: name, size, and each member's name, bit offset and bit size)
+            producer = attr.value.decode("utf-8", "replace") if isinstance(attr.value, bytes) else str(attr.value)
+    return Provenance(
+        file=os.path.basename(dwarf_file.path),
+        format="dwarf",
+        dwarf_version=version,
+        producer=producer,
+        build_id=dwarf_file.build_id(),
+        elf_type=str(dwarf_file.elf.header["e_type"]),
+        machine=str(dwarf_file.elf.header["e_machine"]),
+        recorded=("file", "format", "dwarf_version", "producer", "build_id", "elf_type", "machine"),  # null too
+    )
 
 
 _PAHOLE_TYPE_TAGS = ("DW_TAG_structure_type", "DW_TAG_union_type", "DW_TAG_typedef", "DW_TAG_enumeration_type",
@@ -880,13 +778,13 @@ def unit_edges(path: str, name: str, include_declarations: bool) -> Optional[Uni
         try:
             for cu in dwarf_file.iter_cus():
                 target = next((die.offset for die in _iter_type_dies(cu)
-                               if die.tag in _PAHOLE_TYPE_TAGS and _name(die) == name
+                               if die.tag in _PAHOLE_TYPE_TAGS and die_name(die) == name
                                and (include_declarations or "DW_AT_declaration" not in die.attributes)), None)
                 if target is not None:
                     unit = _text(cu.get_top_DIE().attributes.get("DW_AT_name")) or f"unit 0x{cu.cu_offset:x}"
                     return UnitEdges(unit, target, _unit_aggregates(cu))
-                _forget_dies(cu)
-        except _DAMAGED_DWARF as exc:
+                forget_dies(cu)
+        except DAMAGED_DWARF as exc:
             raise InputError(f"{path}: corrupt or truncated DWARF ({exc.__class__.__name__}: {exc})") from exc
     return None
 
@@ -894,9 +792,9 @@ def unit_edges(path: str, name: str, include_declarations: bool) -> Optional[Uni
 def _unit_aggregates(cu: CompileUnit) -> list[tuple[str, int, list[tuple[str, int, Optional[int]]], tuple[Any, ...]]]:
     result = []
     for die in _iter_type_dies(cu):
-        if die.tag not in _AGGREGATES or "DW_AT_declaration" in die.attributes:
+        if die.tag not in AGGREGATES or "DW_AT_declaration" in die.attributes:
             continue
-        aggregate_name = _name(die)
+        aggregate_name = die_name(die)
         if aggregate_name is None:
             continue
         members = []
@@ -907,6 +805,6 @@ def _unit_aggregates(cu: CompileUnit) -> list[tuple[str, int, list[tuple[str, in
             pointee = None
             if member_type.tag == "DW_TAG_pointer_type" and "DW_AT_type" in member_type.attributes:
                 pointee = member_type.get_DIE_from_attribute("DW_AT_type").offset
-            members.append((_name(child) or "", member_type.offset, pointee))
-        result.append((aggregate_name, die.offset, members, _definition_key(die, aggregate_name)))
+            members.append((die_name(child) or "", member_type.offset, pointee))
+        result.append((aggregate_name, die.offset, members, definition_key(die, aggregate_name)))
     return result

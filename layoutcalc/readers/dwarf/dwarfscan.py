@@ -13,7 +13,7 @@ children walked, attribute sizes only.
 The decoder of each abbreviation is generated once as Python source (fixed
 forms fold into one constant step), shared by every unit whose abbreviation
 has the same shape.  The results are plain tuples; :mod:`.typeindex` turns
-them into the name index and :mod:`.dwarf` converts the chosen DIEs into
+them into the name index and :mod:`.convert` converts the chosen DIEs into
 the model with pyelftools.
 """
 
@@ -24,7 +24,8 @@ import struct as _struct
 from collections.abc import Iterator
 from typing import Callable, NamedTuple, Optional
 
-from ..errors import InputError
+from ...errors import InputError
+from ..elf import DAMAGED_DWARF, map_debug_sections
 
 # Tags the index records (DWARF 5 table 7.3).
 TAG_STRUCT, TAG_UNION, TAG_TYPEDEF, TAG_ENUM, TAG_BASE = 0x13, 0x17, 0x16, 0x04, 0x24
@@ -89,7 +90,6 @@ class Sections:
     """The raw bytes of the debug sections of one ELF file (memory-mapped when stored plainly)."""
 
     def __init__(self, path: str) -> None:
-        from .dwarf import _DAMAGED_DWARF, map_debug_sections
         self.path = path
         self.names: dict[object, str] = {}  # name reference -> text, filled as the scan goes
         self.empty_names = 0
@@ -99,7 +99,7 @@ class Sections:
                     stream, path, (".debug_info", ".debug_abbrev", ".debug_str", ".debug_line_str"))
         except OSError as exc:
             raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
-        except _DAMAGED_DWARF as exc:
+        except DAMAGED_DWARF as exc:
             raise UnsupportedDwarf(f"{path}: cannot read ELF sections ({exc.__class__.__name__}: {exc})") from None
         self.info, self.abbrev = sections[0], sections[1]
         self.str, self.line_str = bytes(sections[2]), bytes(sections[3])  # small, and searched for NULs
@@ -186,7 +186,8 @@ def iter_units(sections: Sections) -> Iterator[Unit]:
     sections.release()
 
 
-def _uleb(data: bytes, pos: int) -> tuple[int, int]:
+def uleb(data: bytes, pos: int) -> tuple[int, int]:
+    """The unsigned LEB128 number at ``pos`` of ``data``, and the position after it."""
     result, shift = 0, 0
     while True:
         byte = data[pos]
@@ -197,7 +198,8 @@ def _uleb(data: bytes, pos: int) -> tuple[int, int]:
         shift += 7
 
 
-def _sleb(data: bytes, pos: int) -> tuple[int, int]:
+def sleb(data: bytes, pos: int) -> tuple[int, int]:
+    """The signed LEB128 number at ``pos`` of ``data``, and the position after it."""
     result, shift = 0, 0
     while True:
         byte = data[pos]
@@ -222,14 +224,14 @@ def parse_abbrevs(data: bytes, offset: int) -> dict[int, AbbrevSpec]:
         if code < 0x80:
             pos += 1
         else:
-            code, pos = _uleb(data, pos)
+            code, pos = uleb(data, pos)
         if code == 0:
             return table
         tag = data[pos]
         if tag < 0x80:
             pos += 1
         else:
-            tag, pos = _uleb(data, pos)
+            tag, pos = uleb(data, pos)
         children = data[pos] != 0
         pos += 1
         attrs = []
@@ -238,13 +240,13 @@ def parse_abbrevs(data: bytes, offset: int) -> dict[int, AbbrevSpec]:
             if name < 0x80 and form < 0x80:
                 pos += 2
             else:
-                name, pos = _uleb(data, pos)
-                form, pos = _uleb(data, pos)
+                name, pos = uleb(data, pos)
+                form, pos = uleb(data, pos)
             if name == 0 and form == 0:
                 break
             const = 0
             if form == _FORM_IMPLICIT_CONST:
-                const, pos = _sleb(data, pos)
+                const, pos = sleb(data, pos)
             attrs.append((name, form, const))
         table[code] = (tag, children, tuple(attrs))
 
@@ -303,26 +305,27 @@ class DecoderFactory:
                 lines.append(f" {_INT_TARGETS[attr]}, pos = {reader}(data, pos)")
                 continue
             elif wanted and attr in _INT_TARGETS:
-                raise _UnknownForm(form)  # an integer the index cannot read as pyelftools does: read the plain way
+                raise UnknownForm(form)  # an integer the index cannot read as pyelftools does: read the plain way
             elif wanted and attr == _AT_DECLARATION:
                 lines.append(" decl = True")  # present at all, whatever its value, as the plain reader reads it
             elif wanted and attr == _AT_NAME:
-                raise _UnknownForm(form)  # a name the index cannot resolve: read the plain way
-            step = _fixed_size(form, address_size, offset_size, version)
+                raise UnknownForm(form)  # a name the index cannot resolve: read the plain way
+            step = fixed_size(form, address_size, offset_size, version)
             if step is not None:
                 pending += step
                 continue
             flush()
-            lines.extend(" " + line for line in _variable_step(form, self.endian))
+            lines.extend(" " + line for line in variable_step(form, self.endian))
         flush()
         lines.append(" return pos, name, size, enc, decl, sib, line, col")
-        namespace: dict[str, object] = {"unpack_from": _struct.unpack_from, "uleb": _uleb, "sleb": _sleb,
+        namespace: dict[str, object] = {"unpack_from": _struct.unpack_from, "uleb": uleb, "sleb": sleb,
                                         "zend": self._string_end}
         exec("\n".join(lines), namespace)  # noqa: S102 - generated from the fixed tables above
         return namespace["decode"]  # type: ignore[return-value]
 
 
-def _fixed_size(form: int, address_size: int, offset_size: int, version: int) -> Optional[int]:
+def fixed_size(form: int, address_size: int, offset_size: int, version: int) -> Optional[int]:
+    """How many bytes a value of ``form`` takes in a unit of this geometry; None when that varies per value."""
     if form in _FIXED:
         return _FIXED[form]
     if form in _OFFSET_SIZED:
@@ -334,7 +337,8 @@ def _fixed_size(form: int, address_size: int, offset_size: int, version: int) ->
     return None
 
 
-def _variable_step(form: int, endian: str) -> list[str]:
+def variable_step(form: int, endian: str) -> list[str]:
+    """Generated lines that step ``pos`` over a value of a variable-size ``form`` (UnknownForm: not one we know)."""
     if form in _LEB:
         return ["while data[pos] & 0x80: pos += 1", "pos += 1"]
     if form == _FORM_STRING:
@@ -344,10 +348,10 @@ def _variable_step(form: int, endian: str) -> list[str]:
     if form in _BLOCK_PREFIX:
         width = {"B": 1, "H": 2, "I": 4}[_BLOCK_PREFIX[form]]
         return [f"pos += {width} + unpack_from('{endian}{_BLOCK_PREFIX[form]}', data, pos)[0]"]
-    raise _UnknownForm(form)
+    raise UnknownForm(form)
 
 
-class _UnknownForm(Exception):
+class UnknownForm(Exception):
     """A form this scanner cannot step over; the caller falls back to the plain reader."""
 
 
@@ -361,7 +365,7 @@ def _indirect_decoder(spec: AbbrevSpec, address_size: int, offset_size: int, ver
         scan = pos
         for attr, form, const in attrs:
             while form == _FORM_INDIRECT:
-                form, scan = _uleb(data, scan)
+                form, scan = uleb(data, scan)
             resolved.append((attr, form, const))
             step = factory.get((tag, children, ((attr, form, const),)), address_size, offset_size, version)
             scan = step(data, scan)[0]
@@ -389,7 +393,7 @@ def scan_unit(sections: Sections, unit: Unit, factory: DecoderFactory,
                                    "which its table does not define")
         try:
             made = (factory.get(spec, unit.address_size, unit.offset_size, unit.version), spec[0], spec[1])
-        except _UnknownForm as exc:
+        except UnknownForm as exc:
             raise UnsupportedDwarf(f"{sections.path}: unit 0x{unit.offset:x} uses DWARF form 0x{exc.args[0]:x}, "
                                    "which the fast scanner does not know") from None
         decoders[code] = made
@@ -397,7 +401,7 @@ def scan_unit(sections: Sections, unit: Unit, factory: DecoderFactory,
 
     entries: list[TypeEntry] = []
     end = unit.end
-    code, pos = _uleb(info, unit.first_die)
+    code, pos = uleb(info, unit.first_die)
     if code == 0:
         return entries
     decode, _tag, children = decoders.get(code) or decoder_for(code)
@@ -411,7 +415,7 @@ def scan_unit(sections: Sections, unit: Unit, factory: DecoderFactory,
         if code < 0x80:
             pos += 1
         else:
-            code, pos = _uleb(info, pos)
+            code, pos = uleb(info, pos)
         if code == 0:
             break
         decode, tag, children = decoders.get(code) or decoder_for(code)
@@ -448,7 +452,7 @@ def _skip_children(info: bytes, pos: int, end: int, decoders: dict[int, tuple[De
     """The position after the children list starting at ``pos`` (for DIEs without a sibling)."""
     depth = 1
     while pos < end:
-        code, pos = _uleb(info, pos)
+        code, pos = uleb(info, pos)
         if code == 0:
             depth -= 1
             if depth == 0:

@@ -1,4 +1,4 @@
-"""The fast path of :func:`.dwarf.read_dwarf`: the name index says which DIEs to convert.
+"""The fast path of :func:`~layoutcalc.readers.dwarf.read_dwarf`: the name index says which DIEs to convert.
 
 The plain reader walks compile units in order and converts the first
 complete definition of each wanted name, stopping once all are found.  This
@@ -8,35 +8,28 @@ walk would have converted, unit by unit, with the same converter.  Tests
 hold the two equal on compiled programs and on real kernel builds.
 
 It applies to linked ELF files (a relocatable object's debug sections need
-relocating, which only the plain path does); ``LAYOUTCALC_SCAN=plain``
-forces the plain path everywhere.
+relocating, which only the plain path does); when it applies, and what
+happens when it cannot read a file, is decided in one place:
+:func:`layoutcalc.readers.dwarf.fast_or_plain`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
+from dataclasses import replace
 from collections.abc import Iterable
 from typing import Callable, NamedTuple, Optional
 
-from ..errors import InputError, NotFoundError
-from ..model import BaseType, Build, EnumType, StructType, Type, TypedefType
-from . import cache, dwarfscan, typeindex
-from .dwarf import (
-    _DAMAGED_DWARF,
-    _ENCODINGS,
-    DIE,
-    DwarfFile,
-    _Converter,
-    _definition_key,
-    _is_c_unit,
-    _provenance,
-)
+from ...model import BaseType, Build, EnumType, StructType, Type, TypedefType
+from ...provenance import Provenance
+from .. import cache
+from ..elf import DAMAGED_DWARF
+from . import dwarfscan, typeindex
+from .convert import DIE, ENCODINGS, DwarfConverter, DwarfFile, definition_key, is_c_unit, provenance_of
 from .dwarfscan import UnsupportedDwarf
 from .rawdie import DieReader, RawDIE
 
 ProgressCallback = Callable[[int, int], None]
-SCAN_MODES = ("auto", "plain", "fast")
 
 
 class Pick(NamedTuple):
@@ -46,19 +39,6 @@ class Pick(NamedTuple):
     die_offset: int
     table: str  # structs, unions, typedefs, enums
     name: str
-
-
-def scan_mode() -> str:
-    """How DWARF is read: ``LAYOUTCALC_SCAN`` = auto (fast path where it applies), plain or fast."""
-    mode = os.environ.get("LAYOUTCALC_SCAN", "auto") or "auto"
-    if mode not in SCAN_MODES:
-        raise InputError(f"LAYOUTCALC_SCAN={mode}: expected one of {', '.join(SCAN_MODES)}")
-    return mode
-
-
-def applies(dwarf_file: DwarfFile) -> bool:
-    """Whether the index can serve this file: linked, its sections read as stored."""
-    return dwarf_file.elf.header["e_type"] in ("ET_EXEC", "ET_DYN") and dwarf_file.elf.stream is not None
 
 
 def plan(index: typeindex.TypeIndex, structs: Optional[set[str]], types: set[str],
@@ -111,13 +91,13 @@ def read_indexed(dwarf_file: DwarfFile, build: Build, struct_names: Optional[Ite
     """Fill ``build`` through the index (UnsupportedDwarf when the scanner cannot read this file)."""
     structs = set(struct_names) if struct_names is not None else None
     types = set(type_names or ())
-    index = _located_index(dwarf_file, structs, types, any_kind)
+    index = located_index(dwarf_file, structs, types, any_kind)
     if index is None:
         index = typeindex.get_index(dwarf_file.path, dwarf_file.cache_key(), progress)
     picks, limit = plan(index, structs, types, any_kind)
     _add_names_and_base_types(index, build, limit)
 
-    def take(pick: Pick, die: RawDIE, converter: _Converter) -> None:
+    def take(pick: Pick, die: RawDIE, converter: DwarfConverter) -> None:
         _add(build, pick, converter.convert(die))  # type: ignore[arg-type]
     with PickReader(dwarf_file, take) as reader:
         reader.read(picks, progress, len(index.units))
@@ -128,8 +108,8 @@ def read_indexed(dwarf_file: DwarfFile, build: Build, struct_names: Optional[Ite
 MAX_LOCATED_NAMES = 16  # more names than this: one index scan beats a byte search per name
 
 
-def _located_index(dwarf_file: DwarfFile, structs: Optional[set[str]], types: set[str],
-                   any_kind: bool) -> Optional[typeindex.TypeIndex]:
+def located_index(dwarf_file: DwarfFile, structs: Optional[set[str]], types: set[str],
+                  any_kind: bool) -> Optional[typeindex.TypeIndex]:
     """For pahole's ``-C`` lookup of a few names, no index cached: the index's entries for them alone, else None.
 
     See :mod:`.locate`.  The Build then equals the indexed read in its
@@ -154,7 +134,7 @@ def _located_index(dwarf_file: DwarfFile, structs: Optional[set[str]], types: se
     return typeindex.TypeIndex(None, [unit.offset for unit in units], tables, [])
 
 
-class SizesConverter(_Converter):
+class SizesConverter(DwarfConverter):
     """The converter with every member's named struct or union type left as a stub (name and size).
 
     Enough for a definition's size, members and holes (``pahole --sizes``):
@@ -168,12 +148,12 @@ class SizesConverter(_Converter):
 
 
 def read_every_indexed(dwarf_file: DwarfFile, build: Build, progress: Optional[ProgressCallback],
-                       converter: type[_Converter] = _Converter) -> Build:
+                       converter: type[DwarfConverter] = DwarfConverter) -> Build:
     """The plain walk's ``every_definition`` read, through the index's declaration sites.
 
     The plain walk skips a struct whose declaration site (name, kind, size,
     line, column) it has met, and keeps a definition whose members
-    (:func:`.dwarf._definition_key`) differ from every one kept; only the
+    (:func:`.convert.definition_key`) differ from every one kept; only the
     first DIE of each site can pass the first test, so only those are read.
     When the index is not cached yet, each batch of sites is read while the
     workers scan the rest of the file.  ``converter``: :class:`SizesConverter`
@@ -181,8 +161,8 @@ def read_every_indexed(dwarf_file: DwarfFile, build: Build, progress: Optional[P
     """
     keys: set[tuple[object, ...]] = set()
 
-    def take(pick: Pick, die: RawDIE, converter: _Converter) -> None:
-        key = _definition_key(die, pick.name)  # type: ignore[arg-type]
+    def take(pick: Pick, die: RawDIE, converter: DwarfConverter) -> None:
+        key = definition_key(die, pick.name)  # type: ignore[arg-type]
         if key in keys:
             return
         keys.add(key)
@@ -204,7 +184,7 @@ def _add_names_and_base_types(index: typeindex.TypeIndex, build: Build, limit: i
         build.names_seen.update(name for name, entry in index.tables[table].items() if entry[0] <= limit)
     for name, entry in sorted(index.tables["base_types"].items(), key=lambda item: item[1][1]):
         if entry[0] <= limit:
-            build.base_types[name] = BaseType(name or "?", entry[2] or 0, _ENCODINGS.get(entry[3] or 5, "signed"))
+            build.base_types[name] = BaseType(name or "?", entry[2] or 0, ENCODINGS.get(entry[3] or 5, "signed"))
 
 
 class PickReader:
@@ -215,14 +195,14 @@ class PickReader:
     plain walk clears it between units.
     """
 
-    def __init__(self, dwarf_file: DwarfFile, take: Callable[[Pick, RawDIE, _Converter], None],
-                 converter: type[_Converter] = _Converter) -> None:
+    def __init__(self, dwarf_file: DwarfFile, take: Callable[[Pick, RawDIE, DwarfConverter], None],
+                 converter: type[DwarfConverter] = DwarfConverter) -> None:
         self.path = dwarf_file.path
         self.dwarf_file = dwarf_file
         self.take = take
         self.converter = converter(dwarf_file.address_size, dwarf_file.little_endian, self.path)
         self.unit = -1
-        self.provenance: Optional[dict[str, object]] = None
+        self.provenance: Optional[Provenance] = None
 
     def __enter__(self) -> PickReader:
         self._stack = contextlib.ExitStack()
@@ -260,9 +240,9 @@ class PickReader:
                     progress(done_units + converted_units, done_units + unit_count)
             if self.provenance is None:
                 first_cu = next((cu for cu in (_RawUnit(self.reader, unit) for unit in self.units)
-                                 if _is_c_unit(cu)), None)  # type: ignore[arg-type]
-                self.provenance = _provenance(self.dwarf_file, first_cu)  # type: ignore[arg-type]
-        except _DAMAGED_DWARF as exc:
+                                 if is_c_unit(cu)), None)  # type: ignore[arg-type]
+                self.provenance = provenance_of(self.dwarf_file, first_cu)  # type: ignore[arg-type]
+        except DAMAGED_DWARF as exc:
             raise UnsupportedDwarf(f"{self.path}: corrupt or truncated DWARF ({exc.__class__.__name__}: {exc})"
                                    ) from exc
 
@@ -272,12 +252,11 @@ class PickReader:
             with self:
                 self.read([])
         assert self.provenance is not None
-        build.provenance = dict(self.provenance)
-        build.provenance["alignment_attributes"] = self.converter.saw_alignment
+        build.provenance = replace(self.provenance, alignment_attributes=self.converter.saw_alignment)
 
 
 class _RawUnit:
-    """What :func:`.dwarf._provenance` and :func:`.dwarf._is_c_unit` read of a pyelftools compile unit."""
+    """What :func:`.convert.provenance_of` and :func:`.convert.is_c_unit` read of a pyelftools compile unit."""
 
     def __init__(self, reader: DieReader, unit: dwarfscan.Unit) -> None:
         self._reader, self._unit = reader, unit
@@ -306,68 +285,12 @@ def _add(build: Build, pick: Pick, converted: object) -> None:
         build.enums[pick.name] = converted
 
 
-def scan_cache_key(path: str) -> Optional[str]:
-    """The key under which a whole read of ``path`` is cached: its build-id, for a linked ELF file only."""
-    if scan_mode() == "plain" or not os.path.isfile(path):
-        return None
-    try:
-        with open(path, "rb") as stream:
-            if stream.read(4) != b"\x7fELF":
-                return None
-        with DwarfFile(path) as dwarf_file:
-            return dwarf_file.cache_key() if applies(dwarf_file) else None
-    except (InputError, OSError):
-        return None
-
-
-def check_names(path: str, names: Iterable[str]) -> None:
-    """Raise NotFoundError, with the closest names, for a struct name the file does not define.
-
-    Answers from a cached index, else from the ``.BTF`` section (under a
-    second on a distribution vmlinux); without either, says nothing and
-    leaves the answer to the full read.
-    """
-    wanted = [name.split(" ", 1)[1] if name.startswith(("struct ", "union ")) else name for name in names]
-    known: Optional[set[str]] = None
-    index = typeindex.load_cached(scan_cache_key(path))
-    if index is not None:
-        known = set(index.aggregate_names()) | set(index.tables["typedefs"])
-    else:
-        known = typeindex.btf_type_names(path)
-    if known is None:
-        return
-    for name in wanted:
-        if name not in known:
-            import difflib
-            close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.6)
-            hint = f"; closest: {', '.join(close)}" if close else ""
-            raise NotFoundError(f"{path}: no struct named '{name}'{hint}")
-
-
-def read_every_for_sizes(path: str, progress: Optional[ProgressCallback] = None) -> Optional[Build]:
-    """Every distinct same-name definition of a linked ELF file, members' named types as stubs; None: not here.
+def read_sizes_indexed(dwarf_file: DwarfFile, progress: Optional[ProgressCallback] = None) -> Build:
+    """Every distinct same-name definition, members' named types as stubs, through the index.
 
     What ``pahole --sizes`` needs (each definition's size and holes, in its
     order) at a fraction of a whole read's cost (:class:`SizesConverter`).
-    None when the fast path does not apply; the caller then reads the file whole.
     """
-    from ..typegraph import check_type_graph
-    if scan_mode() == "plain":
-        return None
-    try:
-        dwarf_file = DwarfFile(path)
-    except InputError:
-        return None  # no DWARF (a BTF-only object) or damaged: the whole read says which
-    with dwarf_file:
-        if not applies(dwarf_file):
-            return None
-        build = Build(name=os.path.basename(path), arch=dwarf_file.arch(), address_size=dwarf_file.address_size,
-                      byte_order="little" if dwarf_file.little_endian else "big")
-        try:
-            read_every_indexed(dwarf_file, build, progress, SizesConverter)
-        except (UnsupportedDwarf, *_DAMAGED_DWARF):
-            if scan_mode() == "fast":
-                raise
-            return None
-    check_type_graph(build, path)
+    build = dwarf_file.empty_build()
+    read_every_indexed(dwarf_file, build, progress, SizesConverter)
     return build

@@ -3,7 +3,7 @@
 pyelftools spends most of a lookup parsing abbreviation tables and DIEs
 through ``construct`` (over 400 microseconds a DIE on a vmlinux).  The fast
 path converts the DIEs the index names with the same converter as the plain
-reader (:class:`.dwarf._Converter`), fed with these: a :class:`RawDIE` has
+reader (:class:`.convert.DwarfConverter`), fed with these: a :class:`RawDIE` has
 the ``tag``, ``offset``, ``has_children``, ``attributes`` (name -> value
 and form, as pyelftools spells and decodes them), ``iter_children()`` and
 ``get_DIE_from_attribute()`` that the converter uses, and nothing else.
@@ -17,18 +17,18 @@ import struct as _struct
 from collections.abc import Iterator
 from typing import Any, Callable, NamedTuple, Optional
 
-from .dwarf import dwarf_code_names
+from .convert import dwarf_code_names
 from .dwarfscan import (
     AbbrevSpec,
     Sections,
     Unit,
+    UnknownForm,
     UnsupportedDwarf,
-    _fixed_size,
-    _sleb,
-    _uleb,
-    _UnknownForm,
-    _variable_step,
+    fixed_size,
     parse_abbrevs,
+    sleb,
+    uleb,
+    variable_step,
 )
 
 _TAG_NAMES, _AT_NAMES, _FORM_NAMES = dwarf_code_names()
@@ -76,7 +76,7 @@ class _Codegen:
             lines.extend(" " + line for line in value[:-1])
             lines.append(f" attrs[{name!r}] = RawAttr({form_name!r}, {value[-1]})")
         lines.append(" return pos, attrs")
-        namespace: dict[str, Any] = {"unpack_from": _struct.unpack_from, "uleb": _uleb, "sleb": _sleb,
+        namespace: dict[str, Any] = {"unpack_from": _struct.unpack_from, "uleb": uleb, "sleb": sleb,
                                      "RawAttr": RawAttr, "string": self._string,
                                      "str_section": self.sections.str, "line_str_section": self.sections.line_str,
                                      "zend": self.sections.string_end}
@@ -91,12 +91,12 @@ class _Codegen:
 
     def _skip_code(self, form: int, const: int, unit: Unit) -> list[str]:
         """Statements that step ``pos`` over one value without reading it."""
-        step = _fixed_size(form, unit.address_size, unit.offset_size, unit.version)
+        step = fixed_size(form, unit.address_size, unit.offset_size, unit.version)
         if step is not None:
             return [f"pos += {step}"] if step else []
         try:
-            return _variable_step(form, self.endian)
-        except _UnknownForm:
+            return variable_step(form, self.endian)
+        except UnknownForm:
             return self._value_code(form, const, unit)[:-1]
 
     def _value_code(self, form: int, const: int, unit: Unit) -> list[str]:
@@ -144,7 +144,7 @@ class _Codegen:
 
 
 class RawDIE:
-    """One DIE: what :class:`.dwarf._Converter` reads of a pyelftools DIE."""
+    """One DIE: what :class:`.convert.DwarfConverter` reads of a pyelftools DIE."""
 
     __slots__ = ("reader", "unit", "offset", "tag", "has_children", "attributes", "end")
 
@@ -206,7 +206,7 @@ class DieReader:
         if not unit.offset <= offset < unit.end:
             raise UnsupportedDwarf(f"{self.sections.path}: DIE offset 0x{offset:x} is outside unit "
                                    f"0x{unit.offset:x}")
-        code, pos = _uleb(info, offset)
+        code, pos = uleb(info, offset)
         die: Optional[RawDIE] = None
         if code:
             shapes = self._shapes.get(unit.offset)
@@ -258,7 +258,7 @@ class IdentityReader:
 
     ``decode(data, pos)`` returns ``(end, name, type, byte_size, decl_line,
     data_member_location, data_bit_offset, bit_size, declaration, sibling)``:
-    names and integers as :func:`.dwarf.text_of` and :func:`.dwarf.int_of`
+    names and integers as :func:`.convert.text_of` and :func:`.convert.int_of`
     read pyelftools' values (the same generated value code as :class:`RawDIE`),
     ``type`` and ``sibling`` as stored (see the shape's flags for which are
     unit-relative), ``declaration`` True when present; None when absent.
@@ -289,7 +289,7 @@ class IdentityReader:
         found = self._generated.get(key)
         if found is not None:
             return found
-        from .dwarf import int_of, text_of
+        from .convert import int_of, text_of
         lines = ["def decode(data, pos):", " name = typ = size = line = loc = dbo = bits = decl = sib = None"]
         for attr, form, const in spec[2]:
             slot = self._SLOTS.get(_AT_NAMES.get(attr, ""))
@@ -316,7 +316,7 @@ class IdentityReader:
                 expression = f"int_of({value[-1]})"
             lines.append(f" {slot} = {expression}")
         lines.append(" return pos, name, typ, size, line, loc, dbo, bits, decl, sib")
-        namespace: dict[str, Any] = {"unpack_from": _struct.unpack_from, "uleb": _uleb, "sleb": _sleb,
+        namespace: dict[str, Any] = {"unpack_from": _struct.unpack_from, "uleb": uleb, "sleb": sleb,
                                      "string": self._codegen._string, "str_section": self.sections.str,
                                      "line_str_section": self.sections.line_str, "zend": self.sections.string_end,
                                      "text_of": text_of, "int_of": int_of, "str_texts": self._str_texts,
