@@ -1,7 +1,10 @@
 """The one API that the CLI and notebooks share.
 
-Each function takes paths or model objects and returns model/analysis
-objects or plain rows; nothing here prints or exits.
+Each command's function (:func:`show`, :func:`sizes_of`, :func:`reorganize`, :func:`report`,
+:func:`whatif`, :func:`slab`, :func:`diff`, :func:`baseline`, :func:`check`, :func:`history`,
+:func:`snapshot`...) returns one result (:mod:`layoutcalc.features.results`) that carries its
+warnings; :func:`layoutcalc.render.render` turns it into text, JSON, markdown, CSV or HTML.
+The other functions are the steps they are made of.  Nothing here prints or exits.
 """
 
 from __future__ import annotations
@@ -22,15 +25,15 @@ from .safe_read import STDIN
 
 if TYPE_CHECKING:
     from .analysis.facts import StructFacts
-    from .analysis.query import MemberAt, Relations, SizeFilter, SizeRow
-    from .analysis.reorganize import Reorganized
+    from .analysis.query import MemberAt, SizeFilter
     from .features.budget import CheckResult
     from .features.diff import Catalogue, DiffResult
     from .features.report import BuildReport, Claim, ReportOptions
-    from .analysis.verify import LayoutCheck
-    from .changes.scenario import Scenario, ScenarioResult
+    from .features.results import (BaselineResult, CensusResult, HistoryResult, MembersAtResult, RelationsResult,
+                                   ReorganizeResult, ReportResult, ShowResult, SizeHuntResult, SizesResult,
+                                   SlabPredictionsResult, SlabResult, SnapshotResult, VerifyResult, WhatIfRun)
+    from .changes.scenario import Scenario
     from .readers.kernel_source import SourceResult
-    from .slab.census import Census, Predicted
     from .slab.patchcost import PatchCost
     from .slab.view import SlabView
 
@@ -90,8 +93,8 @@ def require_structs(path: str, names: Iterable[str]) -> None:
 
 
 def sizes_of(path: str, progress: Optional[Callable[[int, int], None]] = None,
-             every_definition: bool = False) -> list[tuple[str, int, int]]:
-    """:func:`sizes` of the whole input at ``path``, remembered per build-id (and layoutcalc code).
+             every_definition: bool = False) -> "SizesResult":
+    """``sizes``: :func:`sizes` of the whole input at ``path``, remembered per build-id (and layoutcalc code).
 
     ``every_definition`` lists each distinct same-name definition, as ``pahole --sizes`` does.
     """
@@ -104,7 +107,8 @@ def sizes_of(path: str, progress: Optional[Callable[[int, int], None]] = None,
         with cache.paused_gc():
             rows = sizes(_read_for_sizes(str(path), progress, every_definition))
         cache.store(kind, key, rows)
-    return list(rows)
+    from .features.results import SizesResult
+    return SizesResult(tuple(rows))
 
 
 def prepare(build: Build, arch: Optional[str] = None) -> Build:
@@ -126,13 +130,22 @@ KERNEL_TYPES = ("u8", "u16", "u32", "u64", "s8", "s16", "s32", "s64", "bool", "s
 
 
 def snapshot(path: str, out: str, structs: Sequence[str] = (), types: Sequence[str] = (),
-             provenance: Optional[Mapping[str, object]] = None) -> Build:
-    """Extract what layout/what-if/slab need from ``path`` into the snapshot file ``out``.
+             provenance: Optional[Mapping[str, object]] = None, *, kernel_source: bool = False,
+             arch: str = "x86_64", config: Optional[str] = None) -> "SnapshotResult":
+    """``snapshot``: extract what layout/what-if/slab need from ``path`` into the snapshot file ``out``.
 
+    ``structs`` (default: the seed's and what scenarios name) and ``types`` are what it keeps;
     ``provenance`` adds facts to record (``{"package": ..., "version": ...}``, JSON keys of
-    :class:`~layoutcalc.provenance.Provenance`) after the build's cache line size.
+    :class:`~layoutcalc.provenance.Provenance`) after the build's cache line size.  With
+    ``kernel_source``, ``path`` is a kernel source tree compiled for ``arch`` under ``config``
+    (default: its defconfig; :func:`source_snapshot`).
     """
     import dataclasses
+
+    from .features.results import SnapshotResult
+    if kernel_source:
+        compiled = source_snapshot(path, arch, config, structs, out, provenance=provenance)
+        return SnapshotResult(out, arch, tree=path, cached=compiled.cached, seconds=compiled.seconds)
     from .errors import NotFoundError
     from .readers.snapshot import write_snapshot
     from .safe_write import check_target
@@ -149,7 +162,7 @@ def snapshot(path: str, out: str, structs: Sequence[str] = (), types: Sequence[s
     build.provenance = dataclasses.replace(build.provenance, cacheline_size=abi.cacheline_size
                                            ).with_facts(provenance or {})
     write_snapshot(build, out)
-    return build
+    return SnapshotResult(out, build.arch, len(build.structs) + len(build.unions))
 
 
 def abi_of(build: Build) -> Abi:
@@ -214,22 +227,28 @@ def _reachable_typedef(build: Build, name: str) -> Optional[TypedefType]:
                  if isinstance(t, TypedefType) and t.name == name), None)
 
 
-def show(build: Build, names: Sequence[str],
-         cacheline_size: int = DEFAULT_CACHELINE) -> list[tuple[StructType, LayoutStats]]:
-    """The named structs with their statistics; a typedef name gives the struct it names.
+def show(build: Build, names: Sequence[str], cacheline_size: int = DEFAULT_CACHELINE, *,
+         stats: bool = True) -> "ShowResult":
+    """``show NAME...``: the named structs, unions or typedefs, with (``stats``) their statistics.
 
-    Raises NotFoundError for an unknown name, or a typedef that names no struct.
+    With ``stats`` a typedef name gives the struct it names (``layouts``), and a typedef
+    that names no struct raises NotFoundError; without, the result is the text listing's
+    (``render(result, "text")``, pahole's ``-C``).  An unknown name raises NotFoundError.
     """
-    result = []
+    from .features.results import ShowResult
+    found: list[Union[StructType, TypedefType]] = []
+    layouts = []
     for name in names:
-        found = find_type(build, name)
-        struct = found.strip() if isinstance(found, TypedefType) else found
+        found.append(find_type(build, name))
+        if not stats:
+            continue
+        struct = found[-1].strip() if isinstance(found[-1], TypedefType) else found[-1]
         if not isinstance(struct, StructType):
             from .errors import NotFoundError
             raise NotFoundError(f"{build.origin or build.name}: typedef '{name}' is not a struct or union "
-                                f"({found.c_name()} is {struct.c_name()}); its text listing is 'show {name}'")
-        result.append((struct, struct_stats(build, struct, cacheline_size)))
-    return result
+                                f"({found[-1].c_name()} is {struct.c_name()}); its text listing is 'show {name}'")
+        layouts.append((struct, struct_stats(build, struct, cacheline_size)))
+    return ShowResult(build, tuple(names), tuple(found), cacheline_size, tuple(layouts) if stats else None)
 
 
 def cacheline_size_of(build: Build, asked: Optional[int] = None) -> int:
@@ -251,35 +270,26 @@ def show_text(build: Build, names: Sequence[str], cacheline_size: int = DEFAULT_
     On BTF the ``__aligned__`` attributes are those pahole's BTF loader infers
     (:func:`facts_of`), as ``pahole -F btf`` shows them.
     """
-    return "".join(struct_text(build, find_type(build, name), cacheline_size, expand=expand, hex_offsets=hex_offsets)
-                   for name in names)
-
-
-def struct_text(build: Build, found: Union[StructType, TypedefType], cacheline_size: int = DEFAULT_CACHELINE, *,
-                expand: bool = False, hex_offsets: bool = False) -> str:
-    """pahole's listing of one struct, union or typedef of ``build``: the one renderer of ``show``'s text.
-
-    On BTF the ``__aligned__`` attributes are those pahole's BTF loader infers (:func:`facts_of`).
-    """
-    from .render.pahole import pahole_text
-    alignments = None
-    if build.provenance.format == "btf":
-        def alignments(struct: StructType) -> tuple[Optional[int], list[Optional[int]]]:
-            facts = facts_of(build, struct)
-            return facts.pahole_alignment, [m.pahole_forced for m in facts.members]
-    return pahole_text(found, build.address_size, cacheline_size, alignments, expand_types=expand,
-                       hex_fmt=hex_offsets)
+    from .render import render
+    return render(show(build, names, cacheline_size, stats=False), "text", expand=expand, hex_offsets=hex_offsets)
 
 
 def member_at(build: Build, name: str, offset: int) -> "MemberAt":
     """``show NAME --at OFFSET``: the member path (or hole, or padding) at byte ``offset`` of struct ``name``."""
     from .analysis.query import member_at as locate
-    struct = show(build, [name])[0][0]
-    return locate(struct, offset)
+    layouts = show(build, [name]).layouts
+    assert layouts is not None
+    return locate(layouts[0][0], offset)
+
+
+def members_at(build: Build, names: Sequence[str], offset: int) -> "MembersAtResult":
+    """``show NAME... --at OFFSET``: :func:`member_at` for each struct named."""
+    from .features.results import MembersAtResult
+    return MembersAtResult(tuple(member_at(build, name, offset) for name in names))
 
 
 def relations(path: str, name: str, kind: str, recursive: bool = False,
-              btf_base: Optional[str] = None, all_units: bool = False) -> "Relations":
+              btf_base: Optional[str] = None, all_units: bool = False) -> "RelationsResult":
     """``show --contains NAME`` (kind "contains") or ``show --pointers-to NAME`` (kind "pointers-to").
 
     Answered as pahole answers: from the first compile unit holding a type
@@ -289,6 +299,7 @@ def relations(path: str, name: str, kind: str, recursive: bool = False,
     """
     from .analysis.query import Relations, containers, edges_of_structs, pointers_to
     from .errors import InputError
+    from .features.results import RelationsResult
     kind_of = sniff(str(path))
     declarations = kind == "pointers-to"
     if all_units:
@@ -317,11 +328,11 @@ def relations(path: str, name: str, kind: str, recursive: bool = False,
         from .errors import NotFoundError
         raise NotFoundError(f"{path}: no type named '{name}'")
     lines = containers(edges, recursive) if kind == "contains" else pointers_to(edges, recursive)
-    return Relations(kind, name, edges.unit, lines)
+    return RelationsResult(Relations(kind, name, edges.unit, lines))
 
 
 def sizes_filtered(path: str, chosen: "SizeFilter", progress: Optional[Callable[[int, int], None]] = None,
-                   btf_base: Optional[str] = None) -> list["SizeRow"]:
+                   btf_base: Optional[str] = None) -> "SizeHuntResult":
     """``sizes`` with the hunting filters and sort of ``chosen``: every same-name definition, as pahole."""
     from .analysis.query import size_rows
     build = load(path, progress=progress, every_definition=True, btf_base=btf_base)
@@ -331,7 +342,8 @@ def sizes_filtered(path: str, chosen: "SizeFilter", progress: Optional[Callable[
         from .analysis.reorganize import reorganize as repack
         return repack(struct, abi_of(build)).size_after
 
-    return size_rows(structs, chosen, repacked)
+    from .features.results import SizeHuntResult
+    return SizeHuntResult(tuple(size_rows(structs, chosen, repacked)), chosen)
 
 
 def read_names(path: str) -> list[str]:
@@ -379,30 +391,57 @@ def report(inputs: Sequence[str] = (), scenario: Union[str, "Scenario"] = "flat"
            options: Optional["ReportOptions"] = None,
            live: bool = False, patch: Optional[str] = None, counts: Optional[Mapping[str, int]] = None,
            allocations: Optional[Mapping[str, str]] = None,
-           costs: Optional[bool] = None) -> tuple[list["BuildReport"], list["Claim"]]:
-    """The verdict per build (default: the bundled snapshots) and on each of the seed's claims.
+           costs: Optional[bool] = None, *, defines: Sequence[str] = (), config: Optional[str] = None,
+           live_fallback: bool = True) -> "ReportResult":
+    """``report``: the verdict per build (default: the bundled snapshots) and on each of the seed's claims.
 
-    ``scenario`` is a bundled name, a scenario file, or a loaded one (a patch:
-    :func:`patch_scenario`).  With ``live`` the running kernel (its BTF, CPU
-    count and xstate size) is reported too, first; raises LiveSystemError when
-    it cannot be read.
+    ``scenario`` is a bundled name, a scenario file, or a loaded one.  With ``live`` the running
+    kernel (its BTF, CPU count and xstate size) is reported too, first; when it cannot be read the
+    report goes on without it and says why in a warning (``live_fallback``; else LiveSystemError).
 
-    ``patch`` (a header diff; it replaces ``scenario``) or ``costs`` adds to each build its
-    :class:`~layoutcalc.slab.patchcost.PatchCost`: one row per changed struct and per cache holding
-    it directly or embedded, counted with ``counts`` (struct or cache -> objects; live: sysfs).
+    ``patch`` (a header diff; it replaces ``scenario``, whose claims it does not make) or ``costs``
+    adds to each build its :class:`~layoutcalc.slab.patchcost.PatchCost`: one row per changed struct
+    and per cache holding it directly or embedded, counted with ``counts`` (struct or cache ->
+    objects; live: sysfs), placed per ``allocations`` (struct -> kmalloc, percpu, static or vmalloc).
+    The patch's ``#if`` blocks are decided by ``config`` (with ``live``, the running kernel's) and
+    ``defines`` (:func:`patch_defines`); each block left out is a warning.
     """
+    from .errors import LiveSystemError
+    from .features.report import ReportOptions
+    from .features.results import ReportResult
+    options = options or ReportOptions()
+    warnings: list[str] = []
+    label = scenario if isinstance(scenario, str) else scenario.name
+    if patch is not None:
+        scenario, warnings = patch_scenario(patch, defines, config, live)
+        costs, label = True if costs is None else costs, f"patch {patch}"
+    try:
+        reports, claims = _report(inputs, scenario, options, live, counts, allocations, costs)
+    except LiveSystemError as exc:
+        if not live_fallback:
+            raise
+        warnings.append(f"{exc}; reporting without the running kernel")
+        reports, claims = _report(inputs, scenario, options, False, counts, allocations, costs)
+    if patch is not None:
+        assert not isinstance(scenario, str)
+        claims = []  # the seed's claims are about its own scenario, not this patch
+        warnings += patch_skips(scenario, list(inputs) or [str(p) for p in bundled_snapshots()])
+    return ReportResult(reports, claims, options, label, warnings)
+
+
+def _report(inputs: Sequence[str], scenario: Union[str, "Scenario"], options: "ReportOptions", live: bool,
+            counts: Optional[Mapping[str, int]], allocations: Optional[Mapping[str, str]],
+            costs: Optional[bool]) -> tuple[list["BuildReport"], list["Claim"]]:
+    """:func:`report`'s rows and claims, the plain verdict cached; raises LiveSystemError for ``live``."""
     # Only the plain verdict is cached: live figures change, and cost rows depend on more than the key holds.
-    plain = not live and patch is None and not costs and counts is None and allocations is None
+    plain = not live and not costs and counts is None and allocations is None
     key = _report_cache_key(inputs, scenario, options) if plain else None
     cached = cache.load("report", key)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
-    from .features.report import ReportOptions, build_report, judge_claims
+    from .features.report import build_report, judge_claims
     from .changes.scenario import load_scenario, scenario_needs
     from .errors import ScenarioError
-    options = options or ReportOptions()
-    if patch is not None:
-        scenario, costs = patch_scenario(patch)[0], True if costs is None else costs
     loaded = load_scenario(scenario) if isinstance(scenario, str) else scenario
     structs, types = scenario_needs(loaded)
     wanted = sorted(set(structs) | set(SNAPSHOT_STRUCTS))
@@ -498,24 +537,18 @@ def _live_build(structs: Sequence[str], types: Sequence[str],
 
 def whatif(path: str, scenario: Optional[str] = None, patch: Optional[str] = None,
            defines: Sequence[str] = (), placement: str = "as-patched", arch: Optional[str] = None,
-           level: int = 0) -> list["ScenarioResult"]:
-    """Re-lay-out the structs a scenario (default ``flat``) or a header patch changes.
+           level: int = 0, config: Optional[str] = None) -> "WhatIfRun":
+    """``whatif``: re-lay-out the structs a scenario (default ``flat``) or a header patch changes.
 
-    ``defines`` are ``SYMBOL=y|n|m|N`` items; ``arch`` overrides the target the input declares.
-    See :func:`whatif_run` for the warnings and notes that go with the results.
+    ``scenario`` is a bundled name or a TOML file; ``patch`` a unified diff (not both);
+    ``defines`` are ``SYMBOL=y|n|m|N`` items and ``config`` a kernel configuration
+    (``.config``, ``/proc/config.gz``, ``/boot/config-*``) deciding the patch's ``#if`` blocks
+    (``defines`` override it); ``placement`` is ``as-patched``, ``best-fit``, ``append`` or
+    ``reorganize``; ``arch`` (x86_64, i386, aarch64, arm, ppc64le, s390x, riscv64) overrides the
+    target the input declares; ``level`` is the pid-namespace level of per-level arrays.
+    The result carries the warnings (what was left out) and notes (what ``arch`` means).
     """
-    return whatif_run(path, scenario, patch, defines, placement, arch, level).results
-
-
-class WhatIf(NamedTuple):
-    """What-if results, the warnings about what was left out, and notes on what was computed."""
-
-    results: list["ScenarioResult"]
-    warnings: list[str]
-    notes: list[str]
-    # struct -> size with the fields where the patch/scenario puts them, for placements that
-    # move fields elsewhere (best-fit, reorganize): what that placement saves is measured against it
-    baselines: dict[str, int] = {}
+    return whatif_run(path, scenario, patch, defines, placement, arch, level, config)
 
 
 class PatchDefines(NamedTuple):
@@ -574,7 +607,7 @@ def patch_skips(scenario: "Scenario", builds: Sequence[Union[Build, str]]) -> li
 
 def whatif_run(path: str, scenario: Optional[str] = None, patch: Optional[str] = None,
                defines: Sequence[str] = (), placement: str = "as-patched", arch: Optional[str] = None,
-               level: int = 0, config: Optional[str] = None) -> WhatIf:
+               level: int = 0, config: Optional[str] = None) -> "WhatIfRun":
     """:func:`whatif` with its warnings (what a patch's conditions left out) and notes (what ``arch`` means).
 
     ``config`` is a kernel configuration (``.config``, ``/proc/config.gz``, ``/boot/config-*``)
@@ -603,11 +636,12 @@ def whatif_run(path: str, scenario: Optional[str] = None, patch: Optional[str] =
         notes.append(f"--arch {build.arch}: this re-lays out {build.name}'s own configuration ({source_arch}) "
                      f"under {build.arch} ABI rules, not a real {build.arch} build: a real one has its own "
                      "configuration (other options, other members) and can be smaller or larger")
-    return WhatIf(results, warnings + patch_skips(loaded, [build]), notes, baselines)
+    from .features.results import WhatIfRun
+    return WhatIfRun(results, warnings + patch_skips(loaded, [build]), notes, baselines)
 
 
 def _whatif_patch(path: str, patch: str, defines: Sequence[str], arch: Optional[str],
-                  config: Optional[str]) -> WhatIf:
+                  config: Optional[str]) -> "WhatIfRun":
     """:func:`whatif_run` of a patch, as patched: removals, replacements, nesting (changes/rewrite.py)."""
     from .changes.rewrite import patch_results, rewrite_needs
     from .errors import ScenarioError
@@ -621,32 +655,41 @@ def _whatif_patch(path: str, patch: str, defines: Sequence[str], arch: Optional[
     if source_arch is not None:
         notes.append(f"--arch {build.arch}: this re-lays out {build.name}'s own configuration ({source_arch}) "
                      f"under {build.arch} ABI rules, not a real {build.arch} build")
-    return WhatIf(results, decided.warnings + warnings, notes)
+    from .features.results import WhatIfRun
+    return WhatIfRun(results, decided.warnings + warnings, notes)
 
 
 def slab(inputs: Sequence[str] = (), live: bool = False, cpus: int = 2, allocator: Optional[str] = None,
          xstate_size: Optional[int] = 832,
          scenario: Union[str, "Scenario", None] = "flat", patch: Optional[str] = None,
          counts: Optional[Mapping[str, int]] = None, allocations: Optional[Mapping[str, str]] = None,
-         costs: Optional[bool] = None) -> tuple[list["SlabView"], str]:
-    """Slab views of the builds (default: bundled snapshots), or of the running kernel with ``live``.
+         costs: Optional[bool] = None, *, defines: Sequence[str] = (),
+         config: Optional[str] = None) -> "SlabResult":
+    """``slab``: slab views of the builds (default: bundled snapshots), or of the running kernel with ``live``.
 
-    ``scenario`` is as for :func:`report` (None: no effect shown).  Returns the views and,
-    when ``live`` could not read the running kernel, the reason (the static views of the
-    inputs are returned instead).  ``patch`` or ``costs`` adds the cost rows to each view
-    (as for :func:`report`).
+    ``scenario`` is as for :func:`report` (None: no effect shown); ``allocator`` ("slub" or
+    "slab") overrides the build's.  When ``live`` could not read the running kernel the
+    static views of the inputs are given instead, and the result says why (``unavailable``,
+    also a warning).  ``patch`` or ``costs`` adds the cost rows to each view (as for
+    :func:`report`, and so do ``defines`` and ``config``).
     """
+    from .features.results import SlabResult
+    warnings: list[str] = []
     if patch is not None:
-        scenario, costs = patch_scenario(patch)[0], True if costs is None else costs
+        scenario, warnings = patch_scenario(patch, defines, config, live)
+        costs = True if costs is None else costs
     views, reason = _slab_views(inputs, live, cpus, allocator, xstate_size, scenario)
-    if not costs or scenario is None:
-        return views, reason
-    import dataclasses
-    paths: list[Optional[str]] = [None] if live and not reason else list(inputs) or [
-        str(p) for p in bundled_snapshots()]
-    return [dataclasses.replace(view, costs=patch_costs(path, scenario, counts, allocations, view.cpus,
-                                                        view.xstate_size if view.xstate_size else xstate_size))
-            for view, path in zip(views, paths)], reason
+    if costs and scenario is not None:
+        import dataclasses
+        paths: list[Optional[str]] = [None] if live and not reason else list(inputs) or [
+            str(p) for p in bundled_snapshots()]
+        views = [dataclasses.replace(view, costs=patch_costs(path, scenario, counts, allocations, view.cpus,
+                                                             view.xstate_size if view.xstate_size else xstate_size))
+                 for view, path in zip(views, paths)]
+    if patch is not None and not live:
+        assert not isinstance(scenario, str) and scenario is not None
+        warnings += patch_skips(scenario, list(inputs) or [str(p) for p in bundled_snapshots()])
+    return SlabResult(views, warnings + ([reason] if reason else []), reason)
 
 
 def _slab_views(inputs: Sequence[str], live: bool, cpus: int, allocator: Optional[str],
@@ -667,16 +710,20 @@ def _slab_views(inputs: Sequence[str], live: bool, cpus: int, allocator: Optiona
     return [static_view(build, loaded, cpus, xstate_size, allocator) for build in builds()], ""
 
 
-def slab_census() -> "Census":
-    """Every cache of the running kernel: its struct (catalogue), predicted geometry and sysfs's figures."""
+def slab_census() -> "CensusResult":
+    """``slab --live --all``: every cache of the running kernel: its struct (catalogue), predicted geometry and
+    sysfs's figures."""
+    from .features.results import CensusResult
     from .slab.census import live_census
-    return live_census()
+    return CensusResult(live_census())
 
 
-def slab_predictions(path: str, cpus: int = 2, xstate_size: Optional[int] = 832) -> list["Predicted"]:
-    """Every cache of ``path``'s catalogue whose struct it has, predicted under its era (no merging)."""
+def slab_predictions(path: str, cpus: int = 2, xstate_size: Optional[int] = 832) -> "SlabPredictionsResult":
+    """``slab --all -i PATH``: every cache of ``path``'s catalogue whose struct it has, predicted under its era
+    (no merging)."""
+    from .features.results import SlabPredictionsResult
     from .slab.census import static_census
-    return static_census(load(path), cpus, xstate_size)
+    return SlabPredictionsResult(path, static_census(load(path), cpus, xstate_size))
 
 
 def source_snapshot(tree: str, arch: str = "x86_64", config: Optional[str] = None,
@@ -716,16 +763,19 @@ def resolve_input(path: str, arch: Optional[str] = None, config: Optional[str] =
 
 
 def reorganize(build: Build, names: Sequence[str],
-               cacheline_size: int = DEFAULT_CACHELINE) -> list["Reorganized"]:
-    """The named structs repacked for the smallest size (like ``pahole --reorganize``)."""
+               cacheline_size: int = DEFAULT_CACHELINE) -> "ReorganizeResult":
+    """``reorganize NAME...``: the named structs repacked for the smallest size (like ``pahole --reorganize``),
+    each with the statistics of its new layout."""
     from .analysis.reorganize import reorganize as repack
+    from .features.results import ReorganizeResult
     abi = abi_of(build)
-    return [repack(build.get_struct(name), abi, cacheline_size) for name in names]
+    repacked = [repack(build.get_struct(name), abi, cacheline_size) for name in names]
+    return ReorganizeResult(tuple((item, struct_stats(build, item.after, cacheline_size)) for item in repacked))
 
 
 def reorganize_all(path: str, cacheline_size: int = DEFAULT_CACHELINE,
                    progress: Optional[Callable[[int, int], None]] = None
-                   ) -> list[tuple["Reorganized", LayoutStats]]:
+                   ) -> "ReorganizeResult":
     """Every named struct of ``path`` (the first definition of each name) repacked, with its new statistics.
 
     Unions are left out (there is nothing to repack in them), as by
@@ -742,7 +792,8 @@ def reorganize_all(path: str, cacheline_size: int = DEFAULT_CACHELINE,
         for struct, order in zip(structs, repacked_orders(structs, abi, cacheline_size)):
             item = repack(struct, abi, cacheline_size, order)
             result.append((item, struct_stats(build, item.after, cacheline_size)))
-    return result
+    from .features.results import ReorganizeResult
+    return ReorganizeResult(tuple(result), every=True)
 
 
 # --------------------------------------------------------------------------- diff, baseline, check, history
@@ -864,8 +915,8 @@ def _require_matches(patterns: Sequence[str], catalogues: Sequence["Catalogue"],
 
 
 def baseline(path: str, out: str, patterns: Sequence[str] = (), source: str = "auto",
-             progress: Optional[Callable[[int, int], None]] = None) -> "Catalogue":
-    """Write the baseline of ``path`` (every struct's layout, compact JSON) to ``out``, atomically.
+             progress: Optional[Callable[[int, int], None]] = None) -> "BaselineResult":
+    """``baseline``: write the baseline of ``path`` (every struct's layout, compact JSON) to ``out``, atomically.
 
     ``progress(done, total)`` follows a DWARF read unit by unit.
     """
@@ -873,7 +924,21 @@ def baseline(path: str, out: str, patterns: Sequence[str] = (), source: str = "a
     found = catalogue(path, patterns, source, progress)
     _require_matches(patterns, [found], path)
     write_baseline(found, path, out)
-    return found
+    from .features.results import BaselineResult
+    return BaselineResult(out, found)
+
+
+def history(inputs: Sequence[str], structs: Sequence[str] = (), source: str = "auto",
+            scheduler: Optional[str] = None, workers: Optional[int] = None) -> "HistoryResult":
+    """``history``: the sizes of ``structs`` (default: the seed's three) across ``inputs``, in the order given.
+
+    ``source`` is as for :func:`catalogue`; the scans run in a pool of ``workers`` processes
+    (default: one per CPU), or on the Dask scheduler at ``scheduler`` (``tcp://host:8786``).
+    """
+    from .features.history import DEFAULT_STRUCTS, scan_history
+    from .features.results import HistoryResult
+    wanted = list(structs) or list(DEFAULT_STRUCTS)
+    return HistoryResult(scan_history(inputs, wanted, source, scheduler, workers), wanted)
 
 
 def check(path: str, baseline_path: str, budget_path: Optional[str] = None,
@@ -907,7 +972,7 @@ def check(path: str, baseline_path: str, budget_path: Optional[str] = None,
 def verify_patch(tree: str, patch: str, arch: str = "x86_64", config: Optional[str] = None,
                  defines: Sequence[str] = (), placement: str = "as-patched",
                  debug_flags: Optional[Sequence[str]] = None,
-                 predict_on: Optional[str] = None) -> list["LayoutCheck"]:
+                 predict_on: Optional[str] = None) -> "VerifyResult":
     """``whatif --patch`` next to the compiled patched tree, member by member.
 
     The prediction is made on ``predict_on`` (e.g. the real build's vmlinux or its snapshot;
@@ -919,6 +984,7 @@ def verify_patch(tree: str, patch: str, arch: str = "x86_64", config: Optional[s
 
     from .analysis.verify import compare_layouts
     from .changes.conditions import parse_defines
+    from .features.results import VerifyResult
     from .readers.kernel_source.compile import environment_cache_root
     from .readers.kernel_source.config import defconfig_path
     from .readers.kernel_source.overlay import make_overlay
@@ -940,4 +1006,5 @@ def verify_patch(tree: str, patch: str, arch: str = "x86_64", config: Optional[s
                              defines=[f"{symbol}={int(value)}" for symbol, value in defined.items()
                                       if value is not False], overlay=scratch)
     truth = load(str(on.path), structs=names)
-    return [compare_layouts(item.result.after, truth.get_struct(item.struct_name)) for item in predictions]
+    return VerifyResult([compare_layouts(item.result.after, truth.get_struct(item.struct_name))
+                         for item in predictions])

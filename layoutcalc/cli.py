@@ -8,13 +8,14 @@ import math
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Optional, TypeVar
 
 import click
 
 from .errors import LayoutcalcError
+from .render import render
 from .render.lines import one_line
 
 
@@ -33,10 +34,8 @@ def _lazy_module(name: str) -> ModuleType:
 
 if TYPE_CHECKING:
     from . import api
-    from .render import structs as render
 else:
     api = _lazy_module("layoutcalc.api")
-    render = _lazy_module("layoutcalc.render.structs")
 
 FORMATS_SHOW = click.Choice(["text", "json"])
 
@@ -148,9 +147,15 @@ def _patch_option() -> "_Decorator":
                         help="Unified diff against kernel headers: the cost of the members it adds.")
 
 
-def _warn(warnings: list[str]) -> None:
+def _warn(warnings: "Sequence[str]") -> None:
     for warning in warnings:
         click.echo(f"warning: {one_line(warning)}", err=True)
+
+
+def _emit(result: Any, fmt: str = "text", **options: Any) -> None:
+    """A command's result: its warnings on stderr, then ``render(result, fmt)`` on stdout, as is."""
+    _warn(result.warnings)
+    click.echo(render(result, fmt, **options), nl=False)
 
 
 def _cost_options(function: Any) -> Any:
@@ -184,16 +189,15 @@ def _pairs(values: tuple[str, ...], option: str, kinds: Optional[tuple[str, ...]
     return out
 
 
-def _patch_scenario(patch_path: Optional[str], defines: tuple[str, ...], config: Optional[str],
-                    live: bool) -> Any:
-    """The scenario a --patch stands for (None without one), its warnings printed to stderr."""
+def _patch_options(patch_path: Optional[str], defines: tuple[str, ...], config: Optional[str],
+                   counts: tuple[str, ...], allocs: tuple[str, ...]) -> dict[str, Any]:
+    """The api's keyword arguments for ``--patch`` and what goes with it (none without one)."""
     if patch_path is None:
         if defines:
             raise click.UsageError("--define decides a --patch's conditions; give --patch too")
-        return None
-    loaded, warnings = api.patch_scenario(patch_path, defines, config, live)
-    _warn(warnings)
-    return loaded
+        return {}
+    return {"patch": patch_path, "defines": defines, "config": config, "counts": _pairs(counts, "--count"),
+            "allocations": _pairs(allocs, "--alloc", ("kmalloc", "percpu", "static", "vmalloc"))}
 
 
 def _source_input(path: str, arch: Optional[str], config: Optional[str], defconfig: bool,
@@ -249,12 +253,8 @@ def show(structs: tuple[str, ...], input_path: Optional[str], fmt: str, cachelin
     if at_offset is not None:
         _show_at(build, structs, at_offset, fmt)
         return
-    line = api.cacheline_size_of(build, cacheline_size)
-    if fmt == "json":
-        shown = api.show(build, structs, line)
-        click.echo(render.to_json({"structs": [render.struct_dict(s, st) for s, st in shown]}), nl=False)
-        return
-    click.echo(api.show_text(build, structs, line, expand=expand, hex_offsets=hex_offsets), nl=False)
+    shown = api.show(build, structs, api.cacheline_size_of(build, cacheline_size), stats=fmt != "text")
+    _emit(shown, fmt, **({"expand": expand, "hex_offsets": hex_offsets} if fmt == "text" else {}))
 
 
 def _show_relations(structs: tuple[str, ...], input_path: Optional[str], contains: Optional[str],
@@ -265,11 +265,7 @@ def _show_relations(structs: tuple[str, ...], input_path: Optional[str], contain
         raise click.UsageError("--contains and --pointers-to take one NAME and no STRUCT argument")
     kind, name = ("contains", contains) if contains is not None else ("pointers-to", pointers_to)
     assert name is not None
-    result = api.relations(_default_input(input_path), name, kind, recursive, btf_base, all_units)
-    if fmt == "json":
-        click.echo(render.to_json(result.as_dict()), nl=False)
-    else:
-        click.echo(result.text(), nl=False)
+    _emit(api.relations(_default_input(input_path), name, kind, recursive, btf_base, all_units), fmt)
 
 
 def _show_at(build: Any, structs: tuple[str, ...], at_offset: str, fmt: str) -> None:
@@ -279,11 +275,7 @@ def _show_at(build: Any, structs: tuple[str, ...], at_offset: str, fmt: str) -> 
     except ValueError:
         raise click.BadParameter(f"{at_offset!r} is not a byte offset (decimal or 0x hex)",
                                  param_hint="--at") from None
-    answers = [api.member_at(build, name, offset) for name in structs]
-    if fmt == "json":
-        click.echo(render.to_json({"at": [answer.as_dict() for answer in answers]}), nl=False)
-    else:
-        click.echo("".join(answer.text() for answer in answers), nl=False)
+    _emit(api.members_at(build, structs, offset), fmt)
 
 
 @main.command()
@@ -314,34 +306,20 @@ def sizes(input_path: Optional[str], fmt: str, min_holes: int = 0, min_bit_holes
                         names_file, btf_base)
         return
     with _progress_bar(path) as progress:
-        rows = api.sizes_of(path, progress, every_definition=True)
-    if fmt == "json":
-        click.echo(render.to_json({"structs": [{"name": n, "size": s, "holes": h} for n, s, h in rows]}),
-                   nl=False)
-    elif fmt == "csv":
-        click.echo(render.rows_csv([{"name": n, "size": s, "holes": h} for n, s, h in rows],
-                                   ["name", "size", "holes"]), nl=False)
-    else:
-        click.echo(render.sizes_text(rows), nl=False)
+        result = api.sizes_of(path, progress, every_definition=True)
+    _emit(result, fmt)
 
 
 def _sizes_filtered(path: str, fmt: str, min_holes: int, min_bit_holes: int, min_padding: int, min_members: int,
                     packable: bool, sort_key: Optional[str], names_file: Optional[str],
                     btf_base: Optional[str] = None) -> None:
     """``sizes`` with hunting filters: pahole's columns in text, every figure in JSON and CSV."""
-    from .analysis.query import SizeFilter, size_rows_text
+    from .analysis.query import SizeFilter
     names = frozenset(api.read_names(names_file)) if names_file else None
     chosen = SizeFilter(min_holes, min_bit_holes, min_padding, min_members, packable, names, sort_key)
     with _progress_bar(path) as progress:
-        rows = api.sizes_filtered(path, chosen, progress, btf_base)
-    if fmt == "json":
-        click.echo(render.to_json({"structs": [row.as_dict() for row in rows]}), nl=False)
-    elif fmt == "csv":
-        dicts = [row.as_dict() for row in rows]
-        columns = ["name", "size", "holes", "sum_holes", "bit_holes", "padding", "members", "waste"]
-        click.echo(render.rows_csv(dicts, columns + (["repacked", "saved"] if packable else [])), nl=False)
-    else:
-        click.echo(size_rows_text(rows, chosen), nl=False)
+        result = api.sizes_filtered(path, chosen, progress, btf_base)
+    _emit(result, fmt)
 
 
 @contextlib.contextmanager
@@ -375,20 +353,16 @@ def snapshot(input_path: Optional[str], output: str, structs: tuple[str, ...], p
     """Extract the structs a report needs from INPUT (or a kernel source tree) into a compact JSON snapshot."""
     if (input_path is None) == (kernel_source is None):
         raise click.UsageError("give INPUT or --kernel-source TREE (one of them)")
-    if kernel_source is not None:
-        if config and defconfig:
-            raise click.UsageError("give --config or --defconfig, not both")
-        extra: dict[str, object] = {key: value for key, value in (("package", package),
-                                                                  ("version", package_version)) if value}
-        result = api.source_snapshot(kernel_source, arch, config, structs, output, provenance=extra)
-        how = "from the cache" if result.cached else f"compiled in {result.seconds:.1f} s"
-        click.echo(f"wrote {output}: structs from {kernel_source} for {arch} ({how})")
-        return
-    assert input_path is not None
+    if kernel_source is not None and config and defconfig:
+        raise click.UsageError("give --config or --defconfig, not both")
     provenance: dict[str, object] = {key: value for key, value in (("package", package),
                                                                    ("version", package_version)) if value}
-    build = api.snapshot(input_path, output, structs, provenance=provenance)
-    click.echo(f"wrote {output}: {len(build.structs) + len(build.unions)} structs, arch {build.arch}")
+    if kernel_source is not None:
+        _emit(api.snapshot(kernel_source, output, structs, provenance=provenance, kernel_source=True, arch=arch,
+                           config=config))
+    else:
+        assert input_path is not None
+        _emit(api.snapshot(input_path, output, structs, provenance=provenance))
 
 
 
@@ -402,23 +376,15 @@ def snapshot(input_path: Optional[str], output: str, structs: tuple[str, ...], p
 def reorganize(structs: tuple[str, ...], input_path: Optional[str], fmt: str, cacheline_size: int,
                every: bool) -> None:
     """Repack structs for the smallest size, then fewest cachelines, then fewest moves (pahole -R)."""
-    from .render.reorganize import reorganize_dict, reorganize_json_lines, reorganize_text
     if bool(structs) == every:
         raise click.UsageError("name the structs to repack, or give --all (not both)")
     path = _default_input(input_path)
     if every:
         with _progress_bar(path) as progress:
-            items = api.reorganize_all(path, cacheline_size, progress)
+            result = api.reorganize_all(path, cacheline_size, progress)
     else:
-        build = api.load(path, structs=structs)
-        items = [(item, api.struct_stats(build, item.after, cacheline_size))
-                 for item in api.reorganize(build, structs, cacheline_size)]
-    if fmt == "json" and every:
-        click.echo(reorganize_json_lines(items), nl=False)
-    elif fmt == "json":
-        click.echo(render.to_json({"structs": [reorganize_dict(i, s) for i, s in items]}), nl=False)
-    else:
-        click.echo(reorganize_text(items), nl=False)
+        result = api.reorganize(api.load(path, structs=structs), structs, cacheline_size)
+    _emit(result, fmt)
 
 
 def _plot_option(what: str) -> "_Decorator":
@@ -481,34 +447,11 @@ def report(inputs: tuple[str, ...], live: bool, scenario: str, processes: int, c
     inputs = tuple(_source_input(path, arch, _tree_config(path, config, patch_path), defconfig)[0]
                    for path in inputs)
     from .features.report import ReportOptions
-    from .errors import LiveSystemError
-    from .render import report as render_report
     options = ReportOptions(processes=processes, child_fraction=child_fraction, cpus=cpus,
                             xstate_size=xstate_size, placement=placement)
-    patched = _patch_scenario(patch_path, defines, config, live)
-    chosen = scenario if patched is None else patched
-    if patched is not None:
-        scenario = f"patch {patch_path}"
-    costs: dict[str, Any] = {}
-    if patched is not None:
-        costs = {"costs": True, "counts": _pairs(counts, "--count"),
-                 "allocations": _pairs(allocs, "--alloc", ("kmalloc", "percpu", "static", "vmalloc"))}
-    try:
-        reports, claims = api.report(inputs, chosen, options, live, **costs)
-    except LiveSystemError as exc:
-        click.echo(f"warning: {one_line(str(exc))}; reporting without the running kernel", err=True)
-        reports, claims = api.report(inputs, chosen, options, **costs)
-    if patched is not None:
-        claims = []  # the seed's claims are about its own scenario, not this patch
-        _warn(api.patch_skips(patched, list(inputs) or [str(p) for p in api.bundled_snapshots()]))
-    if fmt == "json":
-        click.echo(render.to_json(render_report.report_payload(reports, claims, options, scenario)), nl=False)
-    elif fmt == "csv":
-        click.echo(render_report.report_csv(reports), nl=False)
-    else:
-        click.echo(render_report.report_text(reports, claims, options, scenario, markdown=fmt == "markdown"),
-                   nl=False)
-    _write_plot(plot_path, lambda: _plots().bytes_per_object_figure(reports))
+    result = api.report(inputs, scenario, options, live, **_patch_options(patch_path, defines, config, counts, allocs))
+    _emit(result, fmt)
+    _write_plot(plot_path, lambda: _plots().bytes_per_object_figure(result.reports))
 
 
 @main.command()
@@ -536,7 +479,6 @@ def whatif(input_path: Optional[str], scenario: Optional[str], patch_path: Optio
            fmt: str, config: Optional[str], defconfig: bool, plot_path: Optional[str], verify: bool,
            debug_flags: Optional[str], strict: bool = False) -> None:
     """Re-lay-out structs with a scenario's or a patch's fields added, as the compiler would."""
-    from .render import whatif as render_whatif
     if scenario and patch_path:
         raise click.UsageError("give --scenario or --patch, not both")
     if verify:
@@ -545,22 +487,10 @@ def whatif(input_path: Optional[str], scenario: Optional[str], patch_path: Optio
     given = _default_input(input_path)
     path, arch = _source_input(given, arch, _tree_config(given, config, patch_path), defconfig)
     patch_config = config if patch_path else None
-    run = api.whatif_run(path, scenario, patch_path, defines, placement, arch, level, patch_config)
-    _warn(run.warnings)
-    items = run.results
-    baseline = run.baselines or None
-    if fmt == "json":
-        payload: dict[str, Any] = {"structs": [render_whatif.whatif_dict(i, (baseline or {}).get(i.struct_name))
-                                               for i in items]}
-        if run.notes:
-            payload["notes"] = run.notes
-        payload["warnings"] = run.warnings
-        click.echo(render.to_json(payload), nl=False)
-    else:
-        notes = "".join(f"note: {note}\n" for note in run.notes)
-        click.echo(notes + render_whatif.whatif_text(items, full, baseline), nl=False)
-    _write_plot(plot_path, lambda: _plots().cacheline_figure(items))
-    inexact = [i.struct_name for i in items if not i.result.exact]
+    run = api.whatif(path, scenario, patch_path, defines, placement, arch, level, patch_config)
+    _emit(run, fmt, **({"full": full} if fmt == "text" else {}))
+    _write_plot(plot_path, lambda: _plots().cacheline_figure(run.results))
+    inexact = [i.struct_name for i in run.results if not i.result.exact]
     if strict and (run.warnings or inexact):
         raise click.ClickException(f"--strict: {len(run.warnings)} warning(s)"
                                    + (f"; not exact: {', '.join(inexact)}" if inexact else ""))
@@ -570,15 +500,10 @@ def _verify(tree: Optional[str], patch_path: Optional[str], arch: Optional[str],
             defines: tuple[str, ...], placement: str, debug_flags: Optional[str], fmt: str) -> None:
     import os
 
-    from .render import verify as render_verify
     if not tree or not os.path.isdir(tree) or not patch_path:
         raise click.UsageError("--verify needs -i KERNEL_SOURCE_TREE and --patch FILE")
-    checks = api.verify_patch(tree, patch_path, arch or "x86_64", config, defines, placement,
-                              debug_flags.split() if debug_flags else None)
-    if fmt == "json":
-        click.echo(render.to_json(render_verify.verify_payload(checks)), nl=False)
-    else:
-        click.echo(render_verify.verify_text(checks), nl=False)
+    _emit(api.verify_patch(tree, patch_path, arch or "x86_64", config, defines, placement,
+                           debug_flags.split() if debug_flags else None), fmt)
 
 
 @main.command()
@@ -608,38 +533,20 @@ def slab(inputs: tuple[str, ...], live: bool, cpus: int, allocator: Optional[str
          counts: tuple[str, ...] = (), allocs: tuple[str, ...] = ()) -> None:
     """Slab geometry of the task_struct, signal_cache and pid caches (predicted, and live with --live)."""
     if all_caches:
-        from .render import slab as render_census
         if live:
-            census = api.slab_census()
-            click.echo(render.to_json(census.as_dict()) if fmt == "json" else render_census.census_text(census),
-                       nl=False)
+            _emit(api.slab_census(), fmt)
             return
         if not inputs:
             raise click.UsageError("--all needs --live or -i BUILD (it lists every cache of one kernel)")
         for path in inputs:
-            rows = api.slab_predictions(path, cpus, xstate_size)
-            click.echo(render.to_json({"build": path, "caches": [row.as_dict() for row in rows]}) if fmt == "json"
-                       else render_census.predictions_text(path, rows), nl=False)
+            _emit(api.slab_predictions(path, cpus, xstate_size), fmt)
         return
     inputs = tuple(_source_input(path, arch, _tree_config(path, config, patch_path), defconfig)[0]
                    for path in inputs)
-    from .render import slab as render_slab
-    patched = _patch_scenario(patch_path, defines, config, live)
-    chosen = patched if patched is not None else (None if scenario == "none" else scenario)
-    costs: dict[str, Any] = {}
-    if patched is not None:
-        costs = {"costs": True, "counts": _pairs(counts, "--count"),
-                 "allocations": _pairs(allocs, "--alloc", ("kmalloc", "percpu", "static", "vmalloc"))}
-    views, warning = api.slab(inputs, live, cpus, allocator, xstate_size, chosen, **costs)
-    if patched is not None and not live:
-        _warn(api.patch_skips(patched, list(inputs) or [str(p) for p in api.bundled_snapshots()]))
-    if warning:
-        click.echo(f"warning: {one_line(warning)}", err=True)
-    if fmt == "json":
-        click.echo(render.to_json(render_slab.slab_payload(views, warning)), nl=False)
-    else:
-        click.echo(render_slab.slab_text(views), nl=False)
-    _write_plot(plot_path, lambda: _plots().slab_figure(views))
+    result = api.slab(inputs, live, cpus, allocator, xstate_size, None if scenario == "none" else scenario,
+                      **_patch_options(patch_path, defines, config, counts, allocs))
+    _emit(result, fmt)
+    _write_plot(plot_path, lambda: _plots().slab_figure(result.views))
 
 
 # --------------------------------------------------------------------------- diff, baseline, check, history
@@ -697,13 +604,12 @@ def diff(old: str, new: str, patterns: tuple[str, ...], fmt: str, source: str,
 
     OLD and NEW are any inputs (vmlinux, .o/.ko, BTF blob, snapshot, baseline file, kernel source tree).
     """
-    from .render import diff as render_diff
     with contextlib.ExitStack() as bars:
         def progress(path: str) -> Optional[Callable[[int, int], None]]:
             return bars.enter_context(_progress_bar(path))
         result = api.diff(old, new, patterns, source, progress)  # shown only for a DWARF read over a second
-    click.echo(render_diff.render_diff(result, fmt), nl=False)
-    _write_outputs(outputs, lambda each: render_diff.render_diff(result, each))
+    _emit(result, fmt)
+    _write_outputs(outputs, lambda each: render(result, each))
 
 
 @main.command()
@@ -714,9 +620,8 @@ def diff(old: str, new: str, patterns: tuple[str, ...], fmt: str, source: str,
 def baseline(input_path: str, output: str, patterns: tuple[str, ...], source: str) -> None:
     """Record every struct's size, members and cachelines of INPUT as a baseline for 'check'."""
     with _progress_bar(input_path) as progress:
-        found = api.baseline(input_path, output, patterns, source, progress)
-    count = sum(len(layouts) for layouts in found.layouts.values())
-    click.echo(f"wrote {output}: {count} struct layouts of {found.name} ({found.source})")
+        result = api.baseline(input_path, output, patterns, source, progress)
+    _emit(result)
 
 
 @main.command()
@@ -740,12 +645,11 @@ def check(input_path: str, baseline_path: str, budget_path: Optional[str], fmt: 
     Exit status: 0 within budget, 3 regression found, 1 bad input (unreadable
     build, baseline or budget file), 2 usage error.
     """
-    from .render import diff as render_diff
     wanted = list(patterns) + (_read_struct_list(structs_from) if structs_from else [])
     with _progress_bar(input_path) as progress:
         result = api.check(input_path, baseline_path, budget_path, source, progress, wanted)
-    click.echo(render_diff.render_check(result, fmt), nl=False)
-    _write_outputs(outputs, lambda each: render_diff.render_check(result, each))
+    _emit(result, fmt)
+    _write_outputs(outputs, lambda each: render(result, each))
     if result.regressions:
         sys.exit(EXIT_REGRESSION)
 
@@ -763,18 +667,13 @@ def check(input_path: str, baseline_path: str, budget_path: Optional[str], fmt: 
 def history(inputs: tuple[str, ...], names: tuple[str, ...], fmt: str, plot_path: Optional[str],
             scheduler: Optional[str], workers: Optional[int], source: str) -> None:
     """Sizes of chosen structs across a series of builds (in the order given)."""
-    from .features.history import DEFAULT_STRUCTS, scan_history
-    from .render import history as render_history
-    wanted = list(names) or list(DEFAULT_STRUCTS)
-    rows = scan_history(inputs, wanted, source, scheduler, workers)
-    if fmt == "json":
-        click.echo(render.to_json(render_history.history_payload(rows, wanted)), nl=False)
-    elif fmt == "csv":
-        click.echo(render.rows_csv(render_history.history_rows(rows, wanted),
-                                   [*render_history.HISTORY_COLUMNS, *wanted]), nl=False)
-    else:
-        click.echo(render_history.history_text(rows, wanted), nl=False)
-    _write_plot(plot_path, lambda: render_history.history_figure(rows, wanted))
+    result = api.history(inputs, names, source, scheduler, workers)
+    _emit(result, fmt)
+
+    def figure() -> Any:
+        from .render.history import history_figure
+        return history_figure(result.rows, result.structs)
+    _write_plot(plot_path, figure)
 
 
 def run() -> None:

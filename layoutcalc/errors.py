@@ -30,3 +30,7 @@ class LiveSystemError(LayoutcalcError):
 
 class OutputError(LayoutcalcError):
     """An output file cannot be written safely (not a regular file, directory, full disk...)."""
+
+
+class FormatError(LayoutcalcError, ValueError):
+    """A result asked for in a format it has no rendering in (``render(result, "csv")`` of a layout...)."""

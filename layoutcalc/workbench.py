@@ -1,8 +1,10 @@
 """The notebook and script API: ``layoutcalc.load(...)`` and the objects it hands back.
 
 Every method calls the functions of :mod:`layoutcalc.api` that the CLI calls,
-with the same arguments, so a notebook shows what ``layoutcalc show``,
-``whatif``, ``slab`` and ``report`` print.  Results know how to become a
+with the same arguments, and each object here is a view of the one result the
+api returns: its ``.text()`` (and markdown, HTML) is :func:`layoutcalc.render.render`
+of that result, which is what ``layoutcalc show``, ``whatif``, ``slab``, ``report``,
+``diff``, ``check`` and ``history`` print.  Results know how to become a
 DataFrame (``.frame()``), a matplotlib figure (``.figure()``, ``.plot(FILE)``)
 and, for layouts, an HTML cacheline grid in Jupyter (``_repr_html_``)::
 
@@ -25,6 +27,7 @@ from .analysis.layout import DEFAULT_CACHELINE, LayoutStats
 from .errors import NotFoundError
 from .model import Build as ModelBuild
 from .model import StructType
+from .render import render
 from .render.lines import one_line
 
 if TYPE_CHECKING:
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
     from .features.budget import CheckResult
     from .features.diff import DiffResult
     from .features.report import BuildReport, Claim, ReportOptions
+    from .features.results import HistoryResult, ReportResult, ShowResult, SlabResult, WhatIfRun
     from .changes.scenario import ScenarioResult
     from .readers import BuildHeader
     from .slab.view import SlabView
@@ -59,20 +63,32 @@ def load(source: Union[str, Path]) -> "Build":
 
 
 class StructLayout(NamedTuple):
-    """One struct of a build with pahole's statistics; shows as a cacheline grid in Jupyter."""
+    """One struct of a build with pahole's statistics; shows as a cacheline grid in Jupyter.
+
+    ``shown`` is the result of ``show NAME`` it comes from (:func:`layoutcalc.api.show`).
+    """
 
     struct: StructType
     stats: LayoutStats
     build: ModelBuild
     cacheline_size: int = DEFAULT_CACHELINE
+    shown: Optional["ShowResult"] = None
 
     @property
     def name(self) -> str:
         return self.struct.name or ""
 
+    @property
+    def result(self) -> "ShowResult":
+        """The ``show`` result this layout renders (the struct alone when it was made by hand)."""
+        if self.shown is not None:
+            return self.shown
+        from .features.results import ShowResult
+        return ShowResult(self.build, (self.name,), (self.struct,), self.cacheline_size, ((self.struct, self.stats),))
+
     def text(self) -> str:
         """pahole's listing, exactly as ``layoutcalc show NAME`` prints it (one renderer serves both)."""
-        return api.struct_text(self.build, self.struct, self.cacheline_size)
+        return render(self.result, "text")
 
     def frame(self) -> "pd.DataFrame":
         """One row per member (:func:`layoutcalc.render.frames.member_frame`)."""
@@ -87,9 +103,7 @@ class StructLayout(NamedTuple):
         return layout_segments(self.struct, self.stats)
 
     def _repr_html_(self) -> str:
-        from .render.html import struct_html
-        return struct_html(self.struct, self.stats, self.segments(),
-                           f"{self.build.name} ({self.build.arch})", self.cacheline_size)
+        return render(self.result, "html")
 
     def __repr__(self) -> str:
         return f"<StructLayout {self.struct.tag}: {self.stats.size} bytes, {self.stats.holes} holes>"
@@ -110,10 +124,13 @@ class WhatIfLayout(NamedTuple):
         """The :class:`layoutcalc.analysis.whatif.WhatIfResult` (before, after, added, placement, abi)."""
         return self.item.result
 
+    def _run(self) -> "WhatIfRun":
+        from .features.results import WhatIfRun
+        return WhatIfRun([self.item])
+
     def text(self) -> str:
-        """Before and after side by side, as ``layoutcalc whatif --full`` prints it."""
-        from .render.whatif import whatif_text
-        return whatif_text([self.item], full=True)
+        """Before and after side by side, as ``layoutcalc whatif --full`` prints it for this struct."""
+        return render(self._run(), "text", full=True)
 
     def frame(self) -> "pd.DataFrame":
         """The new layout, one row per member, with ``added`` and ``moved_bytes`` columns."""
@@ -139,38 +156,24 @@ class WhatIfLayout(NamedTuple):
                 f"{len(result.added)} added>")
 
     def _repr_html_(self) -> str:
-        from .abi import struct_alignment
-        from .analysis.layout import layout_stats
-        from .render.html import stats_line, whatif_html
-        from .render.layoutmap import layout_segments, member_shifts
-        result = self.item.result
-        added = {id(m) for m in result.added}
-        shifts = member_shifts(result.before, result.after, added)
-        before_stats = layout_stats(result.before, struct_alignment(result.abi, result.before))
-        after_stats = layout_stats(result.after, struct_alignment(result.abi, result.after))
-        where = f"after '{self.item.anchor}'" if self.item.anchor and result.placement == "as-patched" else \
-            result.placement
-        title = (f"struct {self.name}: {len(result.added)} field(s) {where} ({result.abi.name}): "
-                 f"{result.size_before} → {result.size_after} bytes ({result.size_delta:+d})")
-        notes = ["added: " + ", ".join(f"{m.name} at {m.offset_bytes} ({m.type.c_name()})" for m in result.added),
-                 f"moved: {len(shifts)} member(s)" + (
-                     f", by {', '.join(sorted({f'{s:+d}' for s in shifts.values()}))} bytes" if shifts else "")]
-        return whatif_html(title, "after: " + stats_line(after_stats),
-                           layout_segments(result.after, after_stats, added, shifts),
-                           layout_segments(result.before, before_stats), notes, self.cacheline_size)
+        return render(self._run(), "html", cacheline_size=self.cacheline_size)
 
 
 class WhatIf(Sequence[WhatIfLayout]):
-    """The structs a scenario or patch changed, in order; index by position or struct name."""
+    """The structs a scenario or patch changed, in order; index by position or struct name.
 
-    def __init__(self, items: Sequence["ScenarioResult"], warnings: Sequence[str] = (), notes: Sequence[str] = (),
-                 baselines: Optional[dict[str, int]] = None, cacheline_size: int = DEFAULT_CACHELINE) -> None:
-        self.items = list(items)
+    A view of the :class:`layoutcalc.features.results.WhatIfRun` that ``layoutcalc whatif`` renders (``run``).
+    """
+
+    def __init__(self, run: "WhatIfRun", cacheline_size: int = DEFAULT_CACHELINE) -> None:
+        #: the api's result, which :meth:`text` renders as the CLI does
+        self.run = run
+        self.items = list(run.results)
         #: what the CLI prints to stderr as ``warning: ...`` lines (blocks a patch's conditions left out, ...)
-        self.warnings = [one_line(warning) for warning in warnings]
+        self.warnings = [one_line(warning) for warning in run.warnings]
         #: what the CLI prints as ``note: ...`` lines (what ``--arch`` means)
-        self.notes = list(notes)
-        self.baselines = dict(baselines or {})
+        self.notes = list(run.notes)
+        self.baselines = dict(run.baselines)
         #: the build's recorded cacheline size: the rows of the grids and maps
         self.cacheline_size = cacheline_size
         self._layouts = [WhatIfLayout(item, cacheline_size) for item in self.items]
@@ -214,24 +217,48 @@ class WhatIf(Sequence[WhatIfLayout]):
 
     def text(self) -> str:
         """Before and after, as ``layoutcalc whatif`` prints it on stdout (notes first; warnings: :attr:`warnings`)."""
-        from .render.whatif import whatif_text
-        notes = "".join(f"note: {note}\n" for note in self.notes)
-        return notes + whatif_text(self.items, False, self.baselines or None)
+        return render(self.run, "text")
+
+    def json(self) -> str:
+        """What ``layoutcalc whatif --format json`` prints."""
+        return render(self.run, "json")
 
     def _repr_html_(self) -> str:
-        return "".join(layout._repr_html_() for layout in self._layouts)
+        return render(self.run, "html", cacheline_size=self.cacheline_size)
 
     def __repr__(self) -> str:
         return f"<WhatIf {', '.join(f'{x.name} {x.result.size_delta:+d}' for x in self._layouts)}>"
 
 
 class Report(NamedTuple):
-    """``layoutcalc report`` as objects: per build and struct, the cost of the scenario's fields."""
+    """``layoutcalc report`` as objects: per build and struct, the cost of the scenario's fields.
 
-    reports: list["BuildReport"]
-    claims: list["Claim"]
-    options: "ReportOptions"
-    scenario: str
+    A view of the :class:`layoutcalc.features.results.ReportResult` the command renders (``result``).
+    """
+
+    result: "ReportResult"
+
+    @property
+    def reports(self) -> list["BuildReport"]:
+        return self.result.reports
+
+    @property
+    def claims(self) -> list["Claim"]:
+        return self.result.claims
+
+    @property
+    def options(self) -> "ReportOptions":
+        return self.result.options
+
+    @property
+    def scenario(self) -> str:
+        """The report's title: the scenario's name, or ``patch FILE``."""
+        return self.result.scenario
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the CLI prints to stderr as ``warning: ...`` lines."""
+        return [one_line(warning) for warning in self.result.warnings]
 
     def frame(self) -> "pd.DataFrame":
         """One row per build x struct (:func:`layoutcalc.render.frames.report_frame`)."""
@@ -260,9 +287,8 @@ class Report(NamedTuple):
         return _figure_bytes(self.figure(), "svg")
 
     def text(self, markdown: bool = False) -> str:
-        """The verdict as ``layoutcalc report`` prints it."""
-        from .render.report import report_text
-        return report_text(self.reports, self.claims, self.options, self.scenario, markdown=markdown)
+        """The verdict as ``layoutcalc report`` (``--format markdown``) prints it."""
+        return render(self.result, "markdown" if markdown else "text")
 
     def __repr__(self) -> str:
         verdicts = ", ".join(f"{c.struct}: {c.verdict}" for c in self.claims)
@@ -270,10 +296,26 @@ class Report(NamedTuple):
 
 
 class Slab(NamedTuple):
-    """``layoutcalc slab`` as objects: the caches of each build and what the scenario's fields do to them."""
+    """``layoutcalc slab`` as objects: the caches of each build and what the scenario's fields do to them.
 
-    views: list["SlabView"]
-    warning: str
+    A view of the :class:`layoutcalc.features.results.SlabResult` the command renders (``result``).
+    """
+
+    result: "SlabResult"
+
+    @property
+    def views(self) -> list["SlabView"]:
+        return self.result.views
+
+    @property
+    def warning(self) -> str:
+        """Why the running kernel could not be read (empty when it could, or was not asked for)."""
+        return self.result.unavailable
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the CLI prints to stderr as ``warning: ...`` lines."""
+        return [one_line(warning) for warning in self.result.warnings]
 
     def frame(self) -> "pd.DataFrame":
         """One row per build x cache (:func:`layoutcalc.render.frames.slab_frame`)."""
@@ -298,8 +340,7 @@ class Slab(NamedTuple):
 
     def text(self) -> str:
         """The tables ``layoutcalc slab`` prints."""
-        from .render.slab import slab_text
-        return slab_text(self.views)
+        return render(self.result, "text")
 
     def __repr__(self) -> str:
         return f"<Slab {len(self.views)} build(s): {', '.join(v.build for v in self.views)}>"
@@ -338,13 +379,11 @@ class Diff(NamedTuple):
 
     def text(self) -> str:
         """What ``layoutcalc diff`` prints."""
-        from .render.diff import diff_text
-        return diff_text(self.result)
+        return render(self.result, "text")
 
     def markdown(self) -> str:
         """What ``layoutcalc diff --format markdown`` prints (a pull-request comment)."""
-        from .render.diff import diff_markdown
-        return diff_markdown(self.result)
+        return render(self.result, "markdown")
 
     def __repr__(self) -> str:
         summary = self.result.summary
@@ -372,8 +411,7 @@ class Check(NamedTuple):
 
     def text(self, fmt: str = "text") -> str:
         """What ``layoutcalc check --format FMT`` prints (text, json, markdown, junit, github)."""
-        from .render.diff import render_check
-        return render_check(self.result, fmt)
+        return render(self.result, fmt)
 
     def __repr__(self) -> str:
         grown = len(self.result.verdicts)
@@ -381,10 +419,24 @@ class Check(NamedTuple):
 
 
 class History(NamedTuple):
-    """``layoutcalc history`` as objects: one :class:`layoutcalc.features.history.HistoryRow` per build."""
+    """``layoutcalc history`` as objects: one :class:`layoutcalc.features.history.HistoryRow` per build.
 
-    rows: list[Any]
-    structs: list[str]
+    A view of the :class:`layoutcalc.features.results.HistoryResult` the command renders (``result``).
+    """
+
+    result: "HistoryResult"
+
+    @property
+    def rows(self) -> list[Any]:
+        return self.result.rows
+
+    @property
+    def structs(self) -> list[str]:
+        return self.result.structs
+
+    def text(self, fmt: str = "text") -> str:
+        """What ``layoutcalc history --format FMT`` prints (text, json, csv)."""
+        return render(self.result, fmt)
 
     def frame(self) -> "pd.DataFrame":
         """One row per build: each struct's size and its change from the previous build."""
@@ -410,9 +462,7 @@ class History(NamedTuple):
 
 def history(inputs: Sequence[Union[str, Path, Build]], structs: Sequence[str] = ()) -> History:
     """``layoutcalc history``: sizes of ``structs`` (default: the seed's three) across builds, in order."""
-    from .features.history import DEFAULT_STRUCTS, scan_history
-    wanted = list(structs) or list(DEFAULT_STRUCTS)
-    return History(scan_history([_path(i) for i in inputs], wanted), wanted)
+    return History(api.history([_path(i) for i in inputs], structs))
 
 
 def _figure_bytes(figure: "Figure", fmt: str) -> bytes:
@@ -480,9 +530,10 @@ class Build:
         ``cacheline_size`` defaults to the one the build records (128 bytes on the 2.6.22 snapshots), else 64.
         """
         build = self._model or api.load(self.path, structs=[name])
-        line = api.cacheline_size_of(build, cacheline_size)
-        ((struct, stats),) = api.show(build, [name], line)
-        return StructLayout(struct, stats, build, line)
+        shown = api.show(build, [name], api.cacheline_size_of(build, cacheline_size))
+        assert shown.layouts is not None
+        ((struct, stats),) = shown.layouts
+        return StructLayout(struct, stats, build, shown.cacheline_size, shown)
 
     def whatif(self, scenario: Optional[str] = None, patch: Optional[str] = None, defines: Sequence[str] = (),
                placement: str = "as-patched", arch: Optional[str] = None, level: int = 0,
@@ -495,9 +546,9 @@ class Build:
         x86_64, i386, aarch64, arm, ppc64le, s390x, riscv64.  The result's ``warnings`` are the CLI's.
         Grids and maps are drawn in the build's recorded cacheline size.
         """
-        run = api.whatif_run(self.path, scenario, patch, defines, placement, arch, level, config)
+        run = api.whatif(self.path, scenario, patch, defines, placement, arch, level, config)
         build = self._model or api.load(self.path, structs=[item.struct_name for item in run.results])
-        return WhatIf(run.results, run.warnings, run.notes, run.baselines, api.cacheline_size_of(build))
+        return WhatIf(run, api.cacheline_size_of(build))
 
     def report(self, scenario: str = "flat", options: Optional["ReportOptions"] = None, **option_values: Any
                ) -> Report:
@@ -546,10 +597,7 @@ def report(inputs: Sequence[Union[str, Path, Build]] = (), scenario: str = "flat
 
     from .features.report import ReportOptions
     chosen = dataclasses.replace(options or ReportOptions(), **option_values)
-    reports, claims = api.report([_path(i) for i in inputs], scenario, chosen, patch=patch, counts=counts)
-    if patch is not None:
-        claims = []  # the seed's claims are about its own scenario, not this patch
-    return Report(reports, claims, chosen, scenario)
+    return Report(api.report([_path(i) for i in inputs], scenario, chosen, patch=patch, counts=counts))
 
 
 def slabs(inputs: Sequence[Union[str, Path, Build]] = (), cpus: int = 2, allocator: Optional[str] = None,
@@ -564,9 +612,8 @@ def slabs(inputs: Sequence[Union[str, Path, Build]] = (), cpus: int = 2, allocat
     chosen: dict[str, Any] = {"allocator": allocator} if allocator else {}
     if patch is not None:
         chosen.update(patch=patch, counts=counts)
-    views, warning = api.slab([_path(i) for i in inputs], False, cpus, xstate_size=xstate_size, scenario=scenario,
-                              **chosen)
-    return Slab(views, warning)
+    return Slab(api.slab([_path(i) for i in inputs], False, cpus, xstate_size=xstate_size, scenario=scenario,
+                         **chosen))
 
 
 def bundled() -> list[Build]:

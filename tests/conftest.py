@@ -18,10 +18,11 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def private_xdg_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A cache directory of the test's own (``$XDG_CACHE_HOME``), never the user's."""
-    root = tmp_path / "xdg-cache"
-    monkeypatch.setenv("XDG_CACHE_HOME", str(root))
+def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A cache root of the test's own, never the user's: ``$LAYOUTCALC_CACHE`` (which wins over
+    ``$XDG_CACHE_HOME``), under which the scan cache and source mode's compiled trees live."""
+    root = tmp_path / "cache"
+    monkeypatch.setenv("LAYOUTCALC_CACHE", str(root))
     return root
 
 

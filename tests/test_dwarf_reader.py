@@ -106,5 +106,5 @@ def test_stats_match_pahole_on_object(compiled):
     names = sorted(PROBES)
     theirs = pahole_oracle.pahole_structs(str(obj), names)
     build = api.load(str(obj), structs=names)
-    for struct, stats in api.show(build, names):
+    for struct, stats in api.show(build, names).layouts:
         assert pahole_oracle.compare(stats.as_dict(), theirs[struct.name]) == [], struct.name

@@ -80,3 +80,53 @@ def test_whatif_arch_note_reaches_the_notebook() -> None:
     result = layoutcalc.load(snapshot).whatif(arch="i386")
     assert result.notes and result.notes[0].startswith("--arch i386")
     assert result.text() == cli.output
+
+
+SNAPSHOTS = {path.name.split(".snapshot")[0]: str(path) for path in api.bundled_snapshots()}
+
+
+def test_report_and_slab_views_equal_the_cli(tmp_path: Path) -> None:
+    amd64, i386 = SNAPSHOTS["debian-6.1.0-47-cloud-amd64"], SNAPSHOTS["debian-6.1.0-50-686-pae"]
+    report = layoutcalc.report([amd64, i386])
+    assert report.text() == _invoke(["report", "-i", amd64, "-i", i386]).stdout
+    assert report.text(markdown=True) == _invoke(["report", "-i", amd64, "-i", i386, "--format", "markdown"]).stdout
+    patch = tmp_path / "two.patch"
+    patch.write_text((PATCHES / "pid-last-used.patch").read_text()
+                     + (PATCHES / "task-cgroups-undefined.patch").read_text())
+    for view, args in ((layoutcalc.load(amd64).report(patch=str(patch)), ["report"]),
+                       (layoutcalc.load(amd64).slab(patch=str(patch)), ["slab"])):
+        cli = _invoke([*args, "-i", amd64, "--patch", str(patch)])
+        assert cli.exit_code == 0, cli.output
+        warnings = [line.removeprefix("warning: ") for line in cli.stderr.splitlines()]
+        assert any("CONFIG_CGROUPS" in warning for warning in warnings)
+        assert view.warnings == warnings
+        assert view.text() == cli.stdout
+    assert layoutcalc.slabs([amd64, i386]).text() == _invoke(["slab", "-i", amd64, "-i", i386]).stdout
+
+
+def test_diff_check_and_history_views_equal_the_cli(tmp_path: Path) -> None:
+    old, new = SNAPSHOTS["linux-2.6.22.19-x86_64-defconfig"], SNAPSHOTS["debian-6.1.0-47-cloud-amd64"]
+    diff = layoutcalc.load(old).diff(new)
+    assert diff.text() == _invoke(["diff", old, new]).stdout
+    assert diff.markdown() == _invoke(["diff", old, new, "--format", "markdown"]).stdout
+    baseline = layoutcalc.load(old).baseline(tmp_path / "base.json")
+    check = layoutcalc.load(new).check(baseline)
+    assert check.regressions
+    for fmt in ("text", "json", "markdown", "junit", "github"):
+        assert check.text(fmt) == _invoke(["check", new, "--baseline", baseline, "--format", fmt]).stdout, fmt
+    history = layoutcalc.history([old, new], ["pid", "upid"])
+    for fmt in ("text", "json", "csv"):
+        assert history.text(fmt) == _invoke(["history", old, new, "--struct", "pid", "--struct", "upid",
+                                             "--format", fmt]).stdout, fmt
+
+
+def test_whatif_json_layout_text_and_struct_html_are_the_results_renderings() -> None:
+    snapshot = SNAPSHOTS["debian-6.1.0-47-cloud-amd64"]
+    build = layoutcalc.load(snapshot)
+    assert build.whatif(placement="best-fit").json() == _invoke(["whatif", "-i", snapshot, "--placement", "best-fit",
+                                                                 "--format", "json"]).stdout
+    full = _invoke(["whatif", "-i", snapshot, "--full"]).stdout
+    pid = build.whatif()["pid"].text()
+    assert pid.startswith("struct pid: ") and pid in full and len(full.split(pid)) == 2
+    html = build.struct("pid")._repr_html_()
+    assert html.count('class="lc-map"') == 1 and "struct pid: 96 bytes, 2 cachelines" in html

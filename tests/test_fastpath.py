@@ -72,14 +72,7 @@ int main(void) { return helper_b() + g_late.o.defined_last; }
 """
 
 COMPILERS = [c for c in ("gcc", "clang") if have(c)]
-
-
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Each test gets its own cache directory (never the user's)."""
-    root = tmp_path / "xdg-cache"
-    monkeypatch.setenv("XDG_CACHE_HOME", str(root))
-    return root
+pytestmark = pytest.mark.usefixtures("private_cache")  # each test gets its own cache directory (never the user's)
 
 
 def link_program(tmp_path: Path, compiler: str, debug: str) -> Path:
@@ -181,7 +174,7 @@ def test_selected_names_equal_plain_reader(tmp_path: Path, monkeypatch: pytest.M
 
 @pytest.mark.parametrize("names", [["pair_t", "late"], ["u32"], ["only_in_b", "colour", "no_such"]])
 def test_struct_or_typedef_lookup_equals_plain_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                      names: list[str]) -> None:
+                                                      names: list[str], private_cache: Path) -> None:
     """pahole's -C lookup (show): a name may be a struct, a union or a typedef."""
     program = link_program(tmp_path, "gcc", "-gdwarf-4")
     plain = read(program, "plain", monkeypatch, names, names, any_kind=True)
@@ -190,9 +183,9 @@ def test_struct_or_typedef_lookup_equals_plain_reader(tmp_path: Path, monkeypatc
     assert "pair_t" not in names or "pair_t" in fast.typedefs  # type: ignore[attr-defined]
     # without an index, a -C lookup finds its units by searching for the names (readers/locate.py);
     # a name no unit defines needs every unit read, and the index is built for it
-    assert bool(list((tmp_path / "xdg-cache").rglob("*.pickle"))) == ("no_such" in names)
+    assert bool(list(private_cache.rglob("*.pickle"))) == ("no_such" in names)
     indexed = read(program, "fast", monkeypatch, names)  # a struct read builds the index...
-    assert list((tmp_path / "xdg-cache").rglob("*.pickle"))
+    assert list(private_cache.rglob("*.pickle"))
     # ...and the lookup through it gives the whole Build of the plain walk, base types included
     assert differences(plain, read(program, "fast", monkeypatch, names, names, any_kind=True)) == []  # type: ignore[arg-type]
     assert indexed is not None
@@ -208,7 +201,7 @@ def test_index_is_cached_per_build_id_and_a_damaged_entry_is_ignored(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private_cache: Path) -> None:
     program = link_program(tmp_path, "gcc", "-gdwarf-5")
     read(program, "fast", monkeypatch, ["late"])
-    entries = list((private_cache / "layoutcalc" / "index").iterdir())
+    entries = list((private_cache / "index").iterdir())
     # the SHA-1 build-id, the file's size, mtime and inode, its section-header digest and debug-section CRC
     assert len(entries) == 1 and len(entries[0].stem.split("-")[0]) == 40 and entries[0].stem.count("-") == 5
     entries[0].write_bytes(b"not a pickle")
@@ -289,13 +282,13 @@ def test_real_build_btf_names_cover_every_dwarf_struct(key: str) -> None:
 def test_sizes_of_every_definition_lists_both_layouts_and_is_cached(tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     program = link_program(tmp_path, "gcc", "-gdwarf-4")
-    first = api.sizes_of(str(program))
-    every = api.sizes_of(str(program), every_definition=True)
+    first = api.sizes_of(str(program)).rows
+    every = api.sizes_of(str(program), every_definition=True).rows
     assert [row for row in first if row[0] == "differs"] == [("differs", 4, 0)]
     assert sorted(row for row in every if row[0] == "differs") == [("differs", 4, 0), ("differs", 16, 0)]
     monkeypatch.setattr(api, "load", lambda *args, **kwargs: pytest.fail("a warm call must not read"))
-    assert api.sizes_of(str(program), every_definition=True) == every
-    assert api.sizes_of(str(program)) == first
+    assert api.sizes_of(str(program), every_definition=True).rows == every
+    assert api.sizes_of(str(program)).rows == first
 
 
 @pytest.mark.realbuild
@@ -354,13 +347,14 @@ def test_lookup_by_name_search_equals_plain_reader(tmp_path: Path, monkeypatch: 
 
 
 @pytest.mark.realbuild
-def test_real_build_cold_show_of_late_structs_equals_pahole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_real_build_cold_show_of_late_structs_equals_pahole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            private_cache: Path) -> None:
     """Structs defined late in a vmlinux, shown cold (no index): the text of pahole -F dwarf -C, byte for byte."""
     from pahole_oracle import pahole_listing
     path = vmlinux("57-cloud-amd64")
     names = ["pnp_mem", "maple_node", "printf_spec", "sched_domain"]  # units 1538, 2129, 2141 and 179 of 2172
     result = CliRunner().invoke(main, ["show", *names, "-i", path])
     assert result.exit_code == 0, result.output
-    assert not list((tmp_path / "xdg-cache").rglob("*.pickle"))  # located, no index built
+    assert not list(private_cache.rglob("*.pickle"))  # located, no index built
     listing = pahole_listing(path, names)
     assert result.stdout == "".join(listing[name] for name in names)

@@ -22,14 +22,8 @@ from layoutcalc.readers.kernel_source import SourceRequest, source_snapshot
 TREE = Path(__file__).parent / "fixtures" / "kernel-tree"
 STRUCTS = ("task_struct", "signal_struct", "pid")
 
-pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="source mode needs gcc")
-
-
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    cache = tmp_path / "cache"
-    monkeypatch.setenv("LAYOUTCALC_CACHE", str(cache))
-    return cache
+pytestmark = [pytest.mark.skipif(shutil.which("gcc") is None, reason="source mode needs gcc"),
+              pytest.mark.usefixtures("private_cache")]
 
 
 def _build(tree: Path = TREE, arch: str = "x86_64", config: str | None = None):

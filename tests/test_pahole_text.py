@@ -124,7 +124,7 @@ def test_unknown_name_suggests_the_closest(tmp_path):
 def test_json_show_of_a_typedef_gives_its_struct(tmp_path):
     obj = str(compile_c(SOURCE, tmp_path, "fixture", "gcc-m64", ("-gdwarf-5",)))
     build = api.load_named(obj, ["atomic_t"])
-    ((struct, stats),) = api.show(build, ["atomic_t"])
+    ((struct, stats),) = api.show(build, ["atomic_t"]).layouts
     assert struct.name is None and [m.name for m in struct.members] == ["counter"] and stats.size == 4
 
 

@@ -68,7 +68,7 @@ def test_612_prediction_on_vmlinux_against_gcc(patch):
             api.whatif_run(snapshot_612(), patch=path, config=config)
         return
     run = api.whatif_run(snapshot_612(), patch=path, config=config)
-    checks = api.verify_patch(tree, path, "x86_64", config, predict_on=snapshot_612())
+    checks = api.verify_patch(tree, path, "x86_64", config, predict_on=snapshot_612()).checks
     assert checks
     for item, check in zip(run.results, checks):
         truth = check.size_compiled

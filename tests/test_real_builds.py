@@ -20,7 +20,7 @@ def test_seed_structs_agree_with_pahole(key):
     path = vmlinux(key)
     theirs = pahole_oracle.pahole_structs(path, SEED_STRUCTS)
     build = api.load(path, structs=SEED_STRUCTS)
-    for struct, stats in api.show(build, SEED_STRUCTS):
+    for struct, stats in api.show(build, SEED_STRUCTS).layouts:
         assert pahole_oracle.compare(stats.as_dict(), theirs[struct.name]) == [], (key, struct.name)
         assert stats.invariant_holds(), (key, struct.name)
 
@@ -29,7 +29,7 @@ def test_amd64_figures_from_real_builds_md():
     """The figures measured with pahole 1.24 and written down in shared/real-builds.md."""
     build = api.load(vmlinux("amd64"), structs=SEED_STRUCTS)
     got = {s.name: (st.size, st.members, st.holes, st.sum_holes, st.forced_alignments)
-           for s, st in api.show(build, SEED_STRUCTS)}
+           for s, st in api.show(build, SEED_STRUCTS).layouts}
     assert got == {"task_struct": (9728, 242, 21, 146, 9), "signal_struct": (1112, 65, 5, 15, 1),
                    "pid": (96, 8, 1, 4, 1)}
 
@@ -87,8 +87,8 @@ def test_report_on_vmlinux_equals_report_on_its_snapshot(key):
     from layoutcalc.features.report import ReportOptions
     path = vmlinux(key)
     (snapshot,) = [p for p in api.bundled_snapshots() if p.name.startswith(f"debian-{path.rsplit('vmlinux-', 1)[1]}")]
-    direct, _ = api.report([path], "flat", ReportOptions())
-    bundled, _ = api.report([str(snapshot)], "flat", ReportOptions())
+    direct = api.report([path], "flat", ReportOptions()).reports
+    bundled = api.report([str(snapshot)], "flat", ReportOptions()).reports
     strip = lambda rows: [{k: v for k, v in r.as_dict().items() if k != "build"} for r in rows]  # noqa: E731
     assert strip(direct[0].rows) == strip(bundled[0].rows)
     assert len(direct[0].rows) == 3

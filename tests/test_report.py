@@ -127,7 +127,8 @@ def test_claim_fails_when_the_struct_grows(tmp_path):
     scenario = tmp_path / "big.toml"
     scenario.write_text('name = "big"\ndescription = "x"\n[[change]]\nstruct = "task_struct"\n'
                         'after = ["tgid"]\nfields = ["char blob[2000];"]\n')
-    reports, claims = api.report([], str(scenario), ReportOptions())
+    result = api.report([], str(scenario), ReportOptions())
+    reports, claims = result.reports, result.claims
     first = next(c for c in claims if c.struct == "task_struct")
     assert first.verdict == "does not hold"
     assert all(r.row("task_struct").delta_bytes_per_object > 0 for r in reports)
@@ -172,8 +173,8 @@ def test_slab_leftover_is_told_apart_from_alignment(tmp_path):
     scenario = tmp_path / "mid.toml"
     scenario.write_text('name = "mid"\ndescription = "x"\n[[change]]\nstruct = "task_struct"\n'
                         'after = ["tgid"]\nfields = ["char blob[192];"]\n')
-    reports, _ = api.report([str(p) for p in api.bundled_snapshots() if "686-pae" in p.name], str(scenario),
-                            ReportOptions())
+    reports = api.report([str(p) for p in api.bundled_snapshots() if "686-pae" in p.name], str(scenario),
+                         ReportOptions()).reports
     row = reports[0].row("task_struct")
     assert (row.size_off, row.size_on) == (6592, 6784)
     assert (row.off.objs_per_slab, row.on.objs_per_slab) == (9, 9)

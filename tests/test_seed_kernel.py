@@ -32,7 +32,7 @@ HAND = {
 
 @pytest.fixture(scope="module")
 def reports():
-    found, _claims = api.report([str(p) for p in SNAPSHOTS.values()], "flat", ReportOptions())
+    found = api.report([str(p) for p in SNAPSHOTS.values()], "flat", ReportOptions()).reports
     return {report.arch: report for report in found}
 
 

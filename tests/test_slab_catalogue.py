@@ -110,7 +110,7 @@ def test_a_scenario_claim_is_judged_by_its_rule(tmp_path) -> None:
     own = tmp_path / "own.toml"
     own.write_text('[[change]]\nstruct = "signal_struct"\nafter = []\nfields = ["char blob[4000];"]\n\n'
                    '[[claim]]\ntext = "signal_struct is free"\nstruct = "signal_struct"\nholds_when = "absorbed"\n')
-    reports, claims = api.report([], str(own), ReportOptions())
+    claims = api.report([], str(own), ReportOptions()).claims
     assert [c.text for c in claims] == ["signal_struct is free"] * len({c.era for c in claims})
     assert all(c.verdict == "does not hold" for c in claims)
 

@@ -25,8 +25,13 @@ def obj(tmp_path_factory):
     return compile_c(SOURCE, tmp_path_factory.mktemp("snap"), "snap", "gcc-m32", ("-gdwarf-5",))
 
 
+def _layout(build, name):
+    ((struct, stats),) = api.show(build, [name]).layouts
+    return struct, stats
+
+
 def _stats(build, name):
-    return api.show(build, [name])[0][1].as_dict()
+    return _layout(build, name)[1].as_dict()
 
 
 def test_round_trip_keeps_layout_and_stats(obj, tmp_path):
@@ -96,8 +101,8 @@ def test_bundled_amd64_matches_pahole_figures():
     """pahole 1.24 on the amd64 cloud build gives 9728/1112/96 (shared/real-builds.md)."""
     (path,) = [p for p in api.bundled_snapshots() if "cloud-amd64" in p.name]
     build = api.load(str(path))
-    assert [api.show(build, [n])[0][1].size for n in ("task_struct", "signal_struct", "pid")] == [9728, 1112, 96]
-    assert api.show(build, ["task_struct"])[0][1].sum_holes == 146
+    assert [_layout(build, n)[1].size for n in ("task_struct", "signal_struct", "pid")] == [9728, 1112, 96]
+    assert _layout(build, "task_struct")[1].sum_holes == 146
 
 
 _BUILD = ('"build": {"name": "x", "arch": "x86_64", "address_size": 8, "byte_order": "little"}, '

@@ -70,6 +70,6 @@ def test_patch_corpus_prediction_on_vmlinux_equals_compiled_truth(request, patch
     tree, config = linux_61()
     defines = [NEW_SYMBOLS[patch]] if patch in NEW_SYMBOLS else []
     checks = api.verify_patch(tree, str(Path(__file__).parent / "patches" / patch), "x86_64", config, defines,
-                              predict_on=_real_snapshot())
+                              predict_on=_real_snapshot()).checks
     assert checks
     assert [(c.struct, c.mismatches[:2]) for c in checks if not c.equal] == []

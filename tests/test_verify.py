@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 from pathlib import Path
@@ -11,7 +12,7 @@ from click.testing import CliRunner
 from kernel_trees import linux_2622
 
 from layoutcalc import api
-from layoutcalc.analysis.verify import compare_layouts
+from layoutcalc.analysis.verify import LayoutCheck, compare_layouts
 from layoutcalc.cli import main
 from layoutcalc.model import BaseType, Member, StructType
 from layoutcalc.readers.kernel_source.config import defconfig_path
@@ -24,16 +25,9 @@ SEED_PATCH = HERE / "fixtures" / "seed-flat-2.6.22.patch"
 FLAT = ("CONFIG_PID_NS_FLAT=y",)
 DWARF = {"dwarf4": ("-g", "-gdwarf-4"), "strict": ("-g", "-gdwarf-4", "-gstrict-dwarf"), "dwarf5": ("-g", "-gdwarf-5")}
 
-pytestmark = pytest.mark.skipif(shutil.which("gcc") is None or shutil.which("patch") is None,
-                                reason="verify needs gcc and patch")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def private_cache(tmp_path_factory: pytest.TempPathFactory):
-    """One source-mode cache for the module: each (tree, arch, flags) compiles once."""
-    with pytest.MonkeyPatch.context() as patcher:
-        patcher.setenv("LAYOUTCALC_CACHE", str(tmp_path_factory.mktemp("cache")))
-        yield
+pytestmark = [pytest.mark.skipif(shutil.which("gcc") is None or shutil.which("patch") is None,
+                                 reason="verify needs gcc and patch"),
+              pytest.mark.usefixtures("private_cache")]
 
 
 def test_compare_layouts_finds_a_shifted_member():
@@ -50,7 +44,7 @@ def test_compare_layouts_finds_a_shifted_member():
 @pytest.mark.parametrize("flavour", sorted(DWARF))
 def test_fixture_tree_prediction_equals_compiled_truth(arch, flavour):
     checks = api.verify_patch(str(FIXTURE_TREE), str(FIXTURE_PATCH), arch, None, FLAT,
-                              debug_flags=DWARF[flavour])
+                              debug_flags=DWARF[flavour]).checks
     assert sorted(c.struct for c in checks) == ["pid", "signal_struct", "task_struct"]
     for check in checks:
         assert check.equal, (check.struct, check.mismatches)
@@ -85,14 +79,18 @@ def test_cli_verify_needs_a_tree_and_a_patch(tmp_path: Path):
 @pytest.mark.parametrize("flavour", sorted(DWARF))
 @pytest.mark.parametrize("struct", ["pid", "signal_struct", "task_struct"])
 def test_seed_patch_on_2622_prediction_equals_compiled_truth(arch, flavour, struct):
-    tree = linux_2622()
-    checks = {c.struct: c for c in api.verify_patch(tree, str(SEED_PATCH), arch, None, FLAT,
-                                                    debug_flags=DWARF[flavour])}
-    check = checks[struct]
+    check = _seed_checks(arch, flavour)[struct]
     assert check.equal, check.mismatches[:3]
     expected = {("x86_64", "pid"): 96, ("x86_64", "signal_struct"): 680, ("x86_64", "task_struct"): 1728,
                 ("i386", "pid"): 52, ("i386", "signal_struct"): 384, ("i386", "task_struct"): 1296}
     assert check.size_compiled == expected[arch, struct]
+
+
+@functools.cache
+def _seed_checks(arch: str, flavour: str) -> dict[str, LayoutCheck]:
+    """The seed patch verified on 2.6.22 for ``arch`` and ``flavour``: compiled once for the three structs' tests."""
+    return {c.struct: c for c in api.verify_patch(linux_2622(), str(SEED_PATCH), arch, None, FLAT,
+                                                  debug_flags=DWARF[flavour]).checks}
 
 
 def test_strict_dwarf_2622_task_struct_is_bounded_not_claimed_exact():

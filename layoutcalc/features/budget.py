@@ -302,6 +302,7 @@ class CheckResult(NamedTuple):
     diff: DiffResult
     budget: Budget
     verdicts: tuple[Verdict, ...]
+    warnings: tuple[str, ...] = ()  # one result per command: what the CLI prints as 'warning: ...' (none yet)
 
     @property
     def regressions(self) -> tuple[Verdict, ...]:

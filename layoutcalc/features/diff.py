@@ -382,6 +382,7 @@ class DiffResult(NamedTuple):
     changes: tuple[StructChange, ...]
     summary: DiffSummary
     duplicates: tuple[tuple[str, int, int], ...]
+    warnings: tuple[str, ...] = ()  # one result per command: what the CLI prints as 'warning: ...' (none yet)
 
 
 def diff_layouts(old: StructLayout, new: StructLayout) -> tuple[tuple[MemberChange, ...], tuple[HoleChange, ...]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
 from ..analysis.layout import cachelines, layout_stats, member_byte_size
@@ -150,7 +150,7 @@ def _bounds_line(result: WhatIfResult) -> str:
 
 
 def whatif_text(items: Sequence[ScenarioResult], full: bool = False,
-                as_patched: Optional[dict[str, int]] = None) -> str:
+                as_patched: Optional[Mapping[str, int]] = None) -> str:
     """Before and after, side by side, with added members marked + and moved ones with their shift.
 
     Long runs of unchanged (or equally shifted) members are elided unless ``full``.
