@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple, Optional
 
 from ..abi import get_abi
-from ..model import Build, StructType
+from ..model import Build, Member, StructType, Type
 from ..analysis.layout import DEFAULT_CACHELINE, MemberGaps, cachelines, member_byte_size, struct_holes
 
 # mm/slab_common.c kmalloc_info[] (KMALLOC_MIN_SIZE 8; the 96 and 192 caches exist when it is <= 32/64).
@@ -154,12 +154,29 @@ def canonical_type_name(name: str) -> str:
     return f"{name[:match.start()]}[{count or ''}]"
 
 
-def _flatten(struct: StructType, base_bits: int, out: list[MemberLayout]) -> list[str]:
+# What _flatten needs of a member's type, by the type's id: its canonical name and pahole's byte size (and
+# the type itself, which the table keeps alive so that its id stays its own).  One table per catalogue.
+_TypeFacts = dict[int, tuple[str, int, Type]]
+
+
+def _type_facts(member: Member, facts: _TypeFacts) -> tuple[str, int, Type]:
+    found = facts.get(id(member.type))
+    if found is None:
+        found = facts[id(member.type)] = (canonical_type_name(member.type.c_name()), member_byte_size(member),
+                                          member.type)
+    return found
+
+
+def _flatten(struct: StructType, base_bits: int, out: list[MemberLayout],
+             facts: Optional[_TypeFacts] = None) -> list[str]:
     """Append ``struct``'s members to ``out`` (anonymous aggregates expanded); return the top-level labels.
 
     An unnamed bitfield is labelled by the named member before it (``(unnamed bitfield after flags)``,
     numbered when there are several), not by its offset, so that moving it is not a removal and an addition.
+    ``facts`` remembers each member type's name and size (see :data:`_TypeFacts`).
     """
+    if facts is None:
+        facts = {}
     labels: list[str] = []
     previous = ""
     for member in struct.members:
@@ -168,13 +185,12 @@ def _flatten(struct: StructType, base_bits: int, out: list[MemberLayout]) -> lis
         if member.name is None and isinstance(nested, StructType) and nested.name is None:
             label = _anonymous_label(nested)
             out.append(MemberLayout(label, nested.kind, bit_offset, member_byte_size(member)))
-            _flatten(nested, bit_offset, out)
+            _flatten(nested, bit_offset, out, facts)
         else:
             label = member.name or _unnamed_label(previous, labels)
             previous = member.name or previous
-            out.append(MemberLayout(label, canonical_type_name(member.type.c_name()), bit_offset,
-                                    member_byte_size(member),
-                                    member.bit_size or 0))
+            type_name, size, _type = _type_facts(member, facts)
+            out.append(MemberLayout(label, type_name, bit_offset, size, member.bit_size or 0))
         labels.append(label)
     return labels
 
@@ -188,10 +204,13 @@ def _unnamed_label(previous: str, taken: Sequence[str]) -> str:
     return label
 
 
-def struct_layout(struct: StructType) -> StructLayout:
-    """The :class:`StructLayout` of one definition (holes and padding as pahole counts them)."""
+def struct_layout(struct: StructType, facts: Optional[_TypeFacts] = None) -> StructLayout:
+    """The :class:`StructLayout` of one definition (holes and padding as pahole counts them).
+
+    ``facts``: a table shared by the definitions of one build (see :data:`_TypeFacts`).
+    """
     members: list[MemberLayout] = []
-    labels = _flatten(struct, 0, members)
+    labels = _flatten(struct, 0, members, facts)
     pre_hole, gaps, padding = struct_holes(struct)
     holes = []
     if pre_hole:
@@ -237,10 +256,11 @@ def catalogue(name: str, definitions: Iterable[StructType], build: Build,
     definition of each name for the slab model.
     """
     found: dict[str, dict[StructLayout, None]] = {}
+    facts: _TypeFacts = {}
     for struct in definitions:
         if struct.name is None or struct.is_declaration:
             continue
-        layout = struct_layout(struct)
+        layout = struct_layout(struct, facts)
         if not matches(layout.label, patterns):
             continue
         found.setdefault(layout.label, {})[layout] = None
