@@ -154,16 +154,19 @@ def canonical_type_name(name: str) -> str:
     return f"{name[:match.start()]}[{count or ''}]"
 
 
-# What _flatten needs of a member's type, by the type's id: its canonical name and pahole's byte size (and
-# the type itself, which the table keeps alive so that its id stays its own).  One table per catalogue.
-_TypeFacts = dict[int, tuple[str, int, Type]]
+# What _flatten and _bit_holes need of a member's type, by the type's id: its canonical name, pahole's byte
+# size, the anonymous struct or union it is (through typedefs: pahole prints it inline) or None, and the type
+# itself, which the table keeps alive so that its id stays its own.  One table per catalogue.
+_TypeFacts = dict[int, tuple[str, int, Optional[StructType], Type]]
 
 
-def _type_facts(member: Member, facts: _TypeFacts) -> tuple[str, int, Type]:
+def _type_facts(member: Member, facts: _TypeFacts) -> tuple[str, int, Optional[StructType], Type]:
     found = facts.get(id(member.type))
     if found is None:
+        stripped = member.type.strip()
+        inline = stripped if isinstance(stripped, StructType) and stripped.name is None else None
         found = facts[id(member.type)] = (canonical_type_name(member.type.c_name()), member_byte_size(member),
-                                          member.type)
+                                          inline, member.type)
     return found
 
 
@@ -181,15 +184,14 @@ def _flatten(struct: StructType, base_bits: int, out: list[MemberLayout],
     previous = ""
     for member in struct.members:
         bit_offset = base_bits + member.bit_offset
-        nested = member.type
-        if member.name is None and isinstance(nested, StructType) and nested.name is None:
-            label = _anonymous_label(nested)
-            out.append(MemberLayout(label, nested.kind, bit_offset, member_byte_size(member)))
-            _flatten(nested, bit_offset, out, facts)
+        type_name, size, inline, _type = _type_facts(member, facts)
+        if member.name is None and inline is member.type:  # an anonymous struct or union, not through a typedef
+            label = _anonymous_label(inline)
+            out.append(MemberLayout(label, inline.kind, bit_offset, size))
+            _flatten(inline, bit_offset, out, facts)
         else:
             label = member.name or _unnamed_label(previous, labels)
             previous = member.name or previous
-            type_name, size, _type = _type_facts(member, facts)
             out.append(MemberLayout(label, type_name, bit_offset, size, member.bit_size or 0))
         labels.append(label)
     return labels
@@ -209,6 +211,8 @@ def struct_layout(struct: StructType, facts: Optional[_TypeFacts] = None) -> Str
 
     ``facts``: a table shared by the definitions of one build (see :data:`_TypeFacts`).
     """
+    if facts is None:
+        facts = {}
     members: list[MemberLayout] = []
     labels = _flatten(struct, 0, members, facts)
     pre_hole, gaps, padding = struct_holes(struct)
@@ -217,13 +221,13 @@ def struct_layout(struct: StructType, facts: Optional[_TypeFacts] = None) -> Str
         holes.append(Hole("", 0, pre_hole))
     for member, label, gap in zip(struct.members, labels, gaps):
         if gap.hole:
-            end = member.offset_bytes + member_byte_size(member)
+            end = member.offset_bytes + _type_facts(member, facts)[1]
             holes.append(Hole(label, end, gap.hole))
     return StructLayout(struct.kind, struct.name or "", struct.size_bytes, tuple(members), tuple(holes), padding,
-                        tuple(_bit_holes(struct, 0, labels, gaps)))
+                        tuple(_bit_holes(struct, 0, labels, facts, gaps)))
 
 
-def _bit_holes(struct: StructType, base_bits: int, labels: Sequence[str],
+def _bit_holes(struct: StructType, base_bits: int, labels: Sequence[str], facts: _TypeFacts,
                gaps: Optional[Sequence[MemberGaps]] = None) -> list[Hole]:
     """pahole's bit holes of ``struct`` and of the anonymous structs inside it (which pahole prints inline)."""
     found = []
@@ -232,12 +236,12 @@ def _bit_holes(struct: StructType, base_bits: int, labels: Sequence[str],
             if gap.bit_hole:
                 found.append(Hole(label, base_bits + member.bit_offset + (member.bit_size or 0), gap.bit_hole))
     for member in struct.members:
-        nested = member.type.strip()
-        if isinstance(nested, StructType) and nested.name is None:  # an inline type: pahole prints it in place
-            inner = _flatten(nested, 0, [])
+        nested = _type_facts(member, facts)[2]
+        if nested is not None:  # an inline type: pahole prints it in place
+            inner = _flatten(nested, 0, [], facts)
             if member.name:
                 inner = [f"{member.name}.{label}" for label in inner]
-            found += _bit_holes(nested, base_bits + member.bit_offset, inner)
+            found += _bit_holes(nested, base_bits + member.bit_offset, inner, facts)
     return found
 
 
@@ -537,6 +541,8 @@ def diff_catalogues(old: Catalogue, new: Catalogue) -> DiffResult:
         after = new.layouts.get(label, ())
         if len(before) > 1 or len(after) > 1:
             duplicates.append((label, len(before), len(after)))
+        if before == after:  # the same definitions on both sides (most names): no pair differs
+            continue
         pairs = _pair_variants(before, after)
         for old_layout, new_layout in pairs:
             note = ""
