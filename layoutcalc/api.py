@@ -807,13 +807,22 @@ def catalogue(path: str, patterns: Sequence[str] = (), source: str = "auto",
     picks the debug info of an ELF input: "auto" (its ``.BTF`` when it has one),
     "btf" or "dwarf".
     """
+    found, key, fresh = _read_catalogue(path, patterns, source, progress)
+    if fresh:
+        cache.store("catalogue", key, found)
+    return found
+
+
+def _read_catalogue(path: str, patterns: Sequence[str], source: str,
+                    progress: Optional[Callable[[int, int], None]]) -> tuple["Catalogue", Optional[str], bool]:
+    """:func:`catalogue`, its cache key, and whether it was read afresh (and is to be stored under the key)."""
     from .features.budget import is_baseline, read_baseline
     from .features.diff import catalogue as make_catalogue
     from .readers.definitions import read_definitions
     from .slab.caches import SLAB_STRUCTS
     if is_baseline(path):
         from .features.diff import filter_catalogue, matches
-        return filter_catalogue(read_baseline(path), lambda label: matches(label, patterns))
+        return filter_catalogue(read_baseline(path), lambda label: matches(label, patterns)), None, False
     literal = patterns and not any(c in p for p in patterns for c in "*?[")
     names = sorted({p.split(" ", 1)[-1] for p in patterns} | set(SLAB_STRUCTS)) if literal else None
     name = os.path.basename(os.path.normpath(path)).removeprefix("vmlinux-")
@@ -822,17 +831,21 @@ def catalogue(path: str, patterns: Sequence[str] = (), source: str = "auto",
     key = _catalogue_cache_key(path, patterns, source)
     cached = cache.load("catalogue", key)
     if cached is not None:
-        return cached._replace(name=name)  # type: ignore[no-any-return]
+        return cached._replace(name=name), key, False
     with cache.paused_gc():  # each collection would walk every type of the build read so far
         found = read_definitions(path, names, source, progress)
         result = make_catalogue(name, found.definitions, found.build, patterns, found.source)
-    cache.store("catalogue", key, result)
-    return result
+    return result, key, True
 
 
 def _catalogue_cache_key(path: str, patterns: Sequence[str], source: str) -> Optional[str]:
-    """Where a linked ELF input's catalogue is cached: its build-id and identity, the patterns and the source."""
-    key = _scan_cache_key(path)
+    """Where a linked ELF input's catalogue is cached: what its read depends on, the patterns and the source.
+
+    A read of the ``.BTF`` section is keyed on that section and the headers (a few megabytes); a DWARF
+    read on the build-id, the file's identity and its debug sections (:func:`_scan_cache_key`).
+    """
+    from .readers.definitions import btf_key
+    key = btf_key(path, source) or _scan_cache_key(path)
     if key is None:
         return None
     import hashlib
@@ -846,10 +859,12 @@ def diff(old: str, new: str, patterns: Sequence[str] = (), source: str = "auto",
     ``progress(path)`` may return a per-compile-unit callback for a DWARF walk.
     """
     from .features.diff import diff_catalogues
-    pending = _catalogue_aside(old, patterns, source) if progress is None else None
+    pending = _catalogue_aside(old, patterns, source, watched=progress is not None)
     if pending is not None:
-        after = catalogue(new, patterns, source)
-        before = pending.result()
+        after = catalogue(new, patterns, source, progress(new) if progress else None)
+        before = cache.decode(pending.result())
+        if before is None:  # only another version of this code could have sent it
+            raise RuntimeError(f"{old}: the catalogue read aside came back unreadable")
     else:
         before = catalogue(old, patterns, source, progress(old) if progress else None)
         after = catalogue(new, patterns, source, progress(new) if progress else None)
@@ -886,23 +901,37 @@ def _like_for_like(old: tuple[str, "Catalogue"], new: tuple[str, "Catalogue"], p
     return before, after
 
 
-def _catalogue_aside(path: str, patterns: Sequence[str], source: str) -> Any:
-    """A future of ``catalogue(path, ...)`` computed by a forked process, when that can help; else None.
+def _catalogue_aside(path: str, patterns: Sequence[str], source: str, watched: bool = False) -> Any:
+    """A future of ``catalogue(path, ...)`` (:func:`cache.encode`-d) computed by a forked process, or None.
 
     Two builds' catalogues are independent: on two cores a diff then takes
-    the time of one.  Not for cached catalogues (nothing to gain) or where
-    there is one core or no ``fork``.
+    the time of one.  Not for cached catalogues (nothing to gain), where
+    there is one core or no ``fork``, nor for a DWARF walk that someone
+    ``watched`` (its progress is shown, and it already uses every core).
+    The child stores the catalogue in the cache and sends the same bytes.
     """
     if (os.cpu_count() or 1) < 2 or not hasattr(os, "fork") or path == STDIN:
+        return None
+    from .readers.definitions import btf_key
+    if watched and btf_key(path, source) is None:
         return None
     if cache.load("catalogue", _catalogue_cache_key(path, patterns, source)) is not None:
         return None
     import concurrent.futures
     import multiprocessing
     pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
-    future = pool.submit(catalogue, path, tuple(patterns), source)
+    future = pool.submit(_encoded_catalogue, path, tuple(patterns), source)
     pool.shutdown(wait=False)
     return future
+
+
+def _encoded_catalogue(path: str, patterns: Sequence[str], source: str) -> bytes:
+    """Worker: :func:`catalogue`, encoded once for the cache and for the trip back."""
+    found, key, fresh = _read_catalogue(path, patterns, source, None)
+    data = cache.encode(found)
+    if fresh:
+        cache.store_encoded("catalogue", key, data)
+    return data
 
 
 def _require_matches(patterns: Sequence[str], catalogues: Sequence["Catalogue"], where: str) -> None:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple, Optional
 
 from ..abi import get_abi
-from ..model import Build, StructType
+from ..model import Build, Member, StructType, Type
 from ..analysis.layout import DEFAULT_CACHELINE, MemberGaps, cachelines, member_byte_size, struct_holes
 
 # mm/slab_common.c kmalloc_info[] (KMALLOC_MIN_SIZE 8; the 96 and 192 caches exist when it is <= 32/64).
@@ -154,27 +154,45 @@ def canonical_type_name(name: str) -> str:
     return f"{name[:match.start()]}[{count or ''}]"
 
 
-def _flatten(struct: StructType, base_bits: int, out: list[MemberLayout]) -> list[str]:
+# What _flatten and _bit_holes need of a member's type, by the type's id: its canonical name, pahole's byte
+# size, the anonymous struct or union it is (through typedefs: pahole prints it inline) or None, and the type
+# itself, which the table keeps alive so that its id stays its own.  One table per catalogue.
+_TypeFacts = dict[int, tuple[str, int, Optional[StructType], Type]]
+
+
+def _type_facts(member: Member, facts: _TypeFacts) -> tuple[str, int, Optional[StructType], Type]:
+    found = facts.get(id(member.type))
+    if found is None:
+        stripped = member.type.strip()
+        inline = stripped if isinstance(stripped, StructType) and stripped.name is None else None
+        found = facts[id(member.type)] = (canonical_type_name(member.type.c_name()), member_byte_size(member),
+                                          inline, member.type)
+    return found
+
+
+def _flatten(struct: StructType, base_bits: int, out: list[MemberLayout],
+             facts: Optional[_TypeFacts] = None) -> list[str]:
     """Append ``struct``'s members to ``out`` (anonymous aggregates expanded); return the top-level labels.
 
     An unnamed bitfield is labelled by the named member before it (``(unnamed bitfield after flags)``,
     numbered when there are several), not by its offset, so that moving it is not a removal and an addition.
+    ``facts`` remembers each member type's name and size (see :data:`_TypeFacts`).
     """
+    if facts is None:
+        facts = {}
     labels: list[str] = []
     previous = ""
     for member in struct.members:
         bit_offset = base_bits + member.bit_offset
-        nested = member.type
-        if member.name is None and isinstance(nested, StructType) and nested.name is None:
-            label = _anonymous_label(nested)
-            out.append(MemberLayout(label, nested.kind, bit_offset, member_byte_size(member)))
-            _flatten(nested, bit_offset, out)
+        type_name, size, inline, _type = _type_facts(member, facts)
+        if member.name is None and inline is member.type:  # an anonymous struct or union, not through a typedef
+            label = _anonymous_label(inline)
+            out.append(MemberLayout(label, inline.kind, bit_offset, size))
+            _flatten(inline, bit_offset, out, facts)
         else:
             label = member.name or _unnamed_label(previous, labels)
             previous = member.name or previous
-            out.append(MemberLayout(label, canonical_type_name(member.type.c_name()), bit_offset,
-                                    member_byte_size(member),
-                                    member.bit_size or 0))
+            out.append(MemberLayout(label, type_name, bit_offset, size, member.bit_size or 0))
         labels.append(label)
     return labels
 
@@ -188,23 +206,28 @@ def _unnamed_label(previous: str, taken: Sequence[str]) -> str:
     return label
 
 
-def struct_layout(struct: StructType) -> StructLayout:
-    """The :class:`StructLayout` of one definition (holes and padding as pahole counts them)."""
+def struct_layout(struct: StructType, facts: Optional[_TypeFacts] = None) -> StructLayout:
+    """The :class:`StructLayout` of one definition (holes and padding as pahole counts them).
+
+    ``facts``: a table shared by the definitions of one build (see :data:`_TypeFacts`).
+    """
+    if facts is None:
+        facts = {}
     members: list[MemberLayout] = []
-    labels = _flatten(struct, 0, members)
+    labels = _flatten(struct, 0, members, facts)
     pre_hole, gaps, padding = struct_holes(struct)
     holes = []
     if pre_hole:
         holes.append(Hole("", 0, pre_hole))
     for member, label, gap in zip(struct.members, labels, gaps):
         if gap.hole:
-            end = member.offset_bytes + member_byte_size(member)
+            end = member.offset_bytes + _type_facts(member, facts)[1]
             holes.append(Hole(label, end, gap.hole))
     return StructLayout(struct.kind, struct.name or "", struct.size_bytes, tuple(members), tuple(holes), padding,
-                        tuple(_bit_holes(struct, 0, labels, gaps)))
+                        tuple(_bit_holes(struct, 0, labels, facts, gaps)))
 
 
-def _bit_holes(struct: StructType, base_bits: int, labels: Sequence[str],
+def _bit_holes(struct: StructType, base_bits: int, labels: Sequence[str], facts: _TypeFacts,
                gaps: Optional[Sequence[MemberGaps]] = None) -> list[Hole]:
     """pahole's bit holes of ``struct`` and of the anonymous structs inside it (which pahole prints inline)."""
     found = []
@@ -213,12 +236,12 @@ def _bit_holes(struct: StructType, base_bits: int, labels: Sequence[str],
             if gap.bit_hole:
                 found.append(Hole(label, base_bits + member.bit_offset + (member.bit_size or 0), gap.bit_hole))
     for member in struct.members:
-        nested = member.type.strip()
-        if isinstance(nested, StructType) and nested.name is None:  # an inline type: pahole prints it in place
-            inner = _flatten(nested, 0, [])
+        nested = _type_facts(member, facts)[2]
+        if nested is not None:  # an inline type: pahole prints it in place
+            inner = _flatten(nested, 0, [], facts)
             if member.name:
                 inner = [f"{member.name}.{label}" for label in inner]
-            found += _bit_holes(nested, base_bits + member.bit_offset, inner)
+            found += _bit_holes(nested, base_bits + member.bit_offset, inner, facts)
     return found
 
 
@@ -237,10 +260,11 @@ def catalogue(name: str, definitions: Iterable[StructType], build: Build,
     definition of each name for the slab model.
     """
     found: dict[str, dict[StructLayout, None]] = {}
+    facts: _TypeFacts = {}
     for struct in definitions:
         if struct.name is None or struct.is_declaration:
             continue
-        layout = struct_layout(struct)
+        layout = struct_layout(struct, facts)
         if not matches(layout.label, patterns):
             continue
         found.setdefault(layout.label, {})[layout] = None
@@ -518,6 +542,8 @@ def diff_catalogues(old: Catalogue, new: Catalogue) -> DiffResult:
         after = new.layouts.get(label, ())
         if len(before) > 1 or len(after) > 1:
             duplicates.append((label, len(before), len(after)))
+        if before == after:  # the same definitions on both sides (most names): no pair differs
+            continue
         pairs = _pair_variants(before, after)
         for old_layout, new_layout in pairs:
             note = ""

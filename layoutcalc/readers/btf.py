@@ -73,6 +73,11 @@ def _extra_len(kind: int, vlen: int) -> int:
     return 0
 
 
+# _extra_len as two tables by kind (fixed bytes, bytes per vlen item), for the loop over every record.
+_FIXED_LEN = [_extra_len(kind, 0) if kind in KIND_NAMES else -1 for kind in range(32)]
+_ITEM_LEN = [_extra_len(kind, 1) - _FIXED_LEN[kind] if kind in KIND_NAMES else 0 for kind in range(32)]
+
+
 class BtfHeader:
     """The BTF header: byte order, and where the type and string sections are (absolute offsets)."""
 
@@ -142,6 +147,10 @@ class BtfTypes:
             raise InputError(f"{name}: split BTF is {self.header.byte_order}-endian but its base "
                              f"{base.name} is {base.header.byte_order}-endian")
         self.offsets: list[int] = [0] * self.first_id  # index = type id; id 0 (void) and base ids: no record here
+        # record(type_id) of each id, decoded once; void and base ids: None
+        self._records: list[Optional[tuple[int, int, int, bool, int]]] = [None] * self.first_id
+        self._strings: dict[int, str] = {}  # string offset -> text, so that a name is decoded (and stored) once
+        self._words: dict[int, _struct.Struct] = {}  # count -> Struct of that many u32 words
         self._index_records()
 
     @property
@@ -182,21 +191,25 @@ class BtfTypes:
 
     def _index_records(self) -> None:
         pos, end = self.header.type_start, self.header.type_end
-        rec = self._rec
+        unpack, data, fixed_len, item_len = self._rec.unpack_from, self.data, _FIXED_LEN, _ITEM_LEN
+        offsets, records = self.offsets, self._records
+        add_offset, add_record = offsets.append, records.append
         while pos < end:
-            type_id = len(self.offsets)
             if pos + 12 > end:
-                raise InputError(f"{self.name}: BTF type id {type_id} runs past the end of the type section")
-            _name_off, info, _size = rec.unpack_from(self.data, pos)
+                raise InputError(f"{self.name}: BTF type id {len(offsets)} runs past the end of the type section")
+            name_off, info, size = unpack(data, pos)
             kind = (info >> 24) & 0x1F
-            if kind not in KIND_NAMES:
-                raise InputError(f"{self.name}: BTF type id {type_id} has unknown kind {kind} "
+            vlen = info & 0xFFFF
+            fixed = fixed_len[kind]
+            if fixed < 0:
+                raise InputError(f"{self.name}: BTF type id {len(offsets)} has unknown kind {kind} "
                                  f"(at byte {pos}); garbled data or a newer BTF than this reader knows")
-            following = pos + 12 + _extra_len(kind, info & 0xFFFF)
+            following = pos + 12 + fixed + item_len[kind] * vlen
             if following > end:
-                raise InputError(f"{self.name}: BTF type id {type_id} ({KIND_NAMES[kind]}) runs past "
+                raise InputError(f"{self.name}: BTF type id {len(offsets)} ({KIND_NAMES[kind]}) runs past "
                                  "the end of the type section")
-            self.offsets.append(pos)
+            add_offset(pos)
+            add_record((name_off, kind, vlen, info >= 0x80000000, size))
             pos = following
 
     @property
@@ -206,11 +219,18 @@ class BtfTypes:
 
     def record(self, type_id: int) -> tuple[int, int, int, bool, int]:
         """``(name_off, kind, vlen, kind_flag, size_or_type)`` of ``type_id``."""
-        if self.base is not None and 0 < type_id < self.first_id:
+        records = self._records
+        if not 0 < type_id < len(records):
+            self.check_id(type_id, type_id)  # raises
+        found = records[type_id]
+        if found is None:  # an id of a split BTF's base
+            assert self.base is not None
             return self.base.record(type_id)
-        self.check_id(type_id, type_id)
-        name_off, info, size = self._rec.unpack_from(self.data, self.offsets[type_id])
-        return name_off, (info >> 24) & 0x1F, info & 0xFFFF, bool(info >> 31), size
+        return found
+
+    def records(self) -> list[Optional[tuple[int, int, int, bool, int]]]:
+        """:meth:`record` of every id, indexed by id (None for void and a split BTF's base ids)."""
+        return self._records
 
     def check_id(self, type_id: int, referrer: int) -> None:
         if not 0 < type_id < len(self.offsets):
@@ -222,23 +242,31 @@ class BtfTypes:
         if self.base is not None and 0 < type_id < self.first_id:
             return self.base.u32s(type_id, count, index)
         start = self.offsets[type_id] + 12 + 4 * index
-        return _struct.unpack_from(f"{self.endian}{count}I", self.data, start)
+        words = self._words.get(count)
+        if words is None:
+            words = self._words[count] = _struct.Struct(f"{self.endian}{count}I")
+        return words.unpack_from(self.data, start)
 
     def string(self, offset: int, type_id: int) -> str:
         """The NUL-terminated string at ``offset`` of the string section (the base's first, for split BTF)."""
+        found = self._strings.get(offset)
+        if found is not None:
+            return found
+        own = offset
         if self.base is not None:
             if 0 <= offset < self.str_base:
                 return self.base.string(offset, type_id)
-            offset -= self.str_base
-        start = self.header.str_start + offset
-        if offset < 0 or start >= self.header.str_end:
-            raise InputError(f"{self.name}: BTF type id {type_id} has name offset {offset}, outside the "
+            own -= self.str_base
+        start = self.header.str_start + own
+        if own < 0 or start >= self.header.str_end:
+            raise InputError(f"{self.name}: BTF type id {type_id} has name offset {own}, outside the "
                              f"string section ({self.header.str_end - self.header.str_start} bytes)")
         stop = self.data.find(b"\0", start, self.header.str_end)
         if stop < 0:
-            raise InputError(f"{self.name}: BTF string at offset {offset} (type id {type_id}) is not "
+            raise InputError(f"{self.name}: BTF string at offset {own} (type id {type_id}) is not "
                              "NUL-terminated before the end of the string section")
-        return self.data[start:stop].decode("utf-8", "replace")
+        found = self._strings[offset] = self.data[start:stop].decode("utf-8", "replace")
+        return found
 
     def name_of(self, type_id: int) -> str:
         return self.string(self.record(type_id)[0], type_id)
@@ -255,6 +283,7 @@ class BtfConverter:
         self.pointer_size = pointer_size
         self.full: dict[int, Type] = {}
         self.shallow: dict[int, Type] = {}
+        self._bitfields: dict[int, tuple[Optional[int], int]] = {}  # member type id -> _int_bitfield
         self._depth = 0
 
     def convert(self, type_id: int, referrer: int = 0, shallow: bool = False) -> Type:
@@ -357,19 +386,25 @@ class BtfConverter:
         aggregate = StructType("union" if kind == _UNION else "struct", name or None, size,
                                origin=f"BTF id {type_id}")
         self.full[type_id] = aggregate
-        words = self.btf.u32s(type_id, 3 * vlen) if vlen else ()
-        for index in range(vlen):
-            name_off, member_type, offset = words[3 * index: 3 * index + 3]
-            member_name = self.btf.string(name_off, type_id) if name_off else None
-            mtype = self.convert(member_type, type_id)
+        if not vlen:
+            return aggregate
+        words = self.btf.u32s(type_id, 3 * vlen)
+        string, convert, members, bitfields = self.btf.string, self.convert, aggregate.members, self._bitfields
+        for index in range(0, 3 * vlen, 3):
+            name_off, member_type, offset = words[index], words[index + 1], words[index + 2]
+            member_name = string(name_off, type_id) if name_off else None
+            mtype = convert(member_type, type_id)
             bit_size: Optional[int] = None
             if kind_flag:
                 bit_size = (offset >> 24) or None
                 offset &= 0xFFFFFF
             else:
-                bit_size, extra = self._int_bitfield(member_type)
+                bitfield = bitfields.get(member_type)
+                if bitfield is None:
+                    bitfield = bitfields[member_type] = self._int_bitfield(member_type)
+                bit_size, extra = bitfield
                 offset += extra
-            aggregate.members.append(Member(member_name, mtype, offset, bit_size))
+            members.append(Member(member_name, mtype, offset, bit_size))
         return aggregate
 
     def _int_bitfield(self, type_id: int) -> tuple[Optional[int], int]:

@@ -60,9 +60,25 @@ def load(kind: str, key: Optional[str]) -> Any:
     if not key:
         return None
     try:
-        with open(entry_path(kind, key), "rb") as stream, paused_gc():
-            digest, value = pickle.load(stream)  # our own file under the user's cache directory
-    except (OSError, EOFError, ValueError, TypeError, pickle.UnpicklingError, AttributeError, ImportError):
+        with open(entry_path(kind, key), "rb") as stream:
+            data = stream.read()
+    except OSError:
+        return None
+    return decode(data)
+
+
+def encode(value: Any) -> bytes:
+    """``value`` as a cache entry holds it (with this code's digest): what :func:`store_encoded` writes."""
+    with paused_gc():
+        return pickle.dumps((code_digest(), value), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def decode(data: bytes) -> Any:
+    """The value of an entry made by :func:`encode`, or None when this code did not make it (or it is damaged)."""
+    try:
+        with paused_gc():
+            digest, value = pickle.loads(data)  # our own file under the user's cache directory, or our own child's
+    except (EOFError, ValueError, TypeError, pickle.UnpicklingError, AttributeError, ImportError):
         return None
     return value if digest == code_digest() else None
 
@@ -71,15 +87,24 @@ def store(kind: str, key: Optional[str], value: Any) -> None:
     """Cache ``value`` as ``kind``/``key`` atomically; failures are ignored (the cache is optional)."""
     if not key:
         return
+    try:
+        data = encode(value)
+    except (RecursionError, pickle.PicklingError):
+        return
+    store_encoded(kind, key, data)
+
+
+def store_encoded(kind: str, key: Optional[str], data: bytes) -> None:
+    """:func:`store` of a value already :func:`encode`-d (a value that also travels between processes)."""
+    if not key:
+        return
     from ..errors import LayoutcalcError
     from ..safe_write import write_bytes
     path = entry_path(kind, key)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with paused_gc():
-            data = pickle.dumps((code_digest(), value), protocol=pickle.HIGHEST_PROTOCOL)
         write_bytes(str(path), data)
-    except (OSError, LayoutcalcError, RecursionError, pickle.PicklingError):
+    except (OSError, LayoutcalcError):
         pass
 
 

@@ -69,6 +69,32 @@ def read_definitions(path: str, names: Optional[Iterable[str]] = None, source: s
     return _dwarf_definitions(path, wanted, progress)
 
 
+def btf_key(path: str, source: str = "auto") -> Optional[str]:
+    """What :func:`read_definitions` of ``path`` depends on when it reads a linked ELF file's ``.BTF``, else None.
+
+    None for a DWARF read (``source`` "dwarf", or no ``.BTF``), for anything
+    but a regular, linked ELF file (an object file is read in moments), and
+    when the headers cannot be read.
+    """
+    if source == "dwarf" or not os.path.isfile(path):
+        return None
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(18)
+    except OSError:
+        return None
+    if len(head) < 18 or head[:4] != b"\x7fELF":
+        return None
+    if int.from_bytes(head[16:18], "big" if head[5] == 2 else "little") not in _LINKED:
+        return None
+    from .elf import btf_digest
+    digest = btf_digest(path)
+    return None if digest is None else f"btf-{digest}"
+
+
+_LINKED = (2, 3)  # e_type ET_EXEC, ET_DYN
+
+
 def _elf_btf_section(path: str) -> Optional[tuple[bytes, Optional[str]]]:
     """The ``.BTF`` section of the ELF file at ``path`` and the ABI its header names (None: no .BTF)."""
     from .elf import read_elf_info
@@ -89,11 +115,10 @@ def _btf_definitions(data: bytes, path: str, wanted: Optional[set[str]], elf_arc
                                         num_types=types.num_types - 1, arch_source=arch_source))
     converter = btf.BtfConverter(types, abi.pointer_size)
     found: list[StructType] = []
-    for type_id in range(1, types.num_types):
-        name_off, kind, _vlen, _flag, _size = types.record(type_id)
-        if kind not in btf.AGGREGATE_KINDS or not name_off:
+    for type_id, record in enumerate(types.records()):
+        if record is None or record[1] not in btf.AGGREGATE_KINDS or not record[0]:
             continue
-        if wanted is not None and types.string(name_off, type_id) not in wanted:
+        if wanted is not None and types.string(record[0], type_id) not in wanted:
             continue
         converted = converter.convert(type_id)
         assert isinstance(converted, StructType)

@@ -233,6 +233,34 @@ def content_digest(elf: ELFFile, stream: BinaryIO) -> str:
 _DIGESTS: dict[tuple[int, ...], str] = {}
 
 
+def btf_digest(path: str) -> Optional[str]:
+    """A digest of all that a read of the ELF file's ``.BTF`` section depends on, or None (no ``.BTF``).
+
+    The file's size, its ELF header (the ABI), its section table and the
+    ``.BTF`` bytes: a few megabytes where :func:`content_digest` reads every
+    debug section.  None too when the headers cannot be read (the read that
+    follows says why; nothing is cached).
+    """
+    import hashlib
+    try:
+        with open(path, "rb") as stream:
+            elf = ELFFile(stream)
+            section = elf.get_section_by_name(".BTF")
+            if section is None:
+                return None
+            header = elf.header
+            file_size = os.fstat(stream.fileno()).st_size
+            digest = hashlib.sha1(file_size.to_bytes(8, "little"))
+            for start, size in ((0, header["e_ehsize"]), (header["e_shoff"], header["e_shnum"] * header["e_shentsize"]),
+                                (section["sh_offset"], section["sh_size"])):
+                stream.seek(min(start, file_size))
+                digest.update(stream.read(max(0, min(size, file_size - start))))  # a damaged size reads no further
+                digest.update(b"\0")
+    except Exception:  # elftools raises many kinds on damaged headers; the read reports them
+        return None
+    return digest.hexdigest()
+
+
 _NT_GNU_BUILD_ID = 3
 
 
