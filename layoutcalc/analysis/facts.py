@@ -193,17 +193,28 @@ def struct_facts(struct: StructType, abi: Abi, debug_info: DebugInfo = DebugInfo
 
 
 def type_alignment_in(t: Type, abi: Abi, debug_info: DebugInfo, world: World = World.LIKELIEST) -> int:
-    """In-struct alignment of ``t`` in ``world``, with the facts of nested structs."""
-    if isinstance(t, TypedefType):
-        inner = type_alignment_in(t.target, abi, debug_info, world)
-        return max(inner, t.alignment_attr or 1)
-    if isinstance(t, QualifiedType):
-        return type_alignment_in(t.target, abi, debug_info, world)
-    if isinstance(t, ArrayType):
-        return type_alignment_in(t.element, abi, debug_info, world)
+    """In-struct alignment of ``t`` in ``world``, with the facts of nested structs.
+
+    The largest of the innermost type's alignment and every typedef's attribute
+    on the way to it (the readers refuse loops, see :mod:`layoutcalc.typegraph`).
+    """
+    floor = 1
+    while True:
+        if isinstance(t, TypedefType):
+            if t.alignment_attr and t.alignment_attr > floor:
+                floor = t.alignment_attr
+            t = t.target
+        elif isinstance(t, QualifiedType):
+            t = t.target
+        elif isinstance(t, ArrayType):
+            t = t.element
+        else:
+            break
     if isinstance(t, StructType):
-        return struct_facts(t, abi, debug_info).alignment_in(world)
-    return type_alignment(abi, t)
+        value = struct_facts(t, abi, debug_info).alignment_in(world)
+    else:
+        value = type_alignment(abi, t)
+    return value if value >= floor else floor
 
 
 def type_candidates(t: Type, abi: Abi, debug_info: DebugInfo) -> tuple[int, ...]:
@@ -318,9 +329,13 @@ def _replay(struct: StructType, abi: Abi, debug_info: DebugInfo, packed: bool, p
 
 def _explain(struct: StructType, abi: Abi, debug_info: DebugInfo) -> _Replay:
     """The explanation assuming least: fewest hidden gaps, the recorded packing, the smallest alignment."""
-    orders = [True, False] if struct.is_packed else [False, True]
-    attempts = [_replay(struct, abi, debug_info, packed, prefer_pad)
-                for prefer_pad in (False, True) for packed in orders]
+    first = _replay(struct, abi, debug_info, struct.is_packed, False)
+    if first.consistent and not first.assumptions:
+        # No hidden gap: prefer_pad was never asked (the other preference replays the same), and
+        # the other packing could at best tie on assumptions, where the recorded packing wins.
+        return first
+    others = [(False, not struct.is_packed), (True, struct.is_packed), (True, not struct.is_packed)]
+    attempts = [first] + [_replay(struct, abi, debug_info, packed, prefer_pad) for prefer_pad, packed in others]
     consistent = [r for r in attempts if r.consistent]
     if not consistent:
         return attempts[0]

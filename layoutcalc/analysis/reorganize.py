@@ -32,8 +32,9 @@ from typing import NamedTuple
 from ..abi import Abi, type_alignment
 from ..model import ArrayType, Member, StructType
 from .layout import cachelines
-from .facts import layout_alignment
-from .relayout import relayout
+from .facts import World, layout_alignment, struct_facts
+from .placement import Cursor
+from .relayout import final_alignment, place, placement_steps, relayout
 
 Block = tuple[Member, ...]
 
@@ -88,25 +89,45 @@ def _flatten(blocks: list[Block]) -> list[Member]:
 
 
 class _Evaluator:
-    """Lays out block orders of one struct, remembering the sizes already computed."""
+    """Lays out block orders of one struct, remembering the layouts already computed.
+
+    Each member is placed as :func:`relayout` places it; what does not depend
+    on the order (its hidden gap, its alignments) is worked out once.
+    """
 
     def __init__(self, struct: StructType, abi: Abi, tail: list[Member]) -> None:
         self.struct = struct
         self.abi = abi
-        self.tail = tail
-        self._layouts: dict[tuple[int, ...], StructType] = {}
+        self.facts = struct_facts(struct, abi)
+        self._steps = placement_steps(self.facts, struct, struct.members, abi, World.LIKELIEST)
         self._index = {id(m): i for i, m in enumerate(struct.members)}
+        self._tail = [self._index[id(m)] for m in tail]
+        self._layouts: dict[tuple[int, ...], tuple[list[int], int]] = {}
+        self._alignments: dict[int, int] = {}
 
-    def layout(self, order: list[Block]) -> StructType:
+    def layout(self, order: list[Block]) -> tuple[list[int], int]:
+        """The bit offsets of the members of ``order`` (then the tail) and the struct's size."""
         key = tuple(self._index[id(block[0])] for block in order)
         laid = self._layouts.get(key)
         if laid is None:
-            laid = relayout(self.struct, self.abi, _flatten(order) + self.tail)
+            indexes = [self._index[id(m)] for block in order for m in block] + self._tail
+            cursor = Cursor(self.abi, self.facts.packed, self.struct.is_union)
+            offsets = place([self._steps[i] for i in indexes], cursor)
+            align = final_alignment(self.facts, self.struct, cursor, World.LIKELIEST)
+            laid = (offsets, cursor.size_bytes(align))
             self._layouts[key] = laid
         return laid
 
     def size(self, order: list[Block]) -> int:
-        return self.layout(order).size_bytes
+        return self.layout(order)[1]
+
+    def alignment(self, block: Block) -> int:
+        """The largest alignment a member of ``block`` asks for (see :func:`_alignment`)."""
+        found = self._alignments.get(id(block[0]))
+        if found is None:
+            found = max(_alignment(m, self.abi) for m in block)
+            self._alignments[id(block[0])] = found
+        return found
 
 
 def _moved(original: list[Block], order: list[Block]) -> list[Block]:
@@ -150,10 +171,10 @@ def _fill_holes(evaluator: _Evaluator, order: list[Block]) -> list[Block]:
 
 
 def _next_move(evaluator: _Evaluator, order: list[Block]) -> "list[Block] | None":
-    laid = evaluator.layout(order)
-    starts, ends = _block_spans(order, laid)
-    size, holes = laid.size_bytes, _interior_holes(starts, ends)
-    aligns = [max(_alignment(m, evaluator.abi) for m in block) for block in order]
+    offsets, size = evaluator.layout(order)
+    starts, ends = _block_spans(order, offsets)
+    holes = _interior_holes(starts, ends)
+    aligns = [evaluator.alignment(block) for block in order]
     for gap in range(1, len(order)):
         hole_start, hole_end = ends[gap - 1], starts[gap]
         if hole_end <= hole_start:
@@ -163,9 +184,9 @@ def _next_move(evaluator: _Evaluator, order: list[Block]) -> "list[Block] | None
         fitting.sort(key=lambda i: (starts[i] - ends[i], -i))  # widest first, then the last one
         for source in fitting[:_TRIALS_PER_HOLE]:
             trial = order[:gap] + [order[source]] + order[gap:source] + order[source + 1:]
-            trial_laid = evaluator.layout(trial)
-            trial_starts, trial_ends = _block_spans(trial, trial_laid)
-            if (trial_laid.size_bytes, _interior_holes(trial_starts, trial_ends)) < (size, holes):
+            trial_offsets, trial_size = evaluator.layout(trial)
+            trial_starts, trial_ends = _block_spans(trial, trial_offsets)
+            if (trial_size, _interior_holes(trial_starts, trial_ends)) < (size, holes):
                 return trial
     return None
 
@@ -181,17 +202,19 @@ def _interior_holes(starts: list[int], ends: list[int]) -> int:
     return sum(max(0, starts[i] - ends[i - 1]) for i in range(1, len(starts)))
 
 
-def _block_spans(order: list[Block], laid: StructType) -> tuple[list[int], list[int]]:
-    """Byte start and end of each block in ``laid`` (whose members follow ``order``)."""
+def _block_spans(order: list[Block], offsets: list[int]) -> tuple[list[int], list[int]]:
+    """Byte start and end of each block, its members placed at ``offsets`` (bits, in ``order``)."""
     starts: list[int] = []
     ends: list[int] = []
     index = 0
     for block in order:
-        members = laid.members[index:index + len(block)]
-        index += len(block)
-        starts.append(members[0].bit_offset // 8)
-        end_bits = max(m.bit_offset + (m.bit_size if m.bit_size is not None else 8 * m.type.size_bytes)
-                       for m in members)
+        starts.append(offsets[index] // 8)
+        end_bits = 0
+        for member in block:
+            end = offsets[index] + (member.bit_size if member.bit_size is not None else 8 * member.type.size_bytes)
+            if end > end_bits:
+                end_bits = end
+            index += 1
         ends.append(-(-end_bits // 8))
     return starts, ends
 
@@ -207,12 +230,11 @@ def _alignment(member: Member, abi: Abi) -> int:
 
 def _by_alignment(evaluator: _Evaluator, blocks: list[Block]) -> list[Block]:
     """Blocks sorted by alignment, then width, largest first (stable otherwise)."""
-    laid = evaluator.layout(blocks)
-    starts, ends = _block_spans(blocks, laid)
+    starts, ends = _block_spans(blocks, evaluator.layout(blocks)[0])
 
     def key(item: tuple[int, Block]) -> tuple[int, int, int]:
         index, block = item
-        return (-max(_alignment(m, evaluator.abi) for m in block), -(ends[index] - starts[index]), index)
+        return (-evaluator.alignment(block), -(ends[index] - starts[index]), index)
     return [block for _, block in sorted(enumerate(blocks), key=key)]
 
 
@@ -242,7 +264,7 @@ def _is_tight(evaluator: _Evaluator, original: list[Block]) -> bool:
     """
     if any(len(block) > 1 or block[0].bit_size is not None for block in original):
         return False
-    starts, ends = _block_spans(original, evaluator.layout(original))
+    starts, ends = _block_spans(original, evaluator.layout(original)[0])
     return starts[0] == 0 and _interior_holes(starts, ends) == 0
 
 
