@@ -56,6 +56,7 @@ from ..model import (
     Type,
     TypedefType,
 )
+from .layout import LayoutStats, layout_stats
 from .placement import Cursor, HiddenGap, Item, find_gap, powers_of_two, round_up
 
 
@@ -192,6 +193,12 @@ def struct_facts(struct: StructType, abi: Abi, debug_info: DebugInfo = DebugInfo
     return found
 
 
+def struct_stats(struct: StructType, abi: Abi, debug_info: DebugInfo, cacheline_size: int) -> LayoutStats:
+    """pahole's statistics of ``struct``, with the alignments its facts give (the numbers ``show`` prints)."""
+    facts = struct_facts(struct, abi, debug_info)
+    return layout_stats(struct, facts.alignment, cacheline_size, [m.pahole_forced for m in facts.members])
+
+
 def type_alignment_in(t: Type, abi: Abi, debug_info: DebugInfo, world: World = World.LIKELIEST) -> int:
     """In-struct alignment of ``t`` in ``world``, with the facts of nested structs.
 
@@ -210,7 +217,9 @@ def type_alignment_in(t: Type, abi: Abi, debug_info: DebugInfo, world: World = W
             t = t.element
         else:
             break
-    if isinstance(t, StructType):
+    if isinstance(t, PointerType):
+        value = abi.pointer_size
+    elif isinstance(t, StructType):
         value = struct_facts(t, abi, debug_info).alignment_in(world)
     else:
         value = type_alignment(abi, t)

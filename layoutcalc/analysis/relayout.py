@@ -39,7 +39,7 @@ def relayout_with_facts(facts: StructFacts, struct: StructType, members: list[Me
     may have caused it was removed).
     """
     cursor = Cursor(abi, facts.packed, struct.is_union)
-    offsets = place(placement_steps(facts, struct, members, abi, world, origins), cursor)
+    offsets = cursor.place_all(placement_steps(facts, struct, members, abi, world, origins))
     align = final_alignment(facts, struct, cursor, world, size_alignment)
     return laid_out(struct, members, offsets, cursor.size_bytes(align), facts.packed), align
 
@@ -82,18 +82,6 @@ def placement_steps(facts: StructFacts, struct: StructType, members: list[Member
             item = item._replace(forced=wanted)
         steps.append(Step(known.gap if known.gap is not None and not as_attribute else None, item))
     return steps
-
-
-def place(steps: list[Step], cursor: Cursor) -> list[int]:
-    """The bit offset of each step's member, placed in turn by ``cursor`` (which is left at the end)."""
-    offsets = []
-    for gap, item in steps:
-        if gap is not None:
-            cursor.skip(gap)
-        offset = cursor.offset_for(item)
-        cursor.advance(item, offset)
-        offsets.append(offset)
-    return offsets
 
 
 def final_alignment(facts: StructFacts, struct: StructType, cursor: Cursor, world: World,

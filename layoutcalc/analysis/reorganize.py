@@ -26,15 +26,15 @@ Candidates tried (the best one wins):
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator
-from typing import NamedTuple
+import dataclasses
+from typing import NamedTuple, Optional
 
 from ..abi import Abi, type_alignment
 from ..model import ArrayType, Member, StructType
-from .layout import cachelines
-from .facts import World, layout_alignment, struct_facts
+from .facts import DebugInfo, World, layout_alignment, struct_facts, struct_stats
+from .layout import LayoutStats, cachelines
 from .placement import Cursor
-from .relayout import final_alignment, place, placement_steps, relayout
+from .relayout import final_alignment, laid_out, placement_steps, relayout
 
 Block = tuple[Member, ...]
 
@@ -104,17 +104,18 @@ class _Evaluator:
         self._tail = [self._index[id(m)] for m in tail]
         self._layouts: dict[tuple[int, ...], tuple[list[int], int]] = {}
         self._alignments: dict[int, int] = {}
+        self.alignment_bytes = 1  # the struct's, the same in every order (set by the first layout)
 
     def layout(self, order: list[Block]) -> tuple[list[int], int]:
         """The bit offsets of the members of ``order`` (then the tail) and the struct's size."""
-        key = tuple(self._index[id(block[0])] for block in order)
+        key = tuple([self._index[id(block[0])] for block in order])
         laid = self._layouts.get(key)
         if laid is None:
             indexes = [self._index[id(m)] for block in order for m in block] + self._tail
             cursor = Cursor(self.abi, self.facts.packed, self.struct.is_union)
-            offsets = place([self._steps[i] for i in indexes], cursor)
-            align = final_alignment(self.facts, self.struct, cursor, World.LIKELIEST)
-            laid = (offsets, cursor.size_bytes(align))
+            offsets = cursor.place_all([self._steps[i] for i in indexes])
+            self.alignment_bytes = final_alignment(self.facts, self.struct, cursor, World.LIKELIEST)
+            laid = (offsets, cursor.size_bytes(self.alignment_bytes))
             self._layouts[key] = laid
         return laid
 
@@ -256,41 +257,48 @@ def _restore(evaluator: _Evaluator, original: list[Block], order: list[Block], t
 
 
 def _is_tight(evaluator: _Evaluator, original: list[Block]) -> bool:
-    """Whether no order can beat the original: no bitfields, and no byte between its members.
+    """Whether no order can beat the original: it is as small as the members' widths allow.
 
-    Each member then takes its type's size wherever it goes, so any order
-    ends at or after the original's end, and the struct's alignment does not
-    depend on the order: the original is as small as any, with nothing moved.
+    Outside a union no two members overlap, so every order ends at or after
+    the sum of the members' widths (bits); each member's part in the struct's
+    alignment does not depend on where it goes, so every order's size is that
+    end rounded up to the same alignment.  An original of the least such size
+    is as small as any, with nothing moved: the search would return it.
     """
-    if any(len(block) > 1 or block[0].bit_size is not None for block in original):
-        return False
-    starts, ends = _block_spans(original, evaluator.layout(original)[0])
-    return starts[0] == 0 and _interior_holes(starts, ends) == 0
+    size = evaluator.size(original)
+    bits = sum(m.bit_size if m.bit_size is not None else 8 * m.type.size_bytes for m in evaluator.struct.members)
+    return size == _round_up(-(-bits // 8), evaluator.alignment_bytes)
 
 
 def repacked_order(struct: StructType, abi: Abi, cacheline_size: int = 64) -> list[int]:
     """Indexes of ``struct``'s members in their repacked order (see :func:`reorganize`)."""
+    return _search(struct, abi, cacheline_size)[0]
+
+
+def _search(struct: StructType, abi: Abi, cacheline_size: int) -> tuple[list[int], list[int], int]:
+    """The repacked order (member indexes), the members' bit offsets in that order, and the new size."""
     members = list(struct.members)
     tail = [members.pop()] if members and _is_flexible(members[-1]) else []
-    if struct.is_union or len(members) < 2:
-        return list(range(len(struct.members)))
     original = _blocks(members)
     evaluator = _Evaluator(struct, abi, tail)
-    if _is_tight(evaluator, original):
-        return list(range(len(struct.members)))
+    if struct.is_union or len(members) < 2 or _is_tight(evaluator, original):
+        return list(range(len(struct.members))), *evaluator.layout(original)
     candidates = [original, _fill_holes(evaluator, original)]
     sorted_order = _by_alignment(evaluator, original)
     candidates += [sorted_order, _fill_holes(evaluator, sorted_order)]
+    moves: dict[int, int] = {}
 
     def cost(order: list[Block]) -> tuple[int, int, int]:
         size = evaluator.size(order)
-        return size, cachelines(size, cacheline_size), len(_moved(original, order))
+        if id(order) not in moves:
+            moves[id(order)] = len(_moved(original, order))
+        return size, cachelines(size, cacheline_size), moves[id(order)]
 
     best = min(candidates, key=cost)
     best = _restore(evaluator, original, best, evaluator.size(best))
     best = min([best] + candidates, key=cost)
     index = {id(m): i for i, m in enumerate(struct.members)}
-    return [index[id(m)] for m in _flatten(best) + tail]
+    return [index[id(m)] for m in _flatten(best) + tail], *evaluator.layout(best)
 
 
 def reorganize(struct: StructType, abi: Abi, cacheline_size: int = 64,
@@ -302,46 +310,91 @@ def reorganize(struct: StructType, abi: Abi, cacheline_size: int = 64,
     if order is None:
         order = repacked_order(struct, abi, cacheline_size)
     after = relayout(struct, abi, [struct.members[i] for i in order])
+    return Reorganized(struct, after, _moved_names(struct, order), cacheline_size)
+
+
+def _moved_names(struct: StructType, order: list[int]) -> list[str]:
+    """The names of the members that move when ``struct``'s members take ``order`` (whole blocks)."""
     original = _blocks(list(struct.members))
     position = {id(block[0]): block for block in original}
     new_blocks = [position[id(struct.members[i])] for i in order if id(struct.members[i]) in position]
-    moved = [m.name or "<anonymous>" for block in _moved(original, new_blocks) for m in block]
-    return Reorganized(struct, after, moved, cacheline_size)
+    return [m.name or "<anonymous>" for block in _moved(original, new_blocks) for m in block]
 
 
-_SHARED: list[tuple[list[StructType], Abi, int]] = []  # what forked workers of repacked_orders read
+class _Repacked(NamedTuple):
+    """One struct repacked, as a worker sends it back: the new layout without the members' types."""
+
+    order: Optional[list[int]]  # member indexes; None: nothing moved
+    offsets: Optional[list[int]]  # bit offsets, in ``order``; None: the struct is laid out as before
+    size_bytes: int
+    packed: bool
+    moved: list[str]
+    stats: LayoutStats
+
+
+def _repack(struct: StructType, abi: Abi, debug_info: DebugInfo, cacheline_size: int) -> _Repacked:
+    """:func:`reorganize` of ``struct`` with the new layout's statistics (under ``debug_info``'s facts)."""
+    order, offsets, size = _search(struct, abi, cacheline_size)
+    packed = struct_facts(struct, abi).packed
+    identity = order == list(range(len(struct.members)))
+    if identity and size == struct.size_bytes and packed == struct.is_packed \
+            and offsets == [m.bit_offset for m in struct.members]:
+        # Laid out as it was: its facts, so its statistics, are those of the struct itself.
+        return _Repacked(None, None, size, packed, [], struct_stats(struct, abi, debug_info, cacheline_size))
+    after = laid_out(struct, [struct.members[i] for i in order], offsets, size, packed)
+    return _Repacked(None if identity else order, offsets, size, packed, _moved_names(struct, order),
+                     struct_stats(after, abi, debug_info, cacheline_size))
+
+
+def _rebuild(struct: StructType, repacked: _Repacked, cacheline_size: int) -> tuple[Reorganized, LayoutStats]:
+    """The :class:`Reorganized` a worker's :class:`_Repacked` stands for, with its statistics."""
+    order = repacked.order if repacked.order is not None else range(len(struct.members))
+    members = [struct.members[i] for i in order]
+    if repacked.offsets is None:
+        after = dataclasses.replace(struct, members=members)  # the same members, where they were
+    else:
+        after = laid_out(struct, members, repacked.offsets, repacked.size_bytes, repacked.packed)
+    return Reorganized(struct, after, repacked.moved, cacheline_size), repacked.stats
+
+
+_SHARED: list[tuple[list[StructType], Abi, DebugInfo, int]] = []  # what forked workers of reorganize_every read
 _CHUNK = 64
 
 
-def repacked_orders(structs: list[StructType], abi: Abi, cacheline_size: int = 64,
-                    workers: "int | None" = None) -> "Iterator[list[int]]":
-    """:func:`repacked_order` of each struct, in order, searched by one forked process per core.
+def reorganize_every(structs: list[StructType], abi: Abi, debug_info: DebugInfo, cacheline_size: int = 64,
+                     workers: "int | None" = None) -> list[tuple[Reorganized, LayoutStats]]:
+    """:func:`reorganize` of each struct, in order, with the new layout's statistics (its facts under
+    ``debug_info``), worked out by one forked process per core.
 
-    Only the member orders travel back (lists of indexes); the workers see
-    the structs through the fork.  One process (no ``fork``, one core, a
-    few structs): computed here.
+    The workers see the structs through the fork; each struct's new layout
+    travels back without its types (:class:`_Repacked`) and is rebuilt here.
+    One process (no ``fork``, one core, a few structs): worked out here.
     """
     import os
     workers = workers or min(os.cpu_count() or 1, 4)
     if workers < 2 or not hasattr(os, "fork") or len(structs) < 4 * _CHUNK:
-        yield from (repacked_order(struct, abi, cacheline_size) for struct in structs)
-        return
+        return [_rebuild(struct, _repack(struct, abi, debug_info, cacheline_size), cacheline_size)
+                for struct in structs]
     import multiprocessing
-    _SHARED[:] = [(structs, abi, cacheline_size)]
+    _SHARED[:] = [(structs, abi, debug_info, cacheline_size)]
     pool = multiprocessing.get_context("fork").Pool(workers, initializer=_worker_start)
+    starts = range(0, len(structs), _CHUNK)
+    result = []
     try:
-        for orders in pool.imap(_orders_of_range, range(0, len(structs), _CHUNK)):
-            yield from orders
+        for start, chunk in zip(starts, pool.imap(_repack_range, starts)):
+            result += [_rebuild(struct, repacked, cacheline_size)
+                       for struct, repacked in zip(structs[start:start + _CHUNK], chunk)]
         pool.close()
     finally:
         pool.terminate()
         pool.join()
         _SHARED.clear()
+    return result
 
 
-def _orders_of_range(start: int) -> list[list[int]]:
-    structs, abi, cacheline_size = _SHARED[0]
-    return [repacked_order(struct, abi, cacheline_size) for struct in structs[start:start + _CHUNK]]
+def _repack_range(start: int) -> list[_Repacked]:
+    structs, abi, debug_info, cacheline_size = _SHARED[0]
+    return [_repack(struct, abi, debug_info, cacheline_size) for struct in structs[start:start + _CHUNK]]
 
 
 def _worker_start() -> None:
