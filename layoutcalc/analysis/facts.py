@@ -261,6 +261,7 @@ class _Replay(NamedTuple):
     forced: tuple[Optional[int], ...]
     gaps: tuple[Optional[HiddenGap], ...]
     positions: tuple[int, ...]  # the cursor's bit position before each member (before its gap)
+    type_aligns: tuple[int, ...]  # each member's type's alignment in the smallest world
     alignment: int
     natural_alignment: int  # before tail padding is explained
     size_alignment: Optional[int]
@@ -296,6 +297,7 @@ def _replay(struct: StructType, abi: Abi, debug_info: DebugInfo, packed: bool, p
     forced_list: list[Optional[int]] = []
     gaps: list[Optional[HiddenGap]] = []
     positions: list[int] = []
+    type_aligns: list[int] = []
     consistent = True
     assumptions = 0
     for member in struct.members:
@@ -308,6 +310,7 @@ def _replay(struct: StructType, abi: Abi, debug_info: DebugInfo, packed: bool, p
             item = item._replace(forced=None)
         forced_list.append(forced)
         positions.append(cursor.pos)
+        type_aligns.append(item.type_align)
         gap = None
         rule = cursor.offset_for(item)
         if rule < member.bit_offset:
@@ -332,7 +335,7 @@ def _replay(struct: StructType, abi: Abi, debug_info: DebugInfo, packed: bool, p
             size_alignment = align = candidate
     if cursor.size_bytes(align) != struct.size_bytes:
         consistent = False
-    return _Replay(packed, tuple(forced_list), tuple(gaps), tuple(positions), align,
+    return _Replay(packed, tuple(forced_list), tuple(gaps), tuple(positions), tuple(type_aligns), align,
                    max(cursor.align, struct.alignment_attr or 1), size_alignment, cursor.end, consistent, assumptions)
 
 
@@ -376,7 +379,7 @@ def _member_facts(struct: StructType, index: int, replay: _Replay, abi: Abi, deb
                   guess: bool, pahole_forced: Optional[int]) -> MemberFacts:
     member = struct.members[index]
     forced, gap = replay.forced[index], replay.gaps[index]
-    natural = 1 if replay.packed else type_alignment_in(member.type, abi, debug_info, World.SMALLEST)
+    natural = 1 if replay.packed else replay.type_aligns[index]
     smallest = max(natural, forced or 1)
     source = Source.RECORDED if forced else Source.NATURAL
     if not replay.consistent:
