@@ -186,3 +186,29 @@ def test_every_struct_repacked_by_workers_equals_each_repacked_alone(objects: Pa
         assert stats == api.struct_stats(build, alone.after), struct.name
     moved = {item.before.name: item.moved for item, _ in found}
     assert moved["tight"] == [] and moved["holes"]  # both kinds of result are covered
+
+
+@pytest.mark.parametrize("failure", ["raises", "dies"])
+def test_a_failing_worker_is_reported_not_waited_for(objects: Path, failure: str,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import time
+
+    from layoutcalc.analysis import reorganize
+    from layoutcalc.analysis.facts import debug_info_of
+    from layoutcalc.errors import InputError
+    build = api.load(str(objects / "before.o"), structs=list(STRUCTS))
+    structs = [build.structs[name] for name in STRUCTS] * 40
+    parent, repack = os.getpid(), reorganize._repack
+
+    def failing(*args: object, **kwargs: object) -> object:
+        if os.getpid() != parent:  # only in the forked child
+            if failure == "dies":
+                os._exit(3)
+            raise InputError("struct holes: damaged")
+        time.sleep(0.002)  # the parent is slow, so the child surely takes chunks
+        return repack(*args, **kwargs)  # type: ignore[arg-type]
+    monkeypatch.setattr(reorganize, "_repack", failing)
+    expected = "ended abruptly" if failure == "dies" else "struct holes: damaged"
+    with pytest.raises(InputError, match=expected):
+        reorganize.reorganize_every(structs, api.abi_of(build), debug_info_of(build), workers=2)

@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-from typing import NamedTuple, Optional
+from typing import Any, NamedTuple, Optional
 
 from ..abi import Abi, type_alignment
+from ..errors import InputError
 from ..model import ArrayType, Member, StructType
 from .facts import DebugInfo, World, layout_alignment, struct_facts, struct_stats
 from .layout import LayoutStats, cachelines
@@ -357,48 +358,95 @@ def _rebuild(struct: StructType, repacked: _Repacked, cacheline_size: int) -> tu
     return Reorganized(struct, after, repacked.moved, cacheline_size), repacked.stats
 
 
-_SHARED: list[tuple[list[StructType], Abi, DebugInfo, int]] = []  # what forked workers of reorganize_every read
+_SHARED: list[tuple[list[StructType], Abi, DebugInfo, int, Any]] = []  # what the forked children read
 _CHUNK = 64
 
 
 def reorganize_every(structs: list[StructType], abi: Abi, debug_info: DebugInfo, cacheline_size: int = 64,
                      workers: "int | None" = None) -> list[tuple[Reorganized, LayoutStats]]:
     """:func:`reorganize` of each struct, in order, with the new layout's statistics (its facts under
-    ``debug_info``), worked out by one forked process per core.
+    ``debug_info``), worked out by this process and forked ones, one per core.
 
-    The workers see the structs through the fork; each struct's new layout
-    travels back without its types (:class:`_Repacked`) and is rebuilt here.
     One process (no ``fork``, one core, a few structs): worked out here.
     """
     import os
     workers = workers or min(os.cpu_count() or 1, 4)
     if workers < 2 or not hasattr(os, "fork") or len(structs) < 4 * _CHUNK:
-        return [_rebuild(struct, _repack(struct, abi, debug_info, cacheline_size), cacheline_size)
-                for struct in structs]
+        repacked = [_repack(struct, abi, debug_info, cacheline_size) for struct in structs]
+    else:
+        repacked = _repack_forked(structs, abi, debug_info, cacheline_size, workers)
+    return [_rebuild(struct, found, cacheline_size) for struct, found in zip(structs, repacked)]
+
+
+def _repack_forked(structs: list[StructType], abi: Abi, debug_info: DebugInfo, cacheline_size: int,
+                   workers: int) -> list[_Repacked]:
+    """:func:`_repack` of each struct, by chunks that this process and ``workers - 1`` forked ones take in turn.
+
+    The children see the structs through the fork and send their chunks back
+    (:class:`_Repacked`, without types) when none is left.  This process takes
+    chunks too, keeping the facts it derives for its next ones.  Which process
+    takes a chunk changes nothing in its result: the results are in file order.
+    """
     import multiprocessing
-    _SHARED[:] = [(structs, abi, debug_info, cacheline_size)]
-    pool = multiprocessing.get_context("fork").Pool(workers, initializer=_worker_start)
-    starts = range(0, len(structs), _CHUNK)
-    result = []
+    context = multiprocessing.get_context("fork")
+    _SHARED[:] = [(structs, abi, debug_info, cacheline_size, context.Value("l", 0))]
+    children = []
+    done = False
     try:
-        for start, chunk in zip(starts, pool.imap(_repack_range, starts)):
-            result += [_rebuild(struct, repacked, cacheline_size)
-                       for struct, repacked in zip(structs[start:start + _CHUNK], chunk)]
-        pool.close()
+        for _ in range(workers - 1):
+            receiver, sender = context.Pipe(duplex=False)
+            child = context.Process(target=_child, args=(sender,), daemon=True)
+            child.start()
+            sender.close()
+            children.append((child, receiver))
+        found = _take_chunks()
+        for _, receiver in children:
+            try:
+                sent = receiver.recv()
+            except EOFError:
+                raise InputError("a worker process ended abruptly (killed, or out of memory?)") from None
+            if isinstance(sent, BaseException):
+                raise sent
+            found.update(sent)
+        done = True
     finally:
-        pool.terminate()
-        pool.join()
+        for child, receiver in children:
+            if not done:
+                child.terminate()
+            child.join()
+            receiver.close()
         _SHARED.clear()
-    return result
+    return [repacked for start in range(0, len(structs), _CHUNK) for repacked in found[start]]
 
 
-def _repack_range(start: int) -> list[_Repacked]:
-    structs, abi, debug_info, cacheline_size = _SHARED[0]
-    return [_repack(struct, abi, debug_info, cacheline_size) for struct in structs[start:start + _CHUNK]]
+def _take_chunks() -> dict[int, list[_Repacked]]:
+    """Chunks of the shared structs repacked, each taken from the shared counter, by their first index."""
+    structs, abi, debug_info, cacheline_size, taken = _SHARED[0]
+    found: dict[int, list[_Repacked]] = {}
+    while True:
+        with taken.get_lock():
+            start = taken.value
+            taken.value = start + _CHUNK
+        if start >= len(structs):
+            return found
+        found[start] = [_repack(struct, abi, debug_info, cacheline_size) for struct in structs[start:start + _CHUNK]]
+
+
+def _child(sender: Any) -> None:
+    """A forked child: repack chunks until none is left, then send them (or what went wrong) to the parent."""
+    _worker_start()
+    try:
+        sent: object = _take_chunks()
+    except Exception as exc:  # the parent raises it
+        sent = exc
+    try:
+        sender.send(sent)
+    except Exception as exc:  # an exception that does not pickle
+        sender.send(InputError(f"a worker process failed: {exc}"))
 
 
 def _worker_start() -> None:
-    """Workers die quietly when the pool ends them (a forked worker inherits the CLI's SIGTERM handler)."""
+    """Children die quietly when the parent ends them (a forked child inherits the CLI's SIGTERM handler)."""
     import signal
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # ^C is the parent's to handle
