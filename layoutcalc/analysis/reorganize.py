@@ -2,10 +2,11 @@
 
 The goal, in order: the smallest size, then the fewest cachelines, then the
 fewest moved members.  Every candidate order is laid out by
-:func:`layoutcalc.analysis.whatif.relayout`, the same engine that re-lays out
+:mod:`layoutcalc.analysis.relayout`, the same engine that re-lays out
 what-if structs, so alignment attributes, hidden gaps (unnamed bitfields),
 packing and the struct's own alignment are respected exactly as the compiler
-would respect them.
+would respect them.  A struct already as small as its members' widths allow
+is returned as it is, without a search (see :func:`_is_tight`).
 
 Members move in *blocks*: an ordinary member is a block of its own, and a run
 of consecutive bitfields is one block, so no bitfield leaves the storage units
