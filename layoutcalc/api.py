@@ -178,8 +178,9 @@ def facts_of(build: Build, struct: StructType) -> "StructFacts":
 def struct_stats(build: Build, struct: StructType,
                  cacheline_size: int = DEFAULT_CACHELINE) -> LayoutStats:
     """pahole's statistics for one struct of ``build``."""
-    facts = facts_of(build, struct)
-    return layout_stats(struct, facts.alignment, cacheline_size, [m.pahole_forced for m in facts.members])
+    from .analysis.facts import debug_info_of
+    from .analysis.facts import struct_stats as stats_of
+    return stats_of(struct, abi_of(build), debug_info_of(build), cacheline_size)
 
 
 def load_named(path: str, names: Sequence[str], arch: Optional[str] = None,
@@ -782,18 +783,14 @@ def reorganize_all(path: str, cacheline_size: int = DEFAULT_CACHELINE,
     ``pahole --reorganize``.  The build is read whole and kept without
     garbage collection meanwhile: each collection would walk all of its types.
     """
-    from .analysis.reorganize import reorganize as repack
-    from .analysis.reorganize import repacked_orders
+    from .analysis.facts import debug_info_of
+    from .analysis.reorganize import reorganize_every
     build = load(path, progress=progress)
-    abi = abi_of(build)
     structs = [struct for struct in build.structs.values() if struct.name and not struct.is_declaration]
-    result = []
     with cache.paused_gc():
-        for struct, order in zip(structs, repacked_orders(structs, abi, cacheline_size)):
-            item = repack(struct, abi, cacheline_size, order)
-            result.append((item, struct_stats(build, item.after, cacheline_size)))
+        items = reorganize_every(structs, abi_of(build), debug_info_of(build), cacheline_size)
     from .features.results import ReorganizeResult
-    return ReorganizeResult(tuple(result), every=True)
+    return ReorganizeResult(tuple(items), every=True)
 
 
 # --------------------------------------------------------------------------- diff, baseline, check, history

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from layoutcalc import api
+from layoutcalc.model import StructType
 
 from cc import compile_c, have, layout_probe, symbol_words
 
@@ -162,9 +163,52 @@ def test_all_repacks_every_struct_never_larger_than_pahole(objects: Path) -> Non
     assert runner.invoke(main, ["reorganize", "holes", "--all", "-i", str(objects / "before.o")]).exit_code == 2
 
 
-def test_orders_searched_by_workers_equal_the_serial_search(objects: Path) -> None:
-    from layoutcalc.analysis.reorganize import repacked_order, repacked_orders
+def _layout(struct: StructType) -> tuple[object, ...]:
+    return (struct.size_bytes, struct.is_packed,
+            [(m.name, m.type, m.bit_offset, m.bit_size, m.alignment_attr) for m in struct.members])
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_every_struct_repacked_by_workers_equals_each_repacked_alone(objects: Path, workers: int) -> None:
+    """reorganize --all's path (forked workers, layouts rebuilt here) gives what reorganize and show give."""
+    from layoutcalc.analysis.facts import debug_info_of
+    from layoutcalc.analysis.reorganize import reorganize_every
     build = api.load(str(objects / "before.o"), structs=list(STRUCTS))
     abi = api.abi_of(build)
     structs = [build.structs[name] for name in STRUCTS] * 40  # enough for the workers to be used
-    assert list(repacked_orders(structs, abi, workers=2)) == [repacked_order(s, abi) for s in structs]
+    found = reorganize_every(structs, abi, debug_info_of(build), workers=workers)
+    assert len(found) == len(structs)
+    for struct, (item, stats) in zip(structs, found):
+        alone = api.reorganize(build, [struct.name or ""])[0]
+        assert item.before is struct
+        assert _layout(item.after) == _layout(alone.after), struct.name
+        assert item.moved == alone.moved
+        assert stats == api.struct_stats(build, alone.after), struct.name
+    moved = {item.before.name: item.moved for item, _ in found}
+    assert moved["tight"] == [] and moved["holes"]  # both kinds of result are covered
+
+
+@pytest.mark.parametrize("failure", ["raises", "dies"])
+def test_a_failing_worker_is_reported_not_waited_for(objects: Path, failure: str,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import time
+
+    from layoutcalc.analysis import reorganize
+    from layoutcalc.analysis.facts import debug_info_of
+    from layoutcalc.errors import InputError
+    build = api.load(str(objects / "before.o"), structs=list(STRUCTS))
+    structs = [build.structs[name] for name in STRUCTS] * 40
+    parent, repack = os.getpid(), reorganize._repack
+
+    def failing(*args: object, **kwargs: object) -> object:
+        if os.getpid() != parent:  # only in the forked child
+            if failure == "dies":
+                os._exit(3)
+            raise InputError("struct holes: damaged")
+        time.sleep(0.002)  # the parent is slow, so the child surely takes chunks
+        return repack(*args, **kwargs)  # type: ignore[arg-type]
+    monkeypatch.setattr(reorganize, "_repack", failing)
+    expected = "ended abruptly" if failure == "dies" else "struct holes: damaged"
+    with pytest.raises(InputError, match=expected):
+        reorganize.reorganize_every(structs, api.abi_of(build), debug_info_of(build), workers=2)

@@ -56,6 +56,7 @@ from ..model import (
     Type,
     TypedefType,
 )
+from .layout import LayoutStats, layout_stats
 from .placement import Cursor, HiddenGap, Item, find_gap, powers_of_two, round_up
 
 
@@ -192,18 +193,37 @@ def struct_facts(struct: StructType, abi: Abi, debug_info: DebugInfo = DebugInfo
     return found
 
 
+def struct_stats(struct: StructType, abi: Abi, debug_info: DebugInfo, cacheline_size: int) -> LayoutStats:
+    """pahole's statistics of ``struct``, with the alignments its facts give (the numbers ``show`` prints)."""
+    facts = struct_facts(struct, abi, debug_info)
+    return layout_stats(struct, facts.alignment, cacheline_size, [m.pahole_forced for m in facts.members])
+
+
 def type_alignment_in(t: Type, abi: Abi, debug_info: DebugInfo, world: World = World.LIKELIEST) -> int:
-    """In-struct alignment of ``t`` in ``world``, with the facts of nested structs."""
-    if isinstance(t, TypedefType):
-        inner = type_alignment_in(t.target, abi, debug_info, world)
-        return max(inner, t.alignment_attr or 1)
-    if isinstance(t, QualifiedType):
-        return type_alignment_in(t.target, abi, debug_info, world)
-    if isinstance(t, ArrayType):
-        return type_alignment_in(t.element, abi, debug_info, world)
-    if isinstance(t, StructType):
-        return struct_facts(t, abi, debug_info).alignment_in(world)
-    return type_alignment(abi, t)
+    """In-struct alignment of ``t`` in ``world``, with the facts of nested structs.
+
+    The largest of the innermost type's alignment and every typedef's attribute
+    on the way to it (the readers refuse loops, see :mod:`layoutcalc.typegraph`).
+    """
+    floor = 1
+    while True:
+        if isinstance(t, TypedefType):
+            if t.alignment_attr and t.alignment_attr > floor:
+                floor = t.alignment_attr
+            t = t.target
+        elif isinstance(t, QualifiedType):
+            t = t.target
+        elif isinstance(t, ArrayType):
+            t = t.element
+        else:
+            break
+    if isinstance(t, PointerType):
+        value = abi.pointer_size
+    elif isinstance(t, StructType):
+        value = struct_facts(t, abi, debug_info).alignment_in(world)
+    else:
+        value = type_alignment(abi, t)
+    return value if value >= floor else floor
 
 
 def type_candidates(t: Type, abi: Abi, debug_info: DebugInfo) -> tuple[int, ...]:
@@ -241,6 +261,7 @@ class _Replay(NamedTuple):
     forced: tuple[Optional[int], ...]
     gaps: tuple[Optional[HiddenGap], ...]
     positions: tuple[int, ...]  # the cursor's bit position before each member (before its gap)
+    type_aligns: tuple[int, ...]  # each member's type's alignment in the smallest world
     alignment: int
     natural_alignment: int  # before tail padding is explained
     size_alignment: Optional[int]
@@ -276,6 +297,7 @@ def _replay(struct: StructType, abi: Abi, debug_info: DebugInfo, packed: bool, p
     forced_list: list[Optional[int]] = []
     gaps: list[Optional[HiddenGap]] = []
     positions: list[int] = []
+    type_aligns: list[int] = []
     consistent = True
     assumptions = 0
     for member in struct.members:
@@ -288,6 +310,7 @@ def _replay(struct: StructType, abi: Abi, debug_info: DebugInfo, packed: bool, p
             item = item._replace(forced=None)
         forced_list.append(forced)
         positions.append(cursor.pos)
+        type_aligns.append(item.type_align)
         gap = None
         rule = cursor.offset_for(item)
         if rule < member.bit_offset:
@@ -312,15 +335,19 @@ def _replay(struct: StructType, abi: Abi, debug_info: DebugInfo, packed: bool, p
             size_alignment = align = candidate
     if cursor.size_bytes(align) != struct.size_bytes:
         consistent = False
-    return _Replay(packed, tuple(forced_list), tuple(gaps), tuple(positions), align,
+    return _Replay(packed, tuple(forced_list), tuple(gaps), tuple(positions), tuple(type_aligns), align,
                    max(cursor.align, struct.alignment_attr or 1), size_alignment, cursor.end, consistent, assumptions)
 
 
 def _explain(struct: StructType, abi: Abi, debug_info: DebugInfo) -> _Replay:
     """The explanation assuming least: fewest hidden gaps, the recorded packing, the smallest alignment."""
-    orders = [True, False] if struct.is_packed else [False, True]
-    attempts = [_replay(struct, abi, debug_info, packed, prefer_pad)
-                for prefer_pad in (False, True) for packed in orders]
+    first = _replay(struct, abi, debug_info, struct.is_packed, False)
+    if first.consistent and not first.assumptions:
+        # No hidden gap: prefer_pad was never asked (the other preference replays the same), and
+        # the other packing could at best tie on assumptions, where the recorded packing wins.
+        return first
+    others = [(False, not struct.is_packed), (True, struct.is_packed), (True, not struct.is_packed)]
+    attempts = [first] + [_replay(struct, abi, debug_info, packed, prefer_pad) for prefer_pad, packed in others]
     consistent = [r for r in attempts if r.consistent]
     if not consistent:
         return attempts[0]
@@ -352,7 +379,7 @@ def _member_facts(struct: StructType, index: int, replay: _Replay, abi: Abi, deb
                   guess: bool, pahole_forced: Optional[int]) -> MemberFacts:
     member = struct.members[index]
     forced, gap = replay.forced[index], replay.gaps[index]
-    natural = 1 if replay.packed else type_alignment_in(member.type, abi, debug_info, World.SMALLEST)
+    natural = 1 if replay.packed else replay.type_aligns[index]
     smallest = max(natural, forced or 1)
     source = Source.RECORDED if forced else Source.NATURAL
     if not replay.consistent:

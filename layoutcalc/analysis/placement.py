@@ -14,6 +14,7 @@ same on every target.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import NamedTuple, Optional
 
 from ..abi import Abi
@@ -95,6 +96,35 @@ class Cursor:
         self.pos = offset + width
         self.end = max(self.end, self.pos)
         self.align = max(self.align, self.alignment_of(item))
+
+    def place_all(self, steps: Iterable[tuple[Optional[HiddenGap], Item]]) -> list[int]:
+        """Place each step's member in turn (after skipping its hidden gap, if any); their bit offsets.
+
+        :meth:`skip`, :meth:`offset_for` and :meth:`advance` for each step, with
+        the ordinary member (no bitfield, not in a union) worked out inline: it
+        goes to the next multiple of its alignment and adds that alignment to the struct's.
+        """
+        offsets = []
+        ordinary = not self.is_union
+        packed = self.packed
+        for gap, item in steps:
+            if gap is not None:
+                self.skip(gap)
+            if ordinary and item.bit_size is None:
+                align = item.forced or 1
+                if not packed and item.type_align > align:
+                    align = item.type_align
+                offset = -(-self.pos // (8 * align)) * 8 * align
+                self.pos = offset + item.size_bits
+                if self.pos > self.end:
+                    self.end = self.pos
+                if align > self.align:
+                    self.align = align
+            else:
+                offset = self.offset_for(item)
+                self.advance(item, offset)
+            offsets.append(offset)
+        return offsets
 
     def alignment_of(self, item: Item) -> int:
         """What ``item`` contributes to the struct's alignment."""

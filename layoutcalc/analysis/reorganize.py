@@ -2,10 +2,11 @@
 
 The goal, in order: the smallest size, then the fewest cachelines, then the
 fewest moved members.  Every candidate order is laid out by
-:func:`layoutcalc.analysis.whatif.relayout`, the same engine that re-lays out
+:mod:`layoutcalc.analysis.relayout`, the same engine that re-lays out
 what-if structs, so alignment attributes, hidden gaps (unnamed bitfields),
 packing and the struct's own alignment are respected exactly as the compiler
-would respect them.
+would respect them.  A struct already as small as its members' widths allow
+is returned as it is, without a search (see :func:`_is_tight`).
 
 Members move in *blocks*: an ordinary member is a block of its own, and a run
 of consecutive bitfields is one block, so no bitfield leaves the storage units
@@ -26,14 +27,16 @@ Candidates tried (the best one wins):
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator
-from typing import NamedTuple
+import dataclasses
+from typing import Any, NamedTuple, Optional
 
 from ..abi import Abi, type_alignment
+from ..errors import InputError
 from ..model import ArrayType, Member, StructType
-from .layout import cachelines
-from .facts import layout_alignment
-from .relayout import relayout
+from .facts import DebugInfo, World, layout_alignment, struct_facts, struct_stats
+from .layout import LayoutStats, cachelines
+from .placement import Cursor
+from .relayout import final_alignment, laid_out, placement_steps, relayout
 
 Block = tuple[Member, ...]
 
@@ -88,25 +91,46 @@ def _flatten(blocks: list[Block]) -> list[Member]:
 
 
 class _Evaluator:
-    """Lays out block orders of one struct, remembering the sizes already computed."""
+    """Lays out block orders of one struct, remembering the layouts already computed.
+
+    Each member is placed as :func:`relayout` places it; what does not depend
+    on the order (its hidden gap, its alignments) is worked out once.
+    """
 
     def __init__(self, struct: StructType, abi: Abi, tail: list[Member]) -> None:
         self.struct = struct
         self.abi = abi
-        self.tail = tail
-        self._layouts: dict[tuple[int, ...], StructType] = {}
+        self.facts = struct_facts(struct, abi)
+        self._steps = placement_steps(self.facts, struct, struct.members, abi, World.LIKELIEST)
         self._index = {id(m): i for i, m in enumerate(struct.members)}
+        self._tail = [self._index[id(m)] for m in tail]
+        self._layouts: dict[tuple[int, ...], tuple[list[int], int]] = {}
+        self._alignments: dict[int, int] = {}
+        self.alignment_bytes = 1  # the struct's, the same in every order (set by the first layout)
 
-    def layout(self, order: list[Block]) -> StructType:
-        key = tuple(self._index[id(block[0])] for block in order)
+    def layout(self, order: list[Block]) -> tuple[list[int], int]:
+        """The bit offsets of the members of ``order`` (then the tail) and the struct's size."""
+        key = tuple([self._index[id(block[0])] for block in order])
         laid = self._layouts.get(key)
         if laid is None:
-            laid = relayout(self.struct, self.abi, _flatten(order) + self.tail)
+            indexes = [self._index[id(m)] for block in order for m in block] + self._tail
+            cursor = Cursor(self.abi, self.facts.packed, self.struct.is_union)
+            offsets = cursor.place_all([self._steps[i] for i in indexes])
+            self.alignment_bytes = final_alignment(self.facts, self.struct, cursor, World.LIKELIEST)
+            laid = (offsets, cursor.size_bytes(self.alignment_bytes))
             self._layouts[key] = laid
         return laid
 
     def size(self, order: list[Block]) -> int:
-        return self.layout(order).size_bytes
+        return self.layout(order)[1]
+
+    def alignment(self, block: Block) -> int:
+        """The largest alignment a member of ``block`` asks for (see :func:`_alignment`)."""
+        found = self._alignments.get(id(block[0]))
+        if found is None:
+            found = max(_alignment(m, self.abi) for m in block)
+            self._alignments[id(block[0])] = found
+        return found
 
 
 def _moved(original: list[Block], order: list[Block]) -> list[Block]:
@@ -150,10 +174,10 @@ def _fill_holes(evaluator: _Evaluator, order: list[Block]) -> list[Block]:
 
 
 def _next_move(evaluator: _Evaluator, order: list[Block]) -> "list[Block] | None":
-    laid = evaluator.layout(order)
-    starts, ends = _block_spans(order, laid)
-    size, holes = laid.size_bytes, _interior_holes(starts, ends)
-    aligns = [max(_alignment(m, evaluator.abi) for m in block) for block in order]
+    offsets, size = evaluator.layout(order)
+    starts, ends = _block_spans(order, offsets)
+    holes = _interior_holes(starts, ends)
+    aligns = [evaluator.alignment(block) for block in order]
     for gap in range(1, len(order)):
         hole_start, hole_end = ends[gap - 1], starts[gap]
         if hole_end <= hole_start:
@@ -163,9 +187,9 @@ def _next_move(evaluator: _Evaluator, order: list[Block]) -> "list[Block] | None
         fitting.sort(key=lambda i: (starts[i] - ends[i], -i))  # widest first, then the last one
         for source in fitting[:_TRIALS_PER_HOLE]:
             trial = order[:gap] + [order[source]] + order[gap:source] + order[source + 1:]
-            trial_laid = evaluator.layout(trial)
-            trial_starts, trial_ends = _block_spans(trial, trial_laid)
-            if (trial_laid.size_bytes, _interior_holes(trial_starts, trial_ends)) < (size, holes):
+            trial_offsets, trial_size = evaluator.layout(trial)
+            trial_starts, trial_ends = _block_spans(trial, trial_offsets)
+            if (trial_size, _interior_holes(trial_starts, trial_ends)) < (size, holes):
                 return trial
     return None
 
@@ -181,17 +205,19 @@ def _interior_holes(starts: list[int], ends: list[int]) -> int:
     return sum(max(0, starts[i] - ends[i - 1]) for i in range(1, len(starts)))
 
 
-def _block_spans(order: list[Block], laid: StructType) -> tuple[list[int], list[int]]:
-    """Byte start and end of each block in ``laid`` (whose members follow ``order``)."""
+def _block_spans(order: list[Block], offsets: list[int]) -> tuple[list[int], list[int]]:
+    """Byte start and end of each block, its members placed at ``offsets`` (bits, in ``order``)."""
     starts: list[int] = []
     ends: list[int] = []
     index = 0
     for block in order:
-        members = laid.members[index:index + len(block)]
-        index += len(block)
-        starts.append(members[0].bit_offset // 8)
-        end_bits = max(m.bit_offset + (m.bit_size if m.bit_size is not None else 8 * m.type.size_bytes)
-                       for m in members)
+        starts.append(offsets[index] // 8)
+        end_bits = 0
+        for member in block:
+            end = offsets[index] + (member.bit_size if member.bit_size is not None else 8 * member.type.size_bytes)
+            if end > end_bits:
+                end_bits = end
+            index += 1
         ends.append(-(-end_bits // 8))
     return starts, ends
 
@@ -207,12 +233,11 @@ def _alignment(member: Member, abi: Abi) -> int:
 
 def _by_alignment(evaluator: _Evaluator, blocks: list[Block]) -> list[Block]:
     """Blocks sorted by alignment, then width, largest first (stable otherwise)."""
-    laid = evaluator.layout(blocks)
-    starts, ends = _block_spans(blocks, laid)
+    starts, ends = _block_spans(blocks, evaluator.layout(blocks)[0])
 
     def key(item: tuple[int, Block]) -> tuple[int, int, int]:
         index, block = item
-        return (-max(_alignment(m, evaluator.abi) for m in block), -(ends[index] - starts[index]), index)
+        return (-evaluator.alignment(block), -(ends[index] - starts[index]), index)
     return [block for _, block in sorted(enumerate(blocks), key=key)]
 
 
@@ -234,41 +259,48 @@ def _restore(evaluator: _Evaluator, original: list[Block], order: list[Block], t
 
 
 def _is_tight(evaluator: _Evaluator, original: list[Block]) -> bool:
-    """Whether no order can beat the original: no bitfields, and no byte between its members.
+    """Whether no order can beat the original: it is as small as the members' widths allow.
 
-    Each member then takes its type's size wherever it goes, so any order
-    ends at or after the original's end, and the struct's alignment does not
-    depend on the order: the original is as small as any, with nothing moved.
+    Outside a union no two members overlap, so every order ends at or after
+    the sum of the members' widths (bits); each member's part in the struct's
+    alignment does not depend on where it goes, so every order's size is that
+    end rounded up to the same alignment.  An original of the least such size
+    is as small as any, with nothing moved: the search would return it.
     """
-    if any(len(block) > 1 or block[0].bit_size is not None for block in original):
-        return False
-    starts, ends = _block_spans(original, evaluator.layout(original))
-    return starts[0] == 0 and _interior_holes(starts, ends) == 0
+    size = evaluator.size(original)
+    bits = sum(m.bit_size if m.bit_size is not None else 8 * m.type.size_bytes for m in evaluator.struct.members)
+    return size == _round_up(-(-bits // 8), evaluator.alignment_bytes)
 
 
 def repacked_order(struct: StructType, abi: Abi, cacheline_size: int = 64) -> list[int]:
     """Indexes of ``struct``'s members in their repacked order (see :func:`reorganize`)."""
+    return _search(struct, abi, cacheline_size)[0]
+
+
+def _search(struct: StructType, abi: Abi, cacheline_size: int) -> tuple[list[int], list[int], int]:
+    """The repacked order (member indexes), the members' bit offsets in that order, and the new size."""
     members = list(struct.members)
     tail = [members.pop()] if members and _is_flexible(members[-1]) else []
-    if struct.is_union or len(members) < 2:
-        return list(range(len(struct.members)))
     original = _blocks(members)
     evaluator = _Evaluator(struct, abi, tail)
-    if _is_tight(evaluator, original):
-        return list(range(len(struct.members)))
+    if struct.is_union or len(members) < 2 or _is_tight(evaluator, original):
+        return list(range(len(struct.members))), *evaluator.layout(original)
     candidates = [original, _fill_holes(evaluator, original)]
     sorted_order = _by_alignment(evaluator, original)
     candidates += [sorted_order, _fill_holes(evaluator, sorted_order)]
+    moves: dict[int, int] = {}
 
     def cost(order: list[Block]) -> tuple[int, int, int]:
         size = evaluator.size(order)
-        return size, cachelines(size, cacheline_size), len(_moved(original, order))
+        if id(order) not in moves:
+            moves[id(order)] = len(_moved(original, order))
+        return size, cachelines(size, cacheline_size), moves[id(order)]
 
     best = min(candidates, key=cost)
     best = _restore(evaluator, original, best, evaluator.size(best))
     best = min([best] + candidates, key=cost)
     index = {id(m): i for i, m in enumerate(struct.members)}
-    return [index[id(m)] for m in _flatten(best) + tail]
+    return [index[id(m)] for m in _flatten(best) + tail], *evaluator.layout(best)
 
 
 def reorganize(struct: StructType, abi: Abi, cacheline_size: int = 64,
@@ -280,50 +312,142 @@ def reorganize(struct: StructType, abi: Abi, cacheline_size: int = 64,
     if order is None:
         order = repacked_order(struct, abi, cacheline_size)
     after = relayout(struct, abi, [struct.members[i] for i in order])
+    return Reorganized(struct, after, _moved_names(struct, order), cacheline_size)
+
+
+def _moved_names(struct: StructType, order: list[int]) -> list[str]:
+    """The names of the members that move when ``struct``'s members take ``order`` (whole blocks)."""
     original = _blocks(list(struct.members))
     position = {id(block[0]): block for block in original}
     new_blocks = [position[id(struct.members[i])] for i in order if id(struct.members[i]) in position]
-    moved = [m.name or "<anonymous>" for block in _moved(original, new_blocks) for m in block]
-    return Reorganized(struct, after, moved, cacheline_size)
+    return [m.name or "<anonymous>" for block in _moved(original, new_blocks) for m in block]
 
 
-_SHARED: list[tuple[list[StructType], Abi, int]] = []  # what forked workers of repacked_orders read
+class _Repacked(NamedTuple):
+    """One struct repacked, as a worker sends it back: the new layout without the members' types."""
+
+    order: Optional[list[int]]  # member indexes; None: nothing moved
+    offsets: Optional[list[int]]  # bit offsets, in ``order``; None: the struct is laid out as before
+    size_bytes: int
+    packed: bool
+    moved: list[str]
+    stats: LayoutStats
+
+
+def _repack(struct: StructType, abi: Abi, debug_info: DebugInfo, cacheline_size: int) -> _Repacked:
+    """:func:`reorganize` of ``struct`` with the new layout's statistics (under ``debug_info``'s facts)."""
+    order, offsets, size = _search(struct, abi, cacheline_size)
+    packed = struct_facts(struct, abi).packed
+    identity = order == list(range(len(struct.members)))
+    if identity and size == struct.size_bytes and packed == struct.is_packed \
+            and offsets == [m.bit_offset for m in struct.members]:
+        # Laid out as it was: its facts, so its statistics, are those of the struct itself.
+        return _Repacked(None, None, size, packed, [], struct_stats(struct, abi, debug_info, cacheline_size))
+    after = laid_out(struct, [struct.members[i] for i in order], offsets, size, packed)
+    return _Repacked(None if identity else order, offsets, size, packed, _moved_names(struct, order),
+                     struct_stats(after, abi, debug_info, cacheline_size))
+
+
+def _rebuild(struct: StructType, repacked: _Repacked, cacheline_size: int) -> tuple[Reorganized, LayoutStats]:
+    """The :class:`Reorganized` a worker's :class:`_Repacked` stands for, with its statistics."""
+    order = repacked.order if repacked.order is not None else range(len(struct.members))
+    members = [struct.members[i] for i in order]
+    if repacked.offsets is None:
+        after = dataclasses.replace(struct, members=members)  # the same members, where they were
+    else:
+        after = laid_out(struct, members, repacked.offsets, repacked.size_bytes, repacked.packed)
+    return Reorganized(struct, after, repacked.moved, cacheline_size), repacked.stats
+
+
+_SHARED: list[tuple[list[StructType], Abi, DebugInfo, int, Any]] = []  # what the forked children read
 _CHUNK = 64
 
 
-def repacked_orders(structs: list[StructType], abi: Abi, cacheline_size: int = 64,
-                    workers: "int | None" = None) -> "Iterator[list[int]]":
-    """:func:`repacked_order` of each struct, in order, searched by one forked process per core.
+def reorganize_every(structs: list[StructType], abi: Abi, debug_info: DebugInfo, cacheline_size: int = 64,
+                     workers: "int | None" = None) -> list[tuple[Reorganized, LayoutStats]]:
+    """:func:`reorganize` of each struct, in order, with the new layout's statistics (its facts under
+    ``debug_info``), worked out by this process and forked ones, one per core.
 
-    Only the member orders travel back (lists of indexes); the workers see
-    the structs through the fork.  One process (no ``fork``, one core, a
-    few structs): computed here.
+    One process (no ``fork``, one core, a few structs): worked out here.
     """
     import os
     workers = workers or min(os.cpu_count() or 1, 4)
     if workers < 2 or not hasattr(os, "fork") or len(structs) < 4 * _CHUNK:
-        yield from (repacked_order(struct, abi, cacheline_size) for struct in structs)
-        return
+        repacked = [_repack(struct, abi, debug_info, cacheline_size) for struct in structs]
+    else:
+        repacked = _repack_forked(structs, abi, debug_info, cacheline_size, workers)
+    return [_rebuild(struct, found, cacheline_size) for struct, found in zip(structs, repacked)]
+
+
+def _repack_forked(structs: list[StructType], abi: Abi, debug_info: DebugInfo, cacheline_size: int,
+                   workers: int) -> list[_Repacked]:
+    """:func:`_repack` of each struct, by chunks that this process and ``workers - 1`` forked ones take in turn.
+
+    The children see the structs through the fork and send their chunks back
+    (:class:`_Repacked`, without types) when none is left.  This process takes
+    chunks too, keeping the facts it derives for its next ones.  Which process
+    takes a chunk changes nothing in its result: the results are in file order.
+    """
     import multiprocessing
-    _SHARED[:] = [(structs, abi, cacheline_size)]
-    pool = multiprocessing.get_context("fork").Pool(workers, initializer=_worker_start)
+    context = multiprocessing.get_context("fork")
+    _SHARED[:] = [(structs, abi, debug_info, cacheline_size, context.Value("l", 0))]
+    children = []
+    done = False
     try:
-        for orders in pool.imap(_orders_of_range, range(0, len(structs), _CHUNK)):
-            yield from orders
-        pool.close()
+        for _ in range(workers - 1):
+            receiver, sender = context.Pipe(duplex=False)
+            child = context.Process(target=_child, args=(sender,), daemon=True)
+            child.start()
+            sender.close()
+            children.append((child, receiver))
+        found = _take_chunks()
+        for _, receiver in children:
+            try:
+                sent = receiver.recv()
+            except EOFError:
+                raise InputError("a worker process ended abruptly (killed, or out of memory?)") from None
+            if isinstance(sent, BaseException):
+                raise sent
+            found.update(sent)
+        done = True
     finally:
-        pool.terminate()
-        pool.join()
+        for child, receiver in children:
+            if not done:
+                child.terminate()
+            child.join()
+            receiver.close()
         _SHARED.clear()
+    return [repacked for start in range(0, len(structs), _CHUNK) for repacked in found[start]]
 
 
-def _orders_of_range(start: int) -> list[list[int]]:
-    structs, abi, cacheline_size = _SHARED[0]
-    return [repacked_order(struct, abi, cacheline_size) for struct in structs[start:start + _CHUNK]]
+def _take_chunks() -> dict[int, list[_Repacked]]:
+    """Chunks of the shared structs repacked, each taken from the shared counter, by their first index."""
+    structs, abi, debug_info, cacheline_size, taken = _SHARED[0]
+    found: dict[int, list[_Repacked]] = {}
+    while True:
+        with taken.get_lock():
+            start = taken.value
+            taken.value = start + _CHUNK
+        if start >= len(structs):
+            return found
+        found[start] = [_repack(struct, abi, debug_info, cacheline_size) for struct in structs[start:start + _CHUNK]]
+
+
+def _child(sender: Any) -> None:
+    """A forked child: repack chunks until none is left, then send them (or what went wrong) to the parent."""
+    _worker_start()
+    try:
+        sent: object = _take_chunks()
+    except Exception as exc:  # the parent raises it
+        sent = exc
+    try:
+        sender.send(sent)
+    except Exception as exc:  # an exception that does not pickle
+        sender.send(InputError(f"a worker process failed: {exc}"))
 
 
 def _worker_start() -> None:
-    """Workers die quietly when the pool ends them (a forked worker inherits the CLI's SIGTERM handler)."""
+    """Children die quietly when the parent ends them (a forked child inherits the CLI's SIGTERM handler)."""
     import signal
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # ^C is the parent's to handle
