@@ -179,7 +179,7 @@ def test_every_struct_repacked_by_workers_equals_each_repacked_alone(objects: Pa
     found = reorganize_every(structs, abi, debug_info_of(build), workers=workers)
     assert len(found) == len(structs)
     for struct, (item, stats) in zip(structs, found):
-        alone = api.reorganize(build, [struct.name or ""])[0]
+        alone = api.reorganize(build, [struct.name or ""]).repacked[0]
         assert item.before is struct
         assert _layout(item.after) == _layout(alone.after), struct.name
         assert item.moved == alone.moved
