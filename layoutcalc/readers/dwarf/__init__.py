@@ -126,10 +126,7 @@ def read_every_for_sizes(path: str, progress: Optional[ProgressCallback] = None)
     except InputError:
         return None  # no DWARF (a BTF-only object) or damaged: the whole read says which
     with dwarf_file:
-        build = fast_or_plain(dwarf_file, lambda: btfsizes.read_sizes(dwarf_file, progress), lambda: None)
-    if build is not None:
-        check_type_graph(build, path)
-    return build
+        return fast_or_plain(dwarf_file, lambda: btfsizes.read_sizes(dwarf_file, progress), lambda: None)
 
 
 def every_definition(path: str, wanted: Optional[set[str]] = None,

@@ -29,10 +29,11 @@ workers scan.  Tests hold the rows equal to the DWARF-only read and to
 from __future__ import annotations
 
 from collections import Counter
-from typing import Optional
+from typing import Callable, Optional
 
 from ...errors import InputError
 from ...model import ArrayType, Build, QualifiedType, StructType, Type, TypedefType
+from ...typegraph import GraphChecker, check_type_graph
 from ..btf import AGGREGATE_KINDS, KIND_NAMES, BtfConverter, BtfTypes
 from . import typeindex
 from .convert import DwarfConverter, DwarfFile, definition_key
@@ -46,15 +47,19 @@ Key = tuple[str, str]
 def read_sizes(dwarf_file: DwarfFile, progress: Optional[ProgressCallback] = None) -> Build:
     """:func:`.fastpath.read_sizes_indexed`'s variants and first definitions, rows from ``.BTF`` where safe.
 
-    Without a usable ``.BTF`` section (none, split BTF, damaged) that read
-    itself.  The Build holds what ``sizes`` reads: ``variants`` in pahole's
-    order and the first definition of each name (no ``names_seen`` or base types).
+    Without a ``.BTF`` section, that read itself.  The Build holds what
+    ``sizes`` reads: ``variants`` in pahole's order and the first definition
+    of each name (no ``names_seen`` or base types).  Its types are checked
+    (:class:`~layoutcalc.typegraph.GraphChecker`), those from BTF as they are
+    converted: a damaged or split ``.BTF`` leaves every row to DWARF.
     """
-    types = own_btf(dwarf_file)
-    if types is None:
-        return read_sizes_indexed(dwarf_file, progress)
+    section = dwarf_file.elf.get_section_by_name(".BTF")
+    if section is None:
+        build = read_sizes_indexed(dwarf_file, progress)
+        check_type_graph(build, dwarf_file.path)
+        return build
     build = dwarf_file.empty_build()
-    candidates = BtfCandidates(types, dwarf_file.address_size)
+    candidates = BtfCandidates(lambda: section.data(), dwarf_file.path, dwarf_file.address_size)
     index = typeindex.get_index(dwarf_file.path, dwarf_file.cache_key(), progress, on_sites=candidates.add)
     from_btf = candidates.rows(index)
     keys: set[tuple[object, ...]] = set()
@@ -71,6 +76,7 @@ def read_sizes(dwarf_file: DwarfFile, progress: Optional[ProgressCallback] = Non
     with PickReader(dwarf_file, take, SizesConverter) as reader:
         reader.read([Pick(*site) for site in index.sites if (site[2], site[3]) not in from_btf])
     reader.finish(build)
+    candidates.checker.check(from_dwarf.values())
     for _unit, die_offset, table, name in index.sites:
         variant = from_btf.get((table, name)) or from_dwarf.get(die_offset)
         if variant is not None:
@@ -79,25 +85,18 @@ def read_sizes(dwarf_file: DwarfFile, progress: Optional[ProgressCallback] = Non
     return build
 
 
-def own_btf(dwarf_file: DwarfFile) -> Optional[BtfTypes]:
-    """The file's ``.BTF`` section (None: none, split BTF that needs a base, or damaged)."""
-    section = dwarf_file.elf.get_section_by_name(".BTF")
-    if section is None:
-        return None
-    try:
-        types = BtfTypes(section.data(), dwarf_file.path)
-    except InputError:
-        return None  # DWARF alone answers
-    return None if types.needs_base() else types
-
-
 class BtfCandidates:
-    """The BTF definition of each site's name that may stand for it, converted as the sites arrive."""
+    """The BTF definition of each site's name that may stand for it, converted and checked as the sites arrive.
 
-    def __init__(self, types: BtfTypes, pointer_size: int) -> None:
-        self.types = types
-        self.converter = _SizesConverter(types, pointer_size)
-        self.by_name: Optional[dict[Key, list[int]]] = None  # (table, name) -> BTF ids, read at the first sites
+    ``data`` gives the ``.BTF`` bytes, read with the first sites (while the
+    workers scan on); ``path`` names the file in messages.
+    """
+
+    def __init__(self, data: Callable[[], bytes], path: str, pointer_size: int) -> None:
+        self.data, self.path, self.pointer_size = data, path, pointer_size
+        self.checker = GraphChecker(path)
+        self.converter: Optional[_SizesConverter] = None
+        self.by_name: dict[Key, list[int]] = {}  # (table, name) -> BTF ids
         self.sites: Counter[str] = Counter()  # sites per name, struct and union together
         self.only_site: dict[str, tuple[str, int]] = {}  # name -> (table, DIE offset) of its first site
         self.converted: dict[Key, StructType] = {}
@@ -109,22 +108,35 @@ class BtfCandidates:
             self.sites[name] += 1
             if self.sites[name] == 1:
                 self.only_site[name] = (table, die_offset)
-                if not self.damaged:
-                    try:
-                        self._convert(table, name)
-                    except InputError:  # damaged BTF (a loop, an id or string out of range): DWARF answers
-                        self.damaged = True
-                        self.converted.clear()
+        if self.damaged:
+            return
+        try:
+            if self.converter is None:
+                self._open()
+            new = [struct for _unit, _offset, table, name in sites if self.sites[name] == 1
+                   and (struct := self._convert(table, name)) is not None]
+            self.checker.check(new)
+        except InputError:  # split BTF (needs a base), or damaged (a loop, an id or string out of range)
+            self.damaged = True
+            self.converted.clear()
 
-    def _convert(self, table: str, name: str) -> None:
-        if self.by_name is None:
-            self.by_name = self._census()
+    def _open(self) -> None:
+        types = BtfTypes(self.data(), self.path)
+        if types.needs_base():
+            raise InputError(f"{self.path}: split BTF")
+        self.converter = _SizesConverter(types, self.pointer_size)
+        self.by_name = _census(types)
+
+    def _convert(self, table: str, name: str) -> Optional[StructType]:
         ids = self.by_name.get((table, name))
-        if ids is not None and len(ids) == 1:
-            struct = self.converter.convert(ids[0])
-            assert isinstance(struct, StructType)
-            if _members_sized(struct):
-                self.converted[(table, name)] = struct
+        if self.converter is None or ids is None or len(ids) != 1:
+            return None
+        struct = self.converter.convert(ids[0])
+        assert isinstance(struct, StructType)
+        if not _members_sized(struct):
+            return None
+        self.converted[(table, name)] = struct
+        return struct
 
     def rows(self, index: typeindex.TypeIndex) -> dict[Key, StructType]:
         """(table, name) -> the BTF definition, for each row BTF gives (see the module's rules)."""
@@ -138,15 +150,16 @@ class BtfCandidates:
                 rows[(table, name)] = struct
         return rows
 
-    def _census(self) -> dict[Key, list[int]]:
-        types = self.types
-        found: dict[Key, list[int]] = {}
-        for type_id in range(1, types.num_types):
-            name_off, kind, _vlen, _flag, _size = types.record(type_id)
-            if kind in AGGREGATE_KINDS and name_off:
-                table = "unions" if KIND_NAMES[kind] == "UNION" else "structs"
-                found.setdefault((table, types.string(name_off, type_id)), []).append(type_id)
-        return found
+
+def _census(types: BtfTypes) -> dict[Key, list[int]]:
+    """(table, name) -> the ids of BTF's named structs and unions."""
+    found: dict[Key, list[int]] = {}
+    for type_id in range(1, types.num_types):
+        name_off, kind, _vlen, _flag, _size = types.record(type_id)
+        if kind in AGGREGATE_KINDS and name_off:
+            table = "unions" if KIND_NAMES[kind] == "UNION" else "structs"
+            found.setdefault((table, types.string(name_off, type_id)), []).append(type_id)
+    return found
 
 
 class _SizesConverter(BtfConverter):

@@ -215,11 +215,26 @@ def sleb(data: bytes, pos: int) -> tuple[int, int]:
 AbbrevSpec = tuple[int, bool, tuple[tuple[int, int, int], ...]]  # tag, has children, (attr, form, const)
 
 
+# An entry's bytes after its code -> what they parse to.  A kernel's 2,000 abbreviation tables repeat
+# about 8,000 entries among 300,000; capped, so that a hostile file cannot grow it without end.
+_ENTRY_SPECS: dict[bytes, AbbrevSpec] = {}
+_MAX_ENTRY_SPECS = 1 << 16
+_WINDOW, _MARGIN = 16384, 256  # bytes of the table copied at a time, and kept ahead of the entry read
+
+
 def parse_abbrevs(data: bytes, offset: int) -> dict[int, AbbrevSpec]:
-    """The abbreviation table at ``offset`` of ``.debug_abbrev``: code -> (tag, children, attributes)."""
+    """The abbreviation table at ``offset`` of ``.debug_abbrev``: code -> (tag, children, attributes).
+
+    An entry whose bytes, up to the first two NULs, were parsed before (and
+    ended exactly there) is looked up instead of parsed: parsing reads those
+    bytes alone, so the same bytes parse the same way.
+    """
     table: dict[int, AbbrevSpec] = {}
     pos = offset
+    start, window = offset, b""  # a copy of data[start:start + _WINDOW]: bytes can be searched
     while True:
+        if pos + _MARGIN > start + len(window):
+            start, window = pos, bytes(data[pos:pos + _WINDOW])
         code = data[pos]  # one-byte values are the rule; the loop is the hot spot of a cold scan
         if code < 0x80:
             pos += 1
@@ -227,28 +242,43 @@ def parse_abbrevs(data: bytes, offset: int) -> dict[int, AbbrevSpec]:
             code, pos = uleb(data, pos)
         if code == 0:
             return table
-        tag = data[pos]
-        if tag < 0x80:
-            pos += 1
-        else:
-            tag, pos = uleb(data, pos)
-        children = data[pos] != 0
+        rel = pos - start
+        end = window.find(b"\0\0", rel + 2)  # after the tag and children flag: the end, unless a value has NULs
+        spec = _ENTRY_SPECS.get(window[rel:end]) if end >= 0 else None
+        if spec is not None:
+            table[code] = spec
+            pos = start + end + 2
+            continue
+        spec, after = _parse_entry(data, pos)
+        table[code] = spec
+        if end >= 0 and after == start + end + 2 and len(_ENTRY_SPECS) < _MAX_ENTRY_SPECS:
+            _ENTRY_SPECS[window[rel:end]] = spec
+        pos = after
+
+
+def _parse_entry(data: bytes, pos: int) -> tuple[AbbrevSpec, int]:
+    """The abbreviation entry at ``pos`` (after its code), and where the next one starts."""
+    tag = data[pos]
+    if tag < 0x80:
         pos += 1
-        attrs = []
-        while True:
-            name, form = data[pos], data[pos + 1]
-            if name < 0x80 and form < 0x80:
-                pos += 2
-            else:
-                name, pos = uleb(data, pos)
-                form, pos = uleb(data, pos)
-            if name == 0 and form == 0:
-                break
-            const = 0
-            if form == _FORM_IMPLICIT_CONST:
-                const, pos = sleb(data, pos)
-            attrs.append((name, form, const))
-        table[code] = (tag, children, tuple(attrs))
+    else:
+        tag, pos = uleb(data, pos)
+    children = data[pos] != 0
+    pos += 1
+    attrs: list[tuple[int, int, int]] = []
+    while True:
+        name, form = data[pos], data[pos + 1]
+        if name < 0x80 and form < 0x80:
+            pos += 2
+        else:
+            name, pos = uleb(data, pos)
+            form, pos = uleb(data, pos)
+        if name == 0 and form == 0:
+            return (tag, children, tuple(attrs)), pos
+        const = 0
+        if form == _FORM_IMPLICIT_CONST:
+            const, pos = sleb(data, pos)
+        attrs.append((name, form, const))
 
 
 class DecoderFactory:
@@ -443,6 +473,8 @@ def scan_unit(sections: Sections, unit: Unit, factory: DecoderFactory,
     if not children:
         return entries
     names = sections.names
+    base = unit.offset
+    new_entry = tuple.__new__  # TypeEntry(...) without its generated __new__: a million entries on a vmlinux
     while pos < end:
         die = pos
         code = info[pos]
@@ -460,10 +492,10 @@ def scan_unit(sections: Sections, unit: Unit, factory: DecoderFactory,
                 text = names[name] = sections.string(name)
             if not text:
                 _count_empty_name(sections, die)
-            entries.append(TypeEntry(tag, text, die, size, enc, decl, line, col))
+            entries.append(new_entry(TypeEntry, (tag, text, die, size, enc, decl, line, col)))
         if children:
             if sib:
-                pos = unit.offset + sib
+                pos = base + sib
                 if pos <= die:
                     raise UnsupportedDwarf(f"{sections.path}: DIE 0x{die:x} has a sibling before itself")
             else:
