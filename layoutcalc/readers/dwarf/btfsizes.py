@@ -78,8 +78,8 @@ def read_sizes(dwarf_file: DwarfFile, progress: Optional[ProgressCallback] = Non
     reader.finish(build)
     candidates.checker.check(from_dwarf.values())
     for _unit, die_offset, table, name in index.sites:
-        variant = from_btf.get((table, name)) or from_dwarf.get(die_offset)
-        if variant is not None:
+        variant = from_btf[(table, name)] if (table, name) in from_btf else from_dwarf.get(die_offset)
+        if variant is not None:  # None: the same definition as an earlier site's
             build.variants.append(variant)
             getattr(build, table).setdefault(name, variant)
     return build
