@@ -21,7 +21,7 @@ from ...errors import InputError, NotFoundError
 from ...model import Build, StructType
 from ...typegraph import GraphChecker, check_type_graph
 from ..elf import DAMAGED_DWARF
-from . import definitions, fastpath, typeindex
+from . import btfsizes, definitions, fastpath, typeindex
 from .convert import DwarfFile, check_units, is_c_unit, provenance_of, read_plain, resolve_declared_members, unit_edges
 from .dwarfscan import UnsupportedDwarf
 
@@ -117,18 +117,16 @@ def read_every_for_sizes(path: str, progress: Optional[ProgressCallback] = None)
 
     What ``pahole --sizes`` needs (each definition's size and holes, in its
     order) at a fraction of a whole read's cost
-    (:func:`.fastpath.read_sizes_indexed`).  None where the fast path does
-    not serve the file; the caller then reads the file whole.
+    (:func:`.fastpath.read_sizes_indexed`; rows from ``.BTF`` where that is
+    safe, :mod:`.btfsizes`).  None where the fast path does not serve the
+    file; the caller then reads the file whole.
     """
     try:
         dwarf_file = DwarfFile(path)
     except InputError:
         return None  # no DWARF (a BTF-only object) or damaged: the whole read says which
     with dwarf_file:
-        build = fast_or_plain(dwarf_file, lambda: fastpath.read_sizes_indexed(dwarf_file, progress), lambda: None)
-    if build is not None:
-        check_type_graph(build, path)
-    return build
+        return fast_or_plain(dwarf_file, lambda: btfsizes.read_sizes(dwarf_file, progress), lambda: None)
 
 
 def every_definition(path: str, wanted: Optional[set[str]] = None,

@@ -215,11 +215,26 @@ def sleb(data: bytes, pos: int) -> tuple[int, int]:
 AbbrevSpec = tuple[int, bool, tuple[tuple[int, int, int], ...]]  # tag, has children, (attr, form, const)
 
 
+# An entry's bytes after its code -> what they parse to.  A kernel's 2,000 abbreviation tables repeat
+# about 8,000 entries among 300,000; capped, so that a hostile file cannot grow it without end.
+_ENTRY_SPECS: dict[bytes, AbbrevSpec] = {}
+_MAX_ENTRY_SPECS = 1 << 16
+_WINDOW, _MARGIN = 16384, 256  # bytes of the table copied at a time, and kept ahead of the entry read
+
+
 def parse_abbrevs(data: bytes, offset: int) -> dict[int, AbbrevSpec]:
-    """The abbreviation table at ``offset`` of ``.debug_abbrev``: code -> (tag, children, attributes)."""
+    """The abbreviation table at ``offset`` of ``.debug_abbrev``: code -> (tag, children, attributes).
+
+    An entry whose bytes, up to the first two NULs, were parsed before (and
+    ended exactly there) is looked up instead of parsed: parsing reads those
+    bytes alone, so the same bytes parse the same way.
+    """
     table: dict[int, AbbrevSpec] = {}
     pos = offset
+    start, window = offset, b""  # a copy of data[start:start + _WINDOW]: bytes can be searched
     while True:
+        if pos + _MARGIN > start + len(window):
+            start, window = pos, bytes(data[pos:pos + _WINDOW])
         code = data[pos]  # one-byte values are the rule; the loop is the hot spot of a cold scan
         if code < 0x80:
             pos += 1
@@ -227,28 +242,43 @@ def parse_abbrevs(data: bytes, offset: int) -> dict[int, AbbrevSpec]:
             code, pos = uleb(data, pos)
         if code == 0:
             return table
-        tag = data[pos]
-        if tag < 0x80:
-            pos += 1
-        else:
-            tag, pos = uleb(data, pos)
-        children = data[pos] != 0
+        rel = pos - start
+        end = window.find(b"\0\0", rel + 2)  # after the tag and children flag: the end, unless a value has NULs
+        spec = _ENTRY_SPECS.get(window[rel:end]) if end >= 0 else None
+        if spec is not None:
+            table[code] = spec
+            pos = start + end + 2
+            continue
+        spec, after = _parse_entry(data, pos)
+        table[code] = spec
+        if end >= 0 and after == start + end + 2 and len(_ENTRY_SPECS) < _MAX_ENTRY_SPECS:
+            _ENTRY_SPECS[window[rel:end]] = spec
+        pos = after
+
+
+def _parse_entry(data: bytes, pos: int) -> tuple[AbbrevSpec, int]:
+    """The abbreviation entry at ``pos`` (after its code), and where the next one starts."""
+    tag = data[pos]
+    if tag < 0x80:
         pos += 1
-        attrs = []
-        while True:
-            name, form = data[pos], data[pos + 1]
-            if name < 0x80 and form < 0x80:
-                pos += 2
-            else:
-                name, pos = uleb(data, pos)
-                form, pos = uleb(data, pos)
-            if name == 0 and form == 0:
-                break
-            const = 0
-            if form == _FORM_IMPLICIT_CONST:
-                const, pos = sleb(data, pos)
-            attrs.append((name, form, const))
-        table[code] = (tag, children, tuple(attrs))
+    else:
+        tag, pos = uleb(data, pos)
+    children = data[pos] != 0
+    pos += 1
+    attrs: list[tuple[int, int, int]] = []
+    while True:
+        name, form = data[pos], data[pos + 1]
+        if name < 0x80 and form < 0x80:
+            pos += 2
+        else:
+            name, pos = uleb(data, pos)
+            form, pos = uleb(data, pos)
+        if name == 0 and form == 0:
+            return (tag, children, tuple(attrs)), pos
+        const = 0
+        if form == _FORM_IMPLICIT_CONST:
+            const, pos = sleb(data, pos)
+        attrs.append((name, form, const))
 
 
 class DecoderFactory:
@@ -271,57 +301,91 @@ class DecoderFactory:
         wanted = tag in INDEXED_TAGS
         lines = ["def decode(data, pos):",
                  " name = None; size = None; enc = 0; decl = False; sib = 0; line = None; col = None"]
-        pending = 0  # bytes of fixed-size forms not yet added to pos
-
-        def flush() -> None:
-            nonlocal pending
-            if pending:
-                lines.append(f" pos += {pending}")
-                pending = 0
-
+        run = _FixedRun(self.endian, lines)  # consecutive fixed-size values: one unpack_from, one step
         for attr, form, const in attrs:
             if form == _FORM_INDIRECT:
                 return _indirect_decoder(spec, address_size, offset_size, version, self)
+            step = fixed_size(form, address_size, offset_size, version)
             if attr == _AT_SIBLING and form in _REF_FORMS:
-                flush()
-                lines.append(f" sib = unpack_from('{self.endian}{_REF_FORMS[form]}', data, pos)[0]")
+                run.read(_REF_FORMS[form], "sib")
+                continue
             elif wanted and attr == _AT_NAME and form in (_FORM_STRP, _FORM_LINE_STRP):
-                flush()
-                kind = "s" if form == _FORM_STRP else "l"
-                width = "I" if offset_size == 4 else "Q"
-                lines.append(f" name = ('{kind}', unpack_from('{self.endian}{width}', data, pos)[0])")
+                run.read("I" if offset_size == 4 else "Q", "name")
+                run.assign("name", f"('{'s' if form == _FORM_STRP else 'l'}', name)")  # the section it points into
+                continue
             elif wanted and attr == _AT_NAME and form == _FORM_STRING:
-                flush()
+                run.flush()
                 lines.append(" end = zend(pos); name = bytes(data[pos:end]); pos = end + 1")
                 continue
             elif wanted and attr in _INT_TARGETS and form in _CONST_FORMS:
-                flush()
-                lines.append(f" {_INT_TARGETS[attr]} = unpack_from('{self.endian}{_CONST_FORMS[form]}', data, pos)[0]")
+                run.read(_CONST_FORMS[form], _INT_TARGETS[attr])
+                continue
             elif wanted and attr in _INT_TARGETS and form == _FORM_IMPLICIT_CONST:
-                lines.append(f" {_INT_TARGETS[attr]} = {const}")
+                run.assign(_INT_TARGETS[attr], str(const))
+                continue
             elif wanted and attr in _INT_TARGETS and form in (_FORM_UDATA, _FORM_SDATA):
-                flush()
+                run.flush()
                 reader = "uleb" if form == _FORM_UDATA else "sleb"
                 lines.append(f" {_INT_TARGETS[attr]}, pos = {reader}(data, pos)")
                 continue
             elif wanted and attr in _INT_TARGETS:
                 raise UnknownForm(form)  # an integer the index cannot read as pyelftools does: read the plain way
             elif wanted and attr == _AT_DECLARATION:
-                lines.append(" decl = True")  # present at all, whatever its value, as the plain reader reads it
+                run.assign("decl", "True")  # present at all, whatever its value, as the plain reader reads it
             elif wanted and attr == _AT_NAME:
                 raise UnknownForm(form)  # a name the index cannot resolve: read the plain way
-            step = fixed_size(form, address_size, offset_size, version)
             if step is not None:
-                pending += step
+                run.skip(step)
                 continue
-            flush()
+            run.flush()
             lines.extend(" " + line for line in variable_step(form, self.endian))
-        flush()
+        run.flush()
         lines.append(" return pos, name, size, enc, decl, sib, line, col")
         namespace: dict[str, object] = {"unpack_from": _struct.unpack_from, "uleb": uleb, "sleb": sleb,
                                         "zend": self._string_end}
         exec("\n".join(lines), namespace)  # noqa: S102 - generated from the fixed tables above
         return namespace["decode"]  # type: ignore[return-value]
+
+
+class _FixedRun:
+    """The fixed-size values between two variable-size ones: read with one ``unpack_from``, stepped over at once.
+
+    A struct DIE's name, size, line, column and sibling cost one call
+    instead of five; the scan decodes a million of them on a vmlinux.
+    """
+
+    def __init__(self, endian: str, lines: list[str]) -> None:
+        self.endian, self.lines = endian, lines
+        self.format: list[str] = []
+        self.targets: list[str] = []
+        self.after: list[str] = []  # statements once the values are read, in attribute order
+        self.assigned: set[str] = set()  # variables ``after`` sets: a later value of one must not come first
+        self.width = 0
+
+    def read(self, code: str, target: str) -> None:
+        if target in self.assigned:
+            self.flush()
+        self.format.append(code)
+        self.targets.append(target)
+        self.width += _struct.calcsize(self.endian + code)
+
+    def assign(self, target: str, value: str) -> None:
+        self.after.append(f" {target} = {value}")
+        self.assigned.add(target)
+
+    def skip(self, size: int) -> None:
+        if size:
+            self.format.append(f"{size}x")
+            self.width += size
+
+    def flush(self) -> None:
+        if self.targets:
+            names = ", ".join(self.targets) + ("," if len(self.targets) == 1 else "")
+            self.lines.append(f" {names} = unpack_from('{self.endian}{''.join(self.format)}', data, pos)")
+        self.lines.extend(self.after)
+        if self.width:
+            self.lines.append(f" pos += {self.width}")
+        self.format, self.targets, self.after, self.assigned, self.width = [], [], [], set(), 0
 
 
 def fixed_size(form: int, address_size: int, offset_size: int, version: int) -> Optional[int]:
@@ -409,6 +473,8 @@ def scan_unit(sections: Sections, unit: Unit, factory: DecoderFactory,
     if not children:
         return entries
     names = sections.names
+    base = unit.offset
+    new_entry = tuple.__new__  # TypeEntry(...) without its generated __new__: a million entries on a vmlinux
     while pos < end:
         die = pos
         code = info[pos]
@@ -426,10 +492,10 @@ def scan_unit(sections: Sections, unit: Unit, factory: DecoderFactory,
                 text = names[name] = sections.string(name)
             if not text:
                 _count_empty_name(sections, die)
-            entries.append(TypeEntry(tag, text, die, size, enc, decl, line, col))
+            entries.append(new_entry(TypeEntry, (tag, text, die, size, enc, decl, line, col)))
         if children:
             if sib:
-                pos = unit.offset + sib
+                pos = base + sib
                 if pos <= die:
                     raise UnsupportedDwarf(f"{sections.path}: DIE 0x{die:x} has a sibling before itself")
             else:

@@ -91,18 +91,20 @@ def _scan_range(args: RangeJob) -> _Part:
         factory = dwarfscan.DecoderFactory(sections.little_endian, sections.string_end)
         abbrevs: dict[int, dict[int, dwarfscan.AbbrevSpec]] = {}
         for ordinal, unit in enumerate(units, start):
-            for entry in dwarfscan.scan_unit(sections, unit, factory, abbrevs):
-                if entry.declaration and entry.tag != TAG_TYPEDEF:
+            # the TypeEntry fields unpacked: attribute access costs more than the rest of the loop
+            for tag, name, die_offset, byte_size, encoding, declaration, line, column in dwarfscan.scan_unit(
+                    sections, unit, factory, abbrevs):
+                if declaration and tag != TAG_TYPEDEF:
                     continue
-                table_name = _TABLES[entry.tag]
+                table_name = _TABLES[tag]
                 table = tables[table_name]
-                if entry.name not in table:
-                    table[entry.name] = (ordinal, entry.die_offset, entry.byte_size, entry.encoding)
-                if entry.tag in (TAG_STRUCT, TAG_UNION):
-                    where = entry.where()
+                if name not in table:
+                    table[name] = (ordinal, die_offset, byte_size, encoding)
+                if tag == TAG_STRUCT or tag == TAG_UNION:
+                    where = (name, tag, byte_size, line, column)  # TypeEntry.where()
                     if where not in seen_sites:
                         seen_sites.add(where)
-                        sites.append((where, (ordinal, entry.die_offset, table_name, entry.name)))
+                        sites.append((where, (ordinal, die_offset, table_name, name)))
     return len(units), tables, sites
 
 
