@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Optional
 
 from ...errors import InputError
 from ...model import Build, StructType
-from .dwarfscan import UnsupportedDwarf, uleb
+from .decoders import uleb
+from .dwarfscan import UnsupportedDwarf
 
 if TYPE_CHECKING:
     from ...typegraph import GraphChecker

@@ -10,15 +10,16 @@ stepped over: a DIE with children is jumped over with its ``DW_AT_sibling``
 members are never decoded; only where the producer left no sibling are the
 children walked, attribute sizes only.
 
-The decoder of each abbreviation is generated once as Python source (fixed
-forms fold into one constant step), shared by every unit whose abbreviation
-has the same shape.  The results are plain tuples; :mod:`.typeindex` turns
+The decoder of each abbreviation is generated once by :mod:`.decoders` from
+this module's plan (fixed forms fold into one constant step), shared by
+every unit whose abbreviation has the same shape.  The results are plain tuples; :mod:`.typeindex` turns
 them into the name index and :mod:`.convert` converts the chosen DIEs into
 the model with pyelftools.
 """
 
 from __future__ import annotations
 
+import functools
 import mmap
 import struct as _struct
 from collections.abc import Iterator
@@ -26,6 +27,24 @@ from typing import Callable, NamedTuple, Optional
 
 from ...errors import InputError
 from ..elf import DAMAGED_DWARF, map_debug_sections
+from .decoders import (
+    FORM_IMPLICIT_CONST,
+    FORM_INDIRECT,
+    FORM_LINE_STRP,
+    FORM_STRP,
+    INLINE_BYTES,
+    INT,
+    PRESENT,
+    REF,
+    REF_FORMS,
+    SKIP,
+    STR_OFFSET,
+    DecoderGenerator,
+    Field,
+    UnknownForm,
+    sleb,
+    uleb,
+)
 
 # Tags the index records (DWARF 5 table 7.3).
 TAG_STRUCT, TAG_UNION, TAG_TYPEDEF, TAG_ENUM, TAG_BASE = 0x13, 0x17, 0x16, 0x04, 0x24
@@ -34,20 +53,6 @@ _AT_SIBLING, _AT_NAME, _AT_BYTE_SIZE, _AT_DECLARATION, _AT_ENCODING = 0x01, 0x03
 _AT_DECL_COLUMN, _AT_DECL_LINE = 0x39, 0x3B
 # Integer attributes the index keeps, by the local they are decoded into.
 _INT_TARGETS = {_AT_BYTE_SIZE: "size", _AT_ENCODING: "enc", _AT_DECL_LINE: "line", _AT_DECL_COLUMN: "col"}
-
-# Forms by how they are laid out (DWARF 5 table 7.6 plus the GNU extensions).
-_FIXED = {0x0B: 1, 0x11: 1, 0x0C: 1, 0x25: 1, 0x29: 1, 0x05: 2, 0x12: 2, 0x26: 2, 0x2A: 2,
-          0x06: 4, 0x13: 4, 0x28: 4, 0x2C: 4, 0x1C: 4, 0x07: 8, 0x14: 8, 0x20: 8, 0x24: 8,
-          0x1E: 16, 0x27: 3, 0x2B: 3, 0x19: 0, 0x21: 0}
-_OFFSET_SIZED = {0x0E, 0x1F, 0x17, 0x1D, 0x1F20, 0x1F21}  # strp, line_strp, sec_offset, strp_sup, GNU alt
-_LEB = {0x0F, 0x0D, 0x15, 0x1A, 0x1B, 0x22, 0x23, 0x1F01, 0x1F02}
-_BLOCK_PREFIX = {0x0A: "B", 0x03: "H", 0x04: "I"}  # block1, block2, block4
-_ULEB_BLOCK = {0x09, 0x18}  # block, exprloc
-_FORM_ADDR, _FORM_STRING, _FORM_REF_ADDR, _FORM_INDIRECT = 0x01, 0x08, 0x10, 0x16
-_FORM_STRP, _FORM_LINE_STRP, _FORM_IMPLICIT_CONST = 0x0E, 0x1F, 0x21
-_FORM_UDATA, _FORM_SDATA = 0x0F, 0x0D
-_REF_FORMS = {0x11: "B", 0x12: "H", 0x13: "I", 0x14: "Q"}  # ref1/2/4/8, unit-relative
-_CONST_FORMS = {0x0B: "B", 0x05: "H", 0x06: "I", 0x07: "Q"}  # data1/2/4/8
 
 # A decoder: (data, pos) -> (next pos, name ref, byte size, encoding, declaration, sibling,
 # declaration line, declaration column).  name ref is ("s", offset) into .debug_str,
@@ -186,32 +191,6 @@ def iter_units(sections: Sections) -> Iterator[Unit]:
     sections.release()
 
 
-def uleb(data: bytes, pos: int) -> tuple[int, int]:
-    """The unsigned LEB128 number at ``pos`` of ``data``, and the position after it."""
-    result, shift = 0, 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return result, pos
-        shift += 7
-
-
-def sleb(data: bytes, pos: int) -> tuple[int, int]:
-    """The signed LEB128 number at ``pos`` of ``data``, and the position after it."""
-    result, shift = 0, 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            if byte & 0x40:
-                result -= 1 << shift
-            return result, pos
-
-
 AbbrevSpec = tuple[int, bool, tuple[tuple[int, int, int], ...]]  # tag, has children, (attr, form, const)
 
 
@@ -276,7 +255,7 @@ def _parse_entry(data: bytes, pos: int) -> tuple[AbbrevSpec, int]:
         if name == 0 and form == 0:
             return (tag, children, tuple(attrs)), pos
         const = 0
-        if form == _FORM_IMPLICIT_CONST:
+        if form == FORM_IMPLICIT_CONST:
             const, pos = sleb(data, pos)
         attrs.append((name, form, const))
 
@@ -298,125 +277,34 @@ class DecoderFactory:
 
     def _generate(self, spec: AbbrevSpec, address_size: int, offset_size: int, version: int) -> Decoder:
         tag, _children, attrs = spec
-        wanted = tag in INDEXED_TAGS
-        lines = ["def decode(data, pos):",
-                 " name = None; size = None; enc = 0; decl = False; sib = 0; line = None; col = None"]
-        run = _FixedRun(self.endian, lines)  # consecutive fixed-size values: one unpack_from, one step
+        generator = DecoderGenerator(self.endian, address_size, offset_size, version, batch=True)
+        fields: list[Field] = []
         for attr, form, const in attrs:
-            if form == _FORM_INDIRECT:
+            if form == FORM_INDIRECT:
+                generator.source([], fields, "")  # an unknown form before it still refuses the shape
                 return _indirect_decoder(spec, address_size, offset_size, version, self)
-            step = fixed_size(form, address_size, offset_size, version)
-            if attr == _AT_SIBLING and form in _REF_FORMS:
-                run.read(_REF_FORMS[form], "sib")
-                continue
-            elif wanted and attr == _AT_NAME and form in (_FORM_STRP, _FORM_LINE_STRP):
-                run.read("I" if offset_size == 4 else "Q", "name")
-                run.assign("name", f"('{'s' if form == _FORM_STRP else 'l'}', name)")  # the section it points into
-                continue
-            elif wanted and attr == _AT_NAME and form == _FORM_STRING:
-                run.flush()
-                lines.append(" end = zend(pos); name = bytes(data[pos:end]); pos = end + 1")
-                continue
-            elif wanted and attr in _INT_TARGETS and form in _CONST_FORMS:
-                run.read(_CONST_FORMS[form], _INT_TARGETS[attr])
-                continue
-            elif wanted and attr in _INT_TARGETS and form == _FORM_IMPLICIT_CONST:
-                run.assign(_INT_TARGETS[attr], str(const))
-                continue
-            elif wanted and attr in _INT_TARGETS and form in (_FORM_UDATA, _FORM_SDATA):
-                run.flush()
-                reader = "uleb" if form == _FORM_UDATA else "sleb"
-                lines.append(f" {_INT_TARGETS[attr]}, pos = {reader}(data, pos)")
-                continue
-            elif wanted and attr in _INT_TARGETS:
-                raise UnknownForm(form)  # an integer the index cannot read as pyelftools does: read the plain way
-            elif wanted and attr == _AT_DECLARATION:
-                run.assign("decl", "True")  # present at all, whatever its value, as the plain reader reads it
-            elif wanted and attr == _AT_NAME:
-                raise UnknownForm(form)  # a name the index cannot resolve: read the plain way
-            if step is not None:
-                run.skip(step)
-                continue
-            run.flush()
-            lines.extend(" " + line for line in variable_step(form, self.endian))
-        run.flush()
-        lines.append(" return pos, name, size, enc, decl, sib, line, col")
-        namespace: dict[str, object] = {"unpack_from": _struct.unpack_from, "uleb": uleb, "sleb": sleb,
-                                        "zend": self._string_end}
-        exec("\n".join(lines), namespace)  # noqa: S102 - generated from the fixed tables above
-        return namespace["decode"]  # type: ignore[return-value]
+            fields.append(_scan_field(attr, form, const, tag in INDEXED_TAGS))
+        decoder: Decoder = generator.generate(
+            ["def decode(data, pos):",
+             " name = None; size = None; enc = 0; decl = False; sib = 0; line = None; col = None"],
+            fields, " return pos, name, size, enc, decl, sib, line, col", {"zend": self._string_end})
+        return decoder
 
 
-class _FixedRun:
-    """The fixed-size values between two variable-size ones: read with one ``unpack_from``, stepped over at once.
-
-    A struct DIE's name, size, line, column and sibling cost one call
-    instead of five; the scan decodes a million of them on a vmlinux.
-    """
-
-    def __init__(self, endian: str, lines: list[str]) -> None:
-        self.endian, self.lines = endian, lines
-        self.format: list[str] = []
-        self.targets: list[str] = []
-        self.after: list[str] = []  # statements once the values are read, in attribute order
-        self.assigned: set[str] = set()  # variables ``after`` sets: a later value of one must not come first
-        self.width = 0
-
-    def read(self, code: str, target: str) -> None:
-        if target in self.assigned:
-            self.flush()
-        self.format.append(code)
-        self.targets.append(target)
-        self.width += _struct.calcsize(self.endian + code)
-
-    def assign(self, target: str, value: str) -> None:
-        self.after.append(f" {target} = {value}")
-        self.assigned.add(target)
-
-    def skip(self, size: int) -> None:
-        if size:
-            self.format.append(f"{size}x")
-            self.width += size
-
-    def flush(self) -> None:
-        if self.targets:
-            names = ", ".join(self.targets) + ("," if len(self.targets) == 1 else "")
-            self.lines.append(f" {names} = unpack_from('{self.endian}{''.join(self.format)}', data, pos)")
-        self.lines.extend(self.after)
-        if self.width:
-            self.lines.append(f" pos += {self.width}")
-        self.format, self.targets, self.after, self.assigned, self.width = [], [], [], set(), 0
-
-
-def fixed_size(form: int, address_size: int, offset_size: int, version: int) -> Optional[int]:
-    """How many bytes a value of ``form`` takes in a unit of this geometry; None when that varies per value."""
-    if form in _FIXED:
-        return _FIXED[form]
-    if form in _OFFSET_SIZED:
-        return offset_size
-    if form == _FORM_ADDR:
-        return address_size
-    if form == _FORM_REF_ADDR:
-        return offset_size if version >= 3 else address_size
-    return None
-
-
-def variable_step(form: int, endian: str) -> list[str]:
-    """Generated lines that step ``pos`` over a value of a variable-size ``form`` (UnknownForm: not one we know)."""
-    if form in _LEB:
-        return ["while data[pos] & 0x80: pos += 1", "pos += 1"]
-    if form == _FORM_STRING:
-        return ["pos = zend(pos) + 1"]
-    if form in _ULEB_BLOCK:
-        return ["n, pos = uleb(data, pos)", "pos += n"]
-    if form in _BLOCK_PREFIX:
-        width = {"B": 1, "H": 2, "I": 4}[_BLOCK_PREFIX[form]]
-        return [f"pos += {width} + unpack_from('{endian}{_BLOCK_PREFIX[form]}', data, pos)[0]"]
-    raise UnknownForm(form)
-
-
-class UnknownForm(Exception):
-    """A form this scanner cannot step over; the caller falls back to the plain reader."""
+@functools.lru_cache(maxsize=4096)  # a kernel has a few hundred distinct attributes among 50,000
+def _scan_field(attr: int, form: int, const: int, wanted: bool) -> Field:
+    """The plan of one attribute for the index: what it keeps of a type DIE (``wanted``), and the sibling."""
+    if attr == _AT_SIBLING and form in REF_FORMS:
+        return Field(form, const, REF, "sib")
+    if wanted and attr == _AT_NAME:  # strp / line_strp: the section it points into; else inline (or UnknownForm)
+        if form in (FORM_STRP, FORM_LINE_STRP):
+            return Field(form, const, STR_OFFSET, "name", f"('{'s' if form == FORM_STRP else 'l'}', {{}})")
+        return Field(form, const, INLINE_BYTES, "name")
+    if wanted and attr in _INT_TARGETS:  # an integer the index cannot read as pyelftools does: UnknownForm
+        return Field(form, const, INT, _INT_TARGETS[attr])
+    if wanted and attr == _AT_DECLARATION:
+        return Field(form, const, PRESENT, "decl")
+    return Field(form, const, SKIP)
 
 
 def _indirect_decoder(spec: AbbrevSpec, address_size: int, offset_size: int, version: int,
@@ -428,7 +316,7 @@ def _indirect_decoder(spec: AbbrevSpec, address_size: int, offset_size: int, ver
         resolved = []
         scan = pos
         for attr, form, const in attrs:
-            while form == _FORM_INDIRECT:
+            while form == FORM_INDIRECT:
                 form, scan = uleb(data, scan)
             resolved.append((attr, form, const))
             step = factory.get((tag, children, ((attr, form, const),)), address_size, offset_size, version)

@@ -13,32 +13,15 @@ Tests hold the two readers equal on compiled programs and real builds.
 from __future__ import annotations
 
 import bisect
-import struct as _struct
+import functools
 from collections.abc import Iterator
 from typing import Any, Callable, NamedTuple, Optional
 
 from .convert import dwarf_code_names
-from .dwarfscan import (
-    AbbrevSpec,
-    Sections,
-    Unit,
-    UnknownForm,
-    UnsupportedDwarf,
-    fixed_size,
-    parse_abbrevs,
-    sleb,
-    uleb,
-    variable_step,
-)
+from .decoders import SKIP, STR_TEXT, VALUE, DecoderGenerator, Field, UnknownForm, uleb, value_is_int
+from .dwarfscan import AbbrevSpec, Sections, Unit, UnsupportedDwarf, parse_abbrevs
 
 _TAG_NAMES, _AT_NAMES, _FORM_NAMES = dwarf_code_names()
-
-# Form -> how its value is read: a struct format, or one of the named readers below.
-_UNSIGNED = {0x0B: "B", 0x11: "B", 0x0C: "B", 0x29: "B", 0x05: "H", 0x12: "H", 0x2A: "H",
-             0x06: "I", 0x13: "I", 0x2C: "I", 0x1C: "I", 0x07: "Q", 0x14: "Q", 0x20: "Q", 0x24: "Q"}
-_OFFSET = {0x17, 0x1D, 0x1F20, 0x1F21}  # sec_offset, strp_sup, GNU alt ref/strp: plain offsets
-_ULEB_VALUE = {0x0F, 0x15, 0x1B, 0x22, 0x23, 0x1F01}  # udata, ref_udata, addrx, loclistx, rnglistx, GNU addr
-_BLOCK_LENGTH = {0x0A: "B", 0x03: "H", 0x04: "I"}
 
 
 class RawAttr(NamedTuple):
@@ -52,36 +35,30 @@ Decoded = tuple[int, dict[str, RawAttr]]
 
 
 class _Codegen:
-    """One generated decoder per abbreviation shape: all attributes, values as pyelftools gives them."""
+    """One generated decoder per abbreviation shape and plan, with the namespace its code reads."""
 
-    def __init__(self, sections: Sections) -> None:
+    def __init__(self, sections: Sections, extra: Optional[dict[str, Any]] = None) -> None:
         self.sections = sections
         self.endian = "<" if sections.little_endian else ">"
-        self._cache: dict[tuple[object, ...], Callable[[bytes, int], Decoded]] = {}
+        self.namespace: dict[str, Any] = {"string": self._string, "str_section": self.sections.str,
+                                          "line_str_section": self.sections.line_str,
+                                          "zend": self.sections.string_end, "RawAttr": RawAttr, **(extra or {})}
+        self._cache: dict[tuple[object, ...], Callable[[bytes, int], Any]] = {}
 
-    def get(self, spec: AbbrevSpec, unit: Unit) -> Callable[[bytes, int], Decoded]:
+    def get(self, spec: AbbrevSpec, unit: Unit, plan: Callable[[AbbrevSpec], tuple[list[str], list[Field], str]]
+            ) -> Callable[[bytes, int], Any]:
+        """The decoder of ``spec`` in ``unit`` that ``plan`` (the same for every call on this object) describes."""
         key = (spec, unit.address_size, unit.offset_size, unit.version >= 3)
         found = self._cache.get(key)
         if found is None:
-            found = self._cache[key] = self._generate(spec, unit)
+            generator = DecoderGenerator(self.endian, unit.address_size, unit.offset_size, unit.version, batch=False)
+            head, fields, tail = plan(spec)
+            try:
+                found = self._cache[key] = generator.generate(head, fields, tail, self.namespace)
+            except UnknownForm as exc:
+                raise UnsupportedDwarf(f"{self.sections.path}: unit 0x{unit.offset:x} uses DWARF form "
+                                       f"0x{exc.args[0]:x} in a type, which the fast path does not decode") from None
         return found
-
-    def _generate(self, spec: AbbrevSpec, unit: Unit) -> Callable[[bytes, int], Decoded]:
-        _tag, _children, attrs = spec
-        lines = ["def decode(data, pos):", " attrs = {}"]
-        for attr, form, const in attrs:
-            name = _AT_NAMES.get(attr, attr)
-            form_name = _FORM_NAMES.get(form, form)
-            value = self._value_code(form, const, unit)
-            lines.extend(" " + line for line in value[:-1])
-            lines.append(f" attrs[{name!r}] = RawAttr({form_name!r}, {value[-1]})")
-        lines.append(" return pos, attrs")
-        namespace: dict[str, Any] = {"unpack_from": _struct.unpack_from, "uleb": uleb, "sleb": sleb,
-                                     "RawAttr": RawAttr, "string": self._string,
-                                     "str_section": self.sections.str, "line_str_section": self.sections.line_str,
-                                     "zend": self.sections.string_end}
-        exec("\n".join(lines), namespace)  # noqa: S102 - generated from the fixed form tables above
-        return namespace["decode"]  # type: ignore[no-any-return]
 
     def _string(self, data: bytes, offset: int) -> bytes:
         end = data.find(b"\0", offset)
@@ -89,58 +66,17 @@ class _Codegen:
             raise UnsupportedDwarf(f"{self.sections.path}: string offset {offset} is outside its section")
         return bytes(data[offset:end])
 
-    def _skip_code(self, form: int, const: int, unit: Unit) -> list[str]:
-        """Statements that step ``pos`` over one value without reading it."""
-        step = fixed_size(form, unit.address_size, unit.offset_size, unit.version)
-        if step is not None:
-            return [f"pos += {step}"] if step else []
-        try:
-            return variable_step(form, self.endian)
-        except UnknownForm:
-            return self._value_code(form, const, unit)[:-1]
 
-    def _value_code(self, form: int, const: int, unit: Unit) -> list[str]:
-        """Statements that read one value at ``pos`` and advance it; the last item is the value."""
-        endian = self.endian
-        offset_fmt = "I" if unit.offset_size == 4 else "Q"
-        if form in _UNSIGNED:
-            fmt = _UNSIGNED[form]
-            if fmt == "B":  # one byte: indexing is several times cheaper than unpack_from
-                return ["v = data[pos]", "pos += 1", "v"]
-            return [f"v = unpack_from('{endian}{fmt}', data, pos)[0]",
-                    f"pos += {_struct.calcsize(fmt)}", "v"]
-        if form == 0x01:  # addr
-            fmt = "I" if unit.address_size == 4 else "Q"
-            return [f"v = unpack_from('{endian}{fmt}', data, pos)[0]", f"pos += {unit.address_size}", "v"]
-        if form in (0x0E, 0x1F):  # strp, line_strp
-            section = "str_section" if form == 0x0E else "line_str_section"
-            return [f"v = string({section}, unpack_from('{endian}{offset_fmt}', data, pos)[0])",
-                    f"pos += {unit.offset_size}", "v"]
-        if form in _OFFSET or form == 0x10:  # ref_addr
-            width = unit.offset_size if form != 0x10 or unit.version >= 3 else unit.address_size
-            fmt = "I" if width == 4 else "Q"
-            return [f"v = unpack_from('{endian}{fmt}', data, pos)[0]", f"pos += {width}", "v"]
-        if form == 0x08:  # string
-            return ["end = zend(pos)", "v = bytes(data[pos:end])", "pos = end + 1", "v"]
-        if form in _ULEB_VALUE:
-            return ["v, pos = uleb(data, pos)", "v"]
-        if form == 0x0D:  # sdata
-            return ["v, pos = sleb(data, pos)", "v"]
-        if form in (0x09, 0x18):  # block, exprloc
-            return ["n, pos = uleb(data, pos)", "v = list(data[pos:pos + n])", "pos += n", "v"]
-        if form in _BLOCK_LENGTH:
-            fmt = _BLOCK_LENGTH[form]
-            width = _struct.calcsize(fmt)
-            return [f"n = unpack_from('{endian}{fmt}', data, pos)[0]", f"pos += {width}",
-                    "v = list(data[pos:pos + n])", "pos += n", "v"]
-        if form == 0x19:  # flag_present
-            return ["True"]
-        if form == 0x21:  # implicit_const
-            return [str(const)]
-        if form == 0x1E:  # data16
-            return ["v = list(data[pos:pos + 16])", "pos += 16", "v"]
-        raise UnsupportedDwarf(f"{self.sections.path}: unit 0x{unit.offset:x} uses DWARF form 0x{form:x} "
-                               "in a type, which the fast path does not decode")
+def _attributes_plan(spec: AbbrevSpec) -> tuple[list[str], list[Field], str]:
+    """Every attribute into ``attrs``, named and valued as pyelftools names and decodes them."""
+    fields = [_attribute_field(attr, form, const) for attr, form, const in spec[2]]
+    return ["def decode(data, pos):", " attrs = {}"], fields, " return pos, attrs"
+
+
+@functools.lru_cache(maxsize=4096)  # a kernel has a few hundred distinct attributes among 200,000
+def _attribute_field(attr: int, form: int, const: int) -> Field:
+    return Field(form, const, VALUE, f"attrs[{_AT_NAMES.get(attr, attr)!r}]",
+                 f"RawAttr({_FORM_NAMES.get(form, form)!r}, {{}})")
 
 
 class RawDIE:
@@ -229,7 +165,7 @@ class DieReader:
         if spec is None:
             raise UnsupportedDwarf(f"{self.sections.path}: DIE 0x{offset:x} uses abbreviation {code}, "
                                    "which its table does not define")
-        return self._codegen.get(spec, unit), _TAG_NAMES.get(spec[0], str(spec[0])), spec[1]
+        return self._codegen.get(spec, unit, _attributes_plan), _TAG_NAMES.get(spec[0], str(spec[0])), spec[1]
 
     def next_sibling(self, die: RawDIE) -> int:
         """Where the DIE after ``die`` (skipping its children) starts."""
@@ -271,11 +207,12 @@ class IdentityReader:
 
     def __init__(self, sections: Sections) -> None:
         self.sections = sections
-        self._codegen = _Codegen(sections)
-        self._abbrevs: dict[int, dict[int, AbbrevSpec]] = {}
-        self._generated: dict[tuple[object, ...], Callable[[bytes, int], tuple[Any, ...]]] = {}
+        from .convert import int_of, text_of
         self._str_texts: dict[int, str] = {}  # .debug_str offset -> text
         self._line_texts: dict[int, str] = {}  # .debug_line_str offset -> text
+        self._codegen = _Codegen(sections, {"text_of": text_of, "int_of": int_of, "str_texts": self._str_texts,
+                                            "line_texts": self._line_texts})
+        self._abbrevs: dict[int, dict[int, AbbrevSpec]] = {}
 
     def shapes(self, unit: Unit) -> dict[int, IdentityShape]:
         """For ``unit``: abbreviation code -> its :data:`IdentityShape` (made on first use)."""
@@ -285,46 +222,27 @@ class IdentityReader:
         return _Shapes(self, unit, abbrevs)
 
     def _decoder(self, spec: AbbrevSpec, unit: Unit) -> Callable[[bytes, int], tuple[Any, ...]]:
-        key = (spec, unit.address_size, unit.offset_size, unit.version >= 3)
-        found = self._generated.get(key)
-        if found is not None:
-            return found
-        from .convert import int_of, text_of
-        lines = ["def decode(data, pos):", " name = typ = size = line = loc = dbo = bits = decl = sib = None"]
+        return self._codegen.get(spec, unit, self._plan)
+
+    def _plan(self, spec: AbbrevSpec) -> tuple[list[str], list[Field], str]:
+        """The identity's attributes into their locals, names and integers as ``text_of`` / ``int_of`` read them."""
+        fields: list[Field] = []
         for attr, form, const in spec[2]:
             slot = self._SLOTS.get(_AT_NAMES.get(attr, ""))
             if slot is None:
-                lines.extend(" " + line for line in self._codegen._skip_code(form, const, unit))
-                continue
-            value = self._codegen._value_code(form, const, unit)
-            if slot == "name" and form in (0x0E, 0x1F):  # strp, line_strp: each text made once per offset
-                section, texts = ("str_section", "str_texts") if form == 0x0E else ("line_str_section", "line_texts")
-                width = "I" if unit.offset_size == 4 else "Q"
-                lines.extend([f" o = unpack_from('{self._codegen.endian}{width}', data, pos)[0]",
-                              f" pos += {unit.offset_size}",
-                              f" name = {texts}.get(o)",
-                              f" if name is None: name = {texts}[o] = text_of(string({section}, o))"])
-                continue
-            lines.extend(" " + line for line in value[:-1])
-            if slot == "name":
-                expression = f"text_of({value[-1]})"
-            elif slot in ("typ", "sib") or (form in _UNSIGNED or form in _ULEB_VALUE or form in (0x0D, 0x21)):
-                expression = value[-1]  # an int already: int_of would return it unchanged
+                fields.append(Field(form, const, SKIP))
+            elif slot == "name" and form in (0x0E, 0x1F):  # strp, line_strp: each text made once per offset
+                fields.append(Field(form, const, STR_TEXT, "name"))
+            elif slot == "name":
+                fields.append(Field(form, const, VALUE, "name", "text_of({})"))
+            elif slot in ("typ", "sib") or value_is_int(form):  # an int already: int_of would return it unchanged
+                fields.append(Field(form, const, VALUE, slot))
             elif slot == "decl":
-                expression = "True"
+                fields.append(Field(form, const, VALUE, slot, "True"))
             else:
-                expression = f"int_of({value[-1]})"
-            lines.append(f" {slot} = {expression}")
-        lines.append(" return pos, name, typ, size, line, loc, dbo, bits, decl, sib")
-        namespace: dict[str, Any] = {"unpack_from": _struct.unpack_from, "uleb": uleb, "sleb": sleb,
-                                     "string": self._codegen._string, "str_section": self.sections.str,
-                                     "line_str_section": self.sections.line_str, "zend": self.sections.string_end,
-                                     "text_of": text_of, "int_of": int_of, "str_texts": self._str_texts,
-                                     "line_texts": self._line_texts}
-        exec("\n".join(lines), namespace)  # noqa: S102 - generated from the fixed form tables
-        decoder: Callable[[bytes, int], tuple[Any, ...]] = namespace["decode"]
-        self._generated[key] = decoder
-        return decoder
+                fields.append(Field(form, const, VALUE, slot, "int_of({})"))
+        return (["def decode(data, pos):", " name = typ = size = line = loc = dbo = bits = decl = sib = None"],
+                fields, " return pos, name, typ, size, line, loc, dbo, bits, decl, sib")
 
 
 class _Shapes(dict[int, "IdentityShape"]):
