@@ -199,11 +199,10 @@ def struct_stats(struct: StructType, abi: Abi, debug_info: DebugInfo, cacheline_
     return layout_stats(struct, facts.alignment, cacheline_size, [m.pahole_forced for m in facts.members])
 
 
-def type_alignment_in(t: Type, abi: Abi, debug_info: DebugInfo, world: World = World.LIKELIEST) -> int:
-    """In-struct alignment of ``t`` in ``world``, with the facts of nested structs.
+def innermost_type(t: Type) -> tuple[Type, int]:
+    """The type under ``t``'s typedefs, qualifiers and array dimensions, and the largest typedef alignment on the way.
 
-    The largest of the innermost type's alignment and every typedef's attribute
-    on the way to it (the readers refuse loops, see :mod:`layoutcalc.typegraph`).
+    The readers refuse typedef loops (:mod:`layoutcalc.typegraph`), so the walk ends.
     """
     floor = 1
     while True:
@@ -216,7 +215,16 @@ def type_alignment_in(t: Type, abi: Abi, debug_info: DebugInfo, world: World = W
         elif isinstance(t, ArrayType):
             t = t.element
         else:
-            break
+            return t, floor
+
+
+def type_alignment_in(t: Type, abi: Abi, debug_info: DebugInfo, world: World = World.LIKELIEST) -> int:
+    """In-struct alignment of ``t`` in ``world``, with the facts of nested structs.
+
+    The largest of the innermost type's alignment and every typedef's attribute
+    on the way to it (the readers refuse loops, see :mod:`layoutcalc.typegraph`).
+    """
+    t, floor = innermost_type(t)
     if isinstance(t, PointerType):
         value = abi.pointer_size
     elif isinstance(t, StructType):
@@ -228,17 +236,7 @@ def type_alignment_in(t: Type, abi: Abi, debug_info: DebugInfo, world: World = W
 
 def type_candidates(t: Type, abi: Abi, debug_info: DebugInfo) -> tuple[int, ...]:
     """Every alignment ``t`` may have (one value unless a nested struct's is undecided)."""
-    floor = 1
-    while True:
-        if isinstance(t, TypedefType):
-            floor = max(floor, t.alignment_attr or 1)
-            t = t.target
-        elif isinstance(t, (QualifiedType,)):
-            t = t.target
-        elif isinstance(t, ArrayType):
-            t = t.element
-        else:
-            break
+    t, floor = innermost_type(t)
     if isinstance(t, StructType):
         values = struct_facts(t, abi, debug_info).candidates
     else:
